@@ -1,0 +1,126 @@
+/**
+ * zws: live data from ZeroMQ producers to a Flot chart in every browser.
+ *
+ * Data path: producer (`producer.ts`, or any ZeroMQ PUB) -> relay (`relay.ts`, in a Worker) ->
+ * bridge (`ws_bridge.ts`, this thread) -> page (`static/app.js`). One `Deno.serve` serves the page,
+ * its scripts and the WebSocket upgrade on one port.
+ *
+ * @module
+ */
+import { type Config, parseConfig, USAGE } from "./src/config.ts";
+import { createHandler } from "./src/http.ts";
+import { errorMessage, log, setLogLevel } from "./src/log.ts";
+import { RelaySupervisor } from "./src/relay_supervisor.ts";
+import { WsBridge } from "./ws_bridge.ts";
+
+/** A running server. */
+export interface RunningServer {
+  /** The HTTP address, e.g. `http://127.0.0.1:8000/`. */
+  url: string;
+  /** The ZeroMQ ingress actually bound. */
+  ingress: string;
+  /** Closes clients (1001), the relay and the listener. */
+  shutdown(): Promise<void>;
+}
+
+/** Starts relay, bridge and HTTP server. Throws with a one-line message when a port is taken. */
+export async function startServer(config: Config): Promise<RunningServer> {
+  const startedAt = performance.now();
+  const bridge = new WsBridge();
+  const relay = new RelaySupervisor({
+    relay: {
+      ingress: config.ingress,
+      maxMessageBytes: config.maxMessageBytes,
+      demo: config.demo,
+    },
+    onReady: (r, generation) => {
+      bridge.attach(r.bus, r.epoch, r.lastSeq);
+      if (generation > 1) log("info", "relay", `worker restarted (generation ${generation})`);
+    },
+    lastSeqSeen: () => bridge.lastSeq,
+  });
+  let ready;
+  try {
+    ready = await relay.start();
+  } catch (err) {
+    await bridge.close();
+    throw err;
+  }
+  const handler = createHandler({
+    bridge,
+    relayStats: () => relay.stats(),
+    relayRestarts: () => relay.restarts,
+    allowOrigins: config.allowOrigins,
+    maxClients: config.maxClients,
+    startedAt,
+  });
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      port: config.port,
+      hostname: config.hostname,
+      onListen: () => {},
+      onError: (err) => {
+        log("error", "http", errorMessage(err));
+        return new Response("internal error\n", { status: 500 });
+      },
+    }, handler);
+  } catch (err) {
+    await relay.stop();
+    await bridge.close();
+    if (err instanceof Deno.errors.AddrInUse) {
+      throw new Error(`port ${config.port} on ${config.hostname} is already in use`);
+    }
+    throw new Error(`cannot listen on ${config.hostname}:${config.port}: ${errorMessage(err)}`);
+  }
+  const addr = server.addr;
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${addr.port}/`,
+    ingress: ready.ingress,
+    shutdown() {
+      closing ??= (async () => {
+        bridge.closeClients(1001, "server shutting down");
+        const served = server.shutdown();
+        await relay.stop();
+        await bridge.close();
+        await served;
+      })();
+      return closing;
+    },
+  };
+}
+
+if (import.meta.main) {
+  const parsed = parseConfig(Deno.args, (name) => Deno.env.get(name));
+  if (parsed.kind === "help") {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  if (parsed.kind === "error") {
+    console.error(`zws: ${parsed.message}\nRun with --help for the flags.`);
+    Deno.exit(2);
+  }
+  const config = parsed.config;
+  setLogLevel(config.logLevel);
+  let running: RunningServer;
+  try {
+    running = await startServer(config);
+  } catch (err) {
+    console.error(`zws: ${errorMessage(err)}`);
+    Deno.exit(1);
+  }
+  const shown = running.url.replace("//0.0.0.0:", "//127.0.0.1:");
+  console.log(`zws: listening on ${shown} (ingress ${running.ingress})`);
+  const stop = async (signal: string) => {
+    log("info", "main", `${signal}: shutting down`);
+    // Hard deadline: exit within 2 s whatever happens.
+    setTimeout(() => Deno.exit(0), 1800);
+    await running.shutdown().catch((err) => log("error", "main", errorMessage(err)));
+    Deno.exit(0);
+  };
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(sig, () => stop(sig));
+  }
+}

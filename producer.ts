@@ -1,0 +1,127 @@
+/**
+ * The demo producer: a smooth, visibly moving wave published over ZeroMQ with the producer protocol
+ * (see README). Runs inside the relay worker by default, or standalone: `deno task produce`.
+ *
+ * Next stop of its messages: `relay.ts`.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import * as zmq from "zeromq";
+import { endpoint } from "./src/config.ts";
+import { errorMessage } from "./src/log.ts";
+
+/** One demo point as sent on the wire. */
+export interface DemoPoint {
+  x: number;
+  y: number;
+  series: string;
+}
+
+/** Period of the demo's main wave, in milliseconds. */
+export const WAVE_PERIOD_MS = 6000;
+
+/** The demo's points at time `t` (epoch ms): two smooth waves, "sine" and "cosine". */
+export function demoPoints(t: number): DemoPoint[] {
+  const phase = (2 * Math.PI * t) / WAVE_PERIOD_MS;
+  const ripple = 0.15 * Math.sin((2 * Math.PI * t) / 1700);
+  return [
+    { x: t, y: round(Math.sin(phase) + ripple), series: "sine" },
+    { x: t, y: round(0.6 * Math.cos(phase)), series: "cosine" },
+  ];
+}
+
+function round(v: number): number {
+  return Math.round(v * 1e4) / 1e4;
+}
+
+/** Options of {@link runProducer}. */
+export interface ProducerOptions {
+  /** Endpoint to connect to (the relay's ingress). */
+  endpoint: string;
+  /** Batches per second (each batch holds one point per series). */
+  rate: number;
+  /** Stops the producer; its socket is closed before the returned promise settles. */
+  signal: AbortSignal;
+  /** Stop after this many batches (default: run until aborted). */
+  count?: number;
+}
+
+/** Publishes {@link demoPoints} as one JSON batch per tick until aborted. */
+export async function runProducer(opts: ProducerOptions): Promise<number> {
+  const pub = new zmq.Publisher({ sendHighWaterMark: 1000, linger: 500 });
+  pub.connect(opts.endpoint);
+  const interval = 1000 / opts.rate;
+  let sent = 0;
+  try {
+    let next = performance.now();
+    while (!opts.signal.aborted && (opts.count === undefined || sent < opts.count)) {
+      await pub.send(JSON.stringify(demoPoints(Date.now())));
+      sent++;
+      next += interval;
+      const wait = Math.max(0, next - performance.now());
+      await abortableSleep(wait, opts.signal);
+    }
+  } finally {
+    pub.close();
+  }
+  return sent;
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+const USAGE = `Usage: deno task produce [--ingress tcp://127.0.0.1:5000] [--rate 10] [--count N]
+
+Publishes the demo wave ("sine" and "cosine") to a zws ingress. Environment: ZWS_INGRESS.`;
+
+if (import.meta.main) {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        ingress: { type: "string" },
+        rate: { type: "string", default: "10" },
+        count: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    console.error(`zws produce: ${errorMessage(err).split("\n")[0]}\n\n${USAGE}`);
+    Deno.exit(2);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  const rate = Number(values.rate);
+  const count = values.count === undefined ? undefined : Number(values.count);
+  let target: string;
+  try {
+    target = endpoint(values.ingress ?? Deno.env.get("ZWS_INGRESS") ?? "tcp://127.0.0.1:5000");
+    if (!(rate > 0 && rate <= 100000)) throw new Error(`--rate must be in (0, 100000]`);
+    if (count !== undefined && !(Number.isInteger(count) && count > 0)) {
+      throw new Error(`--count must be a positive whole number`);
+    }
+  } catch (err) {
+    console.error(`zws produce: ${errorMessage(err)}`);
+    Deno.exit(2);
+  }
+  const stop = new AbortController();
+  for (const sig of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(sig, () => stop.abort());
+  console.error(`zws produce: publishing to ${target} at ${rate} batches/s`);
+  const sent = await runProducer({ endpoint: target, rate, signal: stop.signal, count });
+  console.error(`zws produce: sent ${sent} batches`);
+  Deno.exit(0);
+}

@@ -1,0 +1,195 @@
+/**
+ * Command-line flags with environment fallbacks, validated into a {@link Config}. Pure: no I/O.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { LOG_LEVELS, type LogLevel } from "./log.ts";
+
+/** The server's validated settings. */
+export interface Config {
+  /** HTTP/WebSocket port (0 picks a free one). */
+  port: number;
+  /** Interface the HTTP server binds. */
+  hostname: string;
+  /** ZeroMQ endpoint the relay binds for producers, e.g. `tcp://127.0.0.1:5000`. */
+  ingress: string;
+  /** Whether the built-in demo producer runs. */
+  demo: boolean;
+  /** Largest producer message accepted, in bytes (all frames together). */
+  maxMessageBytes: number;
+  /** Extra origins allowed to open `/ws`, besides the server's own. */
+  allowOrigins: string[];
+  /** Most WebSocket clients served at once. */
+  maxClients: number;
+  /** Lowest log level printed. */
+  logLevel: LogLevel;
+}
+
+/** Defaults for every setting. */
+export const DEFAULTS: Readonly<Config> = Object.freeze({
+  port: 8000,
+  hostname: "0.0.0.0",
+  ingress: "tcp://127.0.0.1:5000",
+  demo: true,
+  maxMessageBytes: 65536,
+  allowOrigins: [],
+  maxClients: 10000,
+  logLevel: "info",
+});
+
+/** Environment variable read for each flag when the flag is absent. */
+export const ENV_VARS = {
+  port: "PORT",
+  hostname: "ZWS_HOSTNAME",
+  ingress: "ZWS_INGRESS",
+  demo: "ZWS_NO_DEMO",
+  maxMessageBytes: "ZWS_MAX_MESSAGE_BYTES",
+  allowOrigins: "ZWS_ALLOW_ORIGIN",
+  maxClients: "ZWS_MAX_CLIENTS",
+  logLevel: "ZWS_LOG_LEVEL",
+} as const;
+
+/** Usage text printed by `--help`. */
+export const USAGE = `zws — live data from ZeroMQ producers to a Flot chart in every browser
+
+Usage: deno task start [flags]
+
+Flags (environment fallback in brackets):
+  --port <n>                 HTTP and WebSocket port, 0 = any free port   [PORT] (default 8000)
+  --hostname <host>          interface to listen on                 [ZWS_HOSTNAME] (default 0.0.0.0)
+  --ingress <endpoint>       ZeroMQ endpoint producers connect to    [ZWS_INGRESS]
+                             (default tcp://127.0.0.1:5000; tcp://host:* picks a free port)
+  --no-demo                  do not run the built-in demo producer  [ZWS_NO_DEMO=1]
+  --max-message-bytes <n>    largest producer message accepted      [ZWS_MAX_MESSAGE_BYTES] (default 65536)
+  --allow-origin <origin>    another origin allowed to open /ws; repeatable
+                             [ZWS_ALLOW_ORIGIN, comma-separated]
+  --max-clients <n>          most WebSocket clients at once         [ZWS_MAX_CLIENTS] (default 10000)
+  --log-level <level>        debug | info | warn | error            [ZWS_LOG_LEVEL] (default info)
+  -h, --help                 print this help and exit
+`;
+
+/** The outcome of {@link parseConfig}. */
+export type ParseResult =
+  | { kind: "config"; config: Config }
+  | { kind: "help" }
+  | { kind: "error"; message: string };
+
+/** Parses `args` (flags) with `env` as fallback; never throws, never exits. */
+export function parseConfig(
+  args: readonly string[],
+  env: (name: string) => string | undefined = () => undefined,
+): ParseResult {
+  let values: Record<string, string | boolean | string[] | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        port: { type: "string" },
+        hostname: { type: "string" },
+        ingress: { type: "string" },
+        "no-demo": { type: "boolean" },
+        "max-message-bytes": { type: "string" },
+        "allow-origin": { type: "string", multiple: true },
+        "max-clients": { type: "string" },
+        "log-level": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (err) {
+    return { kind: "error", message: (err as Error).message.split("\n")[0] };
+  }
+  if (values.help) return { kind: "help" };
+  const str = (flag: string, name: string): string | undefined =>
+    (values[flag] as string | undefined) ?? nonEmpty(env(name));
+  try {
+    const config: Config = {
+      port: integer("--port", str("port", ENV_VARS.port), DEFAULTS.port, 0, 65535),
+      hostname: hostname(str("hostname", ENV_VARS.hostname) ?? DEFAULTS.hostname),
+      ingress: endpoint(str("ingress", ENV_VARS.ingress) ?? DEFAULTS.ingress),
+      demo: !(values["no-demo"] === true || truthy(env(ENV_VARS.demo))),
+      maxMessageBytes: integer(
+        "--max-message-bytes",
+        str("max-message-bytes", ENV_VARS.maxMessageBytes),
+        DEFAULTS.maxMessageBytes,
+        64,
+        64 * 1024 * 1024,
+      ),
+      allowOrigins: origins(
+        (values["allow-origin"] as string[] | undefined) ??
+          (nonEmpty(env(ENV_VARS.allowOrigins))?.split(",") ?? []),
+      ),
+      maxClients: integer(
+        "--max-clients",
+        str("max-clients", ENV_VARS.maxClients),
+        DEFAULTS.maxClients,
+        1,
+        1_000_000,
+      ),
+      logLevel: logLevel(str("log-level", ENV_VARS.logLevel) ?? DEFAULTS.logLevel),
+    };
+    return { kind: "config", config };
+  } catch (err) {
+    return { kind: "error", message: (err as Error).message };
+  }
+}
+
+function nonEmpty(s: string | undefined): string | undefined {
+  return s === undefined || s.trim() === "" ? undefined : s.trim();
+}
+
+function truthy(s: string | undefined): boolean {
+  return s !== undefined && /^(1|true|yes|on)$/i.test(s.trim());
+}
+
+function integer(flag: string, raw: string | undefined, def: number, min: number, max: number) {
+  if (raw === undefined) return def;
+  if (!/^\d+$/.test(raw)) throw new Error(`${flag} must be a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new Error(`${flag} must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function hostname(raw: string): string {
+  if (!/^[A-Za-z0-9.\-:\[\]]+$/.test(raw)) throw new Error(`--hostname is not a host: "${raw}"`);
+  return raw.replace(/^\[(.*)\]$/, "$1");
+}
+
+/** Checks a ZeroMQ bind endpoint: `tcp://host:port` (port may be `*`), `ipc://path`, `inproc://name`. */
+export function endpoint(raw: string): string {
+  const tcp = /^tcp:\/\/([^\s:\/]+|\[[0-9a-fA-F:.]+\]):(\d{1,5}|\*)$/.exec(raw);
+  if (tcp) {
+    if (tcp[2] !== "*" && Number(tcp[2]) > 65535) {
+      throw new Error(`--ingress port out of range in "${raw}"`);
+    }
+    return raw;
+  }
+  if (/^(ipc|inproc):\/\/\S+$/.test(raw)) return raw;
+  throw new Error(
+    `--ingress must look like tcp://127.0.0.1:5000 (or ipc://path, inproc://name), got "${raw}"`,
+  );
+}
+
+function origins(list: string[]): string[] {
+  return list.map((o) => o.trim()).filter((o) => o !== "").map((o) => {
+    let url: URL;
+    try {
+      url = new URL(o);
+    } catch {
+      throw new Error(`--allow-origin is not an origin: "${o}" (expected e.g. https://example.com)`);
+    }
+    if (url.origin === "null" || (url.pathname !== "/" && url.pathname !== "")) {
+      throw new Error(`--allow-origin is not an origin: "${o}" (expected e.g. https://example.com)`);
+    }
+    return url.origin;
+  });
+}
+
+function logLevel(raw: string): LogLevel {
+  if (!(LOG_LEVELS as readonly string[]).includes(raw)) {
+    throw new Error(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got "${raw}"`);
+  }
+  return raw as LogLevel;
+}

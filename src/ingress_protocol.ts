@@ -1,0 +1,163 @@
+/**
+ * The producer protocol: turns the frames of one ZeroMQ message into validated points, or into the
+ * reasons they were rejected. Pure: no I/O.
+ *
+ * - One frame of JSON: `{"x": <epoch ms>, "y": <number>, "series"?: "<name>"}`, or an array of them.
+ * - Two frames `[series, json]`: the first frame (the ZeroMQ topic) names the series of every point.
+ * - `x` below 1e11 is taken as epoch seconds and multiplied by 1000.
+ *
+ * @module
+ */
+
+/** A validated data point, as it travels from the relay to the browsers. */
+export interface Point {
+  /** Epoch milliseconds. */
+  x: number;
+  /** The value. */
+  y: number;
+  /** The series (line) it belongs to. */
+  series: string;
+}
+
+/** Every reason a message or point is rejected; the label values of `zws_ingress_rejected_total`. */
+export const REJECT_REASONS = [
+  "oversize",
+  "frame_count",
+  "invalid_utf8",
+  "invalid_json",
+  "not_a_point",
+  "empty_batch",
+  "invalid_x",
+  "invalid_y",
+  "invalid_series",
+] as const;
+
+/** One of {@link REJECT_REASONS}. */
+export type RejectReason = typeof REJECT_REASONS[number];
+
+/** A rejection with a short human-readable detail (for the log line). */
+export interface Rejection {
+  reason: RejectReason;
+  detail: string;
+}
+
+/** What one producer message yields: its valid points and the rejections of the rest. */
+export interface ParsedMessage {
+  points: Point[];
+  rejected: Rejection[];
+}
+
+/** The series of points that name none. */
+export const DEFAULT_SERIES = "value";
+/** Longest series name, in characters. */
+export const MAX_SERIES_LENGTH = 64;
+/** `x` below this is epoch seconds. */
+export const SECONDS_THRESHOLD = 1e11;
+
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+
+/**
+ * Parses one producer message (its frames) into points. `maxBytes` bounds the frames' total size.
+ * Never throws.
+ */
+export function parseMessage(frames: readonly Uint8Array[], maxBytes: number): ParsedMessage {
+  let size = 0;
+  for (const f of frames) size += f.byteLength;
+  if (size > maxBytes) return reject("oversize", `${size} bytes > limit ${maxBytes}`);
+  if (frames.length < 1 || frames.length > 2) {
+    return reject("frame_count", `${frames.length} frames (expected 1, or 2 as [series, json])`);
+  }
+  let topicSeries: string | undefined;
+  if (frames.length === 2) {
+    const topic = decode(frames[0]);
+    if (topic === undefined) return reject("invalid_utf8", "series frame is not UTF-8");
+    const problem = seriesProblem(topic);
+    if (problem) return reject("invalid_series", problem);
+    topicSeries = topic;
+  }
+  const text = decode(frames[frames.length - 1]);
+  if (text === undefined) return reject("invalid_utf8", "payload is not UTF-8");
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return reject("invalid_json", (err as Error).message.slice(0, 120));
+  }
+  const out: ParsedMessage = { points: [], rejected: [] };
+  if (Array.isArray(value)) {
+    if (value.length === 0) return reject("empty_batch", "empty array");
+    for (const item of value) addPoint(out, item, topicSeries);
+  } else {
+    addPoint(out, value, topicSeries);
+  }
+  return out;
+}
+
+/** Validates one decoded JSON value as a point; `topicSeries` overrides its `series`. */
+export function toPoint(value: unknown, topicSeries?: string): Point | Rejection {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    return { reason: "not_a_point", detail: `expected an object, got ${kind(value)}` };
+  }
+  const v = value as Record<string, unknown>;
+  const x = Object.hasOwn(v, "x") ? v.x : undefined;
+  const y = Object.hasOwn(v, "y") ? v.y : undefined;
+  if (typeof x !== "number" || !Number.isFinite(x)) {
+    return { reason: "invalid_x", detail: `x must be a finite number, got ${kind(x)}` };
+  }
+  if (typeof y !== "number" || !Number.isFinite(y)) {
+    return { reason: "invalid_y", detail: `y must be a finite number, got ${kind(y)}` };
+  }
+  let series = topicSeries;
+  if (series === undefined) {
+    const s = Object.hasOwn(v, "series") ? v.series : undefined;
+    if (s === undefined) series = DEFAULT_SERIES;
+    else if (typeof s !== "string") {
+      return { reason: "invalid_series", detail: `series must be a string, got ${kind(s)}` };
+    } else {
+      const problem = seriesProblem(s);
+      if (problem) return { reason: "invalid_series", detail: problem };
+      series = s;
+    }
+  }
+  // Seconds become milliseconds, rounded to the microsecond to keep float noise out of the JSON.
+  const ms = Math.abs(x) < SECONDS_THRESHOLD ? Math.round(x * 1e6) / 1e3 : x;
+  if (!Number.isFinite(ms)) return { reason: "invalid_x", detail: "x out of range" };
+  return { x: ms, y, series };
+}
+
+/** Returns why `s` is not a valid series name, or undefined when it is. */
+export function seriesProblem(s: string): string | undefined {
+  if (s.length === 0) return "series is empty";
+  // Count code points, not UTF-16 units; avoid spreading huge strings.
+  if (s.length > MAX_SERIES_LENGTH * 2 || [...s].length > MAX_SERIES_LENGTH) {
+    return `series longer than ${MAX_SERIES_LENGTH} characters`;
+  }
+  // deno-lint-ignore no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(s)) return "series contains control characters";
+  return undefined;
+}
+
+function addPoint(out: ParsedMessage, item: unknown, topicSeries: string | undefined): void {
+  const p = toPoint(item, topicSeries);
+  if ("reason" in p) out.rejected.push(p);
+  else out.points.push(p);
+}
+
+function reject(reason: RejectReason, detail: string): ParsedMessage {
+  return { points: [], rejected: [{ reason, detail }] };
+}
+
+function decode(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+function kind(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "array";
+  if (typeof v === "number" && !Number.isFinite(v)) return String(v);
+  return typeof v;
+}

@@ -1,0 +1,91 @@
+/**
+ * Prometheus text exposition of the server's counters. Pure: no I/O.
+ *
+ * @module
+ */
+import { REJECT_REASONS } from "./ingress_protocol.ts";
+import type { RelayStats } from "./relay_messages.ts";
+import type { BridgeStats } from "../ws_bridge.ts";
+
+/** Server-level counters kept by the HTTP layer. */
+export interface ServerStats {
+  /** Upgrades refused, by reason. */
+  wsRejected: Record<"origin" | "capacity", number>;
+  /** Relay worker restarts after a crash. */
+  relayRestarts: number;
+  /** Seconds since start. */
+  uptimeSeconds: number;
+}
+
+/** Everything `/metrics` shows. */
+export interface MetricsSnapshot {
+  relay: RelayStats;
+  bridge: BridgeStats;
+  server: ServerStats;
+}
+
+/** Renders a snapshot in the Prometheus text format (version 0.0.4). */
+export function renderMetrics(m: MetricsSnapshot): string {
+  const out: string[] = [];
+  const metric = (name: string, type: string, help: string, rows: Array<[string, number]>) => {
+    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of rows) out.push(`${name}${labels} ${value}`);
+  };
+  metric("zws_clients", "gauge", "WebSocket clients connected now.", [["", m.bridge.clients]]);
+  metric("zws_ws_connections_total", "counter", "WebSocket connections accepted.", [[
+    "",
+    m.bridge.connectionsTotal,
+  ]]);
+  metric(
+    "zws_ws_rejected_total",
+    "counter",
+    "WebSocket upgrades refused, by reason.",
+    Object.entries(m.server.wsRejected).map(([r, v]) => [`{reason="${r}"}`, v]),
+  );
+  metric("zws_ingress_messages_total", "counter", "Producer messages received.", [[
+    "",
+    m.relay.messages,
+  ]]);
+  metric("zws_ingress_points_total", "counter", "Producer points accepted.", [["", m.relay.points]]);
+  metric(
+    "zws_ingress_rejected_total",
+    "counter",
+    "Producer messages or points dropped, by reason.",
+    REJECT_REASONS.map((r) => [`{reason="${r}"}`, m.relay.rejected[r] ?? 0]),
+  );
+  metric("zws_last_seq", "gauge", "Last sequence number assigned by the relay.", [[
+    "",
+    m.relay.lastSeq,
+  ]]);
+  metric("zws_points_received_total", "counter", "Points received by the bridge.", [[
+    "",
+    m.bridge.pointsReceived,
+  ]]);
+  metric("zws_points_sent_total", "counter", "Points sent to clients, summed over clients.", [[
+    "",
+    m.bridge.pointsSent,
+  ]]);
+  metric("zws_frames_sent_total", "counter", "WebSocket frames sent, summed over clients.", [[
+    "",
+    m.bridge.framesSent,
+  ]]);
+  metric(
+    "zws_points_dropped_total",
+    "counter",
+    "Points not sent to a client, by reason.",
+    [[`{reason="slow_client"}`, m.bridge.pointsDroppedSlow]],
+  );
+  metric("zws_client_protocol_errors_total", "counter", "Clients closed for bad messages.", [[
+    "",
+    m.bridge.clientProtocolErrors,
+  ]]);
+  metric("zws_relay_restarts_total", "counter", "Relay worker restarts after a crash.", [[
+    "",
+    m.server.relayRestarts,
+  ]]);
+  metric("zws_uptime_seconds", "gauge", "Seconds since the server started.", [[
+    "",
+    m.server.uptimeSeconds,
+  ]]);
+  return out.join("\n") + "\n";
+}
