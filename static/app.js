@@ -1,1 +1,162 @@
+// zws page: receives points over the WebSocket at /ws (same origin) and draws them with Flot.
+// Browser protocol: README "Browser protocol". No build step: this file is served as is.
+(function () {
+  "use strict";
 
+  /** Time window shown, in ms. */
+  var WINDOW_MS = 60 * 1000;
+  /** Most points kept per series (bounded memory whatever the rate). */
+  var MAX_POINTS = 5000;
+  /** Reconnect backoff: first delay and ceiling, in ms. */
+  var BACKOFF_MIN = 500;
+  var BACKOFF_MAX = 15000;
+
+  var $status = $("#status");
+  var $session = $("#session");
+  var $rate = $("#rate");
+  var $count = $("#count");
+
+  /** name -> array of [x, y], ascending x. */
+  var series = new Map();
+  var plot = $.plot($("#chart"), [], {
+    xaxis: { mode: "time", timeBase: "milliseconds", timezone: "browser", timeformat: "%H:%M:%S" },
+    yaxis: { autoScale: "loose" },
+    series: { lines: { show: true, lineWidth: 2 }, shadowSize: 0 },
+    legend: { show: true, position: "nw" },
+    grid: { borderWidth: 1, hoverable: false },
+  });
+
+  var state = "connecting";
+  var sessionId = null;
+  var ws = null;
+  var attempt = 0;
+  var countdownTimer = null;
+  var drawPending = false;
+  var received = 0;
+  var receivedAtLastTick = 0;
+
+  function setState(next, text) {
+    state = next;
+    $status.attr("data-state", next).text(text || next);
+  }
+
+  function connect() {
+    var proto = location.protocol === "https:" ? "wss:" : "ws:";
+    setState(attempt === 0 ? "connecting" : "reconnecting", attempt === 0 ? "connecting" : "reconnecting");
+    ws = new WebSocket(proto + "//" + location.host + "/ws");
+    ws.onopen = function () {
+      attempt = 0;
+      setState("connected");
+    };
+    ws.onmessage = function (e) {
+      var msg;
+      try {
+        msg = JSON.parse(e.data);
+      } catch (_err) {
+        return;
+      }
+      if (msg.type === "hello") {
+        sessionId = msg.session;
+        $session.text(String(msg.session).slice(0, 8));
+      } else if (msg.type === "points" && Array.isArray(msg.points)) {
+        addPoints(msg.points);
+      }
+    };
+    ws.onclose = function (e) {
+      ws = null;
+      // 1008: the server refused us for policy (origin, auth): retrying will not help.
+      if (e.code === 1008) {
+        setState("closed", "closed (" + (e.reason || "refused") + ")");
+        return;
+      }
+      scheduleReconnect();
+    };
+  }
+
+  function scheduleReconnect() {
+    var base = Math.min(BACKOFF_MAX, BACKOFF_MIN * Math.pow(2, attempt));
+    var delay = base / 2 + Math.random() * base / 2; // jitter: [base/2, base)
+    attempt++;
+    var until = Date.now() + delay;
+    var tick = function () {
+      var left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
+      setState("reconnecting", "reconnecting in " + left + " s");
+    };
+    tick();
+    clearInterval(countdownTimer);
+    countdownTimer = setInterval(tick, 250);
+    setTimeout(function () {
+      clearInterval(countdownTimer);
+      connect();
+    }, delay);
+  }
+
+  function addPoints(points) {
+    for (var i = 0; i < points.length; i++) {
+      var p = points[i];
+      if (typeof p.x !== "number" || typeof p.y !== "number") continue;
+      var name = typeof p.series === "string" ? p.series : "value";
+      var data = series.get(name);
+      if (!data) {
+        data = [];
+        series.set(name, data);
+      }
+      data.push([p.x, p.y]);
+      // Trim in chunks so the cost is amortized: arrays stay within 1.25 x MAX_POINTS.
+      if (data.length > MAX_POINTS * 1.25) data.splice(0, data.length - MAX_POINTS);
+    }
+    received += points.length;
+    if (!drawPending) {
+      drawPending = true;
+      requestAnimationFrame(draw);
+    }
+  }
+
+  function draw() {
+    drawPending = false;
+    var latest = -Infinity;
+    series.forEach(function (data) {
+      if (data.length) latest = Math.max(latest, data[data.length - 1][0]);
+    });
+    var from = latest - WINDOW_MS;
+    var shown = 0;
+    var list = [];
+    series.forEach(function (data, name) {
+      var cut = 0;
+      while (cut < data.length && data[cut][0] < from) cut++;
+      if (cut > 0) data.splice(0, cut);
+      shown += data.length;
+      list.push({ label: name, data: data });
+    });
+    plot.setData(list);
+    plot.setupGrid(true); // true: recompute axis ranges (Flot >= 3 keeps the first ones otherwise)
+    plot.draw();
+    $count.text(shown);
+  }
+
+  setInterval(function () {
+    $rate.text(received - receivedAtLastTick);
+    receivedAtLastTick = received;
+  }, 1000);
+
+  $(window).on("resize", function () {
+    plot.resize();
+    plot.setupGrid(true);
+    plot.draw();
+  });
+
+  // For tests and the curious: window.zws.plot.getData(), window.zws.state.
+  window.zws = {
+    get plot() {
+      return plot;
+    },
+    get state() {
+      return state;
+    },
+    get session() {
+      return sessionId;
+    },
+  };
+
+  connect();
+})();
