@@ -32,6 +32,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       ingress: config.ingress,
       maxMessageBytes: config.maxMessageBytes,
       demo: config.demo,
+      logLevel: config.logLevel,
     },
     onReady: (r, generation) => {
       bridge.attach(r.bus, r.epoch, r.lastSeq);
@@ -82,10 +83,15 @@ export async function startServer(config: Config): Promise<RunningServer> {
     shutdown() {
       closing ??= (async () => {
         bridge.closeClients(1001, "server shutting down");
+        bridge.prepareClose();
         const served = server.shutdown();
+        log("debug", "main", "stopping relay");
         await relay.stop();
+        log("debug", "main", "relay stopped; closing bridge");
         await bridge.close();
+        log("debug", "main", "bridge closed; waiting for http");
         await served;
+        log("debug", "main", "http closed");
       })();
       return closing;
     },
@@ -118,6 +124,7 @@ if (import.meta.main) {
     // Hard deadline: exit within 2 s whatever happens.
     setTimeout(() => Deno.exit(0), 1800);
     await running.shutdown().catch((err) => log("error", "main", errorMessage(err)));
+    log("debug", "main", "exiting");
     Deno.exit(0);
   };
   for (const sig of ["SIGINT", "SIGTERM"] as const) {

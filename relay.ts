@@ -13,7 +13,7 @@ import * as zmq from "zeromq";
 import { runProducer } from "./producer.ts";
 import { parseMessage, type RejectReason } from "./src/ingress_protocol.ts";
 import { encodePoint } from "./src/frames.ts";
-import { errorMessage, log, RateLimitedLog } from "./src/log.ts";
+import { errorMessage, log, RateLimitedLog, setLogLevel } from "./src/log.ts";
 import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./src/relay_messages.ts";
 
 /** A running relay; {@link startRelay} makes one. */
@@ -38,6 +38,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const id = `${Date.now().toString(36)}-${relayCount++}`;
   const internal = `inproc://zws-relay-${id}`;
   const demoIngress = `inproc://zws-demo-${id}`;
+  const control = `inproc://zws-control-${id}`;
+  const stopToken = crypto.randomUUID();
   // Native cap: ZeroMQ cuts the connection of a peer that exceeds it, so keep it well above the
   // configured limit; messages between the two are dropped and counted by the parser instead.
   const nativeCap = Math.max(4 * opts.maxMessageBytes, 1024 * 1024);
@@ -58,6 +60,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   let proxyDone: Promise<void>;
   try {
     if (opts.demo) await front.bind(demoIngress);
+    await front.bind(control);
     await back.bind(internal);
     await bus.bind(opts.bus);
     inbox.connect(internal);
@@ -79,6 +82,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
 
   const pump = (async () => {
     for await (const frames of inbox) {
+      if (isStop(frames, stopToken)) break;
       stats.messages++;
       const parsed = parseMessage(frames, opts.maxMessageBytes);
       for (const r of parsed.rejected) countReject(r.reason, r.detail);
@@ -108,14 +112,38 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       closing ??= (async () => {
         demoStop.abort();
         await demoDone;
+        log("debug", "relay", "demo stopped");
+        // End both receive loops (ours, and the bridge's on the bus) before closing: closing a
+        // socket with a receive pending crashes the process under Deno (a uv_poll callback runs
+        // on the freed poller).
+        await endPump(control, stopToken, pump);
+        await bus.send(["", "", ""]).catch(() => {});
         proxy.terminate();
         await proxyDone;
         closeAll();
-        await pump;
+        log("debug", "relay", "sockets closed");
       })();
       return closing;
     },
   };
+}
+
+function isStop(frames: Buffer[], token: string): boolean {
+  return frames.length === 3 && frames[0].length === 0 && frames[1].toString() === "zws-stop" &&
+    frames[2].toString() === token;
+}
+
+/** Sends the stop token through the proxy until the receive loop has ended (at most ~1 s). */
+async function endPump(control: string, token: string, pump: Promise<void>): Promise<void> {
+  const pub = new zmq.Publisher({ linger: 0 });
+  pub.connect(control);
+  let ended = false;
+  pump.then(() => ended = true);
+  for (let i = 0; i < 50 && !ended; i++) {
+    await pub.send(["", "zws-stop", token]).catch(() => {});
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  pub.close();
 }
 
 /** Worker glue: drives one relay from the main thread's messages (see `src/relay_messages.ts`). */
@@ -146,6 +174,7 @@ function runAsWorker(scope: {
     const msg = (e as MessageEvent<ToRelay>).data;
     switch (msg.type) {
       case "start":
+        if (msg.options.logLevel) setLogLevel(msg.options.logLevel);
         try {
           relay = await startRelay(msg.options);
           post({
@@ -164,6 +193,7 @@ function runAsWorker(scope: {
         break;
       case "stop":
         await relay?.close();
+        log("debug", "relay", "posting stopped");
         post({ type: "stopped" });
         scope.close();
         break;

@@ -51,6 +51,7 @@ export class WsBridge {
   #batcher: Batcher<string>;
   #clientBufferBytes: number;
   #pump?: Promise<void>;
+  #closing = false;
   #rateLog = new RateLimitedLog(5000);
   #stats: Omit<BridgeStats, "clients"> = {
     connectionsTotal: 0,
@@ -99,6 +100,12 @@ export class WsBridge {
   async #receive(): Promise<void> {
     try {
       for await (const [, seq, json] of this.#sub) {
+        if (seq.length === 0) {
+          // The relay says it is stopping (see relay.ts); during shutdown, end the loop so the
+          // socket is closed with no receive pending.
+          if (this.#closing) break;
+          continue;
+        }
         this.#lastSeq = Number(seq.toString());
         this.#stats.pointsReceived++;
         this.#batcher.push(json.toString());
@@ -157,7 +164,10 @@ export class WsBridge {
       `closed client ${client.session.slice(0, 8)}: sent a ${binary ? "binary" : "text"} message ` +
         `the server does not accept`,
     );
-    client.ws.close(binary ? 1003 : 1008, binary ? "binary frames not accepted" : "unknown message");
+    client.ws.close(
+      binary ? 1003 : 1008,
+      binary ? "binary frames not accepted" : "unknown message",
+    );
   }
 
   /** Closes every client with `code` (1001 "going away" by default). */
@@ -169,10 +179,21 @@ export class WsBridge {
     }
   }
 
-  /** Closes every client and the bus subscription. */
+  /** Marks the start of shutdown: the relay's end-of-stream ends the receive loop. */
+  prepareClose(): void {
+    this.#closing = true;
+  }
+
+  /** Closes every client and the bus subscription (after the relay has stopped). */
   async close(): Promise<void> {
+    this.#closing = true;
     this.closeClients();
     this.#batcher.close();
+    if (this.#pump) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([this.#pump, new Promise((r) => timer = setTimeout(r, 300))]);
+      clearTimeout(timer);
+    }
     this.#sub.close();
     await this.#pump;
   }

@@ -178,10 +178,14 @@ function origins(list: string[]): string[] {
     try {
       url = new URL(o);
     } catch {
-      throw new Error(`--allow-origin is not an origin: "${o}" (expected e.g. https://example.com)`);
+      throw new Error(
+        `--allow-origin is not an origin: "${o}" (expected e.g. https://example.com)`,
+      );
     }
     if (url.origin === "null" || (url.pathname !== "/" && url.pathname !== "")) {
-      throw new Error(`--allow-origin is not an origin: "${o}" (expected e.g. https://example.com)`);
+      throw new Error(
+        `--allow-origin is not an origin: "${o}" (expected e.g. https://example.com)`,
+      );
     }
     return url.origin;
   });

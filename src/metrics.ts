@@ -46,7 +46,10 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "",
     m.relay.messages,
   ]]);
-  metric("zws_ingress_points_total", "counter", "Producer points accepted.", [["", m.relay.points]]);
+  metric("zws_ingress_points_total", "counter", "Producer points accepted.", [[
+    "",
+    m.relay.points,
+  ]]);
   metric(
     "zws_ingress_rejected_total",
     "counter",

@@ -8,6 +8,7 @@
  * @module
  */
 import type { RejectReason } from "./ingress_protocol.ts";
+import type { LogLevel } from "./log.ts";
 
 /** What the relay needs to start. */
 export interface RelayOptions {
@@ -23,6 +24,8 @@ export interface RelayOptions {
   epoch?: string;
   /** Last sequence number already assigned in `epoch`. */
   lastSeq?: number;
+  /** Lowest log level the relay prints. */
+  logLevel?: LogLevel;
 }
 
 /** Counters kept by the relay. */

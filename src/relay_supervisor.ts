@@ -95,7 +95,6 @@ export class RelaySupervisor {
             this.#died(worker, msg.message);
             break;
           case "stopped":
-            worker.terminate();
             this.#stopped?.();
             break;
         }

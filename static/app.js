@@ -42,7 +42,10 @@
 
   function connect() {
     var proto = location.protocol === "https:" ? "wss:" : "ws:";
-    setState(attempt === 0 ? "connecting" : "reconnecting", attempt === 0 ? "connecting" : "reconnecting");
+    setState(
+      attempt === 0 ? "connecting" : "reconnecting",
+      attempt === 0 ? "connecting" : "reconnecting",
+    );
     ws = new WebSocket(proto + "//" + location.host + "/ws");
     ws.onopen = function () {
       attempt = 0;
