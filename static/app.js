@@ -4,21 +4,21 @@
   "use strict";
 
   /** Time window shown, in ms. */
-  var WINDOW_MS = 60 * 1000;
+  let WINDOW_MS = 60 * 1000;
   /** Most points kept per series (bounded memory whatever the rate). */
-  var MAX_POINTS = 5000;
+  let MAX_POINTS = 5000;
   /** Reconnect backoff: first delay and ceiling, in ms. */
-  var BACKOFF_MIN = 500;
-  var BACKOFF_MAX = 15000;
+  let BACKOFF_MIN = 500;
+  let BACKOFF_MAX = 15000;
 
-  var $status = $("#status");
-  var $session = $("#session");
-  var $rate = $("#rate");
-  var $count = $("#count");
+  let $status = $("#status");
+  let $session = $("#session");
+  let $rate = $("#rate");
+  let $count = $("#count");
 
   /** name -> array of [x, y], ascending x. */
-  var series = new Map();
-  var plot = $.plot($("#chart"), [], {
+  let series = new Map();
+  let plot = $.plot($("#chart"), [], {
     xaxis: { mode: "time", timeBase: "milliseconds", timezone: "browser", timeformat: "%H:%M:%S" },
     yaxis: { autoScale: "loose" },
     series: { lines: { show: true, lineWidth: 2 }, shadowSize: 0 },
@@ -26,14 +26,14 @@
     grid: { borderWidth: 1, hoverable: false },
   });
 
-  var state = "connecting";
-  var sessionId = null;
-  var ws = null;
-  var attempt = 0;
-  var countdownTimer = null;
-  var drawPending = false;
-  var received = 0;
-  var receivedAtLastTick = 0;
+  let state = "connecting";
+  let sessionId = null;
+  let ws = null;
+  let attempt = 0;
+  let countdownTimer = null;
+  let drawPending = false;
+  let received = 0;
+  let receivedAtLastTick = 0;
 
   function setState(next, text) {
     state = next;
@@ -41,7 +41,7 @@
   }
 
   function connect() {
-    var proto = location.protocol === "https:" ? "wss:" : "ws:";
+    let proto = location.protocol === "https:" ? "wss:" : "ws:";
     setState(
       attempt === 0 ? "connecting" : "reconnecting",
       attempt === 0 ? "connecting" : "reconnecting",
@@ -52,7 +52,7 @@
       setState("connected");
     };
     ws.onmessage = function (e) {
-      var msg;
+      let msg;
       try {
         msg = JSON.parse(e.data);
       } catch (_err) {
@@ -77,12 +77,12 @@
   }
 
   function scheduleReconnect() {
-    var base = Math.min(BACKOFF_MAX, BACKOFF_MIN * Math.pow(2, attempt));
-    var delay = base / 2 + Math.random() * base / 2; // jitter: [base/2, base)
+    let base = Math.min(BACKOFF_MAX, BACKOFF_MIN * Math.pow(2, attempt));
+    let delay = base / 2 + Math.random() * base / 2; // jitter: [base/2, base)
     attempt++;
-    var until = Date.now() + delay;
-    var tick = function () {
-      var left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
+    let until = Date.now() + delay;
+    let tick = function () {
+      let left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
       setState("reconnecting", "reconnecting in " + left + " s");
     };
     tick();
@@ -95,11 +95,11 @@
   }
 
   function addPoints(points) {
-    for (var i = 0; i < points.length; i++) {
-      var p = points[i];
+    for (let i = 0; i < points.length; i++) {
+      let p = points[i];
       if (typeof p.x !== "number" || typeof p.y !== "number") continue;
-      var name = typeof p.series === "string" ? p.series : "value";
-      var data = series.get(name);
+      let name = typeof p.series === "string" ? p.series : "value";
+      let data = series.get(name);
       if (!data) {
         data = [];
         series.set(name, data);
@@ -117,15 +117,15 @@
 
   function draw() {
     drawPending = false;
-    var latest = -Infinity;
+    let latest = -Infinity;
     series.forEach(function (data) {
       if (data.length) latest = Math.max(latest, data[data.length - 1][0]);
     });
-    var from = latest - WINDOW_MS;
-    var shown = 0;
-    var list = [];
+    let from = latest - WINDOW_MS;
+    let shown = 0;
+    let list = [];
     series.forEach(function (data, name) {
-      var cut = 0;
+      let cut = 0;
       while (cut < data.length && data[cut][0] < from) cut++;
       if (cut > 0) data.splice(0, cut);
       shown += data.length;
@@ -142,14 +142,14 @@
     receivedAtLastTick = received;
   }, 1000);
 
-  $(window).on("resize", function () {
+  $(globalThis).on("resize", function () {
     plot.resize();
     plot.setupGrid(true);
     plot.draw();
   });
 
   // For tests and the curious: window.zws.plot.getData(), window.zws.state.
-  window.zws = {
+  globalThis.zws = {
     get plot() {
       return plot;
     },
