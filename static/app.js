@@ -4,21 +4,21 @@
   "use strict";
 
   /** Time window shown, in ms. */
-  let WINDOW_MS = 60 * 1000;
+  const WINDOW_MS = 60 * 1000;
   /** Most points kept per series (bounded memory whatever the rate). */
-  let MAX_POINTS = 5000;
+  const MAX_POINTS = 5000;
   /** Reconnect backoff: first delay and ceiling, in ms. */
-  let BACKOFF_MIN = 500;
-  let BACKOFF_MAX = 15000;
+  const BACKOFF_MIN = 500;
+  const BACKOFF_MAX = 15000;
 
-  let $status = $("#status");
-  let $session = $("#session");
-  let $rate = $("#rate");
-  let $count = $("#count");
+  const $status = $("#status");
+  const $session = $("#session");
+  const $rate = $("#rate");
+  const $count = $("#count");
 
   /** name -> array of [x, y], ascending x. */
-  let series = new Map();
-  let plot = $.plot($("#chart"), [], {
+  const series = new Map();
+  const plot = $.plot($("#chart"), [], {
     xaxis: { mode: "time", timeBase: "milliseconds", timezone: "browser", timeformat: "%H:%M:%S" },
     yaxis: { autoScale: "loose" },
     series: { lines: { show: true, lineWidth: 2 }, shadowSize: 0 },
@@ -41,7 +41,7 @@
   }
 
   function connect() {
-    let proto = location.protocol === "https:" ? "wss:" : "ws:";
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
     setState(
       attempt === 0 ? "connecting" : "reconnecting",
       attempt === 0 ? "connecting" : "reconnecting",
@@ -77,12 +77,12 @@
   }
 
   function scheduleReconnect() {
-    let base = Math.min(BACKOFF_MAX, BACKOFF_MIN * Math.pow(2, attempt));
-    let delay = base / 2 + Math.random() * base / 2; // jitter: [base/2, base)
+    const base = Math.min(BACKOFF_MAX, BACKOFF_MIN * Math.pow(2, attempt));
+    const delay = base / 2 + Math.random() * base / 2; // jitter: [base/2, base)
     attempt++;
-    let until = Date.now() + delay;
-    let tick = function () {
-      let left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
+    const until = Date.now() + delay;
+    const tick = function () {
+      const left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
       setState("reconnecting", "reconnecting in " + left + " s");
     };
     tick();
@@ -96,9 +96,9 @@
 
   function addPoints(points) {
     for (let i = 0; i < points.length; i++) {
-      let p = points[i];
+      const p = points[i];
       if (typeof p.x !== "number" || typeof p.y !== "number") continue;
-      let name = typeof p.series === "string" ? p.series : "value";
+      const name = typeof p.series === "string" ? p.series : "value";
       let data = series.get(name);
       if (!data) {
         data = [];
@@ -121,9 +121,9 @@
     series.forEach(function (data) {
       if (data.length) latest = Math.max(latest, data[data.length - 1][0]);
     });
-    let from = latest - WINDOW_MS;
+    const from = latest - WINDOW_MS;
     let shown = 0;
-    let list = [];
+    const list = [];
     series.forEach(function (data, name) {
       let cut = 0;
       while (cut < data.length && data[cut][0] < from) cut++;
