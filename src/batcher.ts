@@ -27,6 +27,7 @@ export class Batcher<T> {
   #items: T[] = [];
   #lastFlush = -Infinity;
   #timer: TimerId | undefined;
+  #closed = false;
 
   /**
    * @param flush receives every batch (never empty), in arrival order
@@ -38,8 +39,9 @@ export class Batcher<T> {
     private readonly clock: Clock = realClock,
   ) {}
 
-  /** Adds one item; flushes now if the last flush was at least one tick ago. */
+  /** Adds one item; flushes now if the last flush was at least one tick ago. Ignored once closed. */
   push(item: T): void {
+    if (this.#closed) return;
     this.#items.push(item);
     if (this.#timer !== undefined) return;
     const wait = this.#lastFlush + this.tickMs - this.clock.now();
@@ -66,8 +68,9 @@ export class Batcher<T> {
     this.flush(items);
   }
 
-  /** Cancels the timer and drops anything pending. */
+  /** Cancels the timer and drops anything pending; later pushes are ignored. */
   close(): void {
+    this.#closed = true;
     if (this.#timer !== undefined) this.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#items = [];

@@ -182,7 +182,10 @@ function origins(list: string[]): string[] {
         `--allow-origin is not an origin: "${o}" (expected e.g. https://example.com)`,
       );
     }
-    if (url.origin === "null" || (url.pathname !== "/" && url.pathname !== "")) {
+    if (
+      url.origin === "null" || (url.pathname !== "/" && url.pathname !== "") ||
+      url.search !== "" || url.hash !== "" || url.username !== "" || url.password !== ""
+    ) {
       throw new Error(
         `--allow-origin is not an origin: "${o}" (expected e.g. https://example.com)`,
       );

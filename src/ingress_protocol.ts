@@ -133,7 +133,7 @@ export function seriesProblem(s: string): string | undefined {
     return `series longer than ${MAX_SERIES_LENGTH} characters`;
   }
   // deno-lint-ignore no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(s)) return "series contains control characters";
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(s)) return "series contains control characters";
   return undefined;
 }
 

@@ -1,0 +1,441 @@
+import assert from "node:assert/strict";
+import {
+  type Config,
+  DEFAULTS,
+  endpoint,
+  ENV_VARS,
+  parseConfig,
+  type ParseResult,
+  USAGE,
+} from "../src/config.ts";
+import { LOG_LEVELS } from "../src/log.ts";
+
+type Env = Record<string, string>;
+
+function parse(args: string[], env: Env = {}): ParseResult {
+  return parseConfig(args, (name) => env[name]);
+}
+
+/** Parses and insists on a config. */
+function ok(args: string[], env: Env = {}): Config {
+  const r = parse(args, env);
+  if (r.kind !== "config") assert.fail(`expected a config for ${JSON.stringify(args)}: ${show(r)}`);
+  return r.config;
+}
+
+/** Parses and insists on an error; returns its message. */
+function err(args: string[], env: Env = {}): string {
+  const r = parse(args, env);
+  if (r.kind !== "error") assert.fail(`expected an error for ${JSON.stringify(args)}: ${show(r)}`);
+  assert(r.message.length > 0, "error message is not empty");
+  assert(!r.message.includes("\n"), `error is one line: ${r.message}`);
+  return r.message;
+}
+
+function show(r: ParseResult): string {
+  return JSON.stringify(r);
+}
+
+Deno.test("config: no flags and no env give the defaults", () => {
+  const c = ok([]);
+  assert.deepEqual(c, {
+    port: 8000,
+    hostname: "0.0.0.0",
+    ingress: "tcp://127.0.0.1:5000",
+    demo: true,
+    maxMessageBytes: 65536,
+    allowOrigins: [],
+    maxClients: 10000,
+    logLevel: "info",
+  });
+  assert.deepEqual(c, { ...DEFAULTS, allowOrigins: [] });
+  // The default env reader (no second argument) reads nothing.
+  const r = parseConfig([]);
+  assert.equal(r.kind, "config");
+  if (r.kind === "config") assert.deepEqual(r.config, c);
+});
+
+Deno.test("config: DEFAULTS is frozen and not shared with results", () => {
+  assert(Object.isFrozen(DEFAULTS));
+  const a = ok([]);
+  a.allowOrigins.push("https://mutated.example");
+  assert.deepEqual(DEFAULTS.allowOrigins, []);
+  assert.deepEqual(ok([]).allowOrigins, []);
+});
+
+Deno.test("config: every flag is read", () => {
+  const c = ok([
+    "--port",
+    "9001",
+    "--hostname",
+    "127.0.0.1",
+    "--ingress",
+    "tcp://0.0.0.0:6000",
+    "--no-demo",
+    "--max-message-bytes",
+    "1024",
+    "--allow-origin",
+    "https://a.example",
+    "--allow-origin",
+    "http://b.example:8080",
+    "--max-clients",
+    "5",
+    "--log-level",
+    "debug",
+  ]);
+  assert.deepEqual(c, {
+    port: 9001,
+    hostname: "127.0.0.1",
+    ingress: "tcp://0.0.0.0:6000",
+    demo: false,
+    maxMessageBytes: 1024,
+    allowOrigins: ["https://a.example", "http://b.example:8080"],
+    maxClients: 5,
+    logLevel: "debug",
+  });
+});
+
+Deno.test("config: --flag=value form works", () => {
+  const c = ok(["--port=1234", "--log-level=warn", "--allow-origin=https://x.example"]);
+  assert.equal(c.port, 1234);
+  assert.equal(c.logLevel, "warn");
+  assert.deepEqual(c.allowOrigins, ["https://x.example"]);
+});
+
+Deno.test("config: ENV_VARS names the documented variables", () => {
+  assert.deepEqual(ENV_VARS, {
+    port: "PORT",
+    hostname: "ZWS_HOSTNAME",
+    ingress: "ZWS_INGRESS",
+    demo: "ZWS_NO_DEMO",
+    maxMessageBytes: "ZWS_MAX_MESSAGE_BYTES",
+    allowOrigins: "ZWS_ALLOW_ORIGIN",
+    maxClients: "ZWS_MAX_CLIENTS",
+    logLevel: "ZWS_LOG_LEVEL",
+  });
+  for (const name of Object.values(ENV_VARS)) {
+    assert(USAGE.includes(name), `USAGE mentions ${name}`);
+  }
+});
+
+Deno.test("config: every setting falls back to its environment variable", () => {
+  const c = ok([], {
+    PORT: "8080",
+    ZWS_HOSTNAME: "localhost",
+    ZWS_INGRESS: "ipc:///tmp/zws.sock",
+    ZWS_NO_DEMO: "1",
+    ZWS_MAX_MESSAGE_BYTES: "4096",
+    ZWS_ALLOW_ORIGIN: "https://a.example",
+    ZWS_MAX_CLIENTS: "77",
+    ZWS_LOG_LEVEL: "error",
+  });
+  assert.deepEqual(c, {
+    port: 8080,
+    hostname: "localhost",
+    ingress: "ipc:///tmp/zws.sock",
+    demo: false,
+    maxMessageBytes: 4096,
+    allowOrigins: ["https://a.example"],
+    maxClients: 77,
+    logLevel: "error",
+  });
+});
+
+Deno.test("config: env values are trimmed; empty or blank env values mean unset", () => {
+  const c = ok([], {
+    PORT: "  8081 ",
+    ZWS_HOSTNAME: " ::1 ",
+    ZWS_LOG_LEVEL: "\twarn\n",
+    ZWS_MAX_CLIENTS: "",
+    ZWS_MAX_MESSAGE_BYTES: "   ",
+    ZWS_INGRESS: "",
+    ZWS_ALLOW_ORIGIN: "  ",
+  });
+  assert.equal(c.port, 8081);
+  assert.equal(c.hostname, "::1");
+  assert.equal(c.logLevel, "warn");
+  assert.equal(c.maxClients, DEFAULTS.maxClients);
+  assert.equal(c.maxMessageBytes, DEFAULTS.maxMessageBytes);
+  assert.equal(c.ingress, DEFAULTS.ingress);
+  assert.deepEqual(c.allowOrigins, []);
+});
+
+Deno.test("config: ZWS_ALLOW_ORIGIN is a comma-separated list", () => {
+  const c = ok([], {
+    ZWS_ALLOW_ORIGIN: "https://a.example, http://b.example:8080 ,,HTTPS://C.EXAMPLE:443,",
+  });
+  // Trimmed, empty entries skipped, normalized (lowercase host, default port dropped).
+  assert.deepEqual(c.allowOrigins, [
+    "https://a.example",
+    "http://b.example:8080",
+    "https://c.example",
+  ]);
+  const bad = err([], { ZWS_ALLOW_ORIGIN: "https://a.example,not an origin" });
+  assert.match(bad, /--allow-origin/);
+  assert.match(bad, /not an origin/);
+});
+
+Deno.test("config: ZWS_NO_DEMO truthy values turn the demo off, others leave it on", () => {
+  for (const v of ["1", "true", "TRUE", "yes", "Yes", "on", " on "]) {
+    assert.equal(ok([], { ZWS_NO_DEMO: v }).demo, false, `ZWS_NO_DEMO=${JSON.stringify(v)}`);
+  }
+  for (const v of ["0", "false", "no", "off", "", "2", "truthy"]) {
+    assert.equal(ok([], { ZWS_NO_DEMO: v }).demo, true, `ZWS_NO_DEMO=${JSON.stringify(v)}`);
+  }
+  assert.equal(ok(["--no-demo"], { ZWS_NO_DEMO: "0" }).demo, false, "the flag wins");
+});
+
+Deno.test("config: a flag beats its environment variable", () => {
+  const env: Env = {
+    PORT: "1111",
+    ZWS_HOSTNAME: "10.0.0.1",
+    ZWS_INGRESS: "tcp://127.0.0.1:1111",
+    ZWS_MAX_MESSAGE_BYTES: "1111",
+    ZWS_ALLOW_ORIGIN: "https://env-a.example,https://env-b.example",
+    ZWS_MAX_CLIENTS: "1111",
+    ZWS_LOG_LEVEL: "error",
+  };
+  const c = ok([
+    "--port",
+    "2222",
+    "--hostname",
+    "10.0.0.2",
+    "--ingress",
+    "tcp://127.0.0.1:2222",
+    "--max-message-bytes",
+    "2222",
+    "--allow-origin",
+    "https://flag.example",
+    "--max-clients",
+    "2222",
+    "--log-level",
+    "debug",
+  ], env);
+  assert.deepEqual(c, {
+    port: 2222,
+    hostname: "10.0.0.2",
+    ingress: "tcp://127.0.0.1:2222",
+    demo: true,
+    maxMessageBytes: 2222,
+    allowOrigins: ["https://flag.example"],
+    maxClients: 2222,
+    logLevel: "debug",
+  });
+});
+
+Deno.test("config: a bad env value is not consulted when the flag is given", () => {
+  const c = ok(["--port", "3000"], { PORT: "not-a-number" });
+  assert.equal(c.port, 3000);
+  assert.equal(ok(["--log-level", "info"], { ZWS_LOG_LEVEL: "loud" }).logLevel, "info");
+});
+
+Deno.test("config: --help and -h ask for help, even next to bad values", () => {
+  assert.deepEqual(parse(["--help"]), { kind: "help" });
+  assert.deepEqual(parse(["-h"]), { kind: "help" });
+  assert.deepEqual(parse(["--port", "nope", "--help"]), { kind: "help" });
+  assert.deepEqual(parse(["--help"], { PORT: "nope" }), { kind: "help" });
+});
+
+Deno.test("config: USAGE documents every flag", () => {
+  for (
+    const flag of [
+      "--port",
+      "--hostname",
+      "--ingress",
+      "--no-demo",
+      "--max-message-bytes",
+      "--allow-origin",
+      "--max-clients",
+      "--log-level",
+      "--help",
+      "-h",
+    ]
+  ) assert(USAGE.includes(flag), `USAGE mentions ${flag}`);
+});
+
+Deno.test("config: unknown flags, positionals and malformed flags are errors", () => {
+  assert.match(err(["--bogus"]), /bogus/);
+  assert.match(err(["-x"]), /-x/);
+  assert.match(err(["serve"]), /serve/);
+  assert.match(err(["--port"]), /--port/); // missing value
+  assert.match(err(["--port", "-1"]), /--port/); // looks like a flag
+  assert.match(err(["--no-demo=yes"]), /no-demo/); // boolean takes no value
+  assert.match(err(["--help=1"]), /help/);
+});
+
+Deno.test("config: --port accepts 0..65535 whole numbers only", () => {
+  assert.equal(ok(["--port", "0"]).port, 0);
+  assert.equal(ok(["--port", "1"]).port, 1);
+  assert.equal(ok(["--port", "65535"]).port, 65535);
+  assert.equal(ok(["--port", "0080"]).port, 80);
+  for (const bad of ["65536", "99999999999999999999999"]) {
+    assert.match(err(["--port", bad]), /--port must be between 0 and 65535/, bad);
+  }
+  for (const bad of ["abc", "1.5", "1e3", "0x10", "+80", " 80", "80 ", "", "８０", "=-1"]) {
+    assert.match(err(["--port", bad]), /--port must be a whole number/, JSON.stringify(bad));
+  }
+  assert.match(err(["--port=-1"]), /--port must be a whole number/);
+  assert.match(err([], { PORT: "http" }), /--port must be a whole number/);
+  assert.match(err([], { PORT: "70000" }), /between 0 and 65535/);
+});
+
+Deno.test("config: --max-message-bytes accepts 64..64 MiB", () => {
+  assert.equal(ok(["--max-message-bytes", "64"]).maxMessageBytes, 64);
+  assert.equal(ok(["--max-message-bytes", String(64 * 1024 * 1024)]).maxMessageBytes, 67108864);
+  assert.match(err(["--max-message-bytes", "63"]), /--max-message-bytes must be between 64 and/);
+  assert.match(err(["--max-message-bytes", "0"]), /--max-message-bytes must be between/);
+  assert.match(err(["--max-message-bytes", "67108865"]), /--max-message-bytes must be between/);
+  assert.match(err(["--max-message-bytes", "64k"]), /--max-message-bytes must be a whole number/);
+  assert.match(err([], { ZWS_MAX_MESSAGE_BYTES: "-5" }), /--max-message-bytes must be a whole/);
+});
+
+Deno.test("config: --max-clients accepts 1..1000000", () => {
+  assert.equal(ok(["--max-clients", "1"]).maxClients, 1);
+  assert.equal(ok(["--max-clients", "1000000"]).maxClients, 1_000_000);
+  assert.match(err(["--max-clients", "0"]), /--max-clients must be between 1 and 1000000, got 0/);
+  assert.match(err(["--max-clients", "1000001"]), /--max-clients must be between/);
+  assert.match(err(["--max-clients", "1_000"]), /--max-clients must be a whole number/);
+  assert.match(err([], { ZWS_MAX_CLIENTS: "many" }), /--max-clients must be a whole number/);
+});
+
+Deno.test("config: --hostname accepts names and addresses, unwraps [IPv6]", () => {
+  assert.equal(ok(["--hostname", "localhost"]).hostname, "localhost");
+  assert.equal(ok(["--hostname", "my-host.example.com"]).hostname, "my-host.example.com");
+  assert.equal(ok(["--hostname", "::"]).hostname, "::");
+  assert.equal(ok(["--hostname", "::1"]).hostname, "::1");
+  assert.equal(ok(["--hostname", "[::1]"]).hostname, "::1");
+  assert.equal(ok(["--hostname", "[fe80::1]"]).hostname, "fe80::1");
+  for (const bad of ["", "local host", "host/path", "a;b", "ho$t", "http://x"]) {
+    assert.match(err(["--hostname", bad]), /--hostname is not a host/, JSON.stringify(bad));
+  }
+  assert.match(err([], { ZWS_HOSTNAME: "bad host" }), /--hostname is not a host/);
+});
+
+Deno.test("config: --ingress accepts tcp, ipc and inproc endpoints", () => {
+  for (
+    const good of [
+      "tcp://127.0.0.1:5000",
+      "tcp://0.0.0.0:1",
+      "tcp://*:5000",
+      "tcp://127.0.0.1:*",
+      "tcp://localhost:65535",
+      "tcp://[::1]:5000",
+      "tcp://[::ffff:127.0.0.1]:5000",
+      "ipc:///tmp/zws.sock",
+      "ipc://relative",
+      "inproc://bus",
+    ]
+  ) {
+    assert.equal(endpoint(good), good);
+    assert.equal(ok(["--ingress", good]).ingress, good);
+  }
+});
+
+Deno.test("config: bad --ingress forms are errors", () => {
+  for (
+    const bad of [
+      "",
+      "127.0.0.1:5000",
+      "tcp://127.0.0.1",
+      "tcp://127.0.0.1:",
+      "tcp://:5000",
+      "tcp://127.0.0.1:abc",
+      "tcp://127.0.0.1:123456",
+      "tcp://127.0.0.1:5000/path",
+      "tcp://::1:5000",
+      "tcp://host name:5000",
+      " tcp://127.0.0.1:5000",
+      "udp://127.0.0.1:5000",
+      "http://127.0.0.1:5000",
+      "TCP://127.0.0.1:5000",
+      "ipc://",
+      "inproc://",
+      "ipc://has space",
+    ]
+  ) {
+    assert.throws(() => endpoint(bad), /--ingress/, JSON.stringify(bad));
+    assert.match(err(["--ingress", bad]), /--ingress/, JSON.stringify(bad));
+  }
+  // A port with five digits above 65535 has its own message.
+  assert.throws(() => endpoint("tcp://127.0.0.1:65536"), /--ingress port out of range/);
+  assert.throws(() => endpoint("tcp://127.0.0.1:99999"), /--ingress port out of range/);
+  assert.match(err([], { ZWS_INGRESS: "nonsense" }), /--ingress must look like/);
+});
+
+Deno.test("config: --allow-origin normalizes good origins", () => {
+  const c = ok([
+    "--allow-origin",
+    "https://example.com",
+    "--allow-origin",
+    "https://example.com/",
+    "--allow-origin",
+    "HTTP://Example.ORG:80",
+    "--allow-origin",
+    "http://localhost:3000",
+    "--allow-origin",
+    "http://[::1]:8000",
+    "--allow-origin",
+    "  https://padded.example  ",
+  ]);
+  assert.deepEqual(c.allowOrigins, [
+    "https://example.com",
+    "https://example.com",
+    "http://example.org",
+    "http://localhost:3000",
+    "http://[::1]:8000",
+    "https://padded.example",
+  ]);
+  // An empty flag value adds nothing.
+  assert.deepEqual(ok(["--allow-origin", ""]).allowOrigins, []);
+});
+
+Deno.test("config: bad origins are errors", () => {
+  for (
+    const bad of [
+      "example.com",
+      "localhost:8000",
+      "*",
+      "null",
+      "https://example.com/path",
+      "https://example.com/index.html",
+      "file:///etc/passwd",
+      "data:text/html,hi",
+      "javascript:alert(1)",
+      "custom-scheme://host",
+      "https://",
+      "https://example.com?x=1",
+      "https://example.com#top",
+      "https://user:pw@example.com",
+    ]
+  ) {
+    const m = err(["--allow-origin", bad]);
+    assert.match(m, /--allow-origin is not an origin/, JSON.stringify(bad));
+    assert.match(m, /expected e\.g\. https:\/\/example\.com/);
+  }
+});
+
+Deno.test("config: every log level is accepted, anything else is an error", () => {
+  for (const level of LOG_LEVELS) {
+    assert.equal(ok(["--log-level", level]).logLevel, level);
+    assert.equal(ok([], { ZWS_LOG_LEVEL: level }).logLevel, level);
+  }
+  assert.deepEqual([...LOG_LEVELS], ["debug", "info", "warn", "error"]);
+  for (const bad of ["DEBUG", "Info", "warning", "trace", "fatal", "", "0"]) {
+    const m = err(["--log-level", bad]);
+    assert.match(m, /--log-level must be one of debug, info, warn, error/, JSON.stringify(bad));
+  }
+  assert.match(err([], { ZWS_LOG_LEVEL: "verbose" }), /got "verbose"/);
+});
+
+Deno.test("config: the first bad value is reported, and the message quotes it", () => {
+  const m = err(["--port", "x1", "--max-clients", "0"]);
+  assert.match(m, /--port/);
+  assert.match(m, /"x1"/);
+});
+
+Deno.test("config: parseConfig never mutates its args", () => {
+  const args = Object.freeze(["--port", "1", "--no-demo"]);
+  const r = parseConfig(args);
+  assert.equal(r.kind, "config");
+  assert.deepEqual(args, ["--port", "1", "--no-demo"]);
+});

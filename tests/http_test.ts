@@ -1,0 +1,220 @@
+import assert from "node:assert/strict";
+import { createHandler, type HttpContext, originAllowed, SECURITY_HEADERS } from "../src/http.ts";
+import { findAsset } from "../src/static_assets.ts";
+import type { RelayStats } from "../src/relay_messages.ts";
+import type { BridgeStats, WsBridge } from "../ws_bridge.ts";
+
+const REQ = "http://localhost:8000/ws";
+
+Deno.test("originAllowed: no Origin header (not a browser) is allowed", () => {
+  assert.equal(originAllowed(null, REQ, []), true);
+  assert.equal(originAllowed(null, "http://10.0.0.5:1234/ws", ["https://x.example"]), true);
+});
+
+Deno.test("originAllowed: the server's own origin is allowed", () => {
+  assert.equal(originAllowed("http://localhost:8000", REQ, []), true);
+  assert.equal(originAllowed("http://127.0.0.1:9999", "http://127.0.0.1:9999/ws", []), true);
+  assert.equal(originAllowed("http://[::1]:8000", "http://[::1]:8000/ws?x=1", []), true);
+  // Default ports: the request URL normalizes :80 away, as browsers do in Origin.
+  assert.equal(originAllowed("http://example.com", "http://example.com:80/ws", []), true);
+  assert.equal(originAllowed("https://example.com", "https://example.com/ws", []), true);
+  // Host names compare case-insensitively through URL normalization of the request.
+  assert.equal(originAllowed("http://example.com:8000", "http://EXAMPLE.com:8000/ws", []), true);
+});
+
+Deno.test("originAllowed: origins on the allow-list are allowed", () => {
+  const allow = ["https://dashboard.example", "http://localhost:3000"];
+  assert.equal(originAllowed("https://dashboard.example", REQ, allow), true);
+  assert.equal(originAllowed("http://localhost:3000", REQ, allow), true);
+});
+
+Deno.test("originAllowed: other origins are refused", () => {
+  const allow = ["https://dashboard.example"];
+  for (
+    const origin of [
+      "http://evil.example",
+      "https://evil.example",
+      "https://dashboard.example.evil.example",
+      "https://evil-dashboard.example",
+      "http://localhost.evil.example:8000",
+      "null",
+      "",
+      "*",
+      "http://localhost:8000/", // not how browsers send it; exact match only
+      "HTTP://LOCALHOST:8000",
+    ]
+  ) {
+    assert.equal(originAllowed(origin, REQ, allow), false, JSON.stringify(origin));
+  }
+});
+
+Deno.test("originAllowed: a scheme or port mismatch is refused", () => {
+  // Own origin with another scheme or port.
+  assert.equal(originAllowed("https://localhost:8000", REQ, []), false);
+  assert.equal(originAllowed("http://localhost:8001", REQ, []), false);
+  assert.equal(originAllowed("http://localhost", REQ, []), false);
+  assert.equal(originAllowed("http://127.0.0.1:8000", REQ, []), false, "another host name");
+  // Allow-listed host with another scheme or port.
+  const allow = ["https://dashboard.example"];
+  assert.equal(originAllowed("http://dashboard.example", REQ, allow), false);
+  assert.equal(originAllowed("https://dashboard.example:8443", REQ, allow), false);
+  assert.equal(originAllowed("wss://dashboard.example", REQ, allow), false);
+});
+
+// --- The request handler, with a fake bridge (no sockets). ---
+
+interface FakeBridge {
+  clientCount: number;
+  accepted: Request[];
+}
+
+function makeHandler(opts: { clients?: number; maxClients?: number; allow?: string[] } = {}) {
+  const fake: FakeBridge = { clientCount: opts.clients ?? 0, accepted: [] };
+  const bridgeStats: BridgeStats = {
+    clients: fake.clientCount,
+    connectionsTotal: 3,
+    pointsSent: 30,
+    framesSent: 10,
+    pointsReceived: 40,
+    pointsDroppedSlow: 0,
+    clientProtocolErrors: 0,
+  };
+  const bridge = {
+    get clientCount() {
+      return fake.clientCount;
+    },
+    accept(req: Request): Response {
+      fake.accepted.push(req);
+      return new Response("accepted", { status: 200 });
+    },
+    stats: () => bridgeStats,
+  } as unknown as WsBridge;
+  const relay: RelayStats = { messages: 5, points: 40, rejected: { invalid_json: 2 }, lastSeq: 40 };
+  const ctx: HttpContext = {
+    bridge,
+    relayStats: () => Promise.resolve(relay),
+    relayRestarts: () => 0,
+    allowOrigins: opts.allow ?? [],
+    maxClients: opts.maxClients ?? 10,
+    startedAt: performance.now(),
+  };
+  return { handler: createHandler(ctx), fake };
+}
+
+function wsRequest(origin?: string): Request {
+  const headers: Record<string, string> = {
+    upgrade: "websocket",
+    connection: "Upgrade",
+    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+    "sec-websocket-version": "13",
+  };
+  if (origin) headers.origin = origin;
+  return new Request(REQ, { headers });
+}
+
+function assertSecurityHeaders(r: Response): void {
+  for (const [k, v] of Object.entries(SECURITY_HEADERS)) assert.equal(r.headers.get(k), v, k);
+}
+
+Deno.test("handler: /ws refuses a foreign origin with 403 and counts it", async () => {
+  const { handler, fake } = makeHandler();
+  const r = await handler(wsRequest("http://evil.example"));
+  assert.equal(r.status, 403);
+  assert.match(await r.text(), /origin not allowed/);
+  assertSecurityHeaders(r);
+  assert.equal(fake.accepted.length, 0, "not handed to the bridge");
+  const m = await (await handler(new Request("http://localhost:8000/metrics"))).text();
+  assert.match(m, /^zws_ws_rejected_total\{reason="origin"\} 1$/m);
+  assert.match(m, /^zws_ws_rejected_total\{reason="capacity"\} 0$/m);
+});
+
+Deno.test("handler: /ws hands same-origin, allow-listed and Origin-less upgrades to the bridge", async () => {
+  const { handler, fake } = makeHandler({ allow: ["https://dash.example"] });
+  for (const origin of ["http://localhost:8000", "https://dash.example", undefined]) {
+    const r = await handler(wsRequest(origin));
+    assert.equal(await r.text(), "accepted", String(origin));
+  }
+  assert.equal(fake.accepted.length, 3);
+});
+
+Deno.test("handler: /ws without an upgrade header gets 426", async () => {
+  const { handler, fake } = makeHandler();
+  const r = await handler(new Request(REQ));
+  assert.equal(r.status, 426);
+  await r.body?.cancel();
+  assert.equal(fake.accepted.length, 0);
+});
+
+Deno.test("handler: /ws at capacity gets 503 with Retry-After and is counted", async () => {
+  const { handler, fake } = makeHandler({ clients: 2, maxClients: 2 });
+  const r = await handler(wsRequest("http://localhost:8000"));
+  assert.equal(r.status, 503);
+  assert.equal(r.headers.get("retry-after"), "5");
+  await r.body?.cancel();
+  assert.equal(fake.accepted.length, 0);
+  const m = await (await handler(new Request("http://localhost:8000/metrics"))).text();
+  assert.match(m, /^zws_ws_rejected_total\{reason="capacity"\} 1$/m);
+  // The origin check comes first: a foreign origin at capacity is an origin rejection.
+  const r2 = await handler(wsRequest("http://evil.example"));
+  assert.equal(r2.status, 403);
+  await r2.body?.cancel();
+});
+
+Deno.test("handler: methods other than GET and HEAD get 405 with Allow", async () => {
+  const { handler } = makeHandler();
+  for (const method of ["POST", "PUT", "DELETE", "OPTIONS", "PATCH"]) {
+    const r = await handler(new Request("http://localhost:8000/", { method }));
+    assert.equal(r.status, 405, method);
+    assert.equal(r.headers.get("allow"), "GET, HEAD");
+    assertSecurityHeaders(r);
+    await r.body?.cancel();
+  }
+});
+
+Deno.test("handler: /healthz and /metrics", async () => {
+  const { handler } = makeHandler({ clients: 4 });
+  const h = await handler(new Request("http://localhost:8000/healthz"));
+  assert.equal(h.status, 200);
+  assert.equal(h.headers.get("content-type"), "application/json");
+  const body = await h.json();
+  assert.equal(body.status, "ok");
+  assert.equal(body.clients, 4);
+  assert.equal(body.relayRestarts, 0);
+  assert.equal(body.server.name, "zws");
+  assert.equal(typeof body.uptime, "number");
+  const m = await handler(new Request("http://localhost:8000/metrics"));
+  assert.equal(m.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+  const text = await m.text();
+  assert.match(text, /^zws_ingress_messages_total 5$/m);
+  assert.match(text, /^zws_ingress_rejected_total\{reason="invalid_json"\} 2$/m);
+  assert.match(text, /^zws_points_sent_total 30$/m);
+});
+
+Deno.test("handler: assets with ETag revalidation, HEAD without body, 404 otherwise", async () => {
+  const { handler } = makeHandler();
+  const asset = findAsset("/app.js")!;
+  const r = await handler(new Request("http://localhost:8000/app.js"));
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get("content-type"), asset.contentType);
+  assert.equal(r.headers.get("etag"), asset.etag);
+  assert.equal(r.headers.get("cache-control"), asset.cacheControl);
+  assertSecurityHeaders(r);
+  assert.equal(await r.text(), asset.body);
+
+  const cached = await handler(
+    new Request("http://localhost:8000/app.js", { headers: { "if-none-match": asset.etag } }),
+  );
+  assert.equal(cached.status, 304);
+  assert.equal(cached.body, null);
+
+  const head = await handler(new Request("http://localhost:8000/", { method: "HEAD" }));
+  assert.equal(head.status, 200);
+  assert.equal(head.body, null);
+
+  for (const path of ["/nope", "/%2e%2e/deno.json", "/static/index.html", "/../deno.json"]) {
+    const nf = await handler(new Request(`http://localhost:8000${path}`));
+    assert.equal(nf.status, 404, path);
+    assertSecurityHeaders(nf);
+    await nf.body?.cancel();
+  }
+});

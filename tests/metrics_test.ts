@@ -1,0 +1,171 @@
+import assert from "node:assert/strict";
+import { type MetricsSnapshot, renderMetrics } from "../src/metrics.ts";
+import { REJECT_REASONS } from "../src/ingress_protocol.ts";
+
+function snapshot(): MetricsSnapshot {
+  return {
+    relay: {
+      messages: 101,
+      points: 202,
+      rejected: { oversize: 3, invalid_json: 4, invalid_series: 5 },
+      lastSeq: 9007,
+    },
+    bridge: {
+      clients: 7,
+      connectionsTotal: 11,
+      pointsSent: 1234,
+      framesSent: 56,
+      pointsReceived: 202,
+      pointsDroppedSlow: 8,
+      clientProtocolErrors: 2,
+    },
+    server: {
+      wsRejected: { origin: 13, capacity: 14 },
+      relayRestarts: 1,
+      uptimeSeconds: 12.3,
+    },
+  };
+}
+
+/** Every metric's HELP, TYPE and samples, in order of appearance. */
+interface Family {
+  help: string;
+  type: string;
+  samples: Map<string, number>;
+}
+
+function parseExposition(text: string): Map<string, Family> {
+  assert(text.endsWith("\n"), "ends with a newline");
+  const families = new Map<string, Family>();
+  let current: { name: string; family: Family } | undefined;
+  for (const line of text.slice(0, -1).split("\n")) {
+    let m: RegExpExecArray | null;
+    if ((m = /^# HELP ([a-z_]+) (.+)$/.exec(line))) {
+      assert(!families.has(m[1]), `${m[1]} appears once`);
+      current = { name: m[1], family: { help: m[2], type: "", samples: new Map() } };
+      families.set(m[1], current.family);
+    } else if ((m = /^# TYPE ([a-z_]+) (counter|gauge)$/.exec(line))) {
+      assert.equal(m[1], current?.name, "TYPE follows its HELP");
+      assert.equal(current!.family.type, "", "one TYPE line");
+      current!.family.type = m[2];
+    } else if ((m = /^([a-z_]+)((?:\{reason="[a-z0-9_]+"\})?) (-?[0-9.e+]+)$/.exec(line))) {
+      assert.equal(m[1], current?.name, `sample ${line} belongs to the preceding HELP`);
+      assert.notEqual(current!.family.type, "", "TYPE before samples");
+      assert(!current!.family.samples.has(m[2]), `duplicate sample ${line}`);
+      current!.family.samples.set(m[2], Number(m[3]));
+    } else {
+      assert.fail(`not a valid exposition line: ${JSON.stringify(line)}`);
+    }
+  }
+  return families;
+}
+
+const EXPECTED: Array<[string, string]> = [
+  ["zws_clients", "gauge"],
+  ["zws_ws_connections_total", "counter"],
+  ["zws_ws_rejected_total", "counter"],
+  ["zws_ingress_messages_total", "counter"],
+  ["zws_ingress_points_total", "counter"],
+  ["zws_ingress_rejected_total", "counter"],
+  ["zws_last_seq", "gauge"],
+  ["zws_points_received_total", "counter"],
+  ["zws_points_sent_total", "counter"],
+  ["zws_frames_sent_total", "counter"],
+  ["zws_points_dropped_total", "counter"],
+  ["zws_client_protocol_errors_total", "counter"],
+  ["zws_relay_restarts_total", "counter"],
+  ["zws_uptime_seconds", "gauge"],
+];
+
+Deno.test("metrics: every metric has HELP and TYPE lines, in order", () => {
+  const fams = parseExposition(renderMetrics(snapshot()));
+  assert.deepEqual([...fams.keys()], EXPECTED.map(([n]) => n));
+  for (const [name, type] of EXPECTED) {
+    const f = fams.get(name)!;
+    assert.equal(f.type, type, `${name} type`);
+    assert(f.help.length > 3, `${name} has help text`);
+    assert(f.samples.size > 0, `${name} has samples`);
+    if (type === "counter") assert(name.endsWith("_total"), `counter ${name} ends in _total`);
+  }
+});
+
+Deno.test("metrics: HELP/TYPE lines are exact", () => {
+  const text = renderMetrics(snapshot());
+  const lines = text.split("\n");
+  const i = lines.indexOf("# HELP zws_clients WebSocket clients connected now.");
+  assert.equal(i, 0, "first line");
+  assert.equal(lines[1], "# TYPE zws_clients gauge");
+  assert.equal(lines[2], "zws_clients 7");
+  assert(lines.includes("# TYPE zws_ingress_rejected_total counter"));
+  assert(lines.includes("# TYPE zws_uptime_seconds gauge"));
+});
+
+Deno.test("metrics: values come from the right fields", () => {
+  const fams = parseExposition(renderMetrics(snapshot()));
+  const v = (name: string, labels = "") => fams.get(name)?.samples.get(labels);
+  assert.equal(v("zws_clients"), 7);
+  assert.equal(v("zws_ws_connections_total"), 11);
+  assert.equal(v("zws_ws_rejected_total", '{reason="origin"}'), 13);
+  assert.equal(v("zws_ws_rejected_total", '{reason="capacity"}'), 14);
+  assert.equal(v("zws_ingress_messages_total"), 101);
+  assert.equal(v("zws_ingress_points_total"), 202);
+  assert.equal(v("zws_last_seq"), 9007);
+  assert.equal(v("zws_points_received_total"), 202);
+  assert.equal(v("zws_points_sent_total"), 1234);
+  assert.equal(v("zws_frames_sent_total"), 56);
+  assert.equal(v("zws_points_dropped_total", '{reason="slow_client"}'), 8);
+  assert.equal(v("zws_client_protocol_errors_total"), 2);
+  assert.equal(v("zws_relay_restarts_total"), 1);
+  assert.equal(v("zws_uptime_seconds"), 12.3);
+});
+
+Deno.test("metrics: every reject reason has a label, zero when never seen", () => {
+  const fams = parseExposition(renderMetrics(snapshot()));
+  const rejected = fams.get("zws_ingress_rejected_total")!.samples;
+  assert.deepEqual(
+    [...rejected.keys()],
+    REJECT_REASONS.map((r) => `{reason="${r}"}`),
+    "one sample per reason, in REJECT_REASONS order",
+  );
+  const expected: Record<string, number> = { oversize: 3, invalid_json: 4, invalid_series: 5 };
+  for (const r of REJECT_REASONS) {
+    assert.equal(rejected.get(`{reason="${r}"}`), expected[r] ?? 0, r);
+  }
+});
+
+Deno.test("metrics: an all-zero snapshot still lists every series", () => {
+  const zero: MetricsSnapshot = {
+    relay: { messages: 0, points: 0, rejected: {}, lastSeq: 0 },
+    bridge: {
+      clients: 0,
+      connectionsTotal: 0,
+      pointsSent: 0,
+      framesSent: 0,
+      pointsReceived: 0,
+      pointsDroppedSlow: 0,
+      clientProtocolErrors: 0,
+    },
+    server: { wsRejected: { origin: 0, capacity: 0 }, relayRestarts: 0, uptimeSeconds: 0 },
+  };
+  const text = renderMetrics(zero);
+  const fams = parseExposition(text);
+  let samples = 0;
+  for (const f of fams.values()) {
+    for (const v of f.samples.values()) {
+      assert.equal(v, 0);
+      samples++;
+    }
+  }
+  // 11 unlabeled + 2 ws_rejected + every reject reason + 1 dropped.
+  assert.equal(samples, 11 + 2 + REJECT_REASONS.length + 1);
+  assert(!text.includes("undefined") && !text.includes("NaN"));
+});
+
+Deno.test("metrics: large counter values are printed in full", () => {
+  const s = snapshot();
+  s.relay.messages = 123_456_789_012;
+  s.relay.lastSeq = Number.MAX_SAFE_INTEGER;
+  const text = renderMetrics(s);
+  assert.match(text, /^zws_ingress_messages_total 123456789012$/m);
+  assert.match(text, /^zws_last_seq 9007199254740991$/m);
+});
