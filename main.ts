@@ -83,7 +83,6 @@ export async function startServer(config: Config): Promise<RunningServer> {
     shutdown() {
       closing ??= (async () => {
         bridge.closeClients(1001, "server shutting down");
-        bridge.prepareClose();
         const served = server.shutdown();
         log("debug", "main", "stopping relay");
         await relay.stop();

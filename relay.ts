@@ -146,12 +146,15 @@ async function endPump(control: string, token: string, pump: Promise<void>): Pro
   pub.close();
 }
 
-/** Worker glue: drives one relay from the main thread's messages (see `src/relay_messages.ts`). */
-function runAsWorker(scope: {
+/** The parts of a worker's global scope the glue uses. */
+export interface WorkerScope {
   postMessage(m: FromRelay): void;
   addEventListener(type: string, fn: (e: Event) => void): void;
   close(): void;
-}): void {
+}
+
+/** Worker glue: drives one relay from the main thread's messages (see `src/relay_messages.ts`). */
+export function runAsWorker(scope: WorkerScope): void {
   let relay: Relay | undefined;
   let crashed = false;
   const post = (m: FromRelay) => scope.postMessage(m);
@@ -162,7 +165,7 @@ function runAsWorker(scope: {
     // Close the native sockets before the worker goes: terminating a worker that still holds
     // ZeroMQ sockets aborts the whole process inside libzmq.
     await relay?.close().catch(() => {});
-    post({ type: "crashed", message: what });
+    post({ type: "crashed", message: what, stats: relay?.stats() });
     scope.close();
   };
   scope.addEventListener("error", (e) => crash(e, errorMessage((e as ErrorEvent).error ?? e)));
@@ -203,5 +206,5 @@ function runAsWorker(scope: {
 
 // Inside a Worker (`self` is a WorkerGlobalScope), this module drives a relay.
 if ("WorkerGlobalScope" in globalThis && import.meta.main) {
-  runAsWorker(self as unknown as Parameters<typeof runAsWorker>[0]);
+  runAsWorker(self as unknown as WorkerScope);
 }

@@ -36,6 +36,13 @@ export interface BridgeStats {
   clientProtocolErrors: number;
 }
 
+/** The subscription to one relay generation's points bus. */
+interface BusSubscription {
+  sub: zmq.Subscriber;
+  /** Settles when the receive loop has ended and the socket is closed. */
+  done: Promise<void>;
+}
+
 interface Client {
   ws: WebSocket;
   session: string;
@@ -43,15 +50,12 @@ interface Client {
 
 /** Fans the relay's points out to WebSocket clients. */
 export class WsBridge {
-  #sub = new zmq.Subscriber({ receiveHighWaterMark: 100000 });
-  #bus?: string;
+  #current?: BusSubscription;
   #clients = new Set<Client>();
   #epoch = "";
   #lastSeq = 0;
   #batcher: Batcher<string>;
   #clientBufferBytes: number;
-  #pump?: Promise<void>;
-  #closing = false;
   #rateLog = new RateLimitedLog(5000);
   #stats: Omit<BridgeStats, "clients"> = {
     connectionsTotal: 0,
@@ -65,7 +69,6 @@ export class WsBridge {
   constructor(opts: BridgeOptions = {}) {
     this.#batcher = new Batcher((points) => this.#broadcast(points), opts.tickMs ?? 16);
     this.#clientBufferBytes = opts.clientBufferBytes ?? 1024 * 1024;
-    this.#sub.subscribe();
   }
 
   /** Counters (a copy). */
@@ -83,35 +86,35 @@ export class WsBridge {
     return this.#lastSeq;
   }
 
-  /** Follows a (new) relay generation: subscribes to its bus, drops the old one. */
+  /**
+   * Follows a (new) relay generation: a fresh subscriber on its bus. Each subscription ends when
+   * its relay's end-of-stream arrives, and is closed then (never with a receive pending: that
+   * crashes the process under Deno); one whose relay died without it stays idle.
+   */
   attach(bus: string, epoch: string, lastSeq: number): void {
-    if (this.#bus && this.#bus !== bus) {
-      try {
-        this.#sub.disconnect(this.#bus);
-      } catch { /* the old relay's bus is already gone */ }
-    }
-    this.#bus = bus;
+    const sub = new zmq.Subscriber({ receiveHighWaterMark: 100000 });
+    sub.subscribe();
+    sub.connect(bus);
+    const gen: BusSubscription = { sub, done: Promise.resolve() };
+    gen.done = this.#receive(gen);
+    this.#current = gen;
     this.#epoch = epoch;
     this.#lastSeq = Math.max(this.#lastSeq, lastSeq);
-    this.#sub.connect(bus);
-    this.#pump ??= this.#receive();
   }
 
-  async #receive(): Promise<void> {
+  async #receive(gen: BusSubscription): Promise<void> {
     try {
-      for await (const [, seq, json] of this.#sub) {
-        if (seq.length === 0) {
-          // The relay says it is stopping (see relay.ts); during shutdown, end the loop so the
-          // socket is closed with no receive pending.
-          if (this.#closing) break;
-          continue;
-        }
+      for await (const [, seq, json] of gen.sub) {
+        // The relay's end-of-stream (see relay.ts): this bus is done; a restarted relay gets a
+        // new bus and subscription.
+        if (seq.length === 0) break;
         this.#lastSeq = Number(seq.toString());
         this.#stats.pointsReceived++;
         this.#batcher.push(json.toString());
       }
+      gen.sub.close();
     } catch (err) {
-      if (!this.#sub.closed) log("error", "bridge", `bus receive ended: ${errorMessage(err)}`);
+      if (!gen.sub.closed) log("error", "bridge", `bus receive ended: ${errorMessage(err)}`);
     }
   }
 
@@ -179,22 +182,21 @@ export class WsBridge {
     }
   }
 
-  /** Marks the start of shutdown: the relay's end-of-stream ends the receive loop. */
-  prepareClose(): void {
-    this.#closing = true;
-  }
-
   /** Closes every client and the bus subscription (after the relay has stopped). */
   async close(): Promise<void> {
-    this.#closing = true;
     this.closeClients();
     this.#batcher.close();
-    if (this.#pump) {
+    const current = this.#current;
+    if (current) {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([this.#pump, new Promise((r) => timer = setTimeout(r, 300))]);
+      const ended = await Promise.race([
+        current.done.then(() => true),
+        new Promise<boolean>((r) => timer = setTimeout(() => r(false), 500)),
+      ]);
       clearTimeout(timer);
+      // Without the relay's end-of-stream (it died), the socket stays open: the process is
+      // about to exit, and closing it with a receive pending would crash.
+      if (!ended) log("warn", "bridge", "relay did not end its stream; leaving the bus socket");
     }
-    this.#sub.close();
-    await this.#pump;
   }
 }

@@ -51,5 +51,5 @@ export type FromRelay =
   | { type: "ready"; ingress: string; bus: string; epoch: string; lastSeq: number }
   | { type: "stats"; id: number; stats: RelayStats }
   | { type: "fatal"; message: string }
-  | { type: "crashed"; message: string }
+  | { type: "crashed"; message: string; stats?: RelayStats }
   | { type: "stopped" };

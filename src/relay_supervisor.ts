@@ -92,6 +92,7 @@ export class RelaySupervisor {
             reject(new Error(msg.message));
             break;
           case "crashed":
+            if (msg.stats) this.#lastStats = msg.stats;
             this.#died(worker, msg.message);
             break;
           case "stopped":
@@ -157,6 +158,11 @@ export class RelaySupervisor {
       rejected,
       lastSeq: s.lastSeq,
     };
+  }
+
+  /** Posts a raw message to the current worker (fault injection in tests). */
+  postToWorker(msg: unknown): void {
+    this.#worker?.postMessage(msg);
   }
 
   /** The relay's counters (totals over restarts); the last known ones if it does not answer soon. */
