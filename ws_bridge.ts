@@ -1,28 +1,45 @@
 /**
  * The bridge: one inproc subscription to the relay's points bus (see `relay.ts`), fanned out to every
- * WebSocket client. Each batch of points becomes one frame, built once and sent as the same string
- * to every client. Next stop of the data: the page, `static/app.js`.
+ * client. Each batch of points becomes one frame, built once and sent as the same string to every
+ * client that keeps up. It also keeps the history (`src/history.ts`), so new clients get a full
+ * chart and returning ones get exactly what they missed, and it holds back slow clients instead of
+ * queueing without bound. Next stop of the data: the page, `static/app.js`.
  *
  * @module
  */
 import * as zmq from "zeromq";
 import { Batcher } from "./src/batcher.ts";
-import { helloFrame, pointsFrame } from "./src/frames.ts";
+import { parseClientMessage } from "./src/client_messages.ts";
+import { helloFrame, historyFrames, pointsFrame } from "./src/frames.ts";
+import { History, type ResumePlan } from "./src/history.ts";
 import { errorMessage, log, RateLimitedLog } from "./src/log.ts";
+
+/** WebSocket close code for a client that stayed over its buffer bound too long. */
+export const CLOSE_SLOW_CLIENT = 4008;
+/** WebSocket close code for a client that sends messages too fast. */
+export const CLOSE_MESSAGE_FLOOD = 1008;
 
 /** Options of {@link WsBridge}. */
 export interface BridgeOptions {
   /** Longest time a point waits to be batched with others, in ms. */
   tickMs?: number;
-  /** Unsent bytes a client may have queued before it is skipped (points dropped for it). */
+  /** Unsent bytes a client may have queued; over it the client is held back. */
   clientBufferBytes?: number;
+  /** How long a client may stay over its bound before it is closed, in ms. */
+  slowClientTimeoutMs?: number;
+  /** Points held per series for new and returning clients. */
+  historyPerSeries?: number;
+  /** Series held at most (the stalest is dropped beyond). */
+  maxSeries?: number;
+  /** Messages per second a client may send (burst twice that). */
+  clientMessageRate?: number;
 }
 
 /** Counters of the bridge, for `/metrics`. */
 export interface BridgeStats {
   /** Clients connected now. */
   clients: number;
-  /** WebSocket connections accepted since start. */
+  /** Connections accepted since start. */
   connectionsTotal: number;
   /** Points sent, summed over clients. */
   pointsSent: number;
@@ -30,10 +47,49 @@ export interface BridgeStats {
   framesSent: number;
   /** Points received from the relay. */
   pointsReceived: number;
-  /** Points not sent to a client because its buffer was full, summed over clients. */
+  /** Points held back from a slow client (it catches up from history later), summed. */
   pointsDroppedSlow: number;
+  /** Clients held back now because their buffer is over the bound. */
+  slowClients: number;
+  /** Clients closed for staying slow too long. */
+  slowClientsClosed: number;
+  /** Connections that resumed exactly from their `since`. */
+  resumesExact: number;
+  /** Connections that got a reset snapshot (new, other epoch, or gap). */
+  resumesReset: number;
+  /** Points held in the history now. */
+  historyPoints: number;
   /** Client connections closed for sending what the server does not accept. */
   clientProtocolErrors: number;
+}
+
+/** Where a client's frames go: a WebSocket, or (later) an event stream. */
+export interface ClientTransport {
+  /** Queues one text frame. */
+  send(frame: string): void;
+  /** Bytes queued and not yet sent. */
+  bufferedAmount(): number;
+  /** Ends the connection with a close code and reason. */
+  close(code: number, reason: string): void;
+}
+
+/** Where a connecting client says it stopped (from `/ws?since=<seq>&epoch=<id>`). */
+export interface ResumeRequest {
+  since?: number;
+  epoch?: string;
+}
+
+/** One connected client. */
+export interface Client {
+  readonly session: string;
+  readonly transport: ClientTransport;
+  /** Last seq this client was sent (or had). */
+  lastSent: number;
+  /** When it went over its buffer bound (ms), or undefined when it keeps up. */
+  slowSince?: number;
+  /** Start of the current message-rate window and messages in it. */
+  msgWindowStart: number;
+  msgCount: number;
 }
 
 /** The subscription to one relay generation's points bus. */
@@ -43,37 +99,65 @@ interface BusSubscription {
   done: Promise<void>;
 }
 
-interface Client {
-  ws: WebSocket;
-  session: string;
+interface Incoming {
+  series: string;
+  seq: number;
+  json: string;
 }
 
-/** Fans the relay's points out to WebSocket clients. */
+/** Reads `since` and `epoch` from a `/ws` URL; malformed values are ignored (a fresh start). */
+export function resumeFromUrl(url: URL): ResumeRequest {
+  const since = url.searchParams.get("since");
+  const epoch = url.searchParams.get("epoch");
+  const out: ResumeRequest = {};
+  if (since !== null && /^\d{1,15}$/.test(since)) out.since = Number(since);
+  if (epoch !== null && epoch.length <= 64) out.epoch = epoch;
+  return out;
+}
+
+/** Fans the relay's points out to clients. */
 export class WsBridge {
   #current?: BusSubscription;
   #clients = new Set<Client>();
   #epoch = "";
   #lastSeq = 0;
-  #batcher: Batcher<string>;
-  #clientBufferBytes: number;
+  #batcher: Batcher<Incoming>;
+  #history: History;
+  #bound: number;
+  #slowTimeout: number;
+  #msgRate: number;
+  #slowCheck?: ReturnType<typeof setInterval>;
   #rateLog = new RateLimitedLog(5000);
-  #stats: Omit<BridgeStats, "clients"> = {
+  #stats = {
     connectionsTotal: 0,
     pointsSent: 0,
     framesSent: 0,
     pointsReceived: 0,
     pointsDroppedSlow: 0,
+    slowClientsClosed: 0,
+    resumesExact: 0,
+    resumesReset: 0,
     clientProtocolErrors: 0,
   };
 
   constructor(opts: BridgeOptions = {}) {
-    this.#batcher = new Batcher((points) => this.#broadcast(points), opts.tickMs ?? 16);
-    this.#clientBufferBytes = opts.clientBufferBytes ?? 1024 * 1024;
+    this.#batcher = new Batcher((items) => this.#broadcast(items), opts.tickMs ?? 16);
+    this.#bound = opts.clientBufferBytes ?? 1024 * 1024;
+    this.#slowTimeout = opts.slowClientTimeoutMs ?? 10_000;
+    this.#history = new History(opts.historyPerSeries ?? 1000, opts.maxSeries ?? 1000);
+    this.#msgRate = opts.clientMessageRate ?? 20;
   }
 
   /** Counters (a copy). */
   stats(): BridgeStats {
-    return { clients: this.#clients.size, ...this.#stats };
+    let slow = 0;
+    for (const c of this.#clients) if (c.slowSince !== undefined) slow++;
+    return {
+      clients: this.#clients.size,
+      slowClients: slow,
+      historyPoints: this.#history.size,
+      ...this.#stats,
+    };
   }
 
   /** Clients connected now. */
@@ -84,6 +168,11 @@ export class WsBridge {
   /** Last sequence number received from the relay. */
   get lastSeq(): number {
     return this.#lastSeq;
+  }
+
+  /** The sequencer epoch of the data served. */
+  get epoch(): string {
+    return this.#epoch;
   }
 
   /**
@@ -104,13 +193,14 @@ export class WsBridge {
 
   async #receive(gen: BusSubscription): Promise<void> {
     try {
-      for await (const [, seq, json] of gen.sub) {
+      for await (const [series, seq, json] of gen.sub) {
         // The relay's end-of-stream (see relay.ts): this bus is done; a restarted relay gets a
         // new bus and subscription.
         if (seq.length === 0) break;
-        this.#lastSeq = Number(seq.toString());
+        const n = Number(seq.toString());
+        this.#lastSeq = n;
         this.#stats.pointsReceived++;
-        this.#batcher.push(json.toString());
+        this.#batcher.push({ series: series.toString(), seq: n, json: json.toString() });
       }
       gen.sub.close();
     } catch (err) {
@@ -118,74 +208,171 @@ export class WsBridge {
     }
   }
 
-  #broadcast(points: string[]): void {
-    const frame = pointsFrame(points);
+  #broadcast(items: Incoming[]): void {
+    const jsons = new Array<string>(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i];
+      this.#history.add(it.series, it.seq, it.json);
+      jsons[i] = it.json;
+    }
+    const last = items[items.length - 1].seq;
+    const frame = pointsFrame(jsons);
+    const now = performance.now();
     for (const c of this.#clients) {
-      if (c.ws.readyState !== WebSocket.OPEN) continue;
-      if (c.ws.bufferedAmount > this.#clientBufferBytes) {
-        this.#stats.pointsDroppedSlow += points.length;
+      if (c.slowSince !== undefined) {
+        this.#stats.pointsDroppedSlow += items.length;
         continue;
       }
-      c.ws.send(frame);
+      if (c.transport.bufferedAmount() > this.#bound) {
+        // Hold it back: it resumes from history (from c.lastSent) once its buffer drains.
+        c.slowSince = now;
+        this.#stats.pointsDroppedSlow += items.length;
+        this.#watchSlowClients();
+        continue;
+      }
+      c.transport.send(frame);
+      c.lastSent = last;
       this.#stats.framesSent++;
-      this.#stats.pointsSent += points.length;
+      this.#stats.pointsSent += items.length;
     }
+  }
+
+  #watchSlowClients(): void {
+    this.#slowCheck ??= setInterval(() => this.#checkSlowClients(), 100);
+  }
+
+  #checkSlowClients(): void {
+    const now = performance.now();
+    let slow = 0;
+    for (const c of this.#clients) {
+      if (c.slowSince === undefined) continue;
+      if (c.transport.bufferedAmount() <= this.#bound / 2) {
+        c.slowSince = undefined;
+        this.#sendHistory(c, this.#history.resume(c.lastSent));
+      } else if (now - c.slowSince > this.#slowTimeout) {
+        this.#stats.slowClientsClosed++;
+        this.#rateLog.log(
+          "info",
+          "bridge",
+          "slow-client",
+          `closed slow client ${c.session.slice(0, 8)}: over ${this.#bound} bytes queued for ` +
+            `${Math.round(this.#slowTimeout / 1000)} s`,
+        );
+        this.#remove(c);
+        c.transport.close(CLOSE_SLOW_CLIENT, "slow client");
+      } else slow++;
+    }
+    if (slow === 0) {
+      clearInterval(this.#slowCheck);
+      this.#slowCheck = undefined;
+    }
+  }
+
+  /** Sends a client the history frames of `plan`. */
+  #sendHistory(c: Client, plan: ResumePlan): void {
+    for (const f of historyFrames(plan.points.map((p) => p.json), plan.reset)) {
+      c.transport.send(f);
+      this.#stats.framesSent++;
+    }
+    this.#stats.pointsSent += plan.points.length;
+    c.lastSent = this.#history.lastSeq;
+  }
+
+  /**
+   * Adds a client: sends hello and the history it needs (exactly what it missed after `since`
+   * when the epoch matches and it is still held, else a reset snapshot), then live data.
+   */
+  addClient(transport: ClientTransport, resume: ResumeRequest = {}): Client {
+    const client: Client = {
+      session: crypto.randomUUID(),
+      transport,
+      lastSent: 0,
+      msgWindowStart: performance.now(),
+      msgCount: 0,
+    };
+    const since = resume.epoch === this.#epoch ? resume.since : undefined;
+    const plan = this.#history.resume(since);
+    transport.send(helloFrame({
+      session: client.session,
+      epoch: this.#epoch,
+      seq: this.#history.lastSeq,
+      resumed: !plan.reset,
+    }));
+    this.#sendHistory(client, plan);
+    if (plan.reset) this.#stats.resumesReset++;
+    else this.#stats.resumesExact++;
+    this.#clients.add(client);
+    this.#stats.connectionsTotal++;
+    return client;
+  }
+
+  #remove(c: Client): void {
+    this.#clients.delete(c);
   }
 
   /** Upgrades `req` to a WebSocket client of the bridge (checks are the caller's job). */
   accept(req: Request): Response {
     const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: 60 });
-    const client: Client = { ws: socket, session: crypto.randomUUID() };
-    socket.onopen = () => {
-      this.#clients.add(client);
-      this.#stats.connectionsTotal++;
-      socket.send(helloFrame({ session: client.session, epoch: this.#epoch, seq: this.#lastSeq }));
+    const resume = resumeFromUrl(new URL(req.url));
+    let client: Client | undefined;
+    const transport: ClientTransport = {
+      send: (f) => socket.send(f),
+      bufferedAmount: () => socket.bufferedAmount,
+      close: (code, reason) => {
+        try {
+          socket.close(code, reason);
+        } catch { /* already closing */ }
+      },
     };
-    socket.onmessage = (e) => this.#onClientMessage(client, e);
-    socket.onclose = () => this.#clients.delete(client);
-    socket.onerror = () => this.#clients.delete(client);
+    socket.onopen = () => client = this.addClient(transport, resume);
+    socket.onmessage = (e) => client && this.#onClientMessage(client, e.data);
+    socket.onclose = () => client && this.#remove(client);
+    socket.onerror = () => client && this.#remove(client);
     return response;
   }
 
-  #onClientMessage(client: Client, e: MessageEvent): void {
-    if (typeof e.data === "string" && e.data.length <= 1024) {
-      let msg: unknown;
-      try {
-        msg = JSON.parse(e.data);
-      } catch { /* handled below */ }
-      if (typeof msg === "object" && msg !== null && (msg as { type?: unknown }).type === "ping") {
-        client.ws.send('{"type":"pong"}');
-        return;
-      }
+  #onClientMessage(client: Client, data: unknown): void {
+    const now = performance.now();
+    if (now - client.msgWindowStart > 1000) {
+      client.msgWindowStart = now;
+      client.msgCount = 0;
     }
+    if (++client.msgCount > 2 * this.#msgRate) {
+      this.#refuse(client, CLOSE_MESSAGE_FLOOD, "message rate limit exceeded");
+      return;
+    }
+    const msg = parseClientMessage(data);
+    if ("code" in msg) {
+      this.#refuse(client, msg.code, msg.reason);
+      return;
+    }
+    if (msg.type === "ping") client.transport.send('{"type":"pong"}');
+  }
+
+  #refuse(client: Client, code: number, reason: string): void {
     this.#stats.clientProtocolErrors++;
-    const binary = typeof e.data !== "string";
     this.#rateLog.log(
       "info",
       "bridge",
       "client-protocol",
-      `closed client ${client.session.slice(0, 8)}: sent a ${binary ? "binary" : "text"} message ` +
-        `the server does not accept`,
+      `closed client ${client.session.slice(0, 8)}: ${reason} (${code})`,
     );
-    client.ws.close(
-      binary ? 1003 : 1008,
-      binary ? "binary frames not accepted" : "unknown message",
-    );
+    this.#remove(client);
+    client.transport.close(code, reason);
   }
 
   /** Closes every client with `code` (1001 "going away" by default). */
   closeClients(code = 1001, reason = "server shutting down"): void {
-    for (const c of this.#clients) {
-      try {
-        c.ws.close(code, reason);
-      } catch { /* already closing */ }
-    }
+    for (const c of this.#clients) c.transport.close(code, reason);
+    this.#clients.clear();
   }
 
   /** Closes every client and the bus subscription (after the relay has stopped). */
   async close(): Promise<void> {
     this.closeClients();
     this.#batcher.close();
+    clearInterval(this.#slowCheck);
+    this.#slowCheck = undefined;
     const current = this.#current;
     if (current) {
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -2,7 +2,11 @@
  * The browser protocol: JSON text frames sent on `/ws`. Each point is encoded once (in the relay)
  * and every frame is built once and sent as the same string to every client. Pure: no I/O.
  *
- * - `{"type":"hello","session":"…","server":{…},"epoch":"…","seq":N}`: the first frame.
+ * - `{"type":"hello","session":"…","server":{…},"epoch":"…","seq":N,"resumed":bool}`: the first
+ *   frame. `resumed` says the connection continues the client's `since` exactly.
+ * - `{"type":"history","reset":bool,"points":[…]}`: held points, right after hello (and when a
+ *   slow client catches up). `reset: true` means "clear the chart first": the points do not
+ *   continue what the client had.
  * - `{"type":"points","points":[{"seq":N,"x":…,"y":…,"series":"…"}, …]}`: live data, in seq order.
  *
  * @module
@@ -22,6 +26,22 @@ export function pointsFrame(encoded: readonly string[]): string {
   return `{"type":"points","points":[${encoded.join(",")}]}`;
 }
 
+/** Most points in one history frame; longer histories go out in several frames. */
+export const HISTORY_CHUNK = 5000;
+
+/**
+ * Builds the history frames for already-encoded points: `reset` is set on the first frame only
+ * (so a client clears once). Always at least one frame, so a reset with nothing held still says so.
+ */
+export function historyFrames(encoded: readonly string[], reset: boolean): string[] {
+  const frames: string[] = [];
+  for (let i = 0; i === 0 || i < encoded.length; i += HISTORY_CHUNK) {
+    const chunk = encoded.slice(i, i + HISTORY_CHUNK).join(",");
+    frames.push(`{"type":"history","reset":${reset && i === 0},"points":[${chunk}]}`);
+  }
+  return frames;
+}
+
 /** The fields of a hello frame. */
 export interface Hello {
   /** Unique id of this connection. */
@@ -30,6 +50,8 @@ export interface Hello {
   epoch: string;
   /** Last sequence number assigned so far. */
   seq: number;
+  /** Whether this connection continues the client's `since` without a gap. */
+  resumed: boolean;
 }
 
 /** Builds the hello frame, the first frame on every connection. */

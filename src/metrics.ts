@@ -78,6 +78,24 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "Points not sent to a client, by reason.",
     [[`{reason="slow_client"}`, m.bridge.pointsDroppedSlow]],
   );
+  metric("zws_slow_clients", "gauge", "Clients held back now (buffer over the bound).", [[
+    "",
+    m.bridge.slowClients,
+  ]]);
+  metric(
+    "zws_slow_clients_closed_total",
+    "counter",
+    "Clients closed (code 4008) for staying over the buffer bound too long.",
+    [["", m.bridge.slowClientsClosed]],
+  );
+  metric("zws_client_resumes_total", "counter", "Connections by how their history started.", [
+    [`{result="exact"}`, m.bridge.resumesExact],
+    [`{result="reset"}`, m.bridge.resumesReset],
+  ]);
+  metric("zws_history_points", "gauge", "Points held for new and returning clients.", [[
+    "",
+    m.bridge.historyPoints,
+  ]]);
   metric("zws_client_protocol_errors_total", "counter", "Clients closed for bad messages.", [[
     "",
     m.bridge.clientProtocolErrors,

@@ -102,13 +102,14 @@ Deno.test("frames: pointsFrame does not modify its input", () => {
 });
 
 Deno.test("frames: helloFrame carries session, epoch, seq and the server info", () => {
-  const frame = helloFrame({ session: "s-1", epoch: "e-42", seq: 123 });
+  const frame = helloFrame({ session: "s-1", epoch: "e-42", seq: 123, resumed: false });
   const back = JSON.parse(frame);
   assert.deepEqual(back, {
     type: "hello",
     session: "s-1",
     epoch: "e-42",
     seq: 123,
+    resumed: false,
     server: { name: "zws", version: "0.1.0" },
   });
   assert.equal(Object.keys(back)[0], "type", "type comes first");
@@ -116,7 +117,7 @@ Deno.test("frames: helloFrame carries session, epoch, seq and the server info", 
 });
 
 Deno.test("frames: helloFrame escapes odd session and epoch strings", () => {
-  const h = { session: 'a"b\\c\n', epoch: "温📈", seq: 0 };
+  const h = { session: 'a"b\\c\n', epoch: "温📈", seq: 0, resumed: true };
   const back = JSON.parse(helloFrame(h));
   assert.equal(back.session, h.session);
   assert.equal(back.epoch, h.epoch);

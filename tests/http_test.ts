@@ -78,6 +78,11 @@ function makeHandler(opts: { clients?: number; maxClients?: number; allow?: stri
     pointsReceived: 40,
     pointsDroppedSlow: 0,
     clientProtocolErrors: 0,
+    slowClients: 0,
+    slowClientsClosed: 0,
+    resumesExact: 0,
+    resumesReset: 0,
+    historyPoints: 0,
   };
   const bridge = {
     get clientCount() {

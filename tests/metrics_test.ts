@@ -18,6 +18,11 @@ function snapshot(): MetricsSnapshot {
       pointsReceived: 202,
       pointsDroppedSlow: 8,
       clientProtocolErrors: 2,
+      slowClients: 0,
+      slowClientsClosed: 0,
+      resumesExact: 0,
+      resumesReset: 0,
+      historyPoints: 0,
     },
     server: {
       wsRejected: { origin: 13, capacity: 14 },
@@ -48,7 +53,7 @@ function parseExposition(text: string): Map<string, Family> {
       assert.equal(m[1], current?.name, "TYPE follows its HELP");
       assert.equal(current!.family.type, "", "one TYPE line");
       current!.family.type = m[2];
-    } else if ((m = /^([a-z_]+)((?:\{reason="[a-z0-9_]+"\})?) (-?[0-9.e+]+)$/.exec(line))) {
+    } else if ((m = /^([a-z_]+)((?:\{[a-z]+="[a-z0-9_]+"\})?) (-?[0-9.e+]+)$/.exec(line))) {
       assert.equal(m[1], current?.name, `sample ${line} belongs to the preceding HELP`);
       assert.notEqual(current!.family.type, "", "TYPE before samples");
       assert(!current!.family.samples.has(m[2]), `duplicate sample ${line}`);
@@ -72,6 +77,10 @@ const EXPECTED: Array<[string, string]> = [
   ["zws_points_sent_total", "counter"],
   ["zws_frames_sent_total", "counter"],
   ["zws_points_dropped_total", "counter"],
+  ["zws_slow_clients", "gauge"],
+  ["zws_slow_clients_closed_total", "counter"],
+  ["zws_client_resumes_total", "counter"],
+  ["zws_history_points", "gauge"],
   ["zws_client_protocol_errors_total", "counter"],
   ["zws_relay_restarts_total", "counter"],
   ["zws_uptime_seconds", "gauge"],
@@ -144,6 +153,11 @@ Deno.test("metrics: an all-zero snapshot still lists every series", () => {
       pointsReceived: 0,
       pointsDroppedSlow: 0,
       clientProtocolErrors: 0,
+      slowClients: 0,
+      slowClientsClosed: 0,
+      resumesExact: 0,
+      resumesReset: 0,
+      historyPoints: 0,
     },
     server: { wsRejected: { origin: 0, capacity: 0 }, relayRestarts: 0, uptimeSeconds: 0 },
   };
@@ -156,8 +170,8 @@ Deno.test("metrics: an all-zero snapshot still lists every series", () => {
       samples++;
     }
   }
-  // 11 unlabeled + 2 ws_rejected + every reject reason + 1 dropped.
-  assert.equal(samples, 11 + 2 + REJECT_REASONS.length + 1);
+  // 14 unlabeled + 2 ws_rejected + every reject reason + 1 dropped + 2 resume results.
+  assert.equal(samples, 14 + 2 + REJECT_REASONS.length + 1 + 2);
   assert(!text.includes("undefined") && !text.includes("NaN"));
 });
 

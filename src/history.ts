@@ -1,0 +1,151 @@
+/**
+ * What the server still holds: the last N points of every series, each with its sequence number,
+ * so a new client gets a full chart at once and a returning one gets exactly what it missed.
+ * Pure data structure: no I/O.
+ *
+ * @module
+ */
+
+/** A held point: its sequence number and its encoded JSON (see `frames.ts`). */
+export interface HeldPoint {
+  seq: number;
+  json: string;
+}
+
+/** A fixed-capacity ring of points of one series, oldest first. */
+class Ring {
+  #seq: number[] = [];
+  #json: string[] = [];
+  #start = 0;
+  #size = 0;
+  constructor(readonly capacity: number) {}
+
+  /** Adds a point; returns the seq of the point it evicted, or -1. */
+  push(seq: number, json: string): number {
+    if (this.#size < this.capacity) {
+      this.#seq.push(seq);
+      this.#json.push(json);
+      this.#size++;
+      return -1;
+    }
+    const evicted = this.#seq[this.#start];
+    this.#seq[this.#start] = seq;
+    this.#json[this.#start] = json;
+    this.#start = (this.#start + 1) % this.capacity;
+    return evicted;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  get lastSeq(): number {
+    return this.#size === 0 ? -1 : this.#seq[(this.#start + this.#size - 1) % this.capacity];
+  }
+
+  /** Appends to `out` every point with seq > `after`, oldest first. */
+  collect(after: number, out: HeldPoint[]): void {
+    // Binary search for the first index (in ring order) with seq > after.
+    let lo = 0;
+    let hi = this.#size;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#seq[(this.#start + mid) % this.capacity] > after) hi = mid;
+      else lo = mid + 1;
+    }
+    for (let i = lo; i < this.#size; i++) {
+      const k = (this.#start + i) % this.capacity;
+      out.push({ seq: this.#seq[k], json: this.#json[k] });
+    }
+  }
+}
+
+/** What a client that says where it stopped gets: the missed points, or a reset. */
+export interface ResumePlan {
+  /** True when the points do not continue the client's view (it must clear its chart). */
+  reset: boolean;
+  /** Points to send, in seq order. */
+  points: HeldPoint[];
+}
+
+/** The last `perSeries` points of each of at most `maxSeries` series. */
+export class History {
+  #series = new Map<string, Ring>();
+  /** Highest seq ever dropped from the history: resuming from below it would leave a gap. */
+  #maxEvicted = 0;
+  #lastSeq = 0;
+  #count = 0;
+
+  constructor(readonly perSeries = 1000, readonly maxSeries = 1000) {
+    if (!(perSeries >= 1) || !(maxSeries >= 1)) throw new RangeError("history sizes must be >= 1");
+  }
+
+  /** Last sequence number added. */
+  get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
+  /** Points held now. */
+  get size(): number {
+    return this.#count;
+  }
+
+  /** Series held now. */
+  get seriesCount(): number {
+    return this.#series.size;
+  }
+
+  /** Adds a point (seqs must increase). */
+  add(series: string, seq: number, json: string): void {
+    let ring = this.#series.get(series);
+    if (!ring) {
+      if (this.#series.size >= this.maxSeries) this.#evictStalestSeries();
+      ring = new Ring(this.perSeries);
+      this.#series.set(series, ring);
+    }
+    const evicted = ring.push(seq, json);
+    if (evicted >= 0) this.#maxEvicted = Math.max(this.#maxEvicted, evicted);
+    else this.#count++;
+    this.#lastSeq = seq;
+  }
+
+  #evictStalestSeries(): void {
+    let stalest: string | undefined;
+    let stalestSeq = Infinity;
+    for (const [name, ring] of this.#series) {
+      if (ring.lastSeq < stalestSeq) {
+        stalestSeq = ring.lastSeq;
+        stalest = name;
+      }
+    }
+    if (stalest === undefined) return;
+    const ring = this.#series.get(stalest)!;
+    this.#maxEvicted = Math.max(this.#maxEvicted, ring.lastSeq);
+    this.#count -= ring.size;
+    this.#series.delete(stalest);
+  }
+
+  /** Every held point, in seq order. */
+  snapshot(): HeldPoint[] {
+    return this.after(0);
+  }
+
+  /** Held points with seq > `seq`, in seq order. */
+  after(seq: number): HeldPoint[] {
+    const out: HeldPoint[] = [];
+    for (const ring of this.#series.values()) ring.collect(seq, out);
+    if (this.#series.size > 1) out.sort((a, b) => a.seq - b.seq);
+    return out;
+  }
+
+  /**
+   * What to send a client that last saw `since` (undefined: a new client). Exact when nothing
+   * after `since` was evicted; otherwise a reset with everything held.
+   */
+  resume(since: number | undefined): ResumePlan {
+    if (since === undefined || since > this.#lastSeq || since < this.#maxEvicted) {
+      return { reset: true, points: this.snapshot() };
+    }
+    return { reset: false, points: this.after(since) };
+  }
+}
