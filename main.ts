@@ -26,7 +26,11 @@ export interface RunningServer {
 /** Starts relay, bridge and HTTP server. Throws with a one-line message when a port is taken. */
 export async function startServer(config: Config): Promise<RunningServer> {
   const startedAt = performance.now();
-  const bridge = new WsBridge();
+  const bridge = new WsBridge({
+    historyPerSeries: config.history,
+    clientBufferBytes: config.clientBufferBytes,
+    slowClientTimeoutMs: config.slowClientTimeout * 1000,
+  });
   const relay = new RelaySupervisor({
     relay: {
       ingress: config.ingress,

@@ -22,6 +22,12 @@ export interface Config {
   allowOrigins: string[];
   /** Most WebSocket clients served at once. */
   maxClients: number;
+  /** Points held per series for new and returning clients. */
+  history: number;
+  /** Unsent bytes a client may have queued before it is held back. */
+  clientBufferBytes: number;
+  /** Seconds a client may stay over its buffer bound before it is closed (4008). */
+  slowClientTimeout: number;
   /** Lowest log level printed. */
   logLevel: LogLevel;
 }
@@ -35,6 +41,9 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   maxMessageBytes: 65536,
   allowOrigins: [],
   maxClients: 10000,
+  history: 1000,
+  clientBufferBytes: 1024 * 1024,
+  slowClientTimeout: 10,
   logLevel: "info",
 });
 
@@ -47,6 +56,9 @@ export const ENV_VARS = {
   maxMessageBytes: "ZWS_MAX_MESSAGE_BYTES",
   allowOrigins: "ZWS_ALLOW_ORIGIN",
   maxClients: "ZWS_MAX_CLIENTS",
+  history: "ZWS_HISTORY",
+  clientBufferBytes: "ZWS_CLIENT_BUFFER_BYTES",
+  slowClientTimeout: "ZWS_SLOW_CLIENT_TIMEOUT",
   logLevel: "ZWS_LOG_LEVEL",
 } as const;
 
@@ -65,6 +77,12 @@ Flags (environment fallback in brackets):
   --allow-origin <origin>    another origin allowed to open /ws; repeatable
                              [ZWS_ALLOW_ORIGIN, comma-separated]
   --max-clients <n>          most WebSocket clients at once         [ZWS_MAX_CLIENTS] (default 10000)
+  --history <n>              points held per series for new and returning clients
+                             [ZWS_HISTORY] (default 1000)
+  --client-buffer-bytes <n>  unsent bytes per client before it is held back
+                             [ZWS_CLIENT_BUFFER_BYTES] (default 1048576)
+  --slow-client-timeout <s>  seconds over that bound before the client is closed (4008)
+                             [ZWS_SLOW_CLIENT_TIMEOUT] (default 10)
   --log-level <level>        debug | info | warn | error            [ZWS_LOG_LEVEL] (default info)
   -h, --help                 print this help and exit
 `;
@@ -94,6 +112,9 @@ export function parseConfig(
         "max-message-bytes": { type: "string" },
         "allow-origin": { type: "string", multiple: true },
         "max-clients": { type: "string" },
+        history: { type: "string" },
+        "client-buffer-bytes": { type: "string" },
+        "slow-client-timeout": { type: "string" },
         "log-level": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -127,6 +148,21 @@ export function parseConfig(
         DEFAULTS.maxClients,
         1,
         1_000_000,
+      ),
+      history: integer("--history", str("history", ENV_VARS.history), DEFAULTS.history, 1, 1e6),
+      clientBufferBytes: integer(
+        "--client-buffer-bytes",
+        str("client-buffer-bytes", ENV_VARS.clientBufferBytes),
+        DEFAULTS.clientBufferBytes,
+        1024,
+        1024 * 1024 * 1024,
+      ),
+      slowClientTimeout: integer(
+        "--slow-client-timeout",
+        str("slow-client-timeout", ENV_VARS.slowClientTimeout),
+        DEFAULTS.slowClientTimeout,
+        1,
+        3600,
       ),
       logLevel: logLevel(str("log-level", ENV_VARS.logLevel) ?? DEFAULTS.logLevel),
     };

@@ -46,6 +46,9 @@ Deno.test("config: no flags and no env give the defaults", () => {
     maxMessageBytes: 65536,
     allowOrigins: [],
     maxClients: 10000,
+    history: 1000,
+    clientBufferBytes: 1048576,
+    slowClientTimeout: 10,
     logLevel: "info",
   });
   assert.deepEqual(c, { ...DEFAULTS, allowOrigins: [] });
@@ -80,6 +83,12 @@ Deno.test("config: every flag is read", () => {
     "http://b.example:8080",
     "--max-clients",
     "5",
+    "--history",
+    "50",
+    "--client-buffer-bytes",
+    "65536",
+    "--slow-client-timeout",
+    "3",
     "--log-level",
     "debug",
   ]);
@@ -91,6 +100,9 @@ Deno.test("config: every flag is read", () => {
     maxMessageBytes: 1024,
     allowOrigins: ["https://a.example", "http://b.example:8080"],
     maxClients: 5,
+    history: 50,
+    clientBufferBytes: 65536,
+    slowClientTimeout: 3,
     logLevel: "debug",
   });
 });
@@ -111,6 +123,9 @@ Deno.test("config: ENV_VARS names the documented variables", () => {
     maxMessageBytes: "ZWS_MAX_MESSAGE_BYTES",
     allowOrigins: "ZWS_ALLOW_ORIGIN",
     maxClients: "ZWS_MAX_CLIENTS",
+    history: "ZWS_HISTORY",
+    clientBufferBytes: "ZWS_CLIENT_BUFFER_BYTES",
+    slowClientTimeout: "ZWS_SLOW_CLIENT_TIMEOUT",
     logLevel: "ZWS_LOG_LEVEL",
   });
   for (const name of Object.values(ENV_VARS)) {
@@ -127,6 +142,9 @@ Deno.test("config: every setting falls back to its environment variable", () => 
     ZWS_MAX_MESSAGE_BYTES: "4096",
     ZWS_ALLOW_ORIGIN: "https://a.example",
     ZWS_MAX_CLIENTS: "77",
+    ZWS_HISTORY: "12",
+    ZWS_CLIENT_BUFFER_BYTES: "2048",
+    ZWS_SLOW_CLIENT_TIMEOUT: "4",
     ZWS_LOG_LEVEL: "error",
   });
   assert.deepEqual(c, {
@@ -137,6 +155,9 @@ Deno.test("config: every setting falls back to its environment variable", () => 
     maxMessageBytes: 4096,
     allowOrigins: ["https://a.example"],
     maxClients: 77,
+    history: 12,
+    clientBufferBytes: 2048,
+    slowClientTimeout: 4,
     logLevel: "error",
   });
 });
@@ -193,6 +214,7 @@ Deno.test("config: a flag beats its environment variable", () => {
     ZWS_MAX_MESSAGE_BYTES: "1111",
     ZWS_ALLOW_ORIGIN: "https://env-a.example,https://env-b.example",
     ZWS_MAX_CLIENTS: "1111",
+    ZWS_HISTORY: "1111",
     ZWS_LOG_LEVEL: "error",
   };
   const c = ok([
@@ -208,6 +230,8 @@ Deno.test("config: a flag beats its environment variable", () => {
     "https://flag.example",
     "--max-clients",
     "2222",
+    "--history",
+    "2222",
     "--log-level",
     "debug",
   ], env);
@@ -219,6 +243,9 @@ Deno.test("config: a flag beats its environment variable", () => {
     maxMessageBytes: 2222,
     allowOrigins: ["https://flag.example"],
     maxClients: 2222,
+    history: 2222,
+    clientBufferBytes: 1048576,
+    slowClientTimeout: 10,
     logLevel: "debug",
   });
 });
@@ -438,4 +465,11 @@ Deno.test("config: parseConfig never mutates its args", () => {
   const r = parseConfig(args);
   assert.equal(r.kind, "config");
   assert.deepEqual(args, ["--port", "1", "--no-demo"]);
+});
+
+Deno.test("config: --history, --client-buffer-bytes and --slow-client-timeout are bounded", () => {
+  assert.match(err(["--history", "0"]), /--history must be between 1 and 1000000/);
+  assert.match(err(["--client-buffer-bytes", "10"]), /--client-buffer-bytes must be between 1024/);
+  assert.match(err(["--slow-client-timeout", "0"]), /--slow-client-timeout must be between 1/);
+  assert.match(err([], { ZWS_HISTORY: "lots" }), /--history must be a whole number/);
 });
