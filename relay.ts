@@ -44,9 +44,11 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   // configured limit; messages between the two are dropped and counted by the parser instead.
   const nativeCap = Math.max(4 * opts.maxMessageBytes, 1024 * 1024);
   const front = new zmq.XSubscriber({ maxMessageSize: nativeCap, receiveHighWaterMark: 10000 });
-  const back = new zmq.XPublisher({ sendHighWaterMark: 10000 });
+  // noDrop: when the JS side falls behind, the proxy waits (and TCP pushes back on producers)
+  // instead of dropping points silently between the proxy and us.
+  const back = new zmq.XPublisher({ sendHighWaterMark: 10000, noDrop: true });
   const inbox = new zmq.Subscriber({ receiveHighWaterMark: 10000 });
-  const bus = new zmq.Publisher({ sendHighWaterMark: 100000 });
+  const bus = new zmq.Publisher({ sendHighWaterMark: 100000, noDrop: true });
   const sockets = [front, back, inbox, bus];
   const closeAll = () => sockets.forEach((s) => s.closed || s.close());
   try {

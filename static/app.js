@@ -34,6 +34,9 @@
   let drawPending = false;
   let received = 0;
   let receivedAtLastTick = 0;
+  /** Where this page's data stands, to resume after a reconnect without gap or duplicate. */
+  let epoch = null;
+  let lastSeq = 0;
 
   function setState(next, text) {
     state = next;
@@ -46,7 +49,11 @@
       attempt === 0 ? "connecting" : "reconnecting",
       attempt === 0 ? "connecting" : "reconnecting",
     );
-    ws = new WebSocket(proto + "//" + location.host + "/ws");
+    let url = proto + "//" + location.host + "/ws";
+    if (epoch !== null) {
+      url += "?since=" + lastSeq + "&epoch=" + encodeURIComponent(epoch);
+    }
+    ws = new WebSocket(url);
     ws.onopen = function () {
       attempt = 0;
       setState("connected");
@@ -61,6 +68,15 @@
       if (msg.type === "hello") {
         sessionId = msg.session;
         $session.text(String(msg.session).slice(0, 8));
+        if (msg.epoch !== epoch) lastSeq = 0;
+        epoch = msg.epoch;
+      } else if (msg.type === "history" && Array.isArray(msg.points)) {
+        // reset: the points do not continue what we hold (new server, or a gap): start over.
+        if (msg.reset) {
+          series.clear();
+          lastSeq = 0;
+        }
+        addPoints(msg.points);
       } else if (msg.type === "points" && Array.isArray(msg.points)) {
         addPoints(msg.points);
       }
@@ -98,6 +114,10 @@
     for (let i = 0; i < points.length; i++) {
       const p = points[i];
       if (typeof p.x !== "number" || typeof p.y !== "number") continue;
+      if (typeof p.seq === "number") {
+        if (p.seq <= lastSeq) continue; // already drawn
+        lastSeq = p.seq;
+      }
       const name = typeof p.series === "string" ? p.series : "value";
       let data = series.get(name);
       if (!data) {
@@ -115,6 +135,13 @@
     }
   }
 
+  /** Series names come from producers: Flot puts labels into markup, so escape them. */
+  function escapeHtml(s) {
+    return s.replace(/[&<>"']/g, function (c) {
+      return "&#" + c.charCodeAt(0) + ";";
+    });
+  }
+
   function draw() {
     drawPending = false;
     let latest = -Infinity;
@@ -129,7 +156,7 @@
       while (cut < data.length && data[cut][0] < from) cut++;
       if (cut > 0) data.splice(0, cut);
       shown += data.length;
-      list.push({ label: name, data: data });
+      list.push({ label: escapeHtml(name), data: data });
     });
     plot.setData(list);
     plot.setupGrid(true); // true: recompute axis ranges (Flot >= 3 keeps the first ones otherwise)
@@ -158,6 +185,12 @@
     },
     get session() {
       return sessionId;
+    },
+    get lastSeq() {
+      return lastSeq;
+    },
+    get epoch() {
+      return epoch;
     },
   };
 
