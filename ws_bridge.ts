@@ -87,6 +87,11 @@ export interface Client {
   lastSent: number;
   /** When it went over its buffer bound (ms), or undefined when it keeps up. */
   slowSince?: number;
+  /**
+   * The series this client receives; undefined: all. Set it with {@link WsBridge.setSeries}
+   * (subscriptions, or the series a token allows).
+   */
+  series?: ReadonlySet<string>;
   /** Start of the current message-rate window and messages in it. */
   msgWindowStart: number;
   msgCount: number;
@@ -97,6 +102,11 @@ interface BusSubscription {
   sub: zmq.Subscriber;
   /** Settles when the receive loop has ended and the socket is closed. */
   done: Promise<void>;
+}
+
+/** Cache key of a series filter (sorted names). */
+function filterKey(set: ReadonlySet<string>): string {
+  return [...set].sort().join("\u0000");
 }
 
 interface Incoming {
@@ -217,23 +227,41 @@ export class WsBridge {
     }
     const last = items[items.length - 1].seq;
     const frame = pointsFrame(jsons);
+    // Clients that see only some series share one frame per distinct filter (built lazily, once
+    // per batch); everyone else shares `frame`.
+    let filtered: Map<string, { frame: string; count: number }> | undefined;
+    const frameFor = (c: Client): { frame: string; count: number } => {
+      if (!c.series) return { frame, count: items.length };
+      filtered ??= new Map();
+      const key = filterKey(c.series);
+      let f = filtered.get(key);
+      if (!f) {
+        const only = c.series;
+        const picked = items.filter((it) => only.has(it.series)).map((it) => it.json);
+        f = { frame: picked.length ? pointsFrame(picked) : "", count: picked.length };
+        filtered.set(key, f);
+      }
+      return f;
+    };
     const now = performance.now();
     for (const c of this.#clients) {
+      const out = frameFor(c);
       if (c.slowSince !== undefined) {
-        this.#stats.pointsDroppedSlow += items.length;
+        this.#stats.pointsDroppedSlow += out.count;
         continue;
       }
       if (c.transport.bufferedAmount() > this.#bound) {
         // Hold it back: it resumes from history (from c.lastSent) once its buffer drains.
         c.slowSince = now;
-        this.#stats.pointsDroppedSlow += items.length;
+        this.#stats.pointsDroppedSlow += out.count;
         this.#watchSlowClients();
         continue;
       }
-      c.transport.send(frame);
       c.lastSent = last;
+      if (out.count === 0) continue;
+      c.transport.send(out.frame);
       this.#stats.framesSent++;
-      this.#stats.pointsSent += items.length;
+      this.#stats.pointsSent += out.count;
     }
   }
 
@@ -248,7 +276,7 @@ export class WsBridge {
       if (c.slowSince === undefined) continue;
       if (c.transport.bufferedAmount() <= this.#bound / 2) {
         c.slowSince = undefined;
-        this.#sendHistory(c, this.#history.resume(c.lastSent));
+        this.#sendHistory(c, this.#history.resume(c.lastSent, c.series));
       } else if (now - c.slowSince > this.#slowTimeout) {
         this.#stats.slowClientsClosed++;
         this.#rateLog.log(
@@ -282,16 +310,21 @@ export class WsBridge {
    * Adds a client: sends hello and the history it needs (exactly what it missed after `since`
    * when the epoch matches and it is still held, else a reset snapshot), then live data.
    */
-  addClient(transport: ClientTransport, resume: ResumeRequest = {}): Client {
+  addClient(
+    transport: ClientTransport,
+    resume: ResumeRequest = {},
+    series?: ReadonlySet<string>,
+  ): Client {
     const client: Client = {
       session: crypto.randomUUID(),
       transport,
       lastSent: 0,
+      series,
       msgWindowStart: performance.now(),
       msgCount: 0,
     };
     const since = resume.epoch === this.#epoch ? resume.since : undefined;
-    const plan = this.#history.resume(since);
+    const plan = this.#history.resume(since, series);
     transport.send(helloFrame({
       session: client.session,
       epoch: this.#epoch,
@@ -304,6 +337,15 @@ export class WsBridge {
     this.#clients.add(client);
     this.#stats.connectionsTotal++;
     return client;
+  }
+
+  /**
+   * Changes the series a client receives (undefined: all). It gets the held history of the
+   * series it newly sees (a reset snapshot of its new selection), then live points of them.
+   */
+  setSeries(c: Client, series: ReadonlySet<string> | undefined): void {
+    c.series = series;
+    if (c.slowSince === undefined) this.#sendHistory(c, this.#history.resume(undefined, series));
   }
 
   #remove(c: Client): void {

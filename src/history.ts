@@ -125,27 +125,33 @@ export class History {
     this.#series.delete(stalest);
   }
 
-  /** Every held point, in seq order. */
-  snapshot(): HeldPoint[] {
-    return this.after(0);
+  /** Every held point (of the series in `only`, when given), in seq order. */
+  snapshot(only?: ReadonlySet<string>): HeldPoint[] {
+    return this.after(0, only);
   }
 
-  /** Held points with seq > `seq`, in seq order. */
-  after(seq: number): HeldPoint[] {
+  /** Held points with seq > `seq` (of the series in `only`, when given), in seq order. */
+  after(seq: number, only?: ReadonlySet<string>): HeldPoint[] {
     const out: HeldPoint[] = [];
-    for (const ring of this.#series.values()) ring.collect(seq, out);
-    if (this.#series.size > 1) out.sort((a, b) => a.seq - b.seq);
+    let rings = 0;
+    for (const [name, ring] of this.#series) {
+      if (only && !only.has(name)) continue;
+      ring.collect(seq, out);
+      rings++;
+    }
+    if (rings > 1) out.sort((a, b) => a.seq - b.seq);
     return out;
   }
 
   /**
-   * What to send a client that last saw `since` (undefined: a new client). Exact when nothing
-   * after `since` was evicted; otherwise a reset with everything held.
+   * What to send a client that last saw `since` (undefined: a new client) and sees only the
+   * series in `only` (when given). Exact when nothing after `since` was evicted; otherwise a
+   * reset with everything held.
    */
-  resume(since: number | undefined): ResumePlan {
+  resume(since: number | undefined, only?: ReadonlySet<string>): ResumePlan {
     if (since === undefined || since > this.#lastSeq || since < this.#maxEvicted) {
-      return { reset: true, points: this.snapshot() };
+      return { reset: true, points: this.snapshot(only) };
     }
-    return { reset: false, points: this.after(since) };
+    return { reset: false, points: this.after(since, only) };
   }
 }
