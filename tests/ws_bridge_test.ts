@@ -65,11 +65,14 @@ Deno.test("a new client gets the held history first, then live points", async ()
     await waitFor(
       async () => {
         const text = await (await fetch(`${zws.base}/metrics`)).text();
-        return metric(text, "zws_history_points") === 50;
+        return metric(text, "zws_points_received_total") === 80;
       },
       5000,
-      "50 points held",
+      "80 points through",
     );
+    await sleep(100); // a batching tick: received points enter the history when broadcast
+    const held = await (await fetch(`${zws.base}/metrics`)).text();
+    assert.equal(metric(held, "zws_history_points"), 50);
     const c = await openClient(zws.wsUrl);
     await waitFor(() => c.frames.length >= 2, 5000, "history frame");
     assert.equal(c.frames[0].type, "hello");
