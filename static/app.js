@@ -46,7 +46,10 @@
       attempt === 0 ? "connecting" : "reconnecting",
       attempt === 0 ? "connecting" : "reconnecting",
     );
-    ws = new WebSocket(proto + "//" + location.host + "/ws");
+    // With viewer auth on, the page is opened as /?token=…; the WebSocket carries the same token.
+    const token = new URLSearchParams(location.search).get("token");
+    const query = token ? "?token=" + encodeURIComponent(token) : "";
+    ws = new WebSocket(proto + "//" + location.host + "/ws" + query);
     ws.onopen = function () {
       attempt = 0;
       setState("connected");
@@ -67,8 +70,8 @@
     };
     ws.onclose = function (e) {
       ws = null;
-      // 1008: the server refused us for policy (origin, auth): retrying will not help.
-      if (e.code === 1008) {
+      // 1008: refused for policy; 4001: token expired. Retrying with the same token will not help.
+      if (e.code === 1008 || e.code === 4001) {
         setState("closed", "closed (" + (e.reason || "refused") + ")");
         return;
       }

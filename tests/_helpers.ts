@@ -19,9 +19,9 @@ export async function taskArgs(name: string): Promise<string[]> {
 
 /** A zws server running in a child process. */
 export interface ZwsProcess {
-  /** `http://127.0.0.1:PORT` (no trailing slash). */
+  /** `http://127.0.0.1:PORT` (`https:` with --cert; no trailing slash). */
   base: string;
-  /** `ws://127.0.0.1:PORT/ws`. */
+  /** `ws://127.0.0.1:PORT/ws` (`wss:` with --cert). */
   wsUrl: string;
   /** The ingress endpoint producers connect to. */
   ingress: string;
@@ -32,8 +32,14 @@ export interface ZwsProcess {
   stop(signal?: Deno.Signal): Promise<{ code: number; ms: number }>;
 }
 
+/** Options of {@link startZws}. */
+export interface StartOptions {
+  /** Extra environment variables for the server (besides NO_COLOR). */
+  env?: Record<string, string>;
+}
+
 /** Starts `main.ts` like `deno task start`, on ephemeral ports. Extra flags go after. */
-export async function startZws(flags: string[] = []): Promise<ZwsProcess> {
+export async function startZws(flags: string[] = [], opts: StartOptions = {}): Promise<ZwsProcess> {
   const args = [
     ...(await taskArgs("start")),
     "--port",
@@ -50,7 +56,7 @@ export async function startZws(flags: string[] = []): Promise<ZwsProcess> {
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...opts.env },
   }).spawn();
   let err = "";
   const errDone = (async () => {
@@ -65,7 +71,7 @@ export async function startZws(flags: string[] = []): Promise<ZwsProcess> {
     const { value, done } = await reader.read();
     if (done) break;
     out += value;
-    listening = /listening on (http:\/\/[^\s/]+)\/ \(ingress (\S+)\)/.exec(out);
+    listening = /listening on (https?:\/\/[^\s/]+)\/ \(ingress (\S+)\)/.exec(out);
   }
   // Keep draining stdout so the child never blocks on a full pipe.
   const outDone = (async () => {
@@ -111,10 +117,10 @@ export interface WsRecorder {
   close(): Promise<void>;
 }
 
-/** Opens a WebSocket and waits for the hello frame. */
+/** Opens a WebSocket and waits for the hello frame (`client`: e.g. one that trusts a test CA). */
 export async function openClient(
   url: string,
-  init?: { headers?: HeadersInit },
+  init?: { headers?: HeadersInit; client?: Deno.HttpClient },
 ): Promise<WsRecorder> {
   // deno-lint-ignore no-explicit-any
   const ws = new WebSocket(url, init as any);

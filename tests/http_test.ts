@@ -78,6 +78,9 @@ function makeHandler(opts: { clients?: number; maxClients?: number; allow?: stri
     pointsReceived: 40,
     pointsDroppedSlow: 0,
     clientProtocolErrors: 0,
+    clientsClosedTooBig: 0,
+    clientsClosedTokenExpired: 0,
+    framesBuilt: 10,
   };
   const bridge = {
     get clientCount() {
