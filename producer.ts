@@ -8,7 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import * as zmq from "zeromq";
-import { endpoint } from "./src/config.ts";
+import { argsProblem, endpoint } from "./src/config.ts";
 import { isCurveKey, parseKeyFile, publicKeyFromSecret } from "./src/curve.ts";
 import { errorMessage } from "./src/log.ts";
 
@@ -165,7 +165,7 @@ if (import.meta.main) {
       strict: true,
     }));
   } catch (err) {
-    console.error(`zws produce: ${errorMessage(err).split("\n")[0]}\n\n${USAGE}`);
+    console.error(`zws produce: ${argsProblem(err)}\n\n${USAGE}`);
     Deno.exit(2);
   }
   if (values.help) {

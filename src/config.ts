@@ -180,7 +180,7 @@ export function parseConfig(
       },
     }));
   } catch (err) {
-    return { kind: "error", message: (err as Error).message.split("\n")[0] };
+    return { kind: "error", message: argsProblem(err) };
   }
   if (values.help) return { kind: "help" };
   const str = (flag: string, name: string): string | undefined =>
@@ -308,6 +308,14 @@ export function parseConfig(
   } catch (err) {
     return { kind: "error", message: (err as Error).message };
   }
+}
+
+/** One line for a `parseArgs` error, with a hint for values that start with "-" (Z85 keys may). */
+export function argsProblem(err: unknown): string {
+  const line = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+  const m = /^Option '(--[\w-]+)[^']*' argument is ambiguous/.exec(line);
+  // Do not repeat parseArgs' suggestion: it quotes the value, which may be a secret key.
+  return m ? `${m[1]}: a value that starts with "-" needs the form ${m[1]}=VALUE` : line;
 }
 
 function nonEmpty(s: string | undefined): string | undefined {

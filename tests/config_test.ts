@@ -576,6 +576,13 @@ Deno.test("config: security flags are checked, and secrets never appear in messa
   assert.match(err(["--upgrade-rate", "1e3"]), /--upgrade-rate/);
   assert.match(err(["--max-clients-per-ip", "x"]), /--max-clients-per-ip must be a whole number/);
   assert.match(err(["--max-ws-message-bytes", "10"]), /between 64 and/);
+  // Z85 keys may start with "-": parseArgs then wants --flag=KEY; the hint says so, without the key.
+  const dashKey = "-" + SERVER_SECRET.slice(1);
+  const m4 = err(["--curve-secret-key", dashKey, "--curve-allow", PRODUCER_PUBLIC]);
+  assert.equal(
+    m4,
+    '--curve-secret-key: a value that starts with "-" needs the form --curve-secret-key=VALUE',
+  );
   // The file forms are enough for CURVE (contents are checked when loaded).
   const c = ok(["--curve-secret-key-file", "s.keys", "--curve-allow-file", "p.allow"]);
   assert.equal(c.curveSecretKeyFile, "s.keys");
