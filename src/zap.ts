@@ -43,11 +43,20 @@ export async function startZapHandler(opts: ZapOptions): Promise<ZapHandler> {
   const allow = new Set(opts.allow);
   const pollMs = opts.pollMs ?? 10;
   const router = new zmq.Router({ receiveTimeout: 0, sendTimeout: 0, linger: 0 });
-  try {
-    await router.bind(ZAP_ENDPOINT);
-  } catch (err) {
-    router.close();
-    throw new Error(`cannot start the CURVE allow-list (ZAP handler): ${errorMessage(err)}`);
+  // A handler closed a moment ago (a relay restart) may still hold the endpoint: libzmq releases
+  // it asynchronously. Retry briefly before giving up.
+  for (let attempt = 0;; attempt++) {
+    try {
+      await router.bind(ZAP_ENDPOINT);
+      break;
+    } catch (err) {
+      const inUse = (err as { code?: string }).code === "EADDRINUSE";
+      if (!inUse || attempt >= 10) {
+        router.close();
+        throw new Error(`cannot start the CURVE allow-list (ZAP handler): ${errorMessage(err)}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
   let stopped = false;
   let allowed = 0;
@@ -100,6 +109,8 @@ export async function startZapHandler(opts: ZapOptions): Promise<ZapHandler> {
         clearTimeout(timer);
         wake?.();
         await loop;
+        // Unbind first: frees the endpoint now rather than when libzmq reaps the socket.
+        await router.unbind(ZAP_ENDPOINT).catch(() => {});
         router.close();
       })();
       return closing;
