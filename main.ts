@@ -51,6 +51,14 @@ export async function startServer(
         `reach it can publish, in clear text (see docs/securing.md)`,
     );
   }
+  if (secrets.authSecret) {
+    log(
+      "info",
+      "http",
+      "viewers need a token (HS256 JWT) for the page and /ws: open /?token=…; " +
+        "/healthz and /metrics stay open",
+    );
+  }
   const relay = new RelaySupervisor({
     relay: {
       ingress: config.ingress,
@@ -144,6 +152,16 @@ if (import.meta.main) {
   }
   const config = parsed.config;
   setLogLevel(config.logLevel);
+  for (const flag of ["--auth-secret", "--curve-secret-key"]) {
+    if (Deno.args.some((a) => a === flag || a.startsWith(`${flag}=`))) {
+      log(
+        "warn",
+        "main",
+        `${flag} on the command line is visible to other users (ps) and echoed by deno task: ` +
+          `use ${flag}-file or the environment variable instead (docs/securing.md)`,
+      );
+    }
+  }
   let secrets: Secrets;
   try {
     secrets = await loadSecrets(config);

@@ -134,8 +134,8 @@ Security (docs/securing.md; files must be readable by zws: put them under ./secr
                              (Z85); prefer the file or the env var  [ZWS_CURVE_SECRET_KEY]
   --curve-secret-key-file <path>
                              the same, from \`deno task keygen\` output [ZWS_CURVE_SECRET_KEY_FILE]
-  --curve-allow <pubkey>     a producer public key allowed in; repeatable
-                             [ZWS_CURVE_ALLOW, comma-separated]
+  --curve-allow=<pubkey>     a producer public key allowed in; repeatable (write it with "=":
+                             Z85 keys may start with "-")   [ZWS_CURVE_ALLOW, comma-separated]
   --curve-allow-file <path>  more allowed producer keys, one per line [ZWS_CURVE_ALLOW_FILE]
 `;
 

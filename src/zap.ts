@@ -24,7 +24,7 @@ export interface ZapOptions {
   allow: readonly string[];
   /** Called for every refused request. */
   onRefused?: (d: ZapDecision) => void;
-  /** Poll interval in ms (default 10). */
+  /** Poll interval in ms (default 20). */
   pollMs?: number;
 }
 
@@ -41,7 +41,7 @@ export interface ZapHandler {
 /** Binds the ZAP endpoint and answers requests. Throws when another handler holds the endpoint. */
 export async function startZapHandler(opts: ZapOptions): Promise<ZapHandler> {
   const allow = new Set(opts.allow);
-  const pollMs = opts.pollMs ?? 10;
+  const pollMs = opts.pollMs ?? 20;
   const router = new zmq.Router({ receiveTimeout: 0, sendTimeout: 0, linger: 0 });
   // A handler closed a moment ago (a relay restart) may still hold the endpoint: libzmq releases
   // it asynchronously. Retry briefly before giving up.

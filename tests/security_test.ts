@@ -379,3 +379,19 @@ Deno.test("CURVE from env; a non-loopback ingress warns only without CURVE", asy
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
+
+Deno.test("a secret passed as a flag works but warns, and is not logged by zws", async () => {
+  const zws = await startZws(["--no-demo", "--auth-secret", SECRET]);
+  try {
+    const token = await signToken(KEY, { ttlSeconds: 60 });
+    const c = await openClient(`${zws.wsUrl}?token=${token}`);
+    await c.close();
+  } finally {
+    await zws.stop();
+  }
+  assert.match(
+    zws.stderr(),
+    /WARN main: --auth-secret on the command line is visible to other users/,
+  );
+  assertNoSecretInLog(zws, SECRET);
+});
