@@ -32,7 +32,7 @@ Deno.test({
     });
     try {
       const page = await browser.newPage();
-      const token = await signToken(KEY, { ttlSeconds: 4, series: ["sine"] });
+      const token = await signToken(KEY, { ttlSeconds: 5, series: ["sine"] });
       const res = await page.goto(`${zws.base}/?token=${token}`);
       assert.equal(res?.status(), 200);
       const state = () =>

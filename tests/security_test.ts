@@ -87,7 +87,7 @@ Deno.test("tokens: a token limited to one series gets only that series; expiry c
     assert.equal(made.code, 0, made.err);
     const alphaOnly = made.out.trim();
     const everything = await signToken(KEY, { ttlSeconds: 600 });
-    const shortLived = await signToken(KEY, { ttlSeconds: 2 });
+    const shortLived = await signToken(KEY, { ttlSeconds: 3 });
     const limited = await openClient(`${zws.wsUrl}?token=${alphaOnly}`);
     const full = await openClient(`${zws.wsUrl}?token=${everything}`);
     const brief = await openClient(`${zws.wsUrl}?token=${shortLived}`);
@@ -119,35 +119,41 @@ Deno.test("tokens: a token limited to one series gets only that series; expiry c
   assertNoSecretInLog(zws, SECRET);
 });
 
-Deno.test("limits: clients per IP and upgrade rate get 429, total clients 503, big messages 1009", async () => {
-  const perIp = await startZws(["--no-demo", "--max-clients-per-ip", "2", "--upgrade-rate", "3"]);
-  const clients: WsRecorder[] = [];
-  try {
-    clients.push(await openClient(perIp.wsUrl), await openClient(perIp.wsUrl));
-    assert.equal(await upgradeStatus(perIp.wsUrl), 429, "a third client from this IP");
-    assert.equal(await upgradeStatus(perIp.wsUrl), 429, "a fourth attempt within the second");
-    const m = await metrics(perIp);
-    assert.equal(metric(m, 'zws_ws_rejected_total{reason="ip_capacity"}'), 1);
-    assert.equal(metric(m, 'zws_ws_rejected_total{reason="rate"}'), 1);
-    await clients.pop()!.close();
-    await sleep(1100); // the bucket refills
-    clients.push(await openClient(perIp.wsUrl)); // room again
-  } finally {
-    await Promise.all(clients.map((c) => c.close()));
-    await perIp.stop();
-  }
-
-  const total = await startZws([
+Deno.test("limits: clients per IP get 429 and big messages 1009, counted in /metrics", async () => {
+  const zws = await startZws([
     "--no-demo",
-    "--max-clients",
+    "--max-clients-per-ip",
     "2",
     "--max-ws-message-bytes",
     "100",
   ]);
+  const clients: WsRecorder[] = [];
   try {
-    const a = await openClient(total.wsUrl);
-    const b = await openClient(total.wsUrl);
-    const r = await fetch(total.wsUrl.replace(/^ws/, "http"), {
+    clients.push(await openClient(zws.wsUrl), await openClient(zws.wsUrl));
+    assert.equal(await upgradeStatus(zws.wsUrl), 429, "a third client from this IP");
+    await clients.pop()!.close();
+    await waitFor(async () => metric(await metrics(zws), "zws_clients") === 1, 2000, "1 client");
+    const again = await openClient(zws.wsUrl); // room again
+    again.ws.send(JSON.stringify({ type: "ping", pad: "x".repeat(200) }));
+    assert.equal((await again.closed).code, 1009);
+    const [a] = clients;
+    a.ws.send(JSON.stringify({ type: "ping" }));
+    await waitFor(() => a.frames.some((f) => f.type === "pong"), 2000, "pong below the limit");
+    const m = await metrics(zws);
+    assert.equal(metric(m, 'zws_ws_rejected_total{reason="ip_capacity"}'), 1);
+    assert.equal(metric(m, 'zws_ws_closed_total{reason="message_too_big"}'), 1);
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+    await zws.stop();
+  }
+});
+
+Deno.test("limits: upgrade rate per IP gets 429, total clients 503, counted in /metrics", async () => {
+  const zws = await startZws(["--no-demo", "--max-clients", "1", "--upgrade-rate", "1"]);
+  const c = await openClient(zws.wsUrl);
+  try {
+    // The bucket holds one upgrade and refills at one per second.
+    const r = await fetch(zws.wsUrl.replace(/^ws/, "http"), {
       headers: {
         Upgrade: "websocket",
         Connection: "Upgrade",
@@ -155,19 +161,27 @@ Deno.test("limits: clients per IP and upgrade rate get 429, total clients 503, b
         "Sec-WebSocket-Version": "13",
       },
     });
-    assert.equal(r.status, 503);
-    assert.equal(r.headers.get("retry-after"), "5");
+    assert.equal(r.status, 429);
+    assert.equal(r.headers.get("retry-after"), "1");
     await r.body?.cancel();
-    a.ws.send(JSON.stringify({ type: "ping", pad: "x".repeat(200) }));
-    assert.equal((await a.closed).code, 1009);
-    b.ws.send(JSON.stringify({ type: "ping" }));
-    await waitFor(() => b.frames.some((f) => f.type === "pong"), 2000, "pong below the limit");
-    await b.close();
-    const m = await metrics(total);
+    await sleep(1100);
+    const full = await fetch(zws.wsUrl.replace(/^ws/, "http"), {
+      headers: {
+        Upgrade: "websocket",
+        Connection: "Upgrade",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version": "13",
+      },
+    });
+    assert.equal(full.status, 503, "past the rate limit, at capacity");
+    assert.equal(full.headers.get("retry-after"), "5");
+    await full.body?.cancel();
+    const m = await metrics(zws);
+    assert.equal(metric(m, 'zws_ws_rejected_total{reason="rate"}'), 1);
     assert.equal(metric(m, 'zws_ws_rejected_total{reason="capacity"}'), 1);
-    assert.equal(metric(m, 'zws_ws_closed_total{reason="message_too_big"}'), 1);
   } finally {
-    await total.stop();
+    await c.close();
+    await zws.stop();
   }
 });
 
