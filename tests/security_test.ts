@@ -187,7 +187,7 @@ Deno.test("limits: upgrade rate per IP gets 429, total clients 503, counted in /
 
 /** A CA-less self-signed certificate for localhost/127.0.0.1 (rustls needs CA:FALSE). */
 async function makeCertificate(dir: string): Promise<void> {
-  const out = await new Deno.Command("openssl", {
+  const openssl = new Deno.Command("openssl", {
     args: [
       "req",
       "-x509",
@@ -212,7 +212,16 @@ async function makeCertificate(dir: string): Promise<void> {
     cwd: new URL("../", import.meta.url),
     stdout: "null",
     stderr: "piped",
-  }).output();
+  });
+  let out: Deno.CommandOutput;
+  try {
+    out = await openssl.output();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new Error("this test needs the openssl command (.ci/run installs it with apt)");
+    }
+    throw err;
+  }
   if (!out.success) throw new Error(`openssl: ${new TextDecoder().decode(out.stderr)}`);
 }
 
