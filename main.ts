@@ -7,15 +7,17 @@
  *
  * @module
  */
-import { type Config, parseConfig, USAGE } from "./src/config.ts";
+import { type Config, ingressExposed, parseConfig, USAGE } from "./src/config.ts";
 import { createHandler } from "./src/http.ts";
 import { errorMessage, log, setLogLevel } from "./src/log.ts";
+import { loadSecrets, NO_SECRETS, type Secrets } from "./src/secrets.ts";
+import { createTokenVerifier } from "./src/auth.ts";
 import { RelaySupervisor } from "./src/relay_supervisor.ts";
 import { WsBridge } from "./ws_bridge.ts";
 
 /** A running server. */
 export interface RunningServer {
-  /** The HTTP address, e.g. `http://127.0.0.1:8000/`. */
+  /** The HTTP address, e.g. `http://127.0.0.1:8000/` (`https:` with a certificate). */
   url: string;
   /** The ZeroMQ ingress actually bound. */
   ingress: string;
@@ -23,20 +25,54 @@ export interface RunningServer {
   shutdown(): Promise<void>;
 }
 
-/** Starts relay, bridge and HTTP server. Throws with a one-line message when a port is taken. */
-export async function startServer(config: Config): Promise<RunningServer> {
+/**
+ * Starts relay, bridge and HTTP server. Throws with a one-line message when a port is taken.
+ *
+ * @param secrets what the security flags point at, loaded by {@link loadSecrets}
+ */
+export async function startServer(
+  config: Config,
+  secrets: Secrets = NO_SECRETS,
+): Promise<RunningServer> {
   const startedAt = performance.now();
   const bridge = new WsBridge({
     historyPerSeries: config.history,
     clientBufferBytes: config.clientBufferBytes,
     slowClientTimeoutMs: config.slowClientTimeout * 1000,
+    maxMessageBytes: config.maxWsMessageBytes,
   });
+  if (secrets.curve) {
+    log(
+      "info",
+      "relay",
+      `ingress uses CURVE: server public key ${secrets.curve.publicKey} ` +
+        `(give it to producers); ${secrets.curve.allow.length} producer key(s) allowed`,
+    );
+  } else if (ingressExposed(config.ingress)) {
+    log(
+      "warn",
+      "relay",
+      `ingress ${config.ingress} is reachable from other hosts without CURVE: anyone who can ` +
+        `reach it can publish, in clear text (see docs/securing.md)`,
+    );
+  }
+  if (secrets.authSecret) {
+    log(
+      "info",
+      "http",
+      "viewers need a token (HS256 JWT) for the page and /ws: open /?token=…; " +
+        "/healthz and /metrics stay open",
+    );
+  }
   const relay = new RelaySupervisor({
     relay: {
       ingress: config.ingress,
       maxMessageBytes: config.maxMessageBytes,
       demo: config.demo,
       logLevel: config.logLevel,
+      ...(secrets.curve
+        ? { curve: { secretKey: secrets.curve.secretKey, allow: secrets.curve.allow } }
+        : {}),
     },
     onReady: (r, generation) => {
       bridge.attach(r.bus, r.epoch, r.lastSeq);
@@ -58,12 +94,16 @@ export async function startServer(config: Config): Promise<RunningServer> {
     allowOrigins: config.allowOrigins,
     maxClients: config.maxClients,
     startedAt,
+    auth: secrets.authSecret ? createTokenVerifier(secrets.authSecret) : null,
+    maxClientsPerIp: config.maxClientsPerIp,
+    upgradeRate: config.upgradeRate,
   });
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve({
       port: config.port,
       hostname: config.hostname,
+      ...(secrets.tls ?? {}),
       onListen: () => {},
       onError: (err) => {
         log("error", "http", errorMessage(err));
@@ -76,13 +116,17 @@ export async function startServer(config: Config): Promise<RunningServer> {
     if (err instanceof Deno.errors.AddrInUse) {
       throw new Error(`port ${config.port} on ${config.hostname} is already in use`);
     }
-    throw new Error(`cannot listen on ${config.hostname}:${config.port}: ${errorMessage(err)}`);
+    const what = secrets.tls ? " with --cert/--key" : "";
+    throw new Error(
+      `cannot listen on ${config.hostname}:${config.port}${what}: ` +
+        errorMessage(err).split("\n")[0],
+    );
   }
   const addr = server.addr;
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${host}:${addr.port}/`,
+    url: `${secrets.tls ? "https" : "http"}://${host}:${addr.port}/`,
     ingress: ready.ingress,
     shutdown() {
       closing ??= (async () => {
@@ -113,9 +157,26 @@ if (import.meta.main) {
   }
   const config = parsed.config;
   setLogLevel(config.logLevel);
+  for (const flag of ["--auth-secret", "--curve-secret-key"]) {
+    if (Deno.args.some((a) => a === flag || a.startsWith(`${flag}=`))) {
+      log(
+        "warn",
+        "main",
+        `${flag} on the command line is visible to other users (ps) and echoed by deno task: ` +
+          `use ${flag}-file or the environment variable instead (docs/securing.md)`,
+      );
+    }
+  }
+  let secrets: Secrets;
+  try {
+    secrets = await loadSecrets(config);
+  } catch (err) {
+    console.error(`zws: ${errorMessage(err)}`);
+    Deno.exit(2);
+  }
   let running: RunningServer;
   try {
-    running = await startServer(config);
+    running = await startServer(config, secrets);
   } catch (err) {
     console.error(`zws: ${errorMessage(err)}`);
     Deno.exit(1);

@@ -7,6 +7,11 @@
  * later or restart (shared/notes/zeromq-in-deno.md). So the TCP side is a native `zmq.Proxy`
  * (XSubscriber bound on the ingress <-> XPublisher on inproc) and JavaScript receives on inproc only.
  *
+ * With `curve` options the ingress is a CURVE server: producers must know its public key and hold a
+ * key pair whose public key is on the allow-list (checked by the ZAP handler in `src/zap.ts`, which
+ * runs here, in the relay's Worker); plain producers fail the handshake. Inproc endpoints (demo,
+ * control) carry no handshake and stay plain.
+ *
  * @module
  */
 import * as zmq from "zeromq";
@@ -14,6 +19,8 @@ import { runProducer } from "./producer.ts";
 import { parseMessage, type RejectReason } from "./src/ingress_protocol.ts";
 import { encodePoint } from "./src/frames.ts";
 import { errorMessage, log, RateLimitedLog, setLogLevel } from "./src/log.ts";
+import { ZAP_DOMAIN } from "./src/curve.ts";
+import { startZapHandler, type ZapHandler } from "./src/zap.ts";
 import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./src/relay_messages.ts";
 
 /** A running relay; {@link startRelay} makes one. */
@@ -43,7 +50,33 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   // Native cap: ZeroMQ cuts the connection of a peer that exceeds it, so keep it well above the
   // configured limit; messages between the two are dropped and counted by the parser instead.
   const nativeCap = Math.max(4 * opts.maxMessageBytes, 1024 * 1024);
-  const front = new zmq.XSubscriber({ maxMessageSize: nativeCap, receiveHighWaterMark: 10000 });
+  const rateLog = new RateLimitedLog(5000);
+  let zap: ZapHandler | undefined;
+  if (opts.curve) {
+    if (!zmq.capability.curve) {
+      throw new Error("this ZeroMQ build has no CURVE support; cannot encrypt the ingress");
+    }
+    // The allow-list must be in place before the ingress binds: without a ZAP handler, libzmq
+    // lets every CURVE client in.
+    zap = await startZapHandler({
+      allow: opts.curve.allow,
+      onRefused: (d) =>
+        rateLog.log(
+          "warn",
+          "relay",
+          "zap-refused",
+          `refused producer ${d.address || "?"}: ` +
+            (d.publicKey ? `CURVE key ${d.publicKey} is not on the allow-list` : "bad ZAP request"),
+        ),
+    });
+  }
+  const front = new zmq.XSubscriber({
+    maxMessageSize: nativeCap,
+    receiveHighWaterMark: 10000,
+    ...(opts.curve
+      ? { curveServer: true, curveSecretKey: opts.curve.secretKey, zapDomain: ZAP_DOMAIN }
+      : {}),
+  });
   // noDrop: when the JS side falls behind, the proxy waits (and TCP pushes back on producers)
   // instead of dropping points silently between the proxy and us.
   const back = new zmq.XPublisher({ sendHighWaterMark: 10000, noDrop: true });
@@ -55,6 +88,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     await front.bind(opts.ingress);
   } catch (err) {
     closeAll();
+    await zap?.close();
     throw new Error(`cannot bind ingress ${opts.ingress}: ${errorMessage(err)}`);
   }
   const ingress = front.lastEndpoint ?? opts.ingress;
@@ -71,12 +105,12 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     proxyDone = proxy.run().catch((err) => log("error", "relay", `proxy: ${errorMessage(err)}`));
   } catch (err) {
     closeAll();
+    await zap?.close();
     throw new Error(`cannot start relay: ${errorMessage(err)}`);
   }
 
   const epoch = opts.epoch ?? crypto.randomUUID().slice(0, 8);
   const stats: RelayStats = { messages: 0, points: 0, rejected: {}, lastSeq: opts.lastSeq ?? 0 };
-  const rateLog = new RateLimitedLog(5000);
   const countReject = (reason: RejectReason, detail: string) => {
     stats.rejected[reason] = (stats.rejected[reason] ?? 0) + 1;
     rateLog.log("warn", "relay", reason, `dropped producer input: ${reason} (${detail})`);
@@ -109,7 +143,11 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   return {
     ingress,
     epoch,
-    stats: () => ({ ...stats, rejected: { ...stats.rejected } }),
+    stats: () => ({
+      ...stats,
+      rejected: { ...stats.rejected },
+      ...(zap ? { producersRefused: zap.refused } : {}),
+    }),
     close() {
       closing ??= (async () => {
         demoStop.abort();
@@ -123,6 +161,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         proxy.terminate();
         await proxyDone;
         closeAll();
+        await zap?.close();
         log("debug", "relay", "sockets closed");
       })();
       return closing;

@@ -3,13 +3,19 @@
  * client. Each batch of points becomes one frame, built once and sent as the same string to every
  * client that keeps up. It also keeps the history (`src/history.ts`), so new clients get a full
  * chart and returning ones get exactly what they missed, and it holds back slow clients instead of
- * queueing without bound. Next stop of the data: the page, `static/app.js`.
+ * queueing without bound. Clients limited to some series (by their token) share one frame per
+ * distinct series set per batch. Next stop of the data: the page, `static/app.js`.
+ *
+ * Close codes the bridge sends: 1001 (server shutting down), 1003 (binary message), 1007 (invalid
+ * message), 1008 (message flood), 1009 (message over `maxMessageBytes`), 4001 (the client's token
+ * expired), 4008 (slow client).
  *
  * @module
  */
 import * as zmq from "zeromq";
 import { Batcher } from "./src/batcher.ts";
-import { parseClientMessage } from "./src/client_messages.ts";
+import { TOKEN_EXPIRED_CLOSE_CODE } from "./src/auth.ts";
+import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage } from "./src/client_messages.ts";
 import { helloFrame, historyFrames, pointsFrame } from "./src/frames.ts";
 import { History, type ResumePlan } from "./src/history.ts";
 import { errorMessage, log, RateLimitedLog } from "./src/log.ts";
@@ -33,6 +39,18 @@ export interface BridgeOptions {
   maxSeries?: number;
   /** Messages per second a client may send (burst twice that). */
   clientMessageRate?: number;
+  /** Largest message a client may send, in bytes; a larger one closes it with 1009. */
+  maxMessageBytes?: number;
+}
+
+/** What {@link WsBridge.accept} knows about a client (from its token). */
+export interface AcceptOptions {
+  /** Series this client may see; all when `null` or absent. */
+  series?: readonly string[] | null;
+  /** When its token expires (ms since the epoch); it is closed with 4001 then. */
+  expiresAt?: number;
+  /** Called once when the connection ends (or the upgrade fails). */
+  onClose?: () => void;
 }
 
 /** Counters of the bridge, for `/metrics`. */
@@ -61,6 +79,12 @@ export interface BridgeStats {
   historyPoints: number;
   /** Client connections closed for sending what the server does not accept. */
   clientProtocolErrors: number;
+  /** Client connections closed (1009) for sending a message over the size limit. */
+  clientsClosedTooBig: number;
+  /** Client connections closed (4001) because their token expired. */
+  clientsClosedTokenExpired: number;
+  /** `points` frames built (one per batch for unfiltered clients, one per series set). */
+  framesBuilt: number;
 }
 
 /** Where a client's frames go: a WebSocket, or (later) an event stream. */
@@ -95,7 +119,16 @@ export interface Client {
   /** Start of the current message-rate window and messages in it. */
   msgWindowStart: number;
   msgCount: number;
+  /** Token expiry (ms since the epoch) and its timer. */
+  expiresAt?: number;
+  expiryTimer?: ReturnType<typeof setTimeout>;
+  /** Set once the connection has ended. */
+  ended?: boolean;
+  onClose?: () => void;
 }
+
+/** Longest single timer (setTimeout's limit); longer waits re-arm. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The subscription to one relay generation's points bus. */
 interface BusSubscription {
@@ -136,6 +169,7 @@ export class WsBridge {
   #bound: number;
   #slowTimeout: number;
   #msgRate: number;
+  #maxMessageBytes: number;
   #slowCheck?: ReturnType<typeof setInterval>;
   #rateLog = new RateLimitedLog(5000);
   #stats = {
@@ -148,6 +182,9 @@ export class WsBridge {
     resumesExact: 0,
     resumesReset: 0,
     clientProtocolErrors: 0,
+    clientsClosedTooBig: 0,
+    clientsClosedTokenExpired: 0,
+    framesBuilt: 0,
   };
 
   constructor(opts: BridgeOptions = {}) {
@@ -156,6 +193,7 @@ export class WsBridge {
     this.#slowTimeout = opts.slowClientTimeoutMs ?? 10_000;
     this.#history = new History(opts.historyPerSeries ?? 1000, opts.maxSeries ?? 1000);
     this.#msgRate = opts.clientMessageRate ?? 20;
+    this.#maxMessageBytes = opts.maxMessageBytes ?? MAX_CLIENT_MESSAGE_BYTES;
   }
 
   /** Counters (a copy). */
@@ -226,19 +264,23 @@ export class WsBridge {
       jsons[i] = it.json;
     }
     const last = items[items.length - 1].seq;
-    const frame = pointsFrame(jsons);
-    // Clients that see only some series share one frame per distinct filter (built lazily, once
-    // per batch); everyone else shares `frame`.
+    // Built lazily, once per batch: the frame for clients that see every series, and one per
+    // distinct series set for the others.
+    let all: { frame: string; count: number } | undefined;
     let filtered: Map<string, { frame: string; count: number }> | undefined;
+    const build = (picked: string[]) => {
+      if (picked.length === 0) return { frame: "", count: 0 };
+      this.#stats.framesBuilt++;
+      return { frame: pointsFrame(picked), count: picked.length };
+    };
     const frameFor = (c: Client): { frame: string; count: number } => {
-      if (!c.series) return { frame, count: items.length };
+      if (!c.series) return all ??= build(jsons);
       filtered ??= new Map();
       const key = filterKey(c.series);
       let f = filtered.get(key);
       if (!f) {
         const only = c.series;
-        const picked = items.filter((it) => only.has(it.series)).map((it) => it.json);
-        f = { frame: picked.length ? pointsFrame(picked) : "", count: picked.length };
+        f = build(items.filter((it) => only.has(it.series)).map((it) => it.json));
         filtered.set(key, f);
       }
       return f;
@@ -286,7 +328,7 @@ export class WsBridge {
           `closed slow client ${c.session.slice(0, 8)}: over ${this.#bound} bytes queued for ` +
             `${Math.round(this.#slowTimeout / 1000)} s`,
         );
-        this.#remove(c);
+        this.#end(c);
         c.transport.close(CLOSE_SLOW_CLIENT, "slow client");
       } else slow++;
     }
@@ -348,15 +390,53 @@ export class WsBridge {
     if (c.slowSince === undefined) this.#sendHistory(c, this.#history.resume(undefined, series));
   }
 
-  #remove(c: Client): void {
-    this.#clients.delete(c);
+  /** Distinct series sets of connected clients. */
+  get filterCount(): number {
+    const keys = new Set<string>();
+    for (const c of this.#clients) if (c.series) keys.add(filterKey(c.series));
+    return keys.size;
   }
 
-  /** Upgrades `req` to a WebSocket client of the bridge (checks are the caller's job). */
-  accept(req: Request): Response {
-    const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: 60 });
+  /** Forgets a client once (close, error or refusal): its timer, its slot, its onClose. */
+  #end(c: Client): void {
+    if (c.ended) return;
+    c.ended = true;
+    this.#clients.delete(c);
+    clearTimeout(c.expiryTimer);
+    c.onClose?.();
+  }
+
+  /** Closes `c` with 4001 once its token has expired (re-arming past setTimeout's range). */
+  #armExpiry(c: Client): void {
+    if (c.expiresAt === undefined || c.ended) return;
+    const left = c.expiresAt - Date.now();
+    if (left <= 0) {
+      this.#stats.clientsClosedTokenExpired++;
+      log("debug", "bridge", `closed client ${c.session.slice(0, 8)}: token expired`);
+      this.#end(c);
+      c.transport.close(TOKEN_EXPIRED_CLOSE_CODE, "token expired");
+      return;
+    }
+    c.expiryTimer = setTimeout(() => this.#armExpiry(c), Math.min(left, MAX_TIMER_MS));
+  }
+
+  /**
+   * Upgrades `req` to a WebSocket client of the bridge (checks are the caller's job). Throws
+   * (after calling `opts.onClose`) when `req` is not a valid upgrade.
+   */
+  accept(req: Request, opts: AcceptOptions = {}): Response {
+    let upgraded: { socket: WebSocket; response: Response };
+    try {
+      upgraded = Deno.upgradeWebSocket(req, { idleTimeout: 60 });
+    } catch (err) {
+      opts.onClose?.();
+      throw err;
+    }
+    const { socket, response } = upgraded;
     const resume = resumeFromUrl(new URL(req.url));
+    const series = opts.series ? new Set(opts.series) : undefined;
     let client: Client | undefined;
+    let closedEarly = false;
     const transport: ClientTransport = {
       send: (f) => socket.send(f),
       bufferedAmount: () => socket.bufferedAmount,
@@ -366,10 +446,23 @@ export class WsBridge {
         } catch { /* already closing */ }
       },
     };
-    socket.onopen = () => client = this.addClient(transport, resume);
+    socket.onopen = () => {
+      if (closedEarly) return;
+      client = this.addClient(transport, resume, series);
+      client.expiresAt = opts.expiresAt;
+      client.onClose = opts.onClose;
+      this.#armExpiry(client);
+    };
     socket.onmessage = (e) => client && this.#onClientMessage(client, e.data);
-    socket.onclose = () => client && this.#remove(client);
-    socket.onerror = () => client && this.#remove(client);
+    const ended = () => {
+      if (client) this.#end(client);
+      else if (!closedEarly) {
+        closedEarly = true;
+        opts.onClose?.();
+      }
+    };
+    socket.onclose = ended;
+    socket.onerror = ended;
     return response;
   }
 
@@ -383,8 +476,9 @@ export class WsBridge {
       this.#refuse(client, CLOSE_MESSAGE_FLOOD, "message rate limit exceeded");
       return;
     }
-    const msg = parseClientMessage(data);
+    const msg = parseClientMessage(data, this.#maxMessageBytes);
     if ("code" in msg) {
+      if (msg.code === 1009) this.#stats.clientsClosedTooBig++;
       this.#refuse(client, msg.code, msg.reason);
       return;
     }
@@ -392,21 +486,23 @@ export class WsBridge {
   }
 
   #refuse(client: Client, code: number, reason: string): void {
-    this.#stats.clientProtocolErrors++;
+    if (code !== 1009) this.#stats.clientProtocolErrors++;
     this.#rateLog.log(
       "info",
       "bridge",
       "client-protocol",
       `closed client ${client.session.slice(0, 8)}: ${reason} (${code})`,
     );
-    this.#remove(client);
+    this.#end(client);
     client.transport.close(code, reason);
   }
 
   /** Closes every client with `code` (1001 "going away" by default). */
   closeClients(code = 1001, reason = "server shutting down"): void {
-    for (const c of this.#clients) c.transport.close(code, reason);
-    this.#clients.clear();
+    for (const c of [...this.#clients]) {
+      this.#end(c);
+      c.transport.close(code, reason);
+    }
   }
 
   /** Closes every client and the bus subscription (after the relay has stopped). */

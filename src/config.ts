@@ -5,6 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { LOG_LEVELS, type LogLevel } from "./log.ts";
+import { isCurveKey } from "./curve.ts";
 
 /** The server's validated settings. */
 export interface Config {
@@ -30,6 +31,28 @@ export interface Config {
   slowClientTimeout: number;
   /** Lowest log level printed. */
   logLevel: LogLevel;
+  /** Most WebSocket clients from one IP address at once (0 = no limit). */
+  maxClientsPerIp: number;
+  /** WebSocket upgrades allowed per IP address per second, with a burst of as many (0 = no limit). */
+  upgradeRate: number;
+  /** Largest message a WebSocket client may send, in bytes; larger ones close it with 1009. */
+  maxWsMessageBytes: number;
+  /** Viewer-token secret given inline (flag or env). Never log it. */
+  authSecret: string | null;
+  /** File holding the viewer-token secret. */
+  authSecretFile: string | null;
+  /** PEM certificate (chain) file for HTTPS/wss. */
+  tlsCert: string | null;
+  /** PEM private key file for HTTPS/wss. */
+  tlsKey: string | null;
+  /** CURVE secret key of the ingress (Z85) given inline. Never log it. */
+  curveSecretKey: string | null;
+  /** File holding the ingress's CURVE secret key (`deno task keygen` output or a bare key). */
+  curveSecretKeyFile: string | null;
+  /** Producer public keys (Z85) allowed on a CURVE ingress. */
+  curveAllow: string[];
+  /** File listing more allowed producer public keys, one per line. */
+  curveAllowFile: string | null;
 }
 
 /** Defaults for every setting. */
@@ -45,6 +68,17 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   clientBufferBytes: 1024 * 1024,
   slowClientTimeout: 10,
   logLevel: "info",
+  maxClientsPerIp: 0,
+  upgradeRate: 0,
+  maxWsMessageBytes: 4096,
+  authSecret: null,
+  authSecretFile: null,
+  tlsCert: null,
+  tlsKey: null,
+  curveSecretKey: null,
+  curveSecretKeyFile: null,
+  curveAllow: [],
+  curveAllowFile: null,
 });
 
 /** Environment variable read for each flag when the flag is absent. */
@@ -60,7 +94,21 @@ export const ENV_VARS = {
   clientBufferBytes: "ZWS_CLIENT_BUFFER_BYTES",
   slowClientTimeout: "ZWS_SLOW_CLIENT_TIMEOUT",
   logLevel: "ZWS_LOG_LEVEL",
+  maxClientsPerIp: "ZWS_MAX_CLIENTS_PER_IP",
+  upgradeRate: "ZWS_UPGRADE_RATE",
+  maxWsMessageBytes: "ZWS_MAX_WS_MESSAGE_BYTES",
+  authSecret: "ZWS_AUTH_SECRET",
+  authSecretFile: "ZWS_AUTH_SECRET_FILE",
+  tlsCert: "ZWS_TLS_CERT",
+  tlsKey: "ZWS_TLS_KEY",
+  curveSecretKey: "ZWS_CURVE_SECRET_KEY",
+  curveSecretKeyFile: "ZWS_CURVE_SECRET_KEY_FILE",
+  curveAllow: "ZWS_CURVE_ALLOW",
+  curveAllowFile: "ZWS_CURVE_ALLOW_FILE",
 } as const;
+
+/** Shortest inline viewer-token secret, in bytes (HS256). */
+export const MIN_AUTH_SECRET_BYTES = 32;
 
 /** Usage text printed by `--help`. */
 export const USAGE = `zws — live data from ZeroMQ producers to a Flot chart in every browser
@@ -85,6 +133,28 @@ Flags (environment fallback in brackets):
                              [ZWS_SLOW_CLIENT_TIMEOUT] (default 10)
   --log-level <level>        debug | info | warn | error            [ZWS_LOG_LEVEL] (default info)
   -h, --help                 print this help and exit
+
+Limits (over a limit: 503 or 429 before the upgrade, counted in /metrics):
+  --max-clients-per-ip <n>   most WebSocket clients from one IP, 0 = no limit
+                             [ZWS_MAX_CLIENTS_PER_IP] (default 0)
+  --upgrade-rate <n>         WebSocket upgrades per IP per second (burst of as many), 0 = no limit
+                             [ZWS_UPGRADE_RATE] (default 0)
+  --max-ws-message-bytes <n> largest message a client may send; larger closes it with 1009
+                             [ZWS_MAX_WS_MESSAGE_BYTES] (default 4096)
+
+Security (docs/securing.md; files must be readable by zws: put them under ./secrets/):
+  --auth-secret <secret>     require viewer tokens (HS256 JWT) signed with this secret, at least
+                             32 bytes; prefer the file or the env var  [ZWS_AUTH_SECRET]
+  --auth-secret-file <path>  the same, read from a file             [ZWS_AUTH_SECRET_FILE]
+  --cert <path>              PEM certificate: serve HTTPS and wss:  [ZWS_TLS_CERT]
+  --key <path>               PEM private key for --cert             [ZWS_TLS_KEY]
+  --curve-secret-key <key>   encrypt the ingress with ZeroMQ CURVE using this server secret key
+                             (Z85); prefer the file or the env var  [ZWS_CURVE_SECRET_KEY]
+  --curve-secret-key-file <path>
+                             the same, from \`deno task keygen\` output [ZWS_CURVE_SECRET_KEY_FILE]
+  --curve-allow=<pubkey>     a producer public key allowed in; repeatable (write it with "=":
+                             Z85 keys may start with "-")   [ZWS_CURVE_ALLOW, comma-separated]
+  --curve-allow-file <path>  more allowed producer keys, one per line [ZWS_CURVE_ALLOW_FILE]
 `;
 
 /** The outcome of {@link parseConfig}. */
@@ -116,16 +186,92 @@ export function parseConfig(
         "client-buffer-bytes": { type: "string" },
         "slow-client-timeout": { type: "string" },
         "log-level": { type: "string" },
+        "max-clients-per-ip": { type: "string" },
+        "upgrade-rate": { type: "string" },
+        "max-ws-message-bytes": { type: "string" },
+        "auth-secret": { type: "string" },
+        "auth-secret-file": { type: "string" },
+        cert: { type: "string" },
+        key: { type: "string" },
+        "curve-secret-key": { type: "string" },
+        "curve-secret-key-file": { type: "string" },
+        "curve-allow": { type: "string", multiple: true },
+        "curve-allow-file": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
   } catch (err) {
-    return { kind: "error", message: (err as Error).message.split("\n")[0] };
+    return { kind: "error", message: argsProblem(err) };
   }
   if (values.help) return { kind: "help" };
   const str = (flag: string, name: string): string | undefined =>
     (values[flag] as string | undefined) ?? nonEmpty(env(name));
+  /** An inline value or a file, from flags when either flag is given, else from env. */
+  const inlineOrFile = (flag: string, name: string, fileName: string) => {
+    const fromFlags = values[flag] !== undefined || values[`${flag}-file`] !== undefined;
+    const inline = fromFlags ? values[flag] as string | undefined : nonEmpty(env(name));
+    const file = fromFlags ? values[`${flag}-file`] as string | undefined : nonEmpty(env(fileName));
+    if (inline !== undefined && file !== undefined) {
+      throw new Error(
+        fromFlags
+          ? `give --${flag} or --${flag}-file, not both`
+          : `set ${name} or ${fileName}, not both`,
+      );
+    }
+    return {
+      inline: inline ?? null,
+      file: file === undefined ? null : path(`--${flag}-file`, file),
+    };
+  };
   try {
+    const auth = inlineOrFile("auth-secret", ENV_VARS.authSecret, ENV_VARS.authSecretFile);
+    if (
+      auth.inline !== null && new TextEncoder().encode(auth.inline).length < MIN_AUTH_SECRET_BYTES
+    ) {
+      throw new Error(
+        `--auth-secret must be at least ${MIN_AUTH_SECRET_BYTES} bytes ` +
+          `(e.g. openssl rand -base64 32); the value is not shown`,
+      );
+    }
+    const curve = inlineOrFile(
+      "curve-secret-key",
+      ENV_VARS.curveSecretKey,
+      ENV_VARS.curveSecretKeyFile,
+    );
+    if (curve.inline !== null && !isCurveKey(curve.inline)) {
+      throw new Error(
+        "--curve-secret-key is not a CURVE key (40 Z85 characters, from deno task keygen); " +
+          "the value is not shown",
+      );
+    }
+    const allowRaw = (values["curve-allow"] as string[] | undefined) ??
+      (nonEmpty(env(ENV_VARS.curveAllow))?.split(",") ?? []);
+    const curveAllow = allowRaw.map((k) => k.trim()).filter((k) => k !== "");
+    curveAllow.forEach((k, i) => {
+      if (!isCurveKey(k)) {
+        throw new Error(
+          `--curve-allow value ${i + 1} is not a CURVE public key (40 Z85 characters)`,
+        );
+      }
+    });
+    const curveAllowFileRaw = str("curve-allow-file", ENV_VARS.curveAllowFile);
+    const curveAllowFile = curveAllowFileRaw === undefined
+      ? null
+      : path("--curve-allow-file", curveAllowFileRaw);
+    const curveOn = curve.inline !== null || curve.file !== null;
+    if (curveOn && curveAllow.length === 0 && curveAllowFile === null) {
+      throw new Error(
+        "CURVE needs an allow-list of producer public keys: --curve-allow or --curve-allow-file",
+      );
+    }
+    if (!curveOn && (curveAllow.length > 0 || curveAllowFile !== null)) {
+      throw new Error("--curve-allow needs --curve-secret-key or --curve-secret-key-file");
+    }
+    const certRaw = str("cert", ENV_VARS.tlsCert);
+    const keyRaw = str("key", ENV_VARS.tlsKey);
+    if ((certRaw === undefined) !== (keyRaw === undefined)) {
+      throw new Error("--cert and --key go together");
+    }
     const config: Config = {
       port: integer("--port", str("port", ENV_VARS.port), DEFAULTS.port, 0, 65535),
       hostname: hostname(str("hostname", ENV_VARS.hostname) ?? DEFAULTS.hostname),
@@ -165,11 +311,47 @@ export function parseConfig(
         3600,
       ),
       logLevel: logLevel(str("log-level", ENV_VARS.logLevel) ?? DEFAULTS.logLevel),
+      maxClientsPerIp: integer(
+        "--max-clients-per-ip",
+        str("max-clients-per-ip", ENV_VARS.maxClientsPerIp),
+        DEFAULTS.maxClientsPerIp,
+        0,
+        1_000_000,
+      ),
+      upgradeRate: decimal(
+        "--upgrade-rate",
+        str("upgrade-rate", ENV_VARS.upgradeRate),
+        DEFAULTS.upgradeRate,
+        100_000,
+      ),
+      maxWsMessageBytes: integer(
+        "--max-ws-message-bytes",
+        str("max-ws-message-bytes", ENV_VARS.maxWsMessageBytes),
+        DEFAULTS.maxWsMessageBytes,
+        64,
+        16 * 1024 * 1024,
+      ),
+      authSecret: auth.inline,
+      authSecretFile: auth.file,
+      tlsCert: certRaw === undefined ? null : path("--cert", certRaw),
+      tlsKey: keyRaw === undefined ? null : path("--key", keyRaw),
+      curveSecretKey: curve.inline,
+      curveSecretKeyFile: curve.file,
+      curveAllow,
+      curveAllowFile,
     };
     return { kind: "config", config };
   } catch (err) {
     return { kind: "error", message: (err as Error).message };
   }
+}
+
+/** One line for a `parseArgs` error, with a hint for values that start with "-" (Z85 keys may). */
+export function argsProblem(err: unknown): string {
+  const line = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+  const m = /^Option '(--[\w-]+)[^']*' argument is ambiguous/.exec(line);
+  // Do not repeat parseArgs' suggestion: it quotes the value, which may be a secret key.
+  return m ? `${m[1]}: a value that starts with "-" needs the form ${m[1]}=VALUE` : line;
 }
 
 function nonEmpty(s: string | undefined): string | undefined {
@@ -186,6 +368,33 @@ function integer(flag: string, raw: string | undefined, def: number, min: number
   const n = Number(raw);
   if (n < min || n > max) throw new Error(`${flag} must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+function decimal(flag: string, raw: string | undefined, def: number, max: number): number {
+  if (raw === undefined) return def;
+  if (!/^\d+(\.\d+)?$/.test(raw)) throw new Error(`${flag} must be a number >= 0, got "${raw}"`);
+  const n = Number(raw);
+  if (n > max) throw new Error(`${flag} must be at most ${max}, got ${n}`);
+  return n;
+}
+
+function path(flag: string, raw: string): string {
+  // deno-lint-ignore no-control-regex
+  if (raw.trim() === "" || /[\u0000-\u001f]/.test(raw)) throw new Error(`${flag} is not a path`);
+  return raw;
+}
+
+/**
+ * Whether a ZeroMQ bind endpoint is reachable from other hosts: any `tcp://` endpoint whose host is
+ * not a loopback address or `localhost` (`ipc://` and `inproc://` stay on this machine).
+ */
+export function ingressExposed(ep: string): boolean {
+  const m = /^tcp:\/\/(.+):(\d+|\*)$/.exec(ep);
+  if (!m) return false;
+  const host = m[1].replace(/^\[(.*)\]$/, "$1").toLowerCase();
+  if (host === "localhost" || host === "::1") return false;
+  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) return false;
+  return true;
 }
 
 function hostname(raw: string): string {

@@ -2,10 +2,23 @@
  * The HTTP side of the one port: the page and its scripts, `/healthz`, `/metrics`, and the
  * WebSocket upgrade at `/ws` (handed to `ws_bridge.ts` once its checks pass).
  *
+ * Checks on `/ws`, in order: upgrade header (426), upgrade rate per IP (429), origin (403), token
+ * when auth is on (401), total clients (503), clients per IP (429). With auth on, the page itself
+ * (`/`, `/index.html`) needs a token too; its scripts and styles, `/healthz` and `/metrics` do not.
+ *
  * @module
  */
 import { findAsset } from "./static_assets.ts";
-import { renderMetrics, type ServerStats } from "./metrics.ts";
+import { renderMetrics, type ServerStats, type WsRejectReason } from "./metrics.ts";
+import {
+  type AuthFailureReason,
+  type AuthResult,
+  type TokenVerifier,
+  unauthorized,
+  verifyRequestToken,
+} from "./auth.ts";
+import { ConnectionCounter, RateLimiter } from "./limits.ts";
+import { RateLimitedLog } from "./log.ts";
 import type { RelayStats } from "./relay_messages.ts";
 import type { WsBridge } from "../ws_bridge.ts";
 import { SERVER_INFO } from "./frames.ts";
@@ -23,6 +36,19 @@ export interface HttpContext {
   maxClients: number;
   /** `performance.now()` at start. */
   startedAt: number;
+  /** Checks viewer tokens; absent or `null`: no token needed. */
+  auth?: TokenVerifier | null;
+  /** Most clients per IP address (0 or absent: no limit). */
+  maxClientsPerIp?: number;
+  /** Upgrades per IP per second, with a burst of as many (0 or absent: no limit). */
+  upgradeRate?: number;
+  /** Clock in ms for the rate limit (default `performance.now`). */
+  now?: () => number;
+}
+
+/** The connection details `Deno.serve` passes along (only the peer address is used). */
+export interface RequestInfo {
+  remoteAddr: Deno.Addr;
 }
 
 /** Headers on every response. */
@@ -53,14 +79,52 @@ function text(status: number, body: string, type = "text/plain; charset=utf-8"):
   return new Response(body, { status, headers: { ...SECURITY_HEADERS, "Content-Type": type } });
 }
 
+function tooMany(status: 429 | 503, body: string, retryAfter: number): Response {
+  const r = text(status, body);
+  r.headers.set("Retry-After", String(Math.max(1, retryAfter)));
+  return r;
+}
+
+/** The peer's IP address, the key of the per-IP limits. */
+function peerAddress(info: RequestInfo | undefined): string {
+  const addr = info?.remoteAddr;
+  return addr && "hostname" in addr ? addr.hostname : "local";
+}
+
 /** Builds the request handler for `Deno.serve`. */
-export function createHandler(ctx: HttpContext): (req: Request) => Promise<Response> {
-  const server: Omit<ServerStats, "uptimeSeconds" | "relayRestarts"> = {
-    wsRejected: { origin: 0, capacity: 0 },
+export function createHandler(
+  ctx: HttpContext,
+): (req: Request, info?: RequestInfo) => Promise<Response> {
+  const server: Omit<ServerStats, "uptimeSeconds" | "relayRestarts"> & {
+    wsRejected: Record<WsRejectReason, number>;
+    authFailures: Record<AuthFailureReason, number>;
+  } = {
+    wsRejected: { origin: 0, capacity: 0, ip_capacity: 0, rate: 0, unauthorized: 0 },
+    authFailures: { missing: 0, invalid: 0, expired: 0 },
   };
   const uptime = () => Math.round((performance.now() - ctx.startedAt) / 100) / 10;
+  const upgrades = new RateLimiter(ctx.upgradeRate ?? 0, undefined, ctx.now);
+  const perIp = new ConnectionCounter(ctx.maxClientsPerIp ?? 0);
+  const rateLog = new RateLimitedLog(5000);
+  const reject = (reason: WsRejectReason, ip: string, response: Response) => {
+    server.wsRejected[reason]++;
+    rateLog.log(
+      "info",
+      "http",
+      `ws-${reason}`,
+      `refused a WebSocket upgrade from ${ip}: ${reason}`,
+    );
+    return response;
+  };
+  /** Checks the token of `req` when auth is on; a failure is counted and answered with 401. */
+  const authorize = async (req: Request): Promise<AuthResult | null> => {
+    if (!ctx.auth) return null;
+    const result = await verifyRequestToken(req, ctx.auth);
+    if (!result.ok) server.authFailures[result.reason]++;
+    return result;
+  };
 
-  return async (req) => {
+  return async (req, info) => {
     const url = new URL(req.url);
     if (req.method !== "GET" && req.method !== "HEAD") {
       const r = text(405, "method not allowed\n");
@@ -72,17 +136,39 @@ export function createHandler(ctx: HttpContext): (req: Request) => Promise<Respo
         if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
           return text(426, "this endpoint speaks WebSocket\n");
         }
+        const ip = peerAddress(info);
+        if (!upgrades.take(ip)) {
+          return reject(
+            "rate",
+            ip,
+            tooMany(429, "too many connection attempts\n", upgrades.retryAfterSeconds(ip)),
+          );
+        }
         if (!originAllowed(req.headers.get("origin"), req.url, ctx.allowOrigins)) {
-          server.wsRejected.origin++;
-          return text(403, "origin not allowed\n");
+          return reject("origin", ip, text(403, "origin not allowed\n"));
         }
-        if (ctx.bridge.clientCount >= ctx.maxClients) {
-          server.wsRejected.capacity++;
-          const r = text(503, "too many clients\n");
-          r.headers.set("Retry-After", "5");
-          return r;
+        const auth = await authorize(req);
+        if (auth && !auth.ok) {
+          return reject("unauthorized", ip, unauthorized(auth, SECURITY_HEADERS));
         }
-        return ctx.bridge.accept(req);
+        if (Math.max(ctx.bridge.clientCount, perIp.total) >= ctx.maxClients) {
+          return reject("capacity", ip, tooMany(503, "too many clients\n", 5));
+        }
+        const release = perIp.acquire(ip);
+        if (!release) {
+          return reject("ip_capacity", ip, tooMany(429, "too many clients from your address\n", 5));
+        }
+        const claims = auth?.ok ? auth.claims : undefined;
+        try {
+          return ctx.bridge.accept(req, {
+            series: claims?.series ?? null,
+            expiresAt: claims?.expiresAt,
+            onClose: release,
+          });
+        } catch {
+          // accept() released the slot; a malformed upgrade is the client's mistake.
+          return text(400, "bad WebSocket upgrade request\n");
+        }
       }
       case "/healthz":
         return text(
@@ -109,6 +195,10 @@ export function createHandler(ctx: HttpContext): (req: Request) => Promise<Respo
     }
     const asset = findAsset(url.pathname);
     if (!asset) return text(404, "not found\n");
+    if (ctx.auth && asset.contentType.startsWith("text/html")) {
+      const auth = await authorize(req);
+      if (auth && !auth.ok) return unauthorized(auth, SECURITY_HEADERS);
+    }
     const headers = {
       ...SECURITY_HEADERS,
       "Content-Type": asset.contentType,

@@ -6,11 +6,26 @@
 import { REJECT_REASONS } from "./ingress_protocol.ts";
 import type { RelayStats } from "./relay_messages.ts";
 import type { BridgeStats } from "../ws_bridge.ts";
+import { AUTH_FAILURE_REASONS, type AuthFailureReason } from "./auth.ts";
+
+/** Why a WebSocket upgrade was refused (the `reason` label of `zws_ws_rejected_total`). */
+export type WsRejectReason = "origin" | "capacity" | "ip_capacity" | "rate" | "unauthorized";
+
+/** Every {@link WsRejectReason}, in the order `/metrics` lists them. */
+export const WS_REJECT_REASONS: readonly WsRejectReason[] = [
+  "origin",
+  "capacity",
+  "ip_capacity",
+  "rate",
+  "unauthorized",
+];
 
 /** Server-level counters kept by the HTTP layer. */
 export interface ServerStats {
-  /** Upgrades refused, by reason. */
-  wsRejected: Record<"origin" | "capacity", number>;
+  /** Upgrades refused, by reason (missing reasons count 0). */
+  wsRejected: Partial<Record<WsRejectReason, number>>;
+  /** Requests refused for a missing, invalid or expired token, on any endpoint. */
+  authFailures?: Partial<Record<AuthFailureReason, number>>;
   /** Relay worker restarts after a crash. */
   relayRestarts: number;
   /** Seconds since start. */
@@ -40,7 +55,22 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "zws_ws_rejected_total",
     "counter",
     "WebSocket upgrades refused, by reason.",
-    Object.entries(m.server.wsRejected).map(([r, v]) => [`{reason="${r}"}`, v]),
+    WS_REJECT_REASONS.map((r) => [`{reason="${r}"}`, m.server.wsRejected[r] ?? 0]),
+  );
+  metric(
+    "zws_auth_failures_total",
+    "counter",
+    "Requests refused for their token (any endpoint), by reason.",
+    AUTH_FAILURE_REASONS.map((r) => [`{reason="${r}"}`, m.server.authFailures?.[r] ?? 0]),
+  );
+  metric(
+    "zws_ws_closed_total",
+    "counter",
+    "WebSocket connections closed by the server for a limit or an expired token, by reason.",
+    [
+      [`{reason="message_too_big"}`, m.bridge.clientsClosedTooBig],
+      [`{reason="token_expired"}`, m.bridge.clientsClosedTokenExpired],
+    ],
   );
   metric("zws_ingress_messages_total", "counter", "Producer messages received.", [[
     "",
@@ -55,6 +85,12 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "counter",
     "Producer messages or points dropped, by reason.",
     REJECT_REASONS.map((r) => [`{reason="${r}"}`, m.relay.rejected[r] ?? 0]),
+  );
+  metric(
+    "zws_ingress_producers_refused_total",
+    "counter",
+    "Producer connections refused by the CURVE allow-list.",
+    [["", m.relay.producersRefused ?? 0]],
   );
   metric("zws_last_seq", "gauge", "Last sequence number assigned by the relay.", [[
     "",

@@ -26,6 +26,8 @@ export interface RelayOptions {
   lastSeq?: number;
   /** Lowest log level the relay prints. */
   logLevel?: LogLevel;
+  /** CURVE on the ingress: the server's secret key (Z85; never log it) and allowed producers. */
+  curve?: { secretKey: string; allow: string[] };
 }
 
 /** Counters kept by the relay. */
@@ -38,6 +40,8 @@ export interface RelayStats {
   rejected: Partial<Record<RejectReason, number>>;
   /** Last sequence number assigned. */
   lastSeq: number;
+  /** Producer connections refused by the CURVE allow-list (absent: 0). */
+  producersRefused?: number;
 }
 
 /** Main thread -> relay worker. */

@@ -142,6 +142,8 @@ export class RelaySupervisor {
   #carry(s: RelayStats): void {
     this.#carried.messages += s.messages;
     this.#carried.points += s.points;
+    this.#carried.producersRefused = (this.#carried.producersRefused ?? 0) +
+      (s.producersRefused ?? 0);
     for (const [k, v] of Object.entries(s.rejected) as [keyof RelayStats["rejected"], number][]) {
       this.#carried.rejected[k] = (this.#carried.rejected[k] ?? 0) + v;
     }
@@ -157,6 +159,7 @@ export class RelaySupervisor {
       points: this.#carried.points + s.points,
       rejected,
       lastSeq: s.lastSeq,
+      producersRefused: (this.#carried.producersRefused ?? 0) + (s.producersRefused ?? 0),
     };
   }
 

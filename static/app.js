@@ -49,11 +49,17 @@
       attempt === 0 ? "connecting" : "reconnecting",
       attempt === 0 ? "connecting" : "reconnecting",
     );
-    let url = proto + "//" + location.host + "/ws";
+    // With viewer auth on, the page is opened as /?token=…; the WebSocket carries the same token.
+    // After a reconnect, since/epoch ask for exactly what was missed.
+    const params = new URLSearchParams();
+    const token = new URLSearchParams(location.search).get("token");
+    if (token) params.set("token", token);
     if (epoch !== null) {
-      url += "?since=" + lastSeq + "&epoch=" + encodeURIComponent(epoch);
+      params.set("since", String(lastSeq));
+      params.set("epoch", epoch);
     }
-    ws = new WebSocket(url);
+    const query = params.toString();
+    ws = new WebSocket(proto + "//" + location.host + "/ws" + (query ? "?" + query : ""));
     ws.onopen = function () {
       attempt = 0;
       setState("connected");
@@ -83,8 +89,8 @@
     };
     ws.onclose = function (e) {
       ws = null;
-      // 1008: the server refused us for policy (origin, auth): retrying will not help.
-      if (e.code === 1008) {
+      // 1008: refused for policy; 4001: token expired. Retrying with the same token will not help.
+      if (e.code === 1008 || e.code === 4001) {
         setState("closed", "closed (" + (e.reason || "refused") + ")");
         return;
       }

@@ -19,9 +19,9 @@ export async function taskArgs(name: string): Promise<string[]> {
 
 /** A zws server running in a child process. */
 export interface ZwsProcess {
-  /** `http://127.0.0.1:PORT` (no trailing slash). */
+  /** `http://127.0.0.1:PORT` (`https:` with --cert; no trailing slash). */
   base: string;
-  /** `ws://127.0.0.1:PORT/ws`. */
+  /** `ws://127.0.0.1:PORT/ws` (`wss:` with --cert). */
   wsUrl: string;
   /** The ingress endpoint producers connect to. */
   ingress: string;
@@ -32,8 +32,14 @@ export interface ZwsProcess {
   stop(signal?: Deno.Signal): Promise<{ code: number; ms: number }>;
 }
 
+/** Options of {@link startZws}. */
+export interface StartOptions {
+  /** Extra environment variables for the server (besides NO_COLOR). */
+  env?: Record<string, string>;
+}
+
 /** Starts `main.ts` like `deno task start`, on ephemeral ports. Extra flags go after. */
-export async function startZws(flags: string[] = []): Promise<ZwsProcess> {
+export async function startZws(flags: string[] = [], opts: StartOptions = {}): Promise<ZwsProcess> {
   const args = [
     ...(await taskArgs("start")),
     "--port",
@@ -50,7 +56,7 @@ export async function startZws(flags: string[] = []): Promise<ZwsProcess> {
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...opts.env },
   }).spawn();
   let err = "";
   const errDone = (async () => {
@@ -65,7 +71,7 @@ export async function startZws(flags: string[] = []): Promise<ZwsProcess> {
     const { value, done } = await reader.read();
     if (done) break;
     out += value;
-    listening = /listening on (http:\/\/[^\s/]+)\/ \(ingress (\S+)\)/.exec(out);
+    listening = /listening on (https?:\/\/[^\s/]+)\/ \(ingress (\S+)\)/.exec(out);
   }
   // Keep draining stdout so the child never blocks on a full pipe.
   const outDone = (async () => {
@@ -111,10 +117,10 @@ export interface WsRecorder {
   close(): Promise<void>;
 }
 
-/** Opens a WebSocket and waits for the hello frame. */
+/** Opens a WebSocket and waits for the hello frame (`client`: e.g. one that trusts a test CA). */
 export async function openClient(
   url: string,
-  init?: { headers?: HeadersInit },
+  init?: { headers?: HeadersInit; client?: Deno.HttpClient },
 ): Promise<WsRecorder> {
   // deno-lint-ignore no-explicit-any
   const ws = new WebSocket(url, init as any);
@@ -183,21 +189,69 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** CURVE client keys for a test publisher (all Z85). */
+export interface CurveClient {
+  serverKey: string;
+  publicKey: string;
+  secretKey: string;
+}
+
+/** A publisher socket, with CURVE client keys when given. */
+function newPublisher(curve?: CurveClient): zmq.Publisher {
+  return new zmq.Publisher({
+    linger: 0,
+    sendHighWaterMark: 100000,
+    ...(curve
+      ? {
+        curveServerKey: curve.serverKey,
+        curvePublicKey: curve.publicKey,
+        curveSecretKey: curve.secretKey,
+      }
+      : {}),
+  });
+}
+
 /**
- * A ZeroMQ PUB connected to `endpoint`, returned once its connection is up (so the first
- * messages are not lost to the PUB/SUB slow-joiner effect).
+ * Connects a publisher and resolves with the first handshake outcome: `"handshake"` (accepted)
+ * or a `"handshake:error:…"` event type. Rejects if neither comes within `ms`.
  */
-export async function connectPublisher(endpoint: string): Promise<zmq.Publisher> {
-  const pub = new zmq.Publisher({ linger: 0, sendHighWaterMark: 100000 });
-  const connected = new Promise<void>((resolve) => {
+export async function handshakeOutcome(
+  endpoint: string,
+  curve?: CurveClient,
+  ms = 5000,
+): Promise<{ pub: zmq.Publisher; outcome: string }> {
+  const pub = newPublisher(curve);
+  const outcome = new Promise<string>((resolve) => {
     (async () => {
       for await (const ev of pub.events) {
-        if (ev.type === "handshake") return resolve();
+        if (ev.type === "handshake" || ev.type.startsWith("handshake:error")) {
+          return resolve(ev.type);
+        }
       }
-    })().catch(() => resolve());
+    })().catch(() => resolve("events ended"));
   });
   pub.connect(endpoint);
-  await withTimeout(connected, 5000, `ZeroMQ handshake with ${endpoint}`);
+  try {
+    return { pub, outcome: await withTimeout(outcome, ms, `a handshake with ${endpoint}`) };
+  } catch (err) {
+    pub.close();
+    throw err;
+  }
+}
+
+/**
+ * A ZeroMQ PUB connected to `endpoint` (as a CURVE client with `curve`), returned once its
+ * connection is up (so the first messages are not lost to the PUB/SUB slow-joiner effect).
+ */
+export async function connectPublisher(
+  endpoint: string,
+  curve?: CurveClient,
+): Promise<zmq.Publisher> {
+  const { pub, outcome } = await handshakeOutcome(endpoint, curve);
+  if (outcome !== "handshake") {
+    pub.close();
+    throw new Error(`ZeroMQ handshake with ${endpoint} failed: ${outcome}`);
+  }
   // The XSUB's subscription travels back to the PUB after the handshake.
   await sleep(100);
   return pub;
@@ -337,10 +391,84 @@ export async function rawWsConnect(base: string, path = "/ws"): Promise<RawWsCli
   };
 }
 
+/** A scratch directory under `./secrets/` (the one place `deno task start` may read files from). */
+export interface SecretsDir {
+  /** Path relative to the project root, for flags: `secrets/.test-…`. */
+  rel: string;
+  /** Writes a file in it (mode 0600) and returns its relative path. */
+  write(name: string, text: string): Promise<string>;
+  /** Removes it (and `./secrets/` if this made it and it is empty now). */
+  remove(): Promise<void>;
+}
+
+/** Makes a {@link SecretsDir}. */
+export async function makeSecretsDir(): Promise<SecretsDir> {
+  const root = new URL("secrets/", ROOT);
+  let madeRoot = false;
+  try {
+    await Deno.mkdir(root, { mode: 0o700 });
+    madeRoot = true;
+  } catch (err) {
+    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+  }
+  const name = `.test-${crypto.randomUUID().slice(0, 8)}`;
+  const dir = new URL(`${name}/`, root);
+  await Deno.mkdir(dir, { mode: 0o700 });
+  return {
+    rel: `secrets/${name}`,
+    async write(file, text) {
+      await Deno.writeTextFile(new URL(file, dir), text, { mode: 0o600 });
+      return `secrets/${name}/${file}`;
+    },
+    async remove() {
+      await Deno.remove(dir, { recursive: true });
+      if (madeRoot) await Deno.remove(root).catch(() => {});
+    },
+  };
+}
+
 /** Resident memory of a process, in bytes (from `ps`: Deno guards /proc behind --allow-all). */
 export async function rssBytes(pid: number): Promise<number> {
   const out = await new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)] }).output();
   const kb = Number(new TextDecoder().decode(out.stdout).trim());
   if (!out.success || !Number.isFinite(kb)) throw new Error(`no RSS for pid ${pid}`);
   return kb * 1024;
+}
+
+/** Runs `deno task <name>` (its exact command from deno.json) and returns code, stdout, stderr. */
+export async function runTask(
+  name: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [...(await taskArgs(name)), ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+    env: { NO_COLOR: "1", ...env },
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: out.code, out: text(out.stdout), err: text(out.stderr) };
+}
+
+/** Tries a WebSocket upgrade with a plain HTTP request and returns the response status. */
+export async function upgradeStatus(
+  url: string,
+  headers: Record<string, string> = {},
+  client?: Deno.HttpClient,
+): Promise<number> {
+  const r = await fetch(url.replace(/^ws/, "http"), {
+    headers: {
+      Upgrade: "websocket",
+      Connection: "Upgrade",
+      "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+      "Sec-WebSocket-Version": "13",
+      ...headers,
+    },
+    client,
+  });
+  await r.body?.cancel();
+  return r.status;
 }

@@ -4,6 +4,7 @@ import {
   DEFAULTS,
   endpoint,
   ENV_VARS,
+  ingressExposed,
   parseConfig,
   type ParseResult,
   USAGE,
@@ -36,6 +37,26 @@ function show(r: ParseResult): string {
   return JSON.stringify(r);
 }
 
+/** The security and limit settings when none is given. */
+const OFF = {
+  maxClientsPerIp: 0,
+  upgradeRate: 0,
+  maxWsMessageBytes: 4096,
+  authSecret: null,
+  authSecretFile: null,
+  tlsCert: null,
+  tlsKey: null,
+  curveSecretKey: null,
+  curveSecretKeyFile: null,
+  curveAllow: [],
+  curveAllowFile: null,
+};
+
+/** Two CURVE key pairs made by `deno task keygen` (test keys, used nowhere else). */
+const SERVER_SECRET = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
+const PRODUCER_PUBLIC = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+const SECRET32 = "s3cr3t-s3cr3t-s3cr3t-s3cr3t-0123";
+
 Deno.test("config: no flags and no env give the defaults", () => {
   const c = ok([]);
   assert.deepEqual(c, {
@@ -50,8 +71,9 @@ Deno.test("config: no flags and no env give the defaults", () => {
     clientBufferBytes: 1048576,
     slowClientTimeout: 10,
     logLevel: "info",
+    ...OFF,
   });
-  assert.deepEqual(c, { ...DEFAULTS, allowOrigins: [] });
+  assert.deepEqual(c, { ...DEFAULTS, allowOrigins: [], curveAllow: [] });
   // The default env reader (no second argument) reads nothing.
   const r = parseConfig([]);
   assert.equal(r.kind, "config");
@@ -91,6 +113,24 @@ Deno.test("config: every flag is read", () => {
     "3",
     "--log-level",
     "debug",
+    "--max-clients-per-ip",
+    "3",
+    "--upgrade-rate",
+    "2.5",
+    "--max-ws-message-bytes",
+    "512",
+    "--auth-secret",
+    SECRET32,
+    "--cert",
+    "secrets/zws.crt",
+    "--key",
+    "secrets/zws.key",
+    "--curve-secret-key",
+    SERVER_SECRET,
+    "--curve-allow",
+    PRODUCER_PUBLIC,
+    "--curve-allow-file",
+    "secrets/producers.allow",
   ]);
   assert.deepEqual(c, {
     port: 9001,
@@ -104,6 +144,17 @@ Deno.test("config: every flag is read", () => {
     clientBufferBytes: 65536,
     slowClientTimeout: 3,
     logLevel: "debug",
+    maxClientsPerIp: 3,
+    upgradeRate: 2.5,
+    maxWsMessageBytes: 512,
+    authSecret: SECRET32,
+    authSecretFile: null,
+    tlsCert: "secrets/zws.crt",
+    tlsKey: "secrets/zws.key",
+    curveSecretKey: SERVER_SECRET,
+    curveSecretKeyFile: null,
+    curveAllow: [PRODUCER_PUBLIC],
+    curveAllowFile: "secrets/producers.allow",
   });
 });
 
@@ -127,6 +178,17 @@ Deno.test("config: ENV_VARS names the documented variables", () => {
     clientBufferBytes: "ZWS_CLIENT_BUFFER_BYTES",
     slowClientTimeout: "ZWS_SLOW_CLIENT_TIMEOUT",
     logLevel: "ZWS_LOG_LEVEL",
+    maxClientsPerIp: "ZWS_MAX_CLIENTS_PER_IP",
+    upgradeRate: "ZWS_UPGRADE_RATE",
+    maxWsMessageBytes: "ZWS_MAX_WS_MESSAGE_BYTES",
+    authSecret: "ZWS_AUTH_SECRET",
+    authSecretFile: "ZWS_AUTH_SECRET_FILE",
+    tlsCert: "ZWS_TLS_CERT",
+    tlsKey: "ZWS_TLS_KEY",
+    curveSecretKey: "ZWS_CURVE_SECRET_KEY",
+    curveSecretKeyFile: "ZWS_CURVE_SECRET_KEY_FILE",
+    curveAllow: "ZWS_CURVE_ALLOW",
+    curveAllowFile: "ZWS_CURVE_ALLOW_FILE",
   });
   for (const name of Object.values(ENV_VARS)) {
     assert(USAGE.includes(name), `USAGE mentions ${name}`);
@@ -146,6 +208,15 @@ Deno.test("config: every setting falls back to its environment variable", () => 
     ZWS_CLIENT_BUFFER_BYTES: "2048",
     ZWS_SLOW_CLIENT_TIMEOUT: "4",
     ZWS_LOG_LEVEL: "error",
+    ZWS_MAX_CLIENTS_PER_IP: "4",
+    ZWS_UPGRADE_RATE: "10",
+    ZWS_MAX_WS_MESSAGE_BYTES: "100",
+    ZWS_AUTH_SECRET_FILE: "secrets/auth-secret",
+    ZWS_TLS_CERT: "secrets/zws.crt",
+    ZWS_TLS_KEY: "secrets/zws.key",
+    ZWS_CURVE_SECRET_KEY_FILE: "secrets/server.keys",
+    ZWS_CURVE_ALLOW: `${PRODUCER_PUBLIC}, ${PRODUCER_PUBLIC.replace("r", "s")}`,
+    ZWS_CURVE_ALLOW_FILE: "secrets/producers.allow",
   });
   assert.deepEqual(c, {
     port: 8080,
@@ -159,7 +230,25 @@ Deno.test("config: every setting falls back to its environment variable", () => 
     clientBufferBytes: 2048,
     slowClientTimeout: 4,
     logLevel: "error",
+    maxClientsPerIp: 4,
+    upgradeRate: 10,
+    maxWsMessageBytes: 100,
+    authSecret: null,
+    authSecretFile: "secrets/auth-secret",
+    tlsCert: "secrets/zws.crt",
+    tlsKey: "secrets/zws.key",
+    curveSecretKey: null,
+    curveSecretKeyFile: "secrets/server.keys",
+    curveAllow: [PRODUCER_PUBLIC, PRODUCER_PUBLIC.replace("r", "s")],
+    curveAllowFile: "secrets/producers.allow",
   });
+  const inline = ok([], {
+    ZWS_AUTH_SECRET: SECRET32,
+    ZWS_CURVE_SECRET_KEY: SERVER_SECRET,
+    ZWS_CURVE_ALLOW: PRODUCER_PUBLIC,
+  });
+  assert.equal(inline.authSecret, SECRET32);
+  assert.equal(inline.curveSecretKey, SERVER_SECRET);
 });
 
 Deno.test("config: env values are trimmed; empty or blank env values mean unset", () => {
@@ -247,7 +336,15 @@ Deno.test("config: a flag beats its environment variable", () => {
     clientBufferBytes: 1048576,
     slowClientTimeout: 10,
     logLevel: "debug",
+    ...OFF,
   });
+  // A secret flag beats both env forms (inline and file) of the same setting.
+  const sec = ok(["--auth-secret-file", "secrets/a"], {
+    ZWS_AUTH_SECRET: SECRET32,
+    ZWS_AUTH_SECRET_FILE: "secrets/b",
+  });
+  assert.equal(sec.authSecret, null);
+  assert.equal(sec.authSecretFile, "secrets/a");
 });
 
 Deno.test("config: a bad env value is not consulted when the flag is given", () => {
@@ -276,6 +373,17 @@ Deno.test("config: USAGE documents every flag", () => {
       "--log-level",
       "--help",
       "-h",
+      "--max-clients-per-ip",
+      "--upgrade-rate",
+      "--max-ws-message-bytes",
+      "--auth-secret",
+      "--auth-secret-file",
+      "--cert",
+      "--key",
+      "--curve-secret-key",
+      "--curve-secret-key-file",
+      "--curve-allow",
+      "--curve-allow-file",
     ]
   ) assert(USAGE.includes(flag), `USAGE mentions ${flag}`);
 });
@@ -472,4 +580,69 @@ Deno.test("config: --history, --client-buffer-bytes and --slow-client-timeout ar
   assert.match(err(["--client-buffer-bytes", "10"]), /--client-buffer-bytes must be between 1024/);
   assert.match(err(["--slow-client-timeout", "0"]), /--slow-client-timeout must be between 1/);
   assert.match(err([], { ZWS_HISTORY: "lots" }), /--history must be a whole number/);
+});
+
+Deno.test("config: security flags are checked, and secrets never appear in messages", () => {
+  const short = "short-secret-value";
+  const m1 = err(["--auth-secret", short]);
+  assert.match(m1, /--auth-secret must be at least 32 bytes/);
+  assert(!m1.includes(short), "the secret is not echoed");
+  const m2 = err([], { ZWS_AUTH_SECRET: short });
+  assert(!m2.includes(short));
+  assert.match(err(["--auth-secret", SECRET32, "--auth-secret-file", "x"]), /not both/);
+  assert.match(
+    err([], { ZWS_AUTH_SECRET: SECRET32, ZWS_AUTH_SECRET_FILE: "x" }),
+    /ZWS_AUTH_SECRET or ZWS_AUTH_SECRET_FILE, not both/,
+  );
+  const badKey = SERVER_SECRET.slice(0, 39) + ",";
+  const m3 = err(["--curve-secret-key", badKey, "--curve-allow", PRODUCER_PUBLIC]);
+  assert.match(m3, /not a CURVE key/);
+  assert(!m3.includes(badKey.slice(0, 20)), "the key is not echoed");
+  assert.match(err(["--curve-secret-key", SERVER_SECRET]), /allow-list/);
+  assert.match(err(["--curve-allow", PRODUCER_PUBLIC]), /needs --curve-secret-key/);
+  assert.match(
+    err(["--curve-secret-key", SERVER_SECRET, "--curve-allow", "nope"]),
+    /--curve-allow value 1 is not a CURVE public key/,
+  );
+  assert.match(err(["--cert", "a.pem"]), /--cert and --key go together/);
+  assert.match(err(["--key", "a.pem"]), /--cert and --key go together/);
+  assert.match(err(["--upgrade-rate=-1"]), /--upgrade-rate must be a number >= 0/);
+  assert.match(err(["--upgrade-rate", "1e3"]), /--upgrade-rate/);
+  assert.match(err(["--max-clients-per-ip", "x"]), /--max-clients-per-ip must be a whole number/);
+  assert.match(err(["--max-ws-message-bytes", "10"]), /between 64 and/);
+  // Z85 keys may start with "-": parseArgs then wants --flag=KEY; the hint says so, without the key.
+  const dashKey = "-" + SERVER_SECRET.slice(1);
+  const m4 = err(["--curve-secret-key", dashKey, "--curve-allow", PRODUCER_PUBLIC]);
+  assert.equal(
+    m4,
+    '--curve-secret-key: a value that starts with "-" needs the form --curve-secret-key=VALUE',
+  );
+  // The file forms are enough for CURVE (contents are checked when loaded).
+  const c = ok(["--curve-secret-key-file", "s.keys", "--curve-allow-file", "p.allow"]);
+  assert.equal(c.curveSecretKeyFile, "s.keys");
+  assert.equal(c.curveAllowFile, "p.allow");
+});
+
+Deno.test("ingressExposed: loopback, ipc and inproc stay local; anything else is exposed", () => {
+  for (
+    const ep of [
+      "tcp://127.0.0.1:5000",
+      "tcp://127.1.2.3:*",
+      "tcp://localhost:5000",
+      "tcp://LOCALHOST:5000",
+      "tcp://[::1]:5000",
+      "ipc:///tmp/zws.sock",
+      "inproc://x",
+    ]
+  ) assert.equal(ingressExposed(ep), false, ep);
+  for (
+    const ep of [
+      "tcp://0.0.0.0:5000",
+      "tcp://*:5000",
+      "tcp://192.0.2.7:5000",
+      "tcp://[::]:5000",
+      "tcp://eth0:5000",
+      "tcp://example.com:*",
+    ]
+  ) assert.equal(ingressExposed(ep), true, ep);
 });

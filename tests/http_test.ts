@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { createHandler, type HttpContext, originAllowed, SECURITY_HEADERS } from "../src/http.ts";
 import { findAsset } from "../src/static_assets.ts";
 import type { RelayStats } from "../src/relay_messages.ts";
-import type { BridgeStats, WsBridge } from "../ws_bridge.ts";
+import { type AcceptOptions, type BridgeStats, WsBridge } from "../ws_bridge.ts";
+import { createTokenVerifier, signToken, type TokenVerifier } from "../src/auth.ts";
 
 const REQ = "http://localhost:8000/ws";
 
@@ -66,10 +67,21 @@ Deno.test("originAllowed: a scheme or port mismatch is refused", () => {
 interface FakeBridge {
   clientCount: number;
   accepted: Request[];
+  options: AcceptOptions[];
 }
 
-function makeHandler(opts: { clients?: number; maxClients?: number; allow?: string[] } = {}) {
-  const fake: FakeBridge = { clientCount: opts.clients ?? 0, accepted: [] };
+interface HandlerOptions {
+  clients?: number;
+  maxClients?: number;
+  allow?: string[];
+  auth?: TokenVerifier;
+  maxClientsPerIp?: number;
+  upgradeRate?: number;
+  now?: () => number;
+}
+
+function makeHandler(opts: HandlerOptions = {}) {
+  const fake: FakeBridge = { clientCount: opts.clients ?? 0, accepted: [], options: [] };
   const bridgeStats: BridgeStats = {
     clients: fake.clientCount,
     connectionsTotal: 3,
@@ -83,13 +95,17 @@ function makeHandler(opts: { clients?: number; maxClients?: number; allow?: stri
     resumesExact: 0,
     resumesReset: 0,
     historyPoints: 0,
+    clientsClosedTooBig: 0,
+    clientsClosedTokenExpired: 0,
+    framesBuilt: 10,
   };
   const bridge = {
     get clientCount() {
       return fake.clientCount;
     },
-    accept(req: Request): Response {
+    accept(req: Request, options: AcceptOptions = {}): Response {
       fake.accepted.push(req);
+      fake.options.push(options);
       return new Response("accepted", { status: 200 });
     },
     stats: () => bridgeStats,
@@ -102,11 +118,15 @@ function makeHandler(opts: { clients?: number; maxClients?: number; allow?: stri
     allowOrigins: opts.allow ?? [],
     maxClients: opts.maxClients ?? 10,
     startedAt: performance.now(),
+    auth: opts.auth,
+    maxClientsPerIp: opts.maxClientsPerIp,
+    upgradeRate: opts.upgradeRate,
+    now: opts.now,
   };
   return { handler: createHandler(ctx), fake };
 }
 
-function wsRequest(origin?: string): Request {
+function wsRequest(origin?: string, path = "/ws"): Request {
   const headers: Record<string, string> = {
     upgrade: "websocket",
     connection: "Upgrade",
@@ -114,7 +134,12 @@ function wsRequest(origin?: string): Request {
     "sec-websocket-version": "13",
   };
   if (origin) headers.origin = origin;
-  return new Request(REQ, { headers });
+  return new Request(new URL(path, REQ), { headers });
+}
+
+/** What `Deno.serve` passes as the second argument, for a peer at `ip`. */
+function from(ip: string) {
+  return { remoteAddr: { transport: "tcp" as const, hostname: ip, port: 40000 } };
 }
 
 function assertSecurityHeaders(r: Response): void {
@@ -221,5 +246,149 @@ Deno.test("handler: assets with ETag revalidation, HEAD without body, 404 otherw
     assert.equal(nf.status, 404, path);
     assertSecurityHeaders(nf);
     await nf.body?.cancel();
+  }
+});
+
+const SECRET = new TextEncoder().encode("http-test-secret-http-test-secret!!");
+
+async function metricsOf(handler: ReturnType<typeof makeHandler>["handler"]): Promise<string> {
+  return await (await handler(new Request("http://localhost:8000/metrics"))).text();
+}
+
+Deno.test("handler: with auth on, /ws needs a valid token (401 otherwise, counted by reason)", async () => {
+  const { handler, fake } = makeHandler({ auth: createTokenVerifier(SECRET) });
+  const good = await signToken(SECRET, { ttlSeconds: 60, series: ["a"] });
+  const expired = await signToken(SECRET, { ttlSeconds: 60, now: Date.now() - 3_600_000 });
+  const forged = await signToken(
+    new TextEncoder().encode("not-the-secret-not-the-secret-not!!"),
+    { ttlSeconds: 60 },
+  );
+  const cases: Array<[string, number]> = [
+    ["/ws", 401],
+    [`/ws?token=${expired}`, 401],
+    [`/ws?token=${forged}`, 401],
+    ["/ws?token=garbage", 401],
+  ];
+  for (const [path, status] of cases) {
+    const r = await handler(wsRequest(undefined, path), from("192.0.2.1"));
+    assert.equal(r.status, status, path);
+    assert.match(r.headers.get("www-authenticate")!, /^Bearer realm="zws"/);
+    assertSecurityHeaders(r);
+    await r.body?.cancel();
+  }
+  assert.equal(fake.accepted.length, 0);
+  const ok = await handler(wsRequest(undefined, `/ws?token=${good}`), from("192.0.2.1"));
+  assert.equal(await ok.text(), "accepted");
+  assert.deepEqual(fake.options[0].series, ["a"], "the token's series go to the bridge");
+  assert(Math.abs(fake.options[0].expiresAt! - (Date.now() + 60_000)) < 2000);
+  const m = await metricsOf(handler);
+  assert.match(m, /^zws_ws_rejected_total\{reason="unauthorized"\} 4$/m);
+  assert.match(m, /^zws_auth_failures_total\{reason="missing"\} 1$/m);
+  assert.match(m, /^zws_auth_failures_total\{reason="expired"\} 1$/m);
+  assert.match(m, /^zws_auth_failures_total\{reason="invalid"\} 2$/m);
+});
+
+Deno.test("handler: with auth on, the page needs a token; assets, /healthz, /metrics do not", async () => {
+  const { handler } = makeHandler({ auth: createTokenVerifier(SECRET) });
+  const token = await signToken(SECRET, { ttlSeconds: 60 });
+  for (const path of ["/", "/index.html"]) {
+    const r = await handler(new Request(`http://localhost:8000${path}`));
+    assert.equal(r.status, 401, path);
+    assert.match(await r.text(), /token/);
+    const ok = await handler(new Request(`http://localhost:8000${path}?token=${token}`));
+    assert.equal(ok.status, 200, `${path} with a token`);
+    await ok.body?.cancel();
+  }
+  const bearer = await handler(
+    new Request("http://localhost:8000/", { headers: { Authorization: `Bearer ${token}` } }),
+  );
+  assert.equal(bearer.status, 200);
+  await bearer.body?.cancel();
+  for (const path of ["/app.js", "/style.css", "/vendor/jquery.min.js", "/healthz", "/metrics"]) {
+    const r = await handler(new Request(`http://localhost:8000${path}`));
+    assert.equal(r.status, 200, path);
+    await r.body?.cancel();
+  }
+});
+
+Deno.test("handler: without auth, tokens are ignored and everything is open", async () => {
+  const { handler, fake } = makeHandler();
+  const r = await handler(wsRequest(undefined, "/ws?token=whatever"));
+  assert.equal(await r.text(), "accepted");
+  assert.equal(fake.options[0].series, null);
+  assert.equal(fake.options[0].expiresAt, undefined);
+  const page = await handler(new Request("http://localhost:8000/"));
+  assert.equal(page.status, 200);
+  await page.body?.cancel();
+});
+
+Deno.test("handler: upgrade rate per IP gets 429 with Retry-After and is counted", async () => {
+  let t = 0;
+  const { handler, fake } = makeHandler({ upgradeRate: 2, now: () => t });
+  const status = async (ip: string) => {
+    const r = await handler(wsRequest(), from(ip));
+    const retry = r.headers.get("retry-after");
+    await r.body?.cancel();
+    return { status: r.status, retry };
+  };
+  assert.equal((await status("192.0.2.1")).status, 200);
+  assert.equal((await status("192.0.2.1")).status, 200);
+  assert.deepEqual(await status("192.0.2.1"), { status: 429, retry: "1" });
+  assert.equal((await status("192.0.2.2")).status, 200, "another address is not affected");
+  t += 1000;
+  assert.equal((await status("192.0.2.1")).status, 200, "refilled after a second");
+  assert.equal(fake.accepted.length, 4);
+  assert.match(await metricsOf(handler), /^zws_ws_rejected_total\{reason="rate"\} 1$/m);
+});
+
+Deno.test("handler: clients per IP get 429 until one of them leaves", async () => {
+  const { handler, fake } = makeHandler({ maxClientsPerIp: 2 });
+  const open = async (ip: string) => {
+    const r = await handler(wsRequest(), from(ip));
+    await r.body?.cancel();
+    return r.status;
+  };
+  assert.equal(await open("192.0.2.1"), 200);
+  assert.equal(await open("192.0.2.1"), 200);
+  assert.equal(await open("192.0.2.1"), 429);
+  assert.equal(await open("192.0.2.2"), 200);
+  fake.options[0].onClose!(); // the first client disconnects
+  assert.equal(await open("192.0.2.1"), 200);
+  assert.equal(await open("192.0.2.1"), 429);
+  assert.match(await metricsOf(handler), /^zws_ws_rejected_total\{reason="ip_capacity"\} 2$/m);
+});
+
+Deno.test("handler: accepted-but-not-yet-open clients count against --max-clients", async () => {
+  const { handler } = makeHandler({ maxClients: 2 });
+  const statuses = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await handler(wsRequest(), from(`192.0.2.${i}`));
+    statuses.push(r.status);
+    await r.body?.cancel();
+  }
+  assert.deepEqual(statuses, [200, 200, 503]);
+});
+
+Deno.test("handler: a malformed upgrade gets 400 and releases its per-IP slot", async () => {
+  const bridge = new WsBridge();
+  const handler = createHandler({
+    bridge,
+    relayStats: () => Promise.resolve({ messages: 0, points: 0, rejected: {}, lastSeq: 0 }),
+    relayRestarts: () => 0,
+    allowOrigins: [],
+    maxClients: 10,
+    startedAt: performance.now(),
+    maxClientsPerIp: 1,
+  });
+  try {
+    for (let i = 0; i < 3; i++) {
+      // No Sec-WebSocket-Key: Deno.upgradeWebSocket refuses it.
+      const req = new Request(REQ, { headers: { upgrade: "websocket", connection: "Upgrade" } });
+      const r = await handler(req, from("192.0.2.1"));
+      assert.equal(r.status, 400, `attempt ${i + 1}: 400, not 429 (the slot was released)`);
+      assert.match(await r.text(), /bad WebSocket upgrade/);
+    }
+  } finally {
+    await bridge.close();
   }
 });

@@ -9,6 +9,7 @@ function snapshot(): MetricsSnapshot {
       points: 202,
       rejected: { oversize: 3, invalid_json: 4, invalid_series: 5 },
       lastSeq: 9007,
+      producersRefused: 23,
     },
     bridge: {
       clients: 7,
@@ -23,9 +24,13 @@ function snapshot(): MetricsSnapshot {
       resumesExact: 0,
       resumesReset: 0,
       historyPoints: 0,
+      clientsClosedTooBig: 21,
+      clientsClosedTokenExpired: 22,
+      framesBuilt: 60,
     },
     server: {
-      wsRejected: { origin: 13, capacity: 14 },
+      wsRejected: { origin: 13, capacity: 14, ip_capacity: 15, rate: 16, unauthorized: 17 },
+      authFailures: { missing: 18, invalid: 19, expired: 20 },
       relayRestarts: 1,
       uptimeSeconds: 12.3,
     },
@@ -69,9 +74,12 @@ const EXPECTED: Array<[string, string]> = [
   ["zws_clients", "gauge"],
   ["zws_ws_connections_total", "counter"],
   ["zws_ws_rejected_total", "counter"],
+  ["zws_auth_failures_total", "counter"],
+  ["zws_ws_closed_total", "counter"],
   ["zws_ingress_messages_total", "counter"],
   ["zws_ingress_points_total", "counter"],
   ["zws_ingress_rejected_total", "counter"],
+  ["zws_ingress_producers_refused_total", "counter"],
   ["zws_last_seq", "gauge"],
   ["zws_points_received_total", "counter"],
   ["zws_points_sent_total", "counter"],
@@ -116,6 +124,15 @@ Deno.test("metrics: values come from the right fields", () => {
   assert.equal(v("zws_ws_connections_total"), 11);
   assert.equal(v("zws_ws_rejected_total", '{reason="origin"}'), 13);
   assert.equal(v("zws_ws_rejected_total", '{reason="capacity"}'), 14);
+  assert.equal(v("zws_ws_rejected_total", '{reason="ip_capacity"}'), 15);
+  assert.equal(v("zws_ws_rejected_total", '{reason="rate"}'), 16);
+  assert.equal(v("zws_ws_rejected_total", '{reason="unauthorized"}'), 17);
+  assert.equal(v("zws_auth_failures_total", '{reason="missing"}'), 18);
+  assert.equal(v("zws_auth_failures_total", '{reason="invalid"}'), 19);
+  assert.equal(v("zws_auth_failures_total", '{reason="expired"}'), 20);
+  assert.equal(v("zws_ws_closed_total", '{reason="message_too_big"}'), 21);
+  assert.equal(v("zws_ws_closed_total", '{reason="token_expired"}'), 22);
+  assert.equal(v("zws_ingress_producers_refused_total"), 23);
   assert.equal(v("zws_ingress_messages_total"), 101);
   assert.equal(v("zws_ingress_points_total"), 202);
   assert.equal(v("zws_last_seq"), 9007);
@@ -158,7 +175,11 @@ Deno.test("metrics: an all-zero snapshot still lists every series", () => {
       resumesExact: 0,
       resumesReset: 0,
       historyPoints: 0,
+      clientsClosedTooBig: 0,
+      clientsClosedTokenExpired: 0,
+      framesBuilt: 0,
     },
+    // Only the old reasons given: the others still appear, as 0.
     server: { wsRejected: { origin: 0, capacity: 0 }, relayRestarts: 0, uptimeSeconds: 0 },
   };
   const text = renderMetrics(zero);
@@ -170,8 +191,9 @@ Deno.test("metrics: an all-zero snapshot still lists every series", () => {
       samples++;
     }
   }
-  // 14 unlabeled + 2 ws_rejected + every reject reason + 1 dropped + 2 resume results.
-  assert.equal(samples, 14 + 2 + REJECT_REASONS.length + 1 + 2);
+  // 15 unlabeled + 5 ws_rejected + 3 auth failures + 2 ws_closed + every reject reason
+  // + 1 dropped + 2 resume results.
+  assert.equal(samples, 15 + 5 + 3 + 2 + REJECT_REASONS.length + 1 + 2);
   assert(!text.includes("undefined") && !text.includes("NaN"));
 });
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as zmq from "zeromq";
 import { startRelay } from "../relay.ts";
-import { connectPublisher, sleep, waitFor } from "./_helpers.ts";
+import { connectPublisher, handshakeOutcome, sleep, waitFor } from "./_helpers.ts";
 
 /** Subscribes to a relay's points bus and records `[series, seq, json]` per point. */
 function busRecorder(bus: string) {
@@ -129,4 +129,83 @@ Deno.test("relay: a message over the native cap cuts only that peer; others keep
     await relay.close();
     await rec.close();
   }
+});
+
+Deno.test("relay: CURVE ingress lets allowed keys in, refuses unknown keys and plain producers", async () => {
+  const server = zmq.curveKeyPair();
+  const allowed = [zmq.curveKeyPair(), zmq.curveKeyPair()];
+  const stranger = zmq.curveKeyPair();
+  const bus = `inproc://relay-test-${crypto.randomUUID()}`;
+  const relay = await startRelay({
+    ingress: "tcp://127.0.0.1:*",
+    maxMessageBytes: 65536,
+    demo: false,
+    bus,
+    curve: { secretKey: server.secretKey, allow: allowed.map((k) => k.publicKey) },
+  });
+  const rec = busRecorder(bus);
+  const client = (k: { publicKey: string; secretKey: string }) => ({
+    serverKey: server.publicKey,
+    ...k,
+  });
+  const pubs: zmq.Publisher[] = [];
+  try {
+    const send = async (pub: zmq.Publisher, tag: string) => {
+      for (let i = 0; i < 5; i++) {
+        await pub.send(JSON.stringify({ x: Date.now(), y: i, series: tag }));
+      }
+    };
+    // Several handshakes one after the other: the ZAP handler must answer every one of them
+    // (a blocking JS Router stops receiving after its first reply under Deno).
+    for (let round = 0; round < 3; round++) {
+      const ok = await connectPublisher(relay.ingress, client(allowed[round % 2]));
+      pubs.push(ok);
+      const unknown = await handshakeOutcome(relay.ingress, client(stranger));
+      pubs.push(unknown.pub);
+      assert.equal(unknown.outcome, "handshake:error:auth", "unknown key refused");
+      const plain = await handshakeOutcome(relay.ingress);
+      pubs.push(plain.pub);
+      assert.match(plain.outcome, /^handshake:error:/, "plain producer refused");
+      await send(ok, `ok${round}`);
+      await send(unknown.pub, "stranger").catch(() => {});
+      await send(plain.pub, "plain").catch(() => {});
+    }
+    await waitFor(() => rec.got.length >= 15, 5000, "15 points from the allowed producers");
+    await sleep(200);
+    assert.deepEqual(
+      [...new Set(rec.got.map((g) => g.series))].sort(),
+      ["ok0", "ok1", "ok2"],
+      "only allowed producers deliver",
+    );
+    assert.equal(rec.got.length, 15);
+    assert(relay.stats().producersRefused! >= 3, `refused ${relay.stats().producersRefused}`);
+  } finally {
+    pubs.forEach((p) => p.close());
+    await relay.close();
+    await rec.close();
+  }
+});
+
+Deno.test("relay: a second CURVE relay in one process cannot take the ZAP endpoint", async () => {
+  const server = zmq.curveKeyPair();
+  const curve = { secretKey: server.secretKey, allow: [zmq.curveKeyPair().publicKey] };
+  const opts = { ingress: "tcp://127.0.0.1:*", maxMessageBytes: 65536, demo: false, curve };
+  const bus1 = `inproc://relay-test-${crypto.randomUUID()}`;
+  const first = await startRelay({ ...opts, bus: bus1 });
+  const rec = busRecorder(bus1);
+  try {
+    await assert.rejects(
+      startRelay({ ...opts, bus: `inproc://relay-test-${crypto.randomUUID()}` }),
+      /cannot start the CURVE allow-list \(ZAP handler\)/,
+    );
+  } finally {
+    await first.close();
+    await rec.close();
+  }
+  // Once the first has closed, the endpoint is free again.
+  const bus2 = `inproc://relay-test-${crypto.randomUUID()}`;
+  const again = await startRelay({ ...opts, bus: bus2 });
+  const rec2 = busRecorder(bus2);
+  await again.close();
+  await rec2.close();
 });
