@@ -17,7 +17,7 @@ import { Batcher } from "./src/batcher.ts";
 import { TOKEN_EXPIRED_CLOSE_CODE } from "./src/auth.ts";
 import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage } from "./src/client_messages.ts";
 import { helloFrame, historyFrames, pointsFrame } from "./src/frames.ts";
-import { History, type ResumePlan } from "./src/history.ts";
+import { History } from "./src/history.ts";
 import { errorMessage, log, RateLimitedLog } from "./src/log.ts";
 
 /** WebSocket close code for a client that stayed over its buffer bound too long. */
@@ -142,10 +142,33 @@ function filterKey(set: ReadonlySet<string>): string {
   return [...set].sort().join("\u0000");
 }
 
+/** History frames ready to send, and what they hold. */
+interface HistoryFrames {
+  reset: boolean;
+  frames: string[];
+  points: number;
+}
+
 interface Incoming {
   series: string;
   seq: number;
   json: string;
+}
+
+/** A WebSocket as a {@link ClientTransport} (methods on the prototype: no closures per client). */
+class WebSocketTransport implements ClientTransport {
+  constructor(readonly socket: WebSocket) {}
+  send(frame: string): void {
+    this.socket.send(frame);
+  }
+  bufferedAmount(): number {
+    return this.socket.bufferedAmount;
+  }
+  close(code: number, reason: string): void {
+    try {
+      this.socket.close(code, reason);
+    } catch { /* already closing */ }
+  }
 }
 
 /** Reads `since` and `epoch` from a `/ws` URL; malformed values are ignored (a fresh start). */
@@ -166,6 +189,8 @@ export class WsBridge {
   #lastSeq = 0;
   #batcher: Batcher<Incoming>;
   #history: History;
+  /** Reset snapshots by series set, valid until the history changes. */
+  #snapshots = new Map<string, HistoryFrames>();
   #bound: number;
   #slowTimeout: number;
   #msgRate: number;
@@ -257,6 +282,7 @@ export class WsBridge {
   }
 
   #broadcast(items: Incoming[]): void {
+    this.#snapshots.clear();
     const jsons = new Array<string>(items.length);
     for (let i = 0; i < items.length; i++) {
       const it = items[i];
@@ -318,7 +344,7 @@ export class WsBridge {
       if (c.slowSince === undefined) continue;
       if (c.transport.bufferedAmount() <= this.#bound / 2) {
         c.slowSince = undefined;
-        this.#sendHistory(c, this.#history.resume(c.lastSent, c.series));
+        this.#sendHistory(c, this.#historyFor(c.lastSent, c.series));
       } else if (now - c.slowSince > this.#slowTimeout) {
         this.#stats.slowClientsClosed++;
         this.#rateLog.log(
@@ -338,13 +364,41 @@ export class WsBridge {
     }
   }
 
-  /** Sends a client the history frames of `plan`. */
-  #sendHistory(c: Client, plan: ResumePlan): void {
-    for (const f of historyFrames(plan.points.map((p) => p.json), plan.reset)) {
+  /**
+   * The history frames a client needs after `since` (undefined: a new client) for its series: the
+   * missed points when the resume is exact, else a reset snapshot. Snapshots are built once per
+   * series set until the next batch changes the history, so a crowd connecting at once costs one.
+   */
+  #historyFor(since: number | undefined, series?: ReadonlySet<string>): HistoryFrames {
+    if (this.#history.canResume(since)) {
+      const points = this.#history.after(since!, series);
+      return {
+        reset: false,
+        frames: historyFrames(points.map((p) => p.json), false),
+        points: points.length,
+      };
+    }
+    const key = series ? filterKey(series) : "*";
+    let cached = this.#snapshots.get(key);
+    if (!cached) {
+      const points = this.#history.snapshot(series);
+      cached = {
+        reset: true,
+        frames: historyFrames(points.map((p) => p.json), true),
+        points: points.length,
+      };
+      this.#snapshots.set(key, cached);
+    }
+    return cached;
+  }
+
+  /** Sends a client its history frames. */
+  #sendHistory(c: Client, h: HistoryFrames): void {
+    for (const f of h.frames) {
       c.transport.send(f);
       this.#stats.framesSent++;
     }
-    this.#stats.pointsSent += plan.points.length;
+    this.#stats.pointsSent += h.points;
     c.lastSent = this.#history.lastSeq;
   }
 
@@ -366,15 +420,15 @@ export class WsBridge {
       msgCount: 0,
     };
     const since = resume.epoch === this.#epoch ? resume.since : undefined;
-    const plan = this.#history.resume(since, series);
+    const history = this.#historyFor(since, series);
     transport.send(helloFrame({
       session: client.session,
       epoch: this.#epoch,
       seq: this.#history.lastSeq,
-      resumed: !plan.reset,
+      resumed: !history.reset,
     }));
-    this.#sendHistory(client, plan);
-    if (plan.reset) this.#stats.resumesReset++;
+    this.#sendHistory(client, history);
+    if (history.reset) this.#stats.resumesReset++;
     else this.#stats.resumesExact++;
     this.#clients.add(client);
     this.#stats.connectionsTotal++;
@@ -387,7 +441,7 @@ export class WsBridge {
    */
   setSeries(c: Client, series: ReadonlySet<string> | undefined): void {
     c.series = series;
-    if (c.slowSince === undefined) this.#sendHistory(c, this.#history.resume(undefined, series));
+    if (c.slowSince === undefined) this.#sendHistory(c, this.#historyFor(undefined, series));
   }
 
   /** Distinct series sets of connected clients. */
@@ -437,15 +491,7 @@ export class WsBridge {
     const series = opts.series ? new Set(opts.series) : undefined;
     let client: Client | undefined;
     let closedEarly = false;
-    const transport: ClientTransport = {
-      send: (f) => socket.send(f),
-      bufferedAmount: () => socket.bufferedAmount,
-      close: (code, reason) => {
-        try {
-          socket.close(code, reason);
-        } catch { /* already closing */ }
-      },
-    };
+    const transport = new WebSocketTransport(socket);
     socket.onopen = () => {
       if (closedEarly) return;
       client = this.addClient(transport, resume, series);

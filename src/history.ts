@@ -149,9 +149,12 @@ export class History {
    * reset with everything held.
    */
   resume(since: number | undefined, only?: ReadonlySet<string>): ResumePlan {
-    if (since === undefined || since > this.#lastSeq || since < this.#maxEvicted) {
-      return { reset: true, points: this.snapshot(only) };
-    }
-    return { reset: false, points: this.after(since, only) };
+    if (!this.canResume(since)) return { reset: true, points: this.snapshot(only) };
+    return { reset: false, points: this.after(since!, only) };
+  }
+
+  /** Whether everything after `since` is still held (so a resume from it is exact). */
+  canResume(since: number | undefined): boolean {
+    return since !== undefined && since <= this.#lastSeq && since >= this.#maxEvicted;
   }
 }
