@@ -3,14 +3,17 @@
  * client. Each batch of points becomes one frame, built once and sent as the same string to every
  * client that keeps up. It also keeps the history (`src/history.ts`), so new clients get a full
  * chart and returning ones get exactly what they missed, and it holds back slow clients instead of
- * queueing without bound. Next stop of the data: the page, `static/app.js`.
+ * queueing without bound. Clients are WebSockets (`/ws`, {@link WsBridge.accept}) or event streams
+ * (`/events`, `src/sse.ts`), both behind {@link ClientTransport}; each may select the series it
+ * receives (`?series=`, or the `series` message: {@link WsBridge.setSeries}) and is told the names
+ * of every series held (`series_list` frames). Next stop of the data: the page, `static/app.js`.
  *
  * @module
  */
 import * as zmq from "zeromq";
 import { Batcher } from "./src/batcher.ts";
 import { parseClientMessage } from "./src/client_messages.ts";
-import { helloFrame, historyFrames, pointsFrame } from "./src/frames.ts";
+import { helloFrame, historyFrames, pointsFrame, seriesListFrame } from "./src/frames.ts";
 import { History, type ResumePlan } from "./src/history.ts";
 import { errorMessage, log, RateLimitedLog } from "./src/log.ts";
 
@@ -61,10 +64,14 @@ export interface BridgeStats {
   historyPoints: number;
   /** Client connections closed for sending what the server does not accept. */
   clientProtocolErrors: number;
+  /** Clients connected now over Server-Sent Events (`/events`; also counted in `clients`). */
+  sseClients: number;
 }
 
-/** Where a client's frames go: a WebSocket, or (later) an event stream. */
+/** Where a client's frames go: a WebSocket, or an event stream (`src/sse.ts`). */
 export interface ClientTransport {
+  /** Which kind of connection (for `/metrics`); a WebSocket when absent. */
+  readonly kind?: "websocket" | "sse";
   /** Queues one text frame. */
   send(frame: string): void;
   /** Bytes queued and not yet sent. */
@@ -95,6 +102,8 @@ export interface Client {
   /** Start of the current message-rate window and messages in it. */
   msgWindowStart: number;
   msgCount: number;
+  /** The history's `seriesVersion` of the last `series_list` frame sent to this client. */
+  seriesListVersion: number;
 }
 
 /** The subscription to one relay generation's points bus. */
@@ -138,6 +147,10 @@ export class WsBridge {
   #msgRate: number;
   #slowCheck?: ReturnType<typeof setInterval>;
   #rateLog = new RateLimitedLog(5000);
+  #seriesList: { timer?: ReturnType<typeof setTimeout>; sentAt: number; shipped: number } = {
+    sentAt: -Infinity,
+    shipped: 0,
+  };
   #stats = {
     connectionsTotal: 0,
     pointsSent: 0,
@@ -161,8 +174,13 @@ export class WsBridge {
   /** Counters (a copy). */
   stats(): BridgeStats {
     let slow = 0;
-    for (const c of this.#clients) if (c.slowSince !== undefined) slow++;
+    let sse = 0;
+    for (const c of this.#clients) {
+      if (c.slowSince !== undefined) slow++;
+      if (c.transport.kind === "sse") sse++;
+    }
     return {
+      sseClients: sse,
       clients: this.#clients.size,
       slowClients: slow,
       historyPoints: this.#history.size,
@@ -225,6 +243,7 @@ export class WsBridge {
       this.#history.add(it.series, it.seq, it.json);
       jsons[i] = it.json;
     }
+    if (this.#history.seriesVersion !== this.#seriesList.shipped) this.#scheduleSeriesList();
     const last = items[items.length - 1].seq;
     const frame = pointsFrame(jsons);
     // Clients that see only some series share one frame per distinct filter (built lazily, once
@@ -322,6 +341,7 @@ export class WsBridge {
       series,
       msgWindowStart: performance.now(),
       msgCount: 0,
+      seriesListVersion: this.#history.seriesVersion,
     };
     const since = resume.epoch === this.#epoch ? resume.since : undefined;
     const plan = this.#history.resume(since, series);
@@ -332,6 +352,8 @@ export class WsBridge {
       resumed: !plan.reset,
     }));
     this.#sendHistory(client, plan);
+    transport.send(seriesListFrame(this.#history.seriesNames()));
+    this.#stats.framesSent++;
     if (plan.reset) this.#stats.resumesReset++;
     else this.#stats.resumesExact++;
     this.#clients.add(client);
@@ -348,16 +370,60 @@ export class WsBridge {
     if (c.slowSince === undefined) this.#sendHistory(c, this.#history.resume(undefined, series));
   }
 
+  /**
+   * Tells every client the names of the series held (a `series_list` frame) when they changed:
+   * at most once per second; a client held back for being slow is told once it keeps up again.
+   */
+  #scheduleSeriesList(): void {
+    const list = this.#seriesList;
+    if (list.timer !== undefined) return;
+    const wait = Math.max(0, list.sentAt + 1000 - performance.now());
+    list.timer = setTimeout(() => {
+      list.timer = undefined;
+      list.sentAt = performance.now();
+      const version = this.#history.seriesVersion;
+      list.shipped = version;
+      let frame: string | undefined;
+      let pending = false;
+      for (const c of this.#clients) {
+        if (c.seriesListVersion === version) continue;
+        if (c.slowSince !== undefined) {
+          pending = true;
+          continue;
+        }
+        frame ??= seriesListFrame(this.#history.seriesNames());
+        c.transport.send(frame);
+        c.seriesListVersion = version;
+        this.#stats.framesSent++;
+      }
+      if (pending) this.#scheduleSeriesList();
+    }, wait);
+  }
+
+  /** Handles a `series` message: the client's new selection (null: every series). */
+  #onSeriesMessage(client: Client, only: readonly string[] | null): void {
+    this.setSeries(client, only === null ? undefined : new Set(only));
+  }
+
   #remove(c: Client): void {
     this.#clients.delete(c);
   }
 
-  /** Upgrades `req` to a WebSocket client of the bridge (checks are the caller's job). */
-  accept(req: Request): Response {
+  /** Forgets a client whose connection ended (the transport's owner calls it, e.g. `/events`). */
+  removeClient(c: Client): void {
+    this.#remove(c);
+  }
+
+  /**
+   * Upgrades `req` to a WebSocket client of the bridge that receives the series in `series`
+   * (undefined: all). Checks (origin, capacity, a valid selection) are the caller's job.
+   */
+  accept(req: Request, series?: ReadonlySet<string>): Response {
     const { socket, response } = Deno.upgradeWebSocket(req, { idleTimeout: 60 });
     const resume = resumeFromUrl(new URL(req.url));
     let client: Client | undefined;
     const transport: ClientTransport = {
+      kind: "websocket",
       send: (f) => socket.send(f),
       bufferedAmount: () => socket.bufferedAmount,
       close: (code, reason) => {
@@ -366,7 +432,7 @@ export class WsBridge {
         } catch { /* already closing */ }
       },
     };
-    socket.onopen = () => client = this.addClient(transport, resume);
+    socket.onopen = () => client = this.addClient(transport, resume, series);
     socket.onmessage = (e) => client && this.#onClientMessage(client, e.data);
     socket.onclose = () => client && this.#remove(client);
     socket.onerror = () => client && this.#remove(client);
@@ -389,6 +455,7 @@ export class WsBridge {
       return;
     }
     if (msg.type === "ping") client.transport.send('{"type":"pong"}');
+    else if (msg.type === "series") this.#onSeriesMessage(client, msg.only);
   }
 
   #refuse(client: Client, code: number, reason: string): void {
@@ -415,6 +482,8 @@ export class WsBridge {
     this.#batcher.close();
     clearInterval(this.#slowCheck);
     this.#slowCheck = undefined;
+    clearTimeout(this.#seriesList.timer);
+    this.#seriesList.timer = undefined;
     const current = this.#current;
     if (current) {
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -1,6 +1,8 @@
 /**
- * The HTTP side of the one port: the page and its scripts, `/healthz`, `/metrics`, and the
- * WebSocket upgrade at `/ws` (handed to `ws_bridge.ts` once its checks pass).
+ * The HTTP side of the one port: the page and its scripts, `/healthz`, `/metrics`, the WebSocket
+ * upgrade at `/ws` (handed to `ws_bridge.ts` once its checks pass) and the same stream as
+ * Server-Sent Events at `/events` (`sse.ts`), with the same checks: origin, capacity (both count
+ * in one client limit), and a valid `?series=` selection (400 otherwise).
  *
  * @module
  */
@@ -9,6 +11,8 @@ import { renderMetrics, type ServerStats } from "./metrics.ts";
 import type { RelayStats } from "./relay_messages.ts";
 import type { WsBridge } from "../ws_bridge.ts";
 import { SERVER_INFO } from "./frames.ts";
+import { seriesFromUrl } from "./client_messages.ts";
+import { acceptEventStream, EVENT_STREAM_HEADERS } from "./sse.ts";
 
 /** What the handler needs from the rest of the server. */
 export interface HttpContext {
@@ -17,9 +21,9 @@ export interface HttpContext {
   relayStats: () => Promise<RelayStats>;
   /** Relay restarts so far. */
   relayRestarts: () => number;
-  /** Extra origins allowed to open `/ws`. */
+  /** Extra origins allowed to open `/ws` and `/events`. */
   allowOrigins: readonly string[];
-  /** Most clients at once. */
+  /** Most clients at once (WebSocket and event stream together). */
   maxClients: number;
   /** `performance.now()` at start. */
   startedAt: number;
@@ -35,8 +39,9 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(
 });
 
 /**
- * Whether a WebSocket upgrade with this `Origin` may proceed: no Origin (not a browser), the
- * server's own origin (as the request addressed it), or one of `allow`.
+ * Whether a WebSocket upgrade or event stream with this `Origin` may proceed: no Origin (not a
+ * browser, or a same-origin EventSource, which sends none), the server's own origin (as the request
+ * addressed it), or one of `allow`.
  */
 export function originAllowed(
   origin: string | null,
@@ -53,10 +58,17 @@ function text(status: number, body: string, type = "text/plain; charset=utf-8"):
   return new Response(body, { status, headers: { ...SECURITY_HEADERS, "Content-Type": type } });
 }
 
+function tooMany(): Response {
+  const r = text(503, "too many clients\n");
+  r.headers.set("Retry-After", "5");
+  return r;
+}
+
 /** Builds the request handler for `Deno.serve`. */
 export function createHandler(ctx: HttpContext): (req: Request) => Promise<Response> {
   const server: Omit<ServerStats, "uptimeSeconds" | "relayRestarts"> = {
     wsRejected: { origin: 0, capacity: 0 },
+    sseRejected: { origin: 0, capacity: 0 },
   };
   const uptime = () => Math.round((performance.now() - ctx.startedAt) / 100) / 10;
 
@@ -78,11 +90,27 @@ export function createHandler(ctx: HttpContext): (req: Request) => Promise<Respo
         }
         if (ctx.bridge.clientCount >= ctx.maxClients) {
           server.wsRejected.capacity++;
-          const r = text(503, "too many clients\n");
-          r.headers.set("Retry-After", "5");
-          return r;
+          return tooMany();
         }
-        return ctx.bridge.accept(req);
+        const series = seriesFromUrl(url);
+        if (series && "error" in series) return text(400, `${series.error}\n`);
+        return ctx.bridge.accept(req, series);
+      }
+      case "/events": {
+        if (!originAllowed(req.headers.get("origin"), req.url, ctx.allowOrigins)) {
+          server.sseRejected.origin++;
+          return text(403, "origin not allowed\n");
+        }
+        if (ctx.bridge.clientCount >= ctx.maxClients) {
+          server.sseRejected.capacity++;
+          return tooMany();
+        }
+        const series = seriesFromUrl(url);
+        if (series && "error" in series) return text(400, `${series.error}\n`);
+        if (req.method === "HEAD") {
+          return new Response(null, { headers: { ...SECURITY_HEADERS, ...EVENT_STREAM_HEADERS } });
+        }
+        return acceptEventStream(ctx.bridge, req, series, SECURITY_HEADERS);
       }
       case "/healthz":
         return text(

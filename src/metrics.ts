@@ -11,6 +11,8 @@ import type { BridgeStats } from "../ws_bridge.ts";
 export interface ServerStats {
   /** Upgrades refused, by reason. */
   wsRejected: Record<"origin" | "capacity", number>;
+  /** Event streams (`/events`) refused, by reason. */
+  sseRejected: Record<"origin" | "capacity", number>;
   /** Relay worker restarts after a crash. */
   relayRestarts: number;
   /** Seconds since start. */
@@ -31,8 +33,15 @@ export function renderMetrics(m: MetricsSnapshot): string {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, value] of rows) out.push(`${name}${labels} ${value}`);
   };
-  metric("zws_clients", "gauge", "WebSocket clients connected now.", [["", m.bridge.clients]]);
-  metric("zws_ws_connections_total", "counter", "WebSocket connections accepted.", [[
+  metric("zws_clients", "gauge", "Clients connected now (WebSocket and SSE).", [[
+    "",
+    m.bridge.clients,
+  ]]);
+  metric("zws_sse_clients", "gauge", "Server-Sent Events clients connected now.", [[
+    "",
+    m.bridge.sseClients,
+  ]]);
+  metric("zws_ws_connections_total", "counter", "Connections accepted (WebSocket and SSE).", [[
     "",
     m.bridge.connectionsTotal,
   ]]);
@@ -41,6 +50,12 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "counter",
     "WebSocket upgrades refused, by reason.",
     Object.entries(m.server.wsRejected).map(([r, v]) => [`{reason="${r}"}`, v]),
+  );
+  metric(
+    "zws_sse_rejected_total",
+    "counter",
+    "Event streams (/events) refused, by reason.",
+    Object.entries(m.server.sseRejected).map(([r, v]) => [`{reason="${r}"}`, v]),
   );
   metric("zws_ingress_messages_total", "counter", "Producer messages received.", [[
     "",

@@ -23,9 +23,11 @@ function snapshot(): MetricsSnapshot {
       resumesExact: 0,
       resumesReset: 0,
       historyPoints: 0,
+      sseClients: 3,
     },
     server: {
       wsRejected: { origin: 13, capacity: 14 },
+      sseRejected: { origin: 15, capacity: 16 },
       relayRestarts: 1,
       uptimeSeconds: 12.3,
     },
@@ -67,8 +69,10 @@ function parseExposition(text: string): Map<string, Family> {
 
 const EXPECTED: Array<[string, string]> = [
   ["zws_clients", "gauge"],
+  ["zws_sse_clients", "gauge"],
   ["zws_ws_connections_total", "counter"],
   ["zws_ws_rejected_total", "counter"],
+  ["zws_sse_rejected_total", "counter"],
   ["zws_ingress_messages_total", "counter"],
   ["zws_ingress_points_total", "counter"],
   ["zws_ingress_rejected_total", "counter"],
@@ -101,7 +105,7 @@ Deno.test("metrics: every metric has HELP and TYPE lines, in order", () => {
 Deno.test("metrics: HELP/TYPE lines are exact", () => {
   const text = renderMetrics(snapshot());
   const lines = text.split("\n");
-  const i = lines.indexOf("# HELP zws_clients WebSocket clients connected now.");
+  const i = lines.indexOf("# HELP zws_clients Clients connected now (WebSocket and SSE).");
   assert.equal(i, 0, "first line");
   assert.equal(lines[1], "# TYPE zws_clients gauge");
   assert.equal(lines[2], "zws_clients 7");
@@ -116,6 +120,9 @@ Deno.test("metrics: values come from the right fields", () => {
   assert.equal(v("zws_ws_connections_total"), 11);
   assert.equal(v("zws_ws_rejected_total", '{reason="origin"}'), 13);
   assert.equal(v("zws_ws_rejected_total", '{reason="capacity"}'), 14);
+  assert.equal(v("zws_sse_clients"), 3);
+  assert.equal(v("zws_sse_rejected_total", '{reason="origin"}'), 15);
+  assert.equal(v("zws_sse_rejected_total", '{reason="capacity"}'), 16);
   assert.equal(v("zws_ingress_messages_total"), 101);
   assert.equal(v("zws_ingress_points_total"), 202);
   assert.equal(v("zws_last_seq"), 9007);
@@ -158,8 +165,14 @@ Deno.test("metrics: an all-zero snapshot still lists every series", () => {
       resumesExact: 0,
       resumesReset: 0,
       historyPoints: 0,
+      sseClients: 0,
     },
-    server: { wsRejected: { origin: 0, capacity: 0 }, relayRestarts: 0, uptimeSeconds: 0 },
+    server: {
+      wsRejected: { origin: 0, capacity: 0 },
+      sseRejected: { origin: 0, capacity: 0 },
+      relayRestarts: 0,
+      uptimeSeconds: 0,
+    },
   };
   const text = renderMetrics(zero);
   const fams = parseExposition(text);
@@ -170,8 +183,9 @@ Deno.test("metrics: an all-zero snapshot still lists every series", () => {
       samples++;
     }
   }
-  // 14 unlabeled + 2 ws_rejected + every reject reason + 1 dropped + 2 resume results.
-  assert.equal(samples, 14 + 2 + REJECT_REASONS.length + 1 + 2);
+  // 15 unlabeled + 2 ws_rejected + 2 sse_rejected + every reject reason + 1 dropped + 2 resume
+  // results.
+  assert.equal(samples, 15 + 2 + 2 + REJECT_REASONS.length + 1 + 2);
   assert(!text.includes("undefined") && !text.includes("NaN"));
 });
 
