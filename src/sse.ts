@@ -121,7 +121,6 @@ export function acceptEventStream(
     if (ended) return;
     ended = true;
     clearInterval(heartbeat);
-    req.signal.removeEventListener("abort", end);
     if (client) bridge.removeClient(client);
   };
   const write = (text: string) => {
@@ -152,7 +151,5 @@ export function acceptEventStream(
       end();
     },
   }, { highWaterMark: 0, size: (chunk) => chunk.byteLength });
-  // Some connections end without cancelling the body (e.g. before the first read).
-  req.signal.addEventListener("abort", end);
   return new Response(body, { headers: { ...headers, ...EVENT_STREAM_HEADERS } });
 }
