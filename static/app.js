@@ -465,7 +465,7 @@
       if (msg.reset) {
         for (const name of Array.from(series.keys())) dropSeries(name);
         lastSeq = 0;
-        requestDraw(true);
+        requestDraw(false); // not while paused: the view stays as it was
       }
       addPoints(msg.points, false);
     } else if (msg.type === "points" && Array.isArray(msg.points)) {
