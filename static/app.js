@@ -304,8 +304,8 @@
 
   /**
    * The points of `s` within [from, to] for Flot, plus one before `from` so the line enters at the
-   * left edge. More than 2 per pixel column: the first-min-max-last order of each column is kept as
-   * its min and max in x order (what a line at this width shows anyway).
+   * left edge. More than 2 per pixel column: each column keeps its lowest and highest point, in x
+   * order (what a line at this width shows anyway). `count`: the points in the window.
    */
   function windowData(s, from, to, px) {
     let lo = s.lowerBound(from);
