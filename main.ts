@@ -3,7 +3,8 @@
  *
  * Data path: producer (`producer.ts`, or any ZeroMQ PUB) -> relay (`relay.ts`, in a Worker) ->
  * bridge (`ws_bridge.ts`, this thread) -> page (`static/app.js`). One `Deno.serve` serves the page,
- * its scripts and the WebSocket upgrade on one port.
+ * its scripts, the WebSocket upgrade (`/ws`) and the same stream as Server-Sent Events (`/events`)
+ * on one port.
  *
  * @module
  */

@@ -3,8 +3,12 @@
  * client. Each batch of points becomes one frame, built once and sent as the same string to every
  * client that keeps up. It also keeps the history (`src/history.ts`), so new clients get a full
  * chart and returning ones get exactly what they missed, and it holds back slow clients instead of
- * queueing without bound. Clients limited to some series (by their token) share one frame per
- * distinct series set per batch. Next stop of the data: the page, `static/app.js`.
+ * queueing without bound. Clients are WebSockets (`/ws`, {@link WsBridge.accept}) or event streams
+ * (`/events`, `src/sse.ts`), both behind {@link ClientTransport}. Each may select the series it
+ * receives (`?series=`, or the `series` message: {@link WsBridge.setSeries}), within what its token
+ * allows; clients with the same series set share one frame per batch. Every client is told the
+ * names of the series held (`series_list` frames). Next stop of the data: the page,
+ * `static/app.js`.
  *
  * Close codes the bridge sends: 1001 (server shutting down), 1003 (binary message), 1007 (invalid
  * message), 1008 (message flood), 1009 (message over `maxMessageBytes`), 4001 (the client's token
@@ -16,7 +20,7 @@ import * as zmq from "zeromq";
 import { Batcher } from "./src/batcher.ts";
 import { TOKEN_EXPIRED_CLOSE_CODE } from "./src/auth.ts";
 import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage } from "./src/client_messages.ts";
-import { helloFrame, historyFrames, pointsFrame } from "./src/frames.ts";
+import { helloFrame, historyFrames, pointsFrame, seriesListFrame } from "./src/frames.ts";
 import { History } from "./src/history.ts";
 import { errorMessage, log, RateLimitedLog } from "./src/log.ts";
 
@@ -43,14 +47,38 @@ export interface BridgeOptions {
   maxMessageBytes?: number;
 }
 
-/** What {@link WsBridge.accept} knows about a client (from its token). */
+/** What {@link WsBridge.accept} knows about a client: its token's claims, its selection. */
 export interface AcceptOptions {
-  /** Series this client may see; all when `null` or absent. */
+  /** Series this client may see (its token's claim); all when `null` or absent. */
   series?: readonly string[] | null;
+  /** Series it asked for (`?series=`); all it may see when absent. */
+  select?: ReadonlySet<string>;
   /** When its token expires (ms since the epoch); it is closed with 4001 then. */
   expiresAt?: number;
   /** Called once when the connection ends (or the upgrade fails). */
   onClose?: () => void;
+}
+
+/** Options of {@link WsBridge.addClient}. */
+export interface ClientOptions {
+  /** Series it may see at most (its token's claim); all when absent. */
+  allowed?: ReadonlySet<string>;
+  /** Series it asked for; all it may see when absent. */
+  select?: ReadonlySet<string>;
+  /** When its token expires (ms since the epoch); it is closed with 4001 then. */
+  expiresAt?: number;
+  /** Called once when the client ends. */
+  onClose?: () => void;
+}
+
+/** The series a client receives: its selection within what it may see (undefined: all). */
+export function effectiveSeries(
+  select: ReadonlySet<string> | undefined,
+  allowed: ReadonlySet<string> | undefined,
+): ReadonlySet<string> | undefined {
+  if (!allowed) return select;
+  if (!select) return allowed;
+  return new Set([...select].filter((s) => allowed.has(s)));
 }
 
 /** Counters of the bridge, for `/metrics`. */
@@ -85,10 +113,14 @@ export interface BridgeStats {
   clientsClosedTokenExpired: number;
   /** `points` frames built (one per batch for unfiltered clients, one per series set). */
   framesBuilt: number;
+  /** Clients connected now over Server-Sent Events (`/events`; also counted in `clients`). */
+  sseClients: number;
 }
 
-/** Where a client's frames go: a WebSocket, or (later) an event stream. */
+/** Where a client's frames go: a WebSocket, or an event stream (`src/sse.ts`). */
 export interface ClientTransport {
+  /** Which kind of connection (for `/metrics`); a WebSocket when absent. */
+  readonly kind?: "websocket" | "sse";
   /** Queues one text frame. */
   send(frame: string): void;
   /** Bytes queued and not yet sent. */
@@ -116,6 +148,10 @@ export interface Client {
    * (subscriptions, or the series a token allows).
    */
   series?: ReadonlySet<string>;
+  /** The series its token allows (undefined: all). */
+  allowed?: ReadonlySet<string>;
+  /** The history's `seriesVersion` of the last `series_list` frame sent to this client. */
+  seriesListVersion: number;
   /** Start of the current message-rate window and messages in it. */
   msgWindowStart: number;
   msgCount: number;
@@ -157,6 +193,7 @@ interface Incoming {
 
 /** A WebSocket as a {@link ClientTransport} (methods on the prototype: no closures per client). */
 class WebSocketTransport implements ClientTransport {
+  readonly kind = "websocket";
   constructor(readonly socket: WebSocket) {}
   send(frame: string): void {
     this.socket.send(frame);
@@ -197,6 +234,10 @@ export class WsBridge {
   #maxMessageBytes: number;
   #slowCheck?: ReturnType<typeof setInterval>;
   #rateLog = new RateLimitedLog(5000);
+  #seriesList: { timer?: ReturnType<typeof setTimeout>; sentAt: number; shipped: number } = {
+    sentAt: -Infinity,
+    shipped: 0,
+  };
   #stats = {
     connectionsTotal: 0,
     pointsSent: 0,
@@ -224,8 +265,13 @@ export class WsBridge {
   /** Counters (a copy). */
   stats(): BridgeStats {
     let slow = 0;
-    for (const c of this.#clients) if (c.slowSince !== undefined) slow++;
+    let sse = 0;
+    for (const c of this.#clients) {
+      if (c.slowSince !== undefined) slow++;
+      if (c.transport.kind === "sse") sse++;
+    }
     return {
+      sseClients: sse,
       clients: this.#clients.size,
       slowClients: slow,
       historyPoints: this.#history.size,
@@ -289,6 +335,7 @@ export class WsBridge {
       this.#history.add(it.series, it.seq, it.json);
       jsons[i] = it.json;
     }
+    if (this.#history.seriesVersion !== this.#seriesList.shipped) this.#scheduleSeriesList();
     const last = items[items.length - 1].seq;
     // Built lazily, once per batch: the frame for clients that see every series, and one per
     // distinct series set for the others.
@@ -409,15 +456,20 @@ export class WsBridge {
   addClient(
     transport: ClientTransport,
     resume: ResumeRequest = {},
-    series?: ReadonlySet<string>,
+    opts: ClientOptions = {},
   ): Client {
+    const series = effectiveSeries(opts.select, opts.allowed);
     const client: Client = {
       session: crypto.randomUUID(),
       transport,
       lastSent: 0,
       series,
+      allowed: opts.allowed,
+      seriesListVersion: this.#history.seriesVersion,
       msgWindowStart: performance.now(),
       msgCount: 0,
+      expiresAt: opts.expiresAt,
+      onClose: opts.onClose,
     };
     const since = resume.epoch === this.#epoch ? resume.since : undefined;
     const history = this.#historyFor(since, series);
@@ -428,10 +480,13 @@ export class WsBridge {
       resumed: !history.reset,
     }));
     this.#sendHistory(client, history);
+    transport.send(seriesListFrame(this.#history.seriesNames()));
+    this.#stats.framesSent++;
     if (history.reset) this.#stats.resumesReset++;
     else this.#stats.resumesExact++;
     this.#clients.add(client);
     this.#stats.connectionsTotal++;
+    this.#armExpiry(client);
     return client;
   }
 
@@ -439,9 +494,45 @@ export class WsBridge {
    * Changes the series a client receives (undefined: all). It gets the held history of the
    * series it newly sees (a reset snapshot of its new selection), then live points of them.
    */
-  setSeries(c: Client, series: ReadonlySet<string> | undefined): void {
+  setSeries(c: Client, select: ReadonlySet<string> | undefined): void {
+    const series = effectiveSeries(select, c.allowed);
     c.series = series;
     if (c.slowSince === undefined) this.#sendHistory(c, this.#historyFor(undefined, series));
+  }
+
+  /**
+   * Tells every client the names of the series held (a `series_list` frame) when they changed:
+   * at most once per second; a client held back for being slow is told once it keeps up again.
+   */
+  #scheduleSeriesList(): void {
+    const list = this.#seriesList;
+    if (list.timer !== undefined) return;
+    const wait = Math.max(0, list.sentAt + 1000 - performance.now());
+    list.timer = setTimeout(() => {
+      list.timer = undefined;
+      list.sentAt = performance.now();
+      const version = this.#history.seriesVersion;
+      list.shipped = version;
+      let frame: string | undefined;
+      let pending = false;
+      for (const c of this.#clients) {
+        if (c.seriesListVersion === version) continue;
+        if (c.slowSince !== undefined) {
+          pending = true;
+          continue;
+        }
+        frame ??= seriesListFrame(this.#history.seriesNames());
+        c.transport.send(frame);
+        c.seriesListVersion = version;
+        this.#stats.framesSent++;
+      }
+      if (pending) this.#scheduleSeriesList();
+    }, wait);
+  }
+
+  /** Forgets a client whose connection ended (the transport's owner calls it, e.g. `/events`). */
+  removeClient(c: Client): void {
+    this.#end(c);
   }
 
   /** Distinct series sets of connected clients. */
@@ -488,16 +579,18 @@ export class WsBridge {
     }
     const { socket, response } = upgraded;
     const resume = resumeFromUrl(new URL(req.url));
-    const series = opts.series ? new Set(opts.series) : undefined;
+    const allowed = opts.series ? new Set(opts.series) : undefined;
     let client: Client | undefined;
     let closedEarly = false;
     const transport = new WebSocketTransport(socket);
     socket.onopen = () => {
       if (closedEarly) return;
-      client = this.addClient(transport, resume, series);
-      client.expiresAt = opts.expiresAt;
-      client.onClose = opts.onClose;
-      this.#armExpiry(client);
+      client = this.addClient(transport, resume, {
+        allowed,
+        select: opts.select,
+        expiresAt: opts.expiresAt,
+        onClose: opts.onClose,
+      });
     };
     socket.onmessage = (e) => client && this.#onClientMessage(client, e.data);
     const ended = () => {
@@ -529,6 +622,9 @@ export class WsBridge {
       return;
     }
     if (msg.type === "ping") client.transport.send('{"type":"pong"}');
+    else if (msg.type === "series") {
+      this.setSeries(client, msg.only === null ? undefined : new Set(msg.only));
+    }
   }
 
   #refuse(client: Client, code: number, reason: string): void {
@@ -557,6 +653,8 @@ export class WsBridge {
     this.#batcher.close();
     clearInterval(this.#slowCheck);
     this.#slowCheck = undefined;
+    clearTimeout(this.#seriesList.timer);
+    this.#seriesList.timer = undefined;
     const current = this.#current;
     if (current) {
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -21,7 +21,7 @@ export interface Config {
   maxMessageBytes: number;
   /** Extra origins allowed to open `/ws`, besides the server's own. */
   allowOrigins: string[];
-  /** Most WebSocket clients served at once. */
+  /** Most clients (WebSocket and event stream) served at once. */
   maxClients: number;
   /** Points held per series for new and returning clients. */
   history: number;
@@ -122,9 +122,9 @@ Flags (environment fallback in brackets):
                              (default tcp://127.0.0.1:5000; tcp://host:* picks a free port)
   --no-demo                  do not run the built-in demo producer  [ZWS_NO_DEMO=1]
   --max-message-bytes <n>    largest producer message accepted      [ZWS_MAX_MESSAGE_BYTES] (default 65536)
-  --allow-origin <origin>    another origin allowed to open /ws; repeatable
+  --allow-origin <origin>    another origin allowed to open /ws and /events; repeatable
                              [ZWS_ALLOW_ORIGIN, comma-separated]
-  --max-clients <n>          most WebSocket clients at once         [ZWS_MAX_CLIENTS] (default 10000)
+  --max-clients <n>          most clients at once (WS and SSE)      [ZWS_MAX_CLIENTS] (default 10000)
   --history <n>              points held per series for new and returning clients
                              [ZWS_HISTORY] (default 1000)
   --client-buffer-bytes <n>  unsent bytes per client before it is held back

@@ -8,6 +8,10 @@
  *   slow client catches up). `reset: true` means "clear the chart first": the points do not
  *   continue what the client had.
  * - `{"type":"points","points":[{"seq":N,"x":…,"y":…,"series":"…"}, …]}`: live data, in seq order.
+ * - `{"type":"series_list","series":["a","b",…]}`: the names of every series the server holds,
+ *   whatever the connection selected (so a page can offer the ones it does not show). Sent after
+ *   the first history frames and again when the set changes, at most once per second.
+ * - `{"type":"pong"}`: the answer to a client's ping.
  *
  * @module
  */
@@ -57,4 +61,9 @@ export interface Hello {
 /** Builds the hello frame, the first frame on every connection. */
 export function helloFrame(h: Hello): string {
   return JSON.stringify({ type: "hello", ...h, server: SERVER_INFO });
+}
+
+/** Builds a `series_list` frame: the names of the series held, sorted. */
+export function seriesListFrame(names: Iterable<string>): string {
+  return JSON.stringify({ type: "series_list", series: [...names].sort() });
 }

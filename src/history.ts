@@ -75,6 +75,7 @@ export class History {
   #maxEvicted = 0;
   #lastSeq = 0;
   #count = 0;
+  #seriesVersion = 0;
 
   constructor(readonly perSeries = 1000, readonly maxSeries = 1000) {
     if (!(perSeries >= 1) || !(maxSeries >= 1)) throw new RangeError("history sizes must be >= 1");
@@ -95,6 +96,16 @@ export class History {
     return this.#series.size;
   }
 
+  /** Changes whenever a series is added or dropped (to tell clients the names again). */
+  get seriesVersion(): number {
+    return this.#seriesVersion;
+  }
+
+  /** Names of the series held now. */
+  seriesNames(): string[] {
+    return [...this.#series.keys()];
+  }
+
   /** Adds a point (seqs must increase). */
   add(series: string, seq: number, json: string): void {
     let ring = this.#series.get(series);
@@ -102,6 +113,7 @@ export class History {
       if (this.#series.size >= this.maxSeries) this.#evictStalestSeries();
       ring = new Ring(this.perSeries);
       this.#series.set(series, ring);
+      this.#seriesVersion++;
     }
     const evicted = ring.push(seq, json);
     if (evicted >= 0) this.#maxEvicted = Math.max(this.#maxEvicted, evicted);
@@ -123,6 +135,7 @@ export class History {
     this.#maxEvicted = Math.max(this.#maxEvicted, ring.lastSeq);
     this.#count -= ring.size;
     this.#series.delete(stalest);
+    this.#seriesVersion++;
   }
 
   /** Every held point (of the series in `only`, when given), in seq order. */

@@ -1,9 +1,12 @@
 /**
- * The HTTP side of the one port: the page and its scripts, `/healthz`, `/metrics`, and the
- * WebSocket upgrade at `/ws` (handed to `ws_bridge.ts` once its checks pass).
+ * The HTTP side of the one port: the page and its scripts, `/healthz`, `/metrics`, the WebSocket
+ * upgrade at `/ws` (handed to `ws_bridge.ts` once its checks pass) and the same stream as
+ * Server-Sent Events at `/events` (`sse.ts`), with the same checks: origin, capacity (both count
+ * in one client limit), and a valid `?series=` selection (400 otherwise).
  *
- * Checks on `/ws`, in order: upgrade header (426), upgrade rate per IP (429), origin (403), token
- * when auth is on (401), total clients (503), clients per IP (429). With auth on, the page itself
+ * Checks on `/ws` and `/events`, in order: upgrade header (426, `/ws` only), upgrade rate per IP
+ * (429), origin (403), a valid `?series=` (400), token when auth is on (401), total clients (503),
+ * clients per IP (429). With auth on, the page itself
  * (`/`, `/index.html`) needs a token too; its scripts and styles, `/healthz` and `/metrics` do not.
  *
  * @module
@@ -20,8 +23,10 @@ import {
 import { ConnectionCounter, RateLimiter } from "./limits.ts";
 import { RateLimitedLog } from "./log.ts";
 import type { RelayStats } from "./relay_messages.ts";
-import type { WsBridge } from "../ws_bridge.ts";
+import type { AcceptOptions, WsBridge } from "../ws_bridge.ts";
 import { SERVER_INFO } from "./frames.ts";
+import { seriesFromUrl } from "./client_messages.ts";
+import { acceptEventStream, EVENT_STREAM_HEADERS } from "./sse.ts";
 
 /** What the handler needs from the rest of the server. */
 export interface HttpContext {
@@ -30,9 +35,9 @@ export interface HttpContext {
   relayStats: () => Promise<RelayStats>;
   /** Relay restarts so far. */
   relayRestarts: () => number;
-  /** Extra origins allowed to open `/ws`. */
+  /** Extra origins allowed to open `/ws` and `/events`. */
   allowOrigins: readonly string[];
-  /** Most clients at once. */
+  /** Most clients at once (WebSocket and event stream together). */
   maxClients: number;
   /** `performance.now()` at start. */
   startedAt: number;
@@ -61,8 +66,9 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(
 });
 
 /**
- * Whether a WebSocket upgrade with this `Origin` may proceed: no Origin (not a browser), the
- * server's own origin (as the request addressed it), or one of `allow`.
+ * Whether a WebSocket upgrade or event stream with this `Origin` may proceed: no Origin (not a
+ * browser, or a same-origin EventSource, which sends none), the server's own origin (as the request
+ * addressed it), or one of `allow`.
  */
 export function originAllowed(
   origin: string | null,
@@ -97,22 +103,24 @@ export function createHandler(
 ): (req: Request, info?: RequestInfo) => Promise<Response> {
   const server: Omit<ServerStats, "uptimeSeconds" | "relayRestarts"> & {
     wsRejected: Record<WsRejectReason, number>;
+    sseRejected: Record<WsRejectReason, number>;
     authFailures: Record<AuthFailureReason, number>;
   } = {
     wsRejected: { origin: 0, capacity: 0, ip_capacity: 0, rate: 0, unauthorized: 0 },
+    sseRejected: { origin: 0, capacity: 0, ip_capacity: 0, rate: 0, unauthorized: 0 },
     authFailures: { missing: 0, invalid: 0, expired: 0 },
   };
   const uptime = () => Math.round((performance.now() - ctx.startedAt) / 100) / 10;
   const upgrades = new RateLimiter(ctx.upgradeRate ?? 0, undefined, ctx.now);
   const perIp = new ConnectionCounter(ctx.maxClientsPerIp ?? 0);
   const rateLog = new RateLimitedLog(5000);
-  const reject = (reason: WsRejectReason, ip: string, response: Response) => {
-    server.wsRejected[reason]++;
+  const reject = (kind: "ws" | "sse", reason: WsRejectReason, ip: string, response: Response) => {
+    (kind === "ws" ? server.wsRejected : server.sseRejected)[reason]++;
     rateLog.log(
       "info",
       "http",
-      `ws-${reason}`,
-      `refused a WebSocket upgrade from ${ip}: ${reason}`,
+      `${kind}-${reason}`,
+      `refused ${kind === "ws" ? "a WebSocket upgrade" : "an event stream"} from ${ip}: ${reason}`,
     );
     return response;
   };
@@ -122,6 +130,44 @@ export function createHandler(
     const result = await verifyRequestToken(req, ctx.auth);
     if (!result.ok) server.authFailures[result.reason]++;
     return result;
+  };
+
+  /**
+   * The checks `/ws` and `/events` share after rate and origin: a valid `?series=` (400), the
+   * token (401), total clients (503), clients per IP (429); then `open` with what they found.
+   */
+  const admit = async (
+    kind: "ws" | "sse",
+    req: Request,
+    url: URL,
+    ip: string,
+    open: (opts: AcceptOptions) => Response,
+  ): Promise<Response> => {
+    const select = seriesFromUrl(url);
+    if (select && "error" in select) return text(400, `${select.error}\n`);
+    const auth = await authorize(req);
+    if (auth && !auth.ok) {
+      return reject(kind, "unauthorized", ip, unauthorized(auth, SECURITY_HEADERS));
+    }
+    if (Math.max(ctx.bridge.clientCount, perIp.total) >= ctx.maxClients) {
+      return reject(kind, "capacity", ip, tooMany(503, "too many clients\n", 5));
+    }
+    const release = perIp.acquire(ip);
+    if (!release) {
+      return reject(
+        kind,
+        "ip_capacity",
+        ip,
+        tooMany(429, "too many clients from your address\n", 5),
+      );
+    }
+    const claims = auth?.ok ? auth.claims : undefined;
+    return open({
+      series: claims?.series ?? null,
+      select,
+      expiresAt: claims?.expiresAt,
+      onClose: release,
+    });
   };
 
   return async (req, info) => {
@@ -139,36 +185,47 @@ export function createHandler(
         const ip = peerAddress(info);
         if (!upgrades.take(ip)) {
           return reject(
+            "ws",
             "rate",
             ip,
             tooMany(429, "too many connection attempts\n", upgrades.retryAfterSeconds(ip)),
           );
         }
         if (!originAllowed(req.headers.get("origin"), req.url, ctx.allowOrigins)) {
-          return reject("origin", ip, text(403, "origin not allowed\n"));
+          return reject("ws", "origin", ip, text(403, "origin not allowed\n"));
         }
-        const auth = await authorize(req);
-        if (auth && !auth.ok) {
-          return reject("unauthorized", ip, unauthorized(auth, SECURITY_HEADERS));
+        return admit("ws", req, url, ip, (opts) => {
+          try {
+            return ctx.bridge.accept(req, opts);
+          } catch {
+            // accept() released the slot; a malformed upgrade is the client's mistake.
+            return text(400, "bad WebSocket upgrade request\n");
+          }
+        });
+      }
+      case "/events": {
+        const ip = peerAddress(info);
+        if (!upgrades.take(ip)) {
+          return reject(
+            "sse",
+            "rate",
+            ip,
+            tooMany(429, "too many connection attempts\n", upgrades.retryAfterSeconds(ip)),
+          );
         }
-        if (Math.max(ctx.bridge.clientCount, perIp.total) >= ctx.maxClients) {
-          return reject("capacity", ip, tooMany(503, "too many clients\n", 5));
+        if (!originAllowed(req.headers.get("origin"), req.url, ctx.allowOrigins)) {
+          return reject("sse", "origin", ip, text(403, "origin not allowed\n"));
         }
-        const release = perIp.acquire(ip);
-        if (!release) {
-          return reject("ip_capacity", ip, tooMany(429, "too many clients from your address\n", 5));
+        if (req.method === "HEAD") {
+          return new Response(null, { headers: { ...SECURITY_HEADERS, ...EVENT_STREAM_HEADERS } });
         }
-        const claims = auth?.ok ? auth.claims : undefined;
-        try {
-          return ctx.bridge.accept(req, {
-            series: claims?.series ?? null,
-            expiresAt: claims?.expiresAt,
-            onClose: release,
-          });
-        } catch {
-          // accept() released the slot; a malformed upgrade is the client's mistake.
-          return text(400, "bad WebSocket upgrade request\n");
-        }
+        return admit("sse", req, url, ip, (opts) =>
+          acceptEventStream(ctx.bridge, req, {
+            allowed: opts.series ? new Set(opts.series) : undefined,
+            select: opts.select,
+            expiresAt: opts.expiresAt,
+            onClose: opts.onClose,
+          }, SECURITY_HEADERS));
       }
       case "/healthz":
         return text(

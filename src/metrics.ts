@@ -26,6 +26,8 @@ export interface ServerStats {
   wsRejected: Partial<Record<WsRejectReason, number>>;
   /** Requests refused for a missing, invalid or expired token, on any endpoint. */
   authFailures?: Partial<Record<AuthFailureReason, number>>;
+  /** Event streams (`/events`) refused, by reason (missing reasons count 0). */
+  sseRejected?: Partial<Record<WsRejectReason, number>>;
   /** Relay worker restarts after a crash. */
   relayRestarts: number;
   /** Seconds since start. */
@@ -46,8 +48,15 @@ export function renderMetrics(m: MetricsSnapshot): string {
     out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, value] of rows) out.push(`${name}${labels} ${value}`);
   };
-  metric("zws_clients", "gauge", "WebSocket clients connected now.", [["", m.bridge.clients]]);
-  metric("zws_ws_connections_total", "counter", "WebSocket connections accepted.", [[
+  metric("zws_clients", "gauge", "Clients connected now (WebSocket and SSE).", [[
+    "",
+    m.bridge.clients,
+  ]]);
+  metric("zws_sse_clients", "gauge", "Server-Sent Events clients connected now.", [[
+    "",
+    m.bridge.sseClients,
+  ]]);
+  metric("zws_ws_connections_total", "counter", "Connections accepted (WebSocket and SSE).", [[
     "",
     m.bridge.connectionsTotal,
   ]]);
@@ -71,6 +80,12 @@ export function renderMetrics(m: MetricsSnapshot): string {
       [`{reason="message_too_big"}`, m.bridge.clientsClosedTooBig],
       [`{reason="token_expired"}`, m.bridge.clientsClosedTokenExpired],
     ],
+  );
+  metric(
+    "zws_sse_rejected_total",
+    "counter",
+    "Event streams (/events) refused, by reason.",
+    WS_REJECT_REASONS.map((r) => [`{reason="${r}"}`, m.server.sseRejected?.[r] ?? 0]),
   );
   metric("zws_ingress_messages_total", "counter", "Producer messages received.", [[
     "",

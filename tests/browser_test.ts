@@ -7,90 +7,21 @@
  * @module
  */
 import assert from "node:assert/strict";
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import type { Page } from "puppeteer-core";
+import {
+  type BrowserSession,
+  CHROMIUM,
+  haveChromium,
+  openBrowser as launch,
+  RESULTS,
+} from "./_browser.ts";
 import { sleep, startZws, waitFor, type ZwsProcess } from "./_helpers.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const RESULTS = new URL("../test-results/", import.meta.url);
 const VIEWPORT = { width: 1100, height: 650 };
+const openBrowser = () => launch(VIEWPORT);
 
-const haveChromium = await Deno.stat(CHROMIUM).then((s) => s.isFile, () => false);
 if (!haveChromium) {
   console.log(`SKIP browser tests: ${CHROMIUM} not found (apt-get install -y chromium)`);
-}
-
-/** What the page reported that it should not have. */
-interface Problems {
-  console: string[];
-  pageErrors: string[];
-  failedRequests: string[];
-}
-
-/** A headless Chromium with one page, its problems recorded from the start. */
-interface BrowserSession {
-  browser: Browser;
-  page: Page;
-  problems: Problems;
-  close(): Promise<void>;
-}
-
-async function openBrowser(): Promise<BrowserSession> {
-  const profile = await Deno.makeTempDir({ prefix: "zws-chromium-" });
-  let browser: Browser | undefined;
-  try {
-    browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
-      // Puppeteer adds its usual automation defaults too (--enable-automation, no background
-      // timer throttling, --disable-dev-shm-usage, ...); `args` are the flags this test requires.
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        `--user-data-dir=${profile}`,
-      ],
-      defaultViewport: VIEWPORT,
-      timeout: 30000,
-      protocolTimeout: 30000,
-    });
-    const page = await browser.newPage();
-    page.setDefaultTimeout(15000);
-    const problems: Problems = { console: [], pageErrors: [], failedRequests: [] };
-    page.on("console", (msg) => {
-      if (msg.type() === "error" || msg.type() === "assert") {
-        problems.console.push(`${msg.text()} (${msg.location().url ?? "?"})`);
-      }
-    });
-    page.on("pageerror", (err) => problems.pageErrors.push(String(err)));
-    page.on("requestfailed", (req) => {
-      problems.failedRequests.push(`${req.url()}: ${req.failure()?.errorText ?? "failed"}`);
-    });
-    page.on("response", (res) => {
-      if (res.status() >= 400) problems.failedRequests.push(`${res.url()}: HTTP ${res.status()}`);
-    });
-    const b = browser;
-    return {
-      browser: b,
-      page,
-      problems,
-      async close() {
-        try {
-          await b.close();
-        } finally {
-          await Deno.remove(profile, { recursive: true }).catch(() => {});
-        }
-      },
-    };
-  } catch (err) {
-    await browser?.close().catch(() => {});
-    await Deno.remove(profile, { recursive: true }).catch(() => {});
-    throw err;
-  }
 }
 
 /** What the test reads from the page. */

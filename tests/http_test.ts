@@ -98,6 +98,7 @@ function makeHandler(opts: HandlerOptions = {}) {
     clientsClosedTooBig: 0,
     clientsClosedTokenExpired: 0,
     framesBuilt: 10,
+    sseClients: 0,
   };
   const bridge = {
     get clientCount() {
@@ -391,4 +392,39 @@ Deno.test("handler: a malformed upgrade gets 400 and releases its per-IP slot", 
   } finally {
     await bridge.close();
   }
+});
+
+Deno.test("handler: /events has the checks of /ws: origin 403, capacity 503, bad series 400", async () => {
+  const { handler, fake } = makeHandler({ clients: 2, maxClients: 2 });
+  const events = (headers: Record<string, string> = {}, q = "") =>
+    handler(new Request(`http://localhost:8000/events${q}`, { headers }));
+  const foreign = await events({ origin: "http://evil.example" });
+  assert.equal(foreign.status, 403);
+  assertSecurityHeaders(foreign);
+  await foreign.body?.cancel();
+  const full = await events({ origin: "http://localhost:8000" });
+  assert.equal(full.status, 503);
+  assert.equal(full.headers.get("retry-after"), "5");
+  await full.body?.cancel();
+  const m = await (await handler(new Request("http://localhost:8000/metrics"))).text();
+  assert.match(m, /^zws_sse_rejected_total\{reason="origin"\} 1$/m);
+  assert.match(m, /^zws_sse_rejected_total\{reason="capacity"\} 1$/m);
+  assert.match(m, /^zws_ws_rejected_total\{reason="origin"\} 0$/m);
+
+  const roomy = makeHandler();
+  const bad = await roomy.handler(new Request("http://localhost:8000/events?series=%0A"));
+  assert.equal(bad.status, 400);
+  assert.match(await bad.text(), /control characters/);
+  const badWs = await roomy.handler(
+    new Request("http://localhost:8000/ws?series=" + "x".repeat(65), {
+      headers: wsRequest().headers,
+    }),
+  );
+  assert.equal(badWs.status, 400);
+  await badWs.body?.cancel();
+  const head = await roomy.handler(new Request("http://localhost:8000/events", { method: "HEAD" }));
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get("content-type"), "text/event-stream; charset=utf-8");
+  assert.equal(head.body, null);
+  assert.equal(fake.accepted.length + roomy.fake.accepted.length, 0);
 });

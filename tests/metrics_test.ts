@@ -27,9 +27,11 @@ function snapshot(): MetricsSnapshot {
       clientsClosedTooBig: 21,
       clientsClosedTokenExpired: 22,
       framesBuilt: 60,
+      sseClients: 3,
     },
     server: {
       wsRejected: { origin: 13, capacity: 14, ip_capacity: 15, rate: 16, unauthorized: 17 },
+      sseRejected: { origin: 24, capacity: 25 },
       authFailures: { missing: 18, invalid: 19, expired: 20 },
       relayRestarts: 1,
       uptimeSeconds: 12.3,
@@ -72,10 +74,12 @@ function parseExposition(text: string): Map<string, Family> {
 
 const EXPECTED: Array<[string, string]> = [
   ["zws_clients", "gauge"],
+  ["zws_sse_clients", "gauge"],
   ["zws_ws_connections_total", "counter"],
   ["zws_ws_rejected_total", "counter"],
   ["zws_auth_failures_total", "counter"],
   ["zws_ws_closed_total", "counter"],
+  ["zws_sse_rejected_total", "counter"],
   ["zws_ingress_messages_total", "counter"],
   ["zws_ingress_points_total", "counter"],
   ["zws_ingress_rejected_total", "counter"],
@@ -109,7 +113,7 @@ Deno.test("metrics: every metric has HELP and TYPE lines, in order", () => {
 Deno.test("metrics: HELP/TYPE lines are exact", () => {
   const text = renderMetrics(snapshot());
   const lines = text.split("\n");
-  const i = lines.indexOf("# HELP zws_clients WebSocket clients connected now.");
+  const i = lines.indexOf("# HELP zws_clients Clients connected now (WebSocket and SSE).");
   assert.equal(i, 0, "first line");
   assert.equal(lines[1], "# TYPE zws_clients gauge");
   assert.equal(lines[2], "zws_clients 7");
@@ -133,6 +137,9 @@ Deno.test("metrics: values come from the right fields", () => {
   assert.equal(v("zws_ws_closed_total", '{reason="message_too_big"}'), 21);
   assert.equal(v("zws_ws_closed_total", '{reason="token_expired"}'), 22);
   assert.equal(v("zws_ingress_producers_refused_total"), 23);
+  assert.equal(v("zws_sse_clients"), 3);
+  assert.equal(v("zws_sse_rejected_total", '{reason="origin"}'), 24);
+  assert.equal(v("zws_sse_rejected_total", '{reason="capacity"}'), 25);
   assert.equal(v("zws_ingress_messages_total"), 101);
   assert.equal(v("zws_ingress_points_total"), 202);
   assert.equal(v("zws_last_seq"), 9007);
@@ -178,6 +185,7 @@ Deno.test("metrics: an all-zero snapshot still lists every series", () => {
       clientsClosedTooBig: 0,
       clientsClosedTokenExpired: 0,
       framesBuilt: 0,
+      sseClients: 0,
     },
     // Only the old reasons given: the others still appear, as 0.
     server: { wsRejected: { origin: 0, capacity: 0 }, relayRestarts: 0, uptimeSeconds: 0 },
@@ -191,9 +199,9 @@ Deno.test("metrics: an all-zero snapshot still lists every series", () => {
       samples++;
     }
   }
-  // 15 unlabeled + 5 ws_rejected + 3 auth failures + 2 ws_closed + every reject reason
-  // + 1 dropped + 2 resume results.
-  assert.equal(samples, 15 + 5 + 3 + 2 + REJECT_REASONS.length + 1 + 2);
+  // 16 unlabeled (with sse_clients) + 5 ws_rejected + 5 sse_rejected + 3 auth failures
+  // + 2 ws_closed + every reject reason + 1 dropped + 2 resume results.
+  assert.equal(samples, 16 + 5 + 5 + 3 + 2 + REJECT_REASONS.length + 1 + 2);
   assert(!text.includes("undefined") && !text.includes("NaN"));
 });
 
