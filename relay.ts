@@ -82,6 +82,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     rateLog.log("warn", "relay", reason, `dropped producer input: ${reason} (${detail})`);
   };
 
+  const epochFrame = new TextEncoder().encode(epoch);
   const pump = (async () => {
     for await (const frames of inbox) {
       if (isStop(frames, stopToken)) break;
@@ -91,7 +92,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       for (const p of parsed.points) {
         const seq = ++stats.lastSeq;
         stats.points++;
-        await bus.send([p.series, String(seq), encodePoint(seq, p)]);
+        await bus.send([p.series, String(seq), encodePoint(seq, p), epochFrame]);
       }
     }
   })().catch((err) => {

@@ -2,8 +2,21 @@
  * Messages between the main thread and the relay worker (`postMessage`), and the layout of the
  * points bus (inproc ZeroMQ) that carries the data itself.
  *
- * Points bus: one ZeroMQ message per point, three frames `[series, seq, pointJson]`, where
- * `seq` is decimal ASCII and `pointJson` is the encoded point (see `frames.ts`).
+ * Points bus, and the forwarder's egress (`forwarder.ts`) that carries it over TCP to gateways:
+ * one ZeroMQ message per point, four frames `[series, seq, pointJson, epoch]`:
+ *
+ * - `series`: the series name, UTF-8. First, so it is the ZeroMQ topic: a subscriber that
+ *   subscribes to some series only gets those, and XPUB/XSUB proxies pass subscriptions upstream
+ *   (a forwarder sends a gateway only what it subscribed to).
+ * - `seq`: decimal ASCII, assigned once by the one relay that validated the point; it increases by
+ *   exactly 1 per point within an epoch, so a gap in it means points were missed.
+ * - `pointJson`: the point as browsers receive it (see `frames.ts`), its `seq` included.
+ * - `epoch`: the sequencer's run id (ASCII, at most 64 bytes). Seqs compare only within one epoch;
+ *   a gateway learns the epoch from here, so clients can resume on any gateway of one forwarder.
+ *
+ * End of stream: a message whose `seq` frame is empty (`["", "", ""]`) says the relay is stopping.
+ * On the inproc bus it ends the bridge's receive loop (see `ws_bridge.ts`); a gateway that gets
+ * it from its upstream ignores it (the forwarder comes back, the gateway keeps following).
  *
  * @module
  */
