@@ -185,6 +185,11 @@ export class WsBridge {
     return this.#epoch;
   }
 
+  /** Last sequence number held in the history (what a connecting client can resume from). */
+  get heldSeq(): number {
+    return this.#history.lastSeq;
+  }
+
   /**
    * Follows a (new) relay generation: a fresh subscriber on its bus. Each subscription ends when
    * its relay's end-of-stream arrives, and is closed then (never with a receive pending: that
