@@ -5,65 +5,160 @@
  * bridge (`ws_bridge.ts`, this thread) -> page (`static/app.js`). One `Deno.serve` serves the page,
  * its scripts and the WebSocket upgrade on one port.
  *
+ * Scaled out (docs/scaling.md): `main.ts relay` runs the forwarder (`forwarder.ts`), and a server
+ * started with `--upstream` is a gateway that follows it (`src/upstream.ts`) instead of running a
+ * relay of its own.
+ *
  * @module
  */
 import { type Config, parseConfig, USAGE } from "./src/config.ts";
-import { createHandler } from "./src/http.ts";
+import { createHandler, type HttpContext } from "./src/http.ts";
 import { errorMessage, log, setLogLevel } from "./src/log.ts";
+import type { RelayStats } from "./src/relay_messages.ts";
 import { RelaySupervisor } from "./src/relay_supervisor.ts";
-import { WsBridge } from "./ws_bridge.ts";
+import { startUpstream, type Upstream, waitUntilHeld } from "./src/upstream.ts";
+import { resumeFromUrl, WsBridge } from "./ws_bridge.ts";
+import { forwarderMain } from "./forwarder.ts";
 
 /** A running server. */
 export interface RunningServer {
   /** The HTTP address, e.g. `http://127.0.0.1:8000/`. */
   url: string;
-  /** The ZeroMQ ingress actually bound. */
-  ingress: string;
+  /** The ZeroMQ ingress actually bound (single process). */
+  ingress?: string;
+  /** The forwarder followed (gateway). */
+  upstream?: string;
   /** Closes clients (1001), the relay and the listener. */
   shutdown(): Promise<void>;
 }
 
-/** Starts relay, bridge and HTTP server. Throws with a one-line message when a port is taken. */
+/** How long a gateway holds a resuming client back until it holds the client's last point. */
+const RESUME_WAIT_MS = 2000;
+
+/** The server's data source: its own relay (one process) or a forwarder (gateway). */
+interface Source {
+  relayStats(): Promise<RelayStats>;
+  relayRestarts(): number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts relay (or, with `config.upstream`, the upstream follower), bridge and HTTP server.
+ * Throws with a one-line message when a port is taken.
+ */
 export async function startServer(config: Config): Promise<RunningServer> {
   const startedAt = performance.now();
-  const bridge = new WsBridge({
-    historyPerSeries: config.history,
-    clientBufferBytes: config.clientBufferBytes,
-    slowClientTimeoutMs: config.slowClientTimeout * 1000,
-  });
-  const relay = new RelaySupervisor({
-    relay: {
-      ingress: config.ingress,
-      maxMessageBytes: config.maxMessageBytes,
-      demo: config.demo,
-      logLevel: config.logLevel,
-    },
-    onReady: (r, generation) => {
-      bridge.attach(r.bus, r.epoch, r.lastSeq);
-      if (generation > 1) log("info", "relay", `worker restarted (generation ${generation})`);
-    },
-    lastSeqSeen: () => bridge.lastSeq,
-  });
-  let ready;
+  const newBridge = () =>
+    new WsBridge({
+      historyPerSeries: config.history,
+      clientBufferBytes: config.clientBufferBytes,
+      slowClientTimeoutMs: config.slowClientTimeout * 1000,
+    });
+  let bridge = newBridge();
+  /** Bridges of earlier epochs, closing (gateway only). */
+  const retiring = new Set<Promise<void>>();
+  let source: Source;
+  let upstream: Upstream | undefined;
+  let ingress: string | undefined;
   try {
-    ready = await relay.start();
+    if (config.upstream) {
+      upstream = await startUpstream({
+        endpoint: config.upstream,
+        onGeneration: (gen, previous) => {
+          if (previous) {
+            // A new epoch: seqs do not compare with the old ones. A fresh bridge (empty history)
+            // takes over; clients of the old one reconnect and get a reset snapshot.
+            const old = bridge;
+            bridge = newBridge();
+            old.closeClients(1012, "upstream restarted");
+            const closing = old.close().finally(() => retiring.delete(closing));
+            retiring.add(closing);
+          }
+          bridge.attach(gen.bus, gen.epoch, gen.lastSeq);
+        },
+      });
+      const up = upstream;
+      source = {
+        relayStats: () => {
+          const s = up.stats();
+          return Promise.resolve({
+            messages: s.messages,
+            points: s.points,
+            rejected: {},
+            lastSeq: s.lastSeq,
+          });
+        },
+        relayRestarts: () => 0,
+        stop: () => up.close(),
+      };
+    } else {
+      const relay = new RelaySupervisor({
+        relay: {
+          ingress: config.ingress,
+          maxMessageBytes: config.maxMessageBytes,
+          demo: config.demo,
+          logLevel: config.logLevel,
+        },
+        onReady: (r, generation) => {
+          bridge.attach(r.bus, r.epoch, r.lastSeq);
+          if (generation > 1) log("info", "relay", `worker restarted (generation ${generation})`);
+        },
+        lastSeqSeen: () => bridge.lastSeq,
+      });
+      ingress = (await relay.start()).ingress;
+      source = {
+        relayStats: () => relay.stats(),
+        relayRestarts: () => relay.restarts,
+        stop: () => relay.stop(),
+      };
+    }
   } catch (err) {
     await bridge.close();
     throw err;
   }
-  const handler = createHandler({
-    bridge,
-    relayStats: () => relay.stats(),
-    relayRestarts: () => relay.restarts,
+  const up = upstream;
+  const ctx: HttpContext = {
+    get bridge() {
+      return bridge;
+    },
+    relayStats: () => source.relayStats(),
+    relayRestarts: () => source.relayRestarts(),
     allowOrigins: config.allowOrigins,
     maxClients: config.maxClients,
     startedAt,
-  });
+    ...(up
+      ? {
+        upstream: {
+          health: () => {
+            const h = up.health();
+            return { ...h, since: new Date(h.since).toISOString() };
+          },
+          metrics: () => {
+            const s = up.stats();
+            return {
+              ...s,
+              connected: s.link.connected,
+              connects: s.link.connects,
+              disconnects: s.link.disconnects,
+            };
+          },
+        },
+        beforeUpgrade: (req: Request) =>
+          waitUntilHeld(
+            resumeFromUrl(new URL(req.url)),
+            () => ({ epoch: bridge.epoch, heldSeq: bridge.heldSeq }),
+            RESUME_WAIT_MS,
+          ),
+      }
+      : {}),
+  };
+  const handler = createHandler(ctx);
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve({
       port: config.port,
       hostname: config.hostname,
+      reusePort: config.reusePort,
       onListen: () => {},
       onError: (err) => {
         log("error", "http", errorMessage(err));
@@ -71,7 +166,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       },
     }, handler);
   } catch (err) {
-    await relay.stop();
+    await source.stop();
     await bridge.close();
     if (err instanceof Deno.errors.AddrInUse) {
       throw new Error(`port ${config.port} on ${config.hostname} is already in use`);
@@ -83,15 +178,17 @@ export async function startServer(config: Config): Promise<RunningServer> {
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${addr.port}/`,
-    ingress: ready.ingress,
+    ingress,
+    upstream: config.upstream,
     shutdown() {
       closing ??= (async () => {
         bridge.closeClients(1001, "server shutting down");
         const served = server.shutdown();
-        log("debug", "main", "stopping relay");
-        await relay.stop();
-        log("debug", "main", "relay stopped; closing bridge");
+        log("debug", "main", "stopping the data source");
+        await source.stop();
+        log("debug", "main", "data source stopped; closing bridge");
         await bridge.close();
+        await Promise.all(retiring);
         log("debug", "main", "bridge closed; waiting for http");
         await served;
         log("debug", "main", "http closed");
@@ -101,7 +198,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
   };
 }
 
-if (import.meta.main) {
+if (import.meta.main && Deno.args[0] === "relay") {
+  await forwarderMain(Deno.args.slice(1));
+} else if (import.meta.main) {
   const parsed = parseConfig(Deno.args, (name) => Deno.env.get(name));
   if (parsed.kind === "help") {
     console.log(USAGE);
@@ -121,7 +220,8 @@ if (import.meta.main) {
     Deno.exit(1);
   }
   const shown = running.url.replace("//0.0.0.0:", "//127.0.0.1:");
-  console.log(`zws: listening on ${shown} (ingress ${running.ingress})`);
+  const from = running.upstream ? `upstream ${running.upstream}` : `ingress ${running.ingress}`;
+  console.log(`zws: listening on ${shown} (${from})`);
   const stop = async (signal: string) => {
     log("info", "main", `${signal}: shutting down`);
     // Hard deadline: exit within 2 s whatever happens.

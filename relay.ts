@@ -14,6 +14,7 @@ import { runProducer } from "./producer.ts";
 import { parseMessage, type RejectReason } from "./src/ingress_protocol.ts";
 import { encodePoint } from "./src/frames.ts";
 import { errorMessage, log, RateLimitedLog, setLogLevel } from "./src/log.ts";
+import { endReceiveLoop, isStopMessage } from "./src/loop_stop.ts";
 import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./src/relay_messages.ts";
 
 /** A running relay; {@link startRelay} makes one. */
@@ -85,7 +86,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const epochFrame = new TextEncoder().encode(epoch);
   const pump = (async () => {
     for await (const frames of inbox) {
-      if (isStop(frames, stopToken)) break;
+      if (isStopMessage(frames, stopToken)) break;
       stats.messages++;
       const parsed = parseMessage(frames, opts.maxMessageBytes);
       for (const r of parsed.rejected) countReject(r.reason, r.detail);
@@ -119,7 +120,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         // End both receive loops (ours, and the bridge's on the bus) before closing: closing a
         // socket with a receive pending crashes the process under Deno (a uv_poll callback runs
         // on the freed poller).
-        await endPump(control, stopToken, pump);
+        await endReceiveLoop(control, stopToken, pump);
         await bus.send(["", "", ""]).catch(() => {});
         proxy.terminate();
         await proxyDone;
@@ -129,24 +130,6 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       return closing;
     },
   };
-}
-
-function isStop(frames: Buffer[], token: string): boolean {
-  return frames.length === 3 && frames[0].length === 0 && frames[1].toString() === "zws-stop" &&
-    frames[2].toString() === token;
-}
-
-/** Sends the stop token through the proxy until the receive loop has ended (at most ~1 s). */
-async function endPump(control: string, token: string, pump: Promise<void>): Promise<void> {
-  const pub = new zmq.Publisher({ linger: 0 });
-  pub.connect(control);
-  let ended = false;
-  pump.then(() => ended = true);
-  for (let i = 0; i < 50 && !ended; i++) {
-    await pub.send(["", "zws-stop", token]).catch(() => {});
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  pub.close();
 }
 
 /** The parts of a worker's global scope the glue uses. */

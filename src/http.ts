@@ -5,13 +5,14 @@
  * @module
  */
 import { findAsset } from "./static_assets.ts";
-import { renderMetrics, type ServerStats } from "./metrics.ts";
+import { renderMetrics, type ServerStats, type UpstreamMetrics } from "./metrics.ts";
 import type { RelayStats } from "./relay_messages.ts";
 import type { WsBridge } from "../ws_bridge.ts";
 import { SERVER_INFO } from "./frames.ts";
 
 /** What the handler needs from the rest of the server. */
 export interface HttpContext {
+  /** Read on every request, so a getter may hand out a new bridge (a gateway's new epoch). */
   bridge: WsBridge;
   /** The relay's counters. */
   relayStats: () => Promise<RelayStats>;
@@ -23,6 +24,14 @@ export interface HttpContext {
   maxClients: number;
   /** `performance.now()` at start. */
   startedAt: number;
+  /** A gateway's upstream (`--upstream`): its state goes into `/healthz` and `/metrics`. */
+  upstream?: {
+    /** JSON-ready state for `/healthz`. */
+    health(): Record<string, unknown>;
+    metrics(): UpstreamMetrics;
+  };
+  /** Runs after the checks and before the upgrade (a gateway waits for a resuming client's point). */
+  beforeUpgrade?: (req: Request) => Promise<void>;
 }
 
 /** Headers on every response. */
@@ -82,6 +91,7 @@ export function createHandler(ctx: HttpContext): (req: Request) => Promise<Respo
           r.headers.set("Retry-After", "5");
           return r;
         }
+        if (ctx.beforeUpgrade) await ctx.beforeUpgrade(req);
         return ctx.bridge.accept(req);
       }
       case "/healthz":
@@ -93,6 +103,7 @@ export function createHandler(ctx: HttpContext): (req: Request) => Promise<Respo
             uptime: uptime(),
             server: SERVER_INFO,
             relayRestarts: ctx.relayRestarts(),
+            ...(ctx.upstream ? { upstream: ctx.upstream.health() } : {}),
           }) + "\n",
           "application/json",
         );
@@ -103,6 +114,7 @@ export function createHandler(ctx: HttpContext): (req: Request) => Promise<Respo
             relay: await ctx.relayStats(),
             bridge: ctx.bridge.stats(),
             server: { ...server, relayRestarts: ctx.relayRestarts(), uptimeSeconds: uptime() },
+            upstream: ctx.upstream?.metrics(),
           }),
           "text/plain; version=0.0.4; charset=utf-8",
         );
