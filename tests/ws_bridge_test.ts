@@ -190,7 +190,10 @@ Deno.test("5 stalled clients next to 10 normal ones: bounded memory, normal clie
   const stalled: Array<Awaited<ReturnType<typeof rawWsConnect>>> = [];
   let sent = 0;
   // 2,000 messages/s of 5 points with 64-character names (~0.8 KB each).
-  const publishFor = async (ms: number, until: () => Promise<boolean> = async () => false) => {
+  const publishFor = async (
+    ms: number,
+    until: () => Promise<boolean> = () => Promise.resolve(false),
+  ) => {
     const t0 = Date.now();
     while (Date.now() - t0 < ms) {
       for (let k = 0; k < 20; k++) {
