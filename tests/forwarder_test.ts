@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import type * as zmq from "zeromq";
+import { readState, writeState } from "../forwarder.ts";
 import {
   connectPublisher,
   type ForwarderProcess,
@@ -12,6 +13,7 @@ import {
   sleep,
   startForwarder,
   startZws,
+  taskArgs,
   waitFor,
   type WsRecorder,
   type ZwsProcess,
@@ -392,4 +394,101 @@ Deno.test({
       for (const p of procs.reverse()) await p.stop("SIGTERM");
     }
   },
+});
+
+Deno.test("state file: written atomically, read back, bad content named by path", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "zws-state-" });
+  try {
+    const path = `${dir}/s.json`;
+    assert.equal(await readState(path), undefined, "no file yet");
+    await writeState(path, { epoch: "abc", lastSeq: 42, clean: true });
+    assert.deepEqual(await readState(path), { epoch: "abc", lastSeq: 42, clean: true });
+    await Deno.writeTextFile(path, "{not json");
+    await assert.rejects(readState(path), new RegExp(`${path} is not JSON`));
+    await Deno.writeTextFile(path, JSON.stringify({ epoch: "", lastSeq: -1, clean: true }));
+    await assert.rejects(readState(path), /does not hold/);
+    await assert.rejects(
+      writeState(`${dir}/missing/dir/s.json`, { epoch: "a", lastSeq: 1, clean: false }),
+      /cannot write state file/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "state file: a clean stop keeps epoch and seq; after a crash a new epoch starts",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "zws-state-" });
+    const state = `${dir}/forwarder.json`;
+    const perms = [`--allow-read=${dir}`, `--allow-write=${dir}`];
+    let fwd: ForwarderProcess | undefined;
+    let pub: zmq.Publisher | undefined;
+    try {
+      fwd = await startForwarder(["--state-file", state], perms);
+      const first = fwd.epoch;
+      assert.deepEqual(await readState(state), { epoch: first, lastSeq: 0, clean: false });
+      pub = await connectPublisher(fwd.ingress);
+      for (let i = 0; i < 7; i++) await pub.send(JSON.stringify({ x: 1, y: i }));
+      const f = fwd;
+      await waitFor(
+        async () => (await getMetric(f.base, "zws_forwarder_last_seq")) === 7,
+        5000,
+        "7 points sequenced",
+      );
+      pub.close();
+      pub = undefined;
+      assert.equal((await fwd.stop()).code, 0);
+      assert.deepEqual(await readState(state), { epoch: first, lastSeq: 7, clean: true });
+      fwd = await startForwarder(["--state-file", state], perms);
+      assert.equal(fwd.epoch, first, "continued after a clean stop");
+      assert.equal(await getMetric(fwd.base, "zws_forwarder_last_seq"), 7);
+      await fwd.stop("SIGKILL"); // a crash: the state still says "running"
+      fwd = await startForwarder(["--state-file", state], perms);
+      assert.notEqual(fwd.epoch, first, "a new epoch after a crash");
+      assert.match(fwd.stderr(), /did not stop cleanly/);
+      assert.equal(await getMetric(fwd.base, "zws_forwarder_last_seq"), 0);
+    } finally {
+      pub?.close();
+      await fwd?.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("zws relay: --help exits 0, bad flags exit 2, a taken egress exits 1 naming it", async () => {
+  const run = async (args: string[]) => {
+    const task = await taskArgs("relay");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [...task, ...args],
+      cwd: new URL("../", import.meta.url),
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const text = new TextDecoder();
+    return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+  };
+  const help = await run(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /zws relay — the forwarder/);
+  const bad = await run(["--bogus"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /zws relay: .*bogus/);
+  const holder = await startForwarder();
+  try {
+    const taken = await run([
+      "--no-demo",
+      "--ingress",
+      "tcp://127.0.0.1:*",
+      "--egress",
+      holder.egress,
+    ]);
+    assert.equal(taken.code, 1);
+    assert.match(taken.stderr, new RegExp(`cannot bind egress ${holder.egress}`));
+  } finally {
+    await holder.stop();
+  }
 });
