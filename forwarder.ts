@@ -178,6 +178,7 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
         bus,
         ...(saved?.clean ? { epoch: saved.epoch, lastSeq: saved.lastSeq } : {}),
         logLevel: config.logLevel,
+        endOfStream: false,
       });
       if (saved?.clean) {
         log("info", "forwarder", `continuing epoch ${saved.epoch} after seq ${saved.lastSeq}`);
@@ -289,8 +290,8 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
     shutdown() {
       closing ??= (async () => {
         const served = server.shutdown();
-        // The relay first (its end-of-stream goes out to gateways, which keep following), then
-        // a moment for the egress proxy to pass on what is in flight, then the egress itself.
+        // The relay first (no end-of-stream: gateways keep following), then a moment for the
+        // egress proxy to pass on what is in flight, then the egress itself.
         await relay?.close();
         if (relay) await new Promise((r) => setTimeout(r, 100));
         proxy.terminate();

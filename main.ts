@@ -16,7 +16,7 @@ import { createHandler, type HttpContext } from "./src/http.ts";
 import { errorMessage, log, setLogLevel } from "./src/log.ts";
 import type { RelayStats } from "./src/relay_messages.ts";
 import { RelaySupervisor } from "./src/relay_supervisor.ts";
-import { startUpstream, type Upstream, waitUntilHeld } from "./src/upstream.ts";
+import { startUpstream, waitUntilHeld } from "./src/upstream.ts";
 import { resumeFromUrl, WsBridge } from "./ws_bridge.ts";
 import { forwarderMain } from "./forwarder.ts";
 
@@ -39,85 +39,118 @@ const RESUME_WAIT_MS = 2000;
 interface Source {
   relayStats(): Promise<RelayStats>;
   relayRestarts(): number;
+  /** Stops the source and closes the bridge(s), in the order that never closes a socket under a
+   * pending receive. */
   stop(): Promise<void>;
 }
 
 /**
- * Starts relay (or, with `config.upstream`, the upstream follower), bridge and HTTP server.
+ * Starts relay (or, with `config.upstream`, the link to a forwarder), bridge and HTTP server.
  * Throws with a one-line message when a port is taken.
  */
 export async function startServer(config: Config): Promise<RunningServer> {
   const startedAt = performance.now();
-  const newBridge = () =>
+  let bridge: WsBridge;
+  const newBridge = (onEpochChange?: (epoch: string, seq: number) => void) =>
     new WsBridge({
       historyPerSeries: config.history,
       clientBufferBytes: config.clientBufferBytes,
       slowClientTimeoutMs: config.slowClientTimeout * 1000,
+      onEpochChange,
     });
-  let bridge = newBridge();
-  /** Bridges of earlier epochs, closing (gateway only). */
-  const retiring = new Set<Promise<void>>();
   let source: Source;
-  let upstream: Upstream | undefined;
   let ingress: string | undefined;
-  try {
-    if (config.upstream) {
-      upstream = await startUpstream({
-        endpoint: config.upstream,
-        onGeneration: (gen, previous) => {
-          if (previous) {
-            // A new epoch: seqs do not compare with the old ones. A fresh bridge (empty history)
-            // takes over; clients of the old one reconnect and get a reset snapshot.
-            const old = bridge;
-            bridge = newBridge();
-            old.closeClients(1012, "upstream restarted");
-            const closing = old.close().finally(() => retiring.delete(closing));
-            retiring.add(closing);
-          }
-          bridge.attach(gen.bus, gen.epoch, gen.lastSeq);
+  let gatewayExtras: Partial<HttpContext> = {};
+  if (config.upstream) {
+    const up = await startUpstream({ endpoint: config.upstream });
+    /** Bridges of earlier epochs, closing. */
+    const retiring = new Set<Promise<void>>();
+    let epochChanges = 0;
+    const onEpochChange = (epoch: string, seq: number) => {
+      // The forwarder restarted without its state: seqs of the new epoch do not compare with the
+      // old ones. A fresh bridge (empty history) takes over; clients of the old one reconnect
+      // and get a reset snapshot.
+      epochChanges++;
+      log("warn", "upstream", `epoch changed ${bridge.epoch} -> ${epoch}: clients start over`);
+      const old = bridge;
+      bridge = newBridge(onEpochChange);
+      bridge.attach(up.bus, epoch, seq - 1);
+      old.closeClients(1012, "upstream restarted");
+      const closing = old.close().finally(() => retiring.delete(closing));
+      retiring.add(closing);
+    };
+    bridge = newBridge(onEpochChange);
+    bridge.attach(up.bus, "", 0); // the epoch comes with the first point
+    source = {
+      relayStats: () => {
+        const b = bridge.stats();
+        return Promise.resolve({
+          messages: b.pointsReceived,
+          points: b.pointsReceived,
+          rejected: {},
+          lastSeq: bridge.lastSeq,
+        });
+      },
+      relayRestarts: () => 0,
+      stop: async () => {
+        const closed = bridge.close();
+        await up.close(closed);
+        await closed;
+        await Promise.all(retiring);
+      },
+    };
+    gatewayExtras = {
+      upstream: {
+        health: () => {
+          const l = up.link();
+          return {
+            ...l,
+            since: new Date(l.since).toISOString(),
+            epoch: bridge.epoch || null,
+            lastSeq: bridge.lastSeq,
+          };
         },
-      });
-      const up = upstream;
-      source = {
-        relayStats: () => {
-          const s = up.stats();
-          return Promise.resolve({
-            messages: s.messages,
-            points: s.points,
-            rejected: {},
-            lastSeq: s.lastSeq,
-          });
-        },
-        relayRestarts: () => 0,
-        stop: () => up.close(),
-      };
-    } else {
-      const relay = new RelaySupervisor({
-        relay: {
-          ingress: config.ingress,
-          maxMessageBytes: config.maxMessageBytes,
-          demo: config.demo,
-          logLevel: config.logLevel,
-        },
-        onReady: (r, generation) => {
-          bridge.attach(r.bus, r.epoch, r.lastSeq);
-          if (generation > 1) log("info", "relay", `worker restarted (generation ${generation})`);
-        },
-        lastSeqSeen: () => bridge.lastSeq,
-      });
+        metrics: () => ({ ...up.link(), epochChanges }),
+      },
+      beforeUpgrade: (req: Request) =>
+        waitUntilHeld(
+          resumeFromUrl(new URL(req.url)),
+          () => ({ epoch: bridge.epoch, heldSeq: bridge.heldSeq }),
+          RESUME_WAIT_MS,
+        ),
+    };
+  } else {
+    bridge = newBridge();
+    const relay = new RelaySupervisor({
+      relay: {
+        ingress: config.ingress,
+        maxMessageBytes: config.maxMessageBytes,
+        demo: config.demo,
+        logLevel: config.logLevel,
+      },
+      onReady: (r, generation) => {
+        bridge.attach(r.bus, r.epoch, r.lastSeq);
+        if (generation > 1) log("info", "relay", `worker restarted (generation ${generation})`);
+      },
+      lastSeqSeen: () => bridge.lastSeq,
+    });
+    try {
       ingress = (await relay.start()).ingress;
-      source = {
-        relayStats: () => relay.stats(),
-        relayRestarts: () => relay.restarts,
-        stop: () => relay.stop(),
-      };
+    } catch (err) {
+      await bridge.close();
+      throw err;
     }
-  } catch (err) {
-    await bridge.close();
-    throw err;
+    source = {
+      relayStats: () => relay.stats(),
+      relayRestarts: () => relay.restarts,
+      stop: async () => {
+        await relay.stop();
+        await bridge.close();
+      },
+    };
   }
-  const up = upstream;
   const ctx: HttpContext = {
+    // A getter: a gateway swaps in a new bridge when the forwarder's epoch changes.
     get bridge() {
       return bridge;
     },
@@ -126,31 +159,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     allowOrigins: config.allowOrigins,
     maxClients: config.maxClients,
     startedAt,
-    ...(up
-      ? {
-        upstream: {
-          health: () => {
-            const h = up.health();
-            return { ...h, since: new Date(h.since).toISOString() };
-          },
-          metrics: () => {
-            const s = up.stats();
-            return {
-              ...s,
-              connected: s.link.connected,
-              connects: s.link.connects,
-              disconnects: s.link.disconnects,
-            };
-          },
-        },
-        beforeUpgrade: (req: Request) =>
-          waitUntilHeld(
-            resumeFromUrl(new URL(req.url)),
-            () => ({ epoch: bridge.epoch, heldSeq: bridge.heldSeq }),
-            RESUME_WAIT_MS,
-          ),
-      }
-      : {}),
+    ...gatewayExtras,
   };
   const handler = createHandler(ctx);
   let server: Deno.HttpServer<Deno.NetAddr>;
@@ -167,7 +176,6 @@ export async function startServer(config: Config): Promise<RunningServer> {
     }, handler);
   } catch (err) {
     await source.stop();
-    await bridge.close();
     if (err instanceof Deno.errors.AddrInUse) {
       throw new Error(`port ${config.port} on ${config.hostname} is already in use`);
     }
@@ -184,11 +192,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
       closing ??= (async () => {
         bridge.closeClients(1001, "server shutting down");
         const served = server.shutdown();
-        log("debug", "main", "stopping the data source");
+        log("debug", "main", "stopping the data source and the bridge");
         await source.stop();
-        log("debug", "main", "data source stopped; closing bridge");
-        await bridge.close();
-        await Promise.all(retiring);
         log("debug", "main", "bridge closed; waiting for http");
         await served;
         log("debug", "main", "http closed");

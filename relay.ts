@@ -121,7 +121,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         // socket with a receive pending crashes the process under Deno (a uv_poll callback runs
         // on the freed poller).
         await endReceiveLoop(control, stopToken, pump);
-        await bus.send(["", "", ""]).catch(() => {});
+        if (opts.endOfStream !== false) await bus.send(["", "", ""]).catch(() => {});
         proxy.terminate();
         await proxyDone;
         closeAll();

@@ -33,6 +33,12 @@ export interface BridgeOptions {
   maxSeries?: number;
   /** Messages per second a client may send (burst twice that). */
   clientMessageRate?: number;
+  /**
+   * Called when a point arrives with another epoch than the bridge serves (a gateway's forwarder
+   * restarted without its state; see `src/upstream.ts`). The bridge stops receiving before that
+   * point: seqs of two epochs do not compare, so the caller starts a fresh bridge.
+   */
+  onEpochChange?: (epoch: string, seq: number) => void;
 }
 
 /** Counters of the bridge, for `/metrics`. */
@@ -136,6 +142,7 @@ export class WsBridge {
   #bound: number;
   #slowTimeout: number;
   #msgRate: number;
+  #onEpochChange?: (epoch: string, seq: number) => void;
   #slowCheck?: ReturnType<typeof setInterval>;
   #rateLog = new RateLimitedLog(5000);
   #stats = {
@@ -156,6 +163,7 @@ export class WsBridge {
     this.#slowTimeout = opts.slowClientTimeoutMs ?? 10_000;
     this.#history = new History(opts.historyPerSeries ?? 1000, opts.maxSeries ?? 1000);
     this.#msgRate = opts.clientMessageRate ?? 20;
+    this.#onEpochChange = opts.onEpochChange;
   }
 
   /** Counters (a copy). */
@@ -193,7 +201,8 @@ export class WsBridge {
   /**
    * Follows a (new) relay generation: a fresh subscriber on its bus. Each subscription ends when
    * its relay's end-of-stream arrives, and is closed then (never with a receive pending: that
-   * crashes the process under Deno); one whose relay died without it stays idle.
+   * crashes the process under Deno); one whose relay died without it stays idle. An empty `epoch`
+   * is learnt from the first point's epoch frame (a gateway, before its forwarder has sent any).
    */
   attach(bus: string, epoch: string, lastSeq: number): void {
     const sub = new zmq.Subscriber({ receiveHighWaterMark: 100000 });
@@ -208,11 +217,18 @@ export class WsBridge {
 
   async #receive(gen: BusSubscription): Promise<void> {
     try {
-      for await (const [series, seq, json] of gen.sub) {
+      for await (const [series, seq, json, epoch] of gen.sub) {
         // The relay's end-of-stream (see relay.ts): this bus is done; a restarted relay gets a
         // new bus and subscription.
         if (seq.length === 0) break;
         const n = Number(seq.toString());
+        if (epoch !== undefined && epoch.toString() !== this.#epoch) {
+          if (this.#epoch === "") this.#epoch = epoch.toString();
+          else {
+            this.#onEpochChange?.(epoch.toString(), n);
+            break;
+          }
+        }
         this.#lastSeq = n;
         this.#stats.pointsReceived++;
         this.#batcher.push({ series: series.toString(), seq: n, json: json.toString() });

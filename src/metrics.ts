@@ -17,7 +17,7 @@ export interface ServerStats {
   uptimeSeconds: number;
 }
 
-/** A gateway's upstream (see `upstream.ts`): link state and what the follower saw. */
+/** A gateway's upstream (see `upstream.ts`): the link to its forwarder. */
 export interface UpstreamMetrics {
   /** Whether the link to the forwarder is up now. */
   connected: boolean;
@@ -25,12 +25,6 @@ export interface UpstreamMetrics {
   connects: number;
   /** Connections lost. */
   disconnects: number;
-  /** Jumps in the sequence, and the points missing in them. */
-  gaps: number;
-  missedPoints: number;
-  /** Messages dropped as not in the egress format, or not after the last seq. */
-  malformed: number;
-  outOfOrder: number;
   /** Epoch changes seen (forwarder restarts without its state). */
   epochChanges: number;
 }
@@ -148,20 +142,6 @@ export function renderMetrics(m: MetricsSnapshot): string {
       "",
       up.disconnects,
     ]]);
-    metric("zws_upstream_gaps_total", "counter", "Jumps in the sequence from the forwarder.", [[
-      "",
-      up.gaps,
-    ]]);
-    metric(
-      "zws_upstream_missed_points_total",
-      "counter",
-      "Points missing in those jumps (sent while this gateway was not receiving).",
-      [["", up.missedPoints]],
-    );
-    metric("zws_upstream_dropped_total", "counter", "Upstream messages dropped, by reason.", [
-      [`{reason="malformed"}`, up.malformed],
-      [`{reason="out_of_order"}`, up.outOfOrder],
-    ]);
     metric(
       "zws_upstream_epoch_changes_total",
       "counter",

@@ -14,9 +14,10 @@
  * - `epoch`: the sequencer's run id (ASCII, at most 64 bytes). Seqs compare only within one epoch;
  *   a gateway learns the epoch from here, so clients can resume on any gateway of one forwarder.
  *
- * End of stream: a message whose `seq` frame is empty (`["", "", ""]`) says the relay is stopping.
- * On the inproc bus it ends the bridge's receive loop (see `ws_bridge.ts`); a gateway that gets
- * it from its upstream ignores it (the forwarder comes back, the gateway keeps following).
+ * End of stream: a message whose `seq` frame is empty (`["", "", ""]`) ends the bridge's receive
+ * loop (see `ws_bridge.ts`). The relay sends it on its bus when it stops; a forwarder never sends
+ * one on its egress (its gateways keep following across its restarts), and a gateway sends its own
+ * into its upstream proxy when it shuts down (`upstream.ts`).
  *
  * @module
  */
@@ -39,6 +40,11 @@ export interface RelayOptions {
   lastSeq?: number;
   /** Lowest log level the relay prints. */
   logLevel?: LogLevel;
+  /**
+   * Whether closing publishes the end-of-stream on the bus (default true, for the bridge). A
+   * forwarder turns it off: its bus goes out to gateways, which keep following across restarts.
+   */
+  endOfStream?: boolean;
 }
 
 /** Counters kept by the relay. */
