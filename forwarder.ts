@@ -96,10 +96,12 @@ export async function readState(path: string): Promise<ForwarderState | undefine
   return { epoch: s.epoch, lastSeq: s.lastSeq as number, clean: s.clean };
 }
 
-/** Writes a state file atomically (a temporary file, then a rename). */
+/** Writes a state file atomically (a temporary file, then a rename); makes its directory. */
 export async function writeState(path: string, state: ForwarderState): Promise<void> {
   const tmp = `${path}.tmp`;
+  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : ".";
   try {
+    if (dir !== "" && dir !== ".") await Deno.mkdir(dir, { recursive: true });
     await Deno.writeTextFile(tmp, JSON.stringify(state) + "\n");
     await Deno.rename(tmp, path);
   } catch (err) {

@@ -10,8 +10,13 @@
  * written to client WebSockets), measured over `--seconds` after `--warmup`; the clients' byte
  * counts are a cross-check. CPU per process comes from /proc/<pid>/stat.
  *
- *   deno task bench:scale [--clients 600] [--rate 6000] [--seconds 10] [--warmup 4]
- *                         [--gateways 1,2] [--json]   (--json: a last line with every figure)
+ *   deno task bench:scale [--clients 4000] [--rate 10000] [--seconds 10] [--warmup 6]
+ *                         [--rounds 3] [--gateways 1,2] [--read-every 50] [--sink kernel|deno]
+ *                         [--json]
+ *
+ * Phases alternate (1, 2, 1, 2, ...) for `--rounds` rounds and the medians are compared, because
+ * other load on the machine moves single runs; each line reports that other load (machine busy
+ * cores minus this benchmark's processes). `--json` prints every figure as a last line.
  *
  * The same file runs the helper processes (`bench/scale.ts producer ...`, `... clients ...`).
  *
@@ -228,6 +233,12 @@ async function cpuSeconds(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in ticks of 1/100 s
 }
 
+/** Resident memory of a process, in bytes (from ps). */
+async function rssBytes(pid: number): Promise<number> {
+  const out = await new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)] }).output();
+  return Number(new TextDecoder().decode(out.stdout).trim()) * 1024;
+}
+
 /** Machine-wide busy and total CPU ticks (from /proc/stat). */
 async function machineTicks(): Promise<{ busy: number; total: number }> {
   const out = await new Deno.Command("cat", { args: ["/proc/stat"] }).output();
@@ -262,17 +273,23 @@ export interface PhaseResult {
   clientBytesPerSecond: number;
   /** Points per second each gateway received from the forwarder. */
   receivedPerSecond: number[];
+  /** WebSocket frames per second, all gateways together. */
+  framesPerSecond: number;
+  /** Resident memory a gateway gained per connected client (before data flowed), in bytes. */
+  rssPerClient: number;
   /** Points held back from slow clients during the window (should be 0). */
   droppedSlow: number;
   /** CPU use over the window, in cores, per role. */
   cpu: Record<string, number>;
   /** Machine CPU busy over the window, 0..1. */
   machineBusy: number;
+  /** Cores busy with anything else than this benchmark's processes (other load on the machine). */
+  otherCores: number;
 }
 
 async function runPhase(
   n: number,
-  fwd: { egress: string; ingress: string },
+  fwd: { egress: string; ingress: string; pid: number },
   opts: {
     clients: number;
     rate: number;
@@ -307,6 +324,12 @@ async function runPhase(
       gateways.push({ proc, base: m[1] });
       procs.push(proc);
     }
+    const rssOf = async () => {
+      let sum = 0;
+      for (const g of gateways) sum += await rssBytes(g.proc.child.pid);
+      return sum;
+    };
+    const rssBefore = await rssOf();
     const self = new URL(import.meta.url).pathname;
     const run = await taskArgs("bench:scale");
     const helper = run.slice(0, run.length - 1); // everything but the script
@@ -320,6 +343,8 @@ async function runPhase(
       opts.sink,
     ], /\{"open":\d+/);
     procs.push(clients);
+    await sleep(1000); // the history sends and handshakes settle
+    const rssPerClient = (await rssOf() - rssBefore) / opts.clients;
     const [producer] = await spawn("producer", [
       ...helper,
       self,
@@ -331,10 +356,12 @@ async function runPhase(
     procs.push(producer);
     await sleep(opts.warmup * 1000);
 
+    const pids = [...procs.map((p) => p.child.pid), fwd.pid, Deno.pid];
+    const names = [...procs.map((p) => p.name), "forwarder", "bench"];
     const snap = async () => ({
       at: performance.now(),
       metrics: await Promise.all(gateways.map((g) => metricsOf(g.base))),
-      cpu: await Promise.all(procs.map((p) => cpuSeconds(p.child.pid))),
+      cpu: await Promise.all(pids.map(cpuSeconds)),
       bytes: JSON.parse(clients.lastLine()).bytes as number,
       machine: await machineTicks(),
     });
@@ -346,7 +373,9 @@ async function runPhase(
       (b.metrics[i].get(name) ?? 0) - (a.metrics[i].get(name) ?? 0);
     const perGateway = gateways.map((_, i) => delta("zws_points_sent_total", i) / secs);
     const cpu: Record<string, number> = {};
-    procs.forEach((p, i) => cpu[p.name] = (b.cpu[i] - a.cpu[i]) / secs);
+    names.forEach((name, i) => cpu[name] = (b.cpu[i] - a.cpu[i]) / secs);
+    const machineBusy = (b.machine.busy - a.machine.busy) / (b.machine.total - a.machine.total);
+    const ours = Object.values(cpu).reduce((x, y) => x + y, 0);
     return {
       gateways: n,
       clients: opts.clients,
@@ -355,12 +384,16 @@ async function runPhase(
       perGateway,
       clientBytesPerSecond: (b.bytes - a.bytes) / secs,
       receivedPerSecond: gateways.map((_, i) => delta("zws_points_received_total", i) / secs),
+      framesPerSecond: gateways.reduce((sum, _, i) => sum + delta("zws_frames_sent_total", i), 0) /
+        secs,
+      rssPerClient,
       droppedSlow: gateways.reduce(
         (s, _, i) => s + delta('zws_points_dropped_total{reason="slow_client"}', i),
         0,
       ),
       cpu,
-      machineBusy: (b.machine.busy - a.machine.busy) / (b.machine.total - a.machine.total),
+      machineBusy,
+      otherCores: Math.max(0, machineBusy * navigator.hardwareConcurrency - ours),
     };
   } finally {
     for (const p of procs.reverse()) await p.stop();
@@ -371,15 +404,16 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
-      clients: { type: "string", default: "600" },
-      rate: { type: "string", default: "6000" },
+      clients: { type: "string", default: "4000" },
+      rate: { type: "string", default: "10000" },
       batch: { type: "string", default: "20" },
       seconds: { type: "string", default: "10" },
-      warmup: { type: "string", default: "4" },
+      warmup: { type: "string", default: "6" },
       gateways: { type: "string", default: "1,2" },
-      "read-every": { type: "string", default: "100" },
+      "read-every": { type: "string", default: "50" },
       sink: { type: "string", default: Deno.build.os === "linux" ? "kernel" : "deno" },
       json: { type: "boolean", default: false },
+      rounds: { type: "string", default: "3" },
     },
   });
   const opts = {
@@ -392,6 +426,7 @@ async function main(): Promise<void> {
     sink: values.sink!,
   };
   const counts = values.gateways!.split(",").map(Number);
+  const rounds = Number(values.rounds);
   const relay = await taskArgs("relay");
   const [fwdProc, m] = await spawn("forwarder", [
     ...relay,
@@ -405,40 +440,55 @@ async function main(): Promise<void> {
     "--log-level",
     "warn",
   ], /ingress (\S+), egress (\S+), http/);
-  const fwd = { ingress: m[1], egress: m[2] };
+  const fwd = { ingress: m[1], egress: m[2], pid: fwdProc.child.pid };
   const results: PhaseResult[] = [];
   console.log(
     `zws scale benchmark: ${opts.clients} clients, ${opts.rate} points/s in, ` +
-      `${opts.seconds} s measured after ${opts.warmup} s, ${navigator.hardwareConcurrency} cores`,
+      `${opts.seconds} s measured after ${opts.warmup} s, ${rounds} round(s) of ` +
+      `${counts.join(", ")} gateway(s), ${navigator.hardwareConcurrency} cores`,
   );
+  const fmt = (x: number) => Math.round(x).toLocaleString("en-US");
   try {
-    for (const n of counts) {
-      const fwdCpu0 = await cpuSeconds(fwdProc.child.pid);
-      const t0 = performance.now();
-      const r = await runPhase(n, fwd, opts);
-      r.cpu.forwarder = (await cpuSeconds(fwdProc.child.pid) - fwdCpu0) /
-        ((performance.now() - t0) / 1000);
-      results.push(r);
-      const cpu = Object.entries(r.cpu).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ");
-      console.log(
-        `${n} gateway(s): delivered ${Math.round(r.deliveredPerSecond).toLocaleString("en-US")} ` +
-          `points/s (per gateway ${
-            r.perGateway.map((x) => Math.round(x).toLocaleString("en-US")).join(" + ")
-          }), clients read ${(r.clientBytesPerSecond / 1e6).toFixed(1)} MB/s, received ` +
-          `${r.receivedPerSecond.map((x) => Math.round(x)).join("/")} points/s per gateway, ` +
-          `held back ${r.droppedSlow}; CPU cores: ${cpu}; machine busy ${
-            (r.machineBusy * 100).toFixed(0)
-          }%`,
-      );
+    for (let round = 1; round <= rounds; round++) {
+      for (const n of counts) {
+        const r = await runPhase(n, fwd, opts);
+        results.push(r);
+        const cpu = Object.entries(r.cpu).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ");
+        console.log(
+          `round ${round}, ${n} gateway(s): delivered ${fmt(r.deliveredPerSecond)} points/s ` +
+            `(per gateway ${r.perGateway.map(fmt).join(" + ")}) in ${fmt(r.framesPerSecond)} ` +
+            `frames/s, clients read ` +
+            `${(r.clientBytesPerSecond / 1e6).toFixed(0)} MB/s, received ` +
+            `${r.receivedPerSecond.map(fmt).join("/")} points/s per gateway, held back ` +
+            `${r.droppedSlow}; CPU cores: ${cpu}; other load ${r.otherCores.toFixed(2)} cores; ` +
+            `gateway memory ${(r.rssPerClient / 1024).toFixed(1)} KiB per client`,
+        );
+      }
     }
   } finally {
     await fwdProc.stop();
   }
-  const one = results.find((r) => r.gateways === 1);
-  const two = results.find((r) => r.gateways === 2);
-  if (one && two) {
-    const ratio = two.deliveredPerSecond / one.deliveredPerSecond;
-    console.log(`scaling 2 vs 1 gateway: ${ratio.toFixed(2)}x (target >= 1.7x)`);
+  const median = (xs: number[]) => {
+    const v = [...xs].sort((a, b) => a - b);
+    return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  };
+  const of = (n: number) => results.filter((r) => r.gateways === n);
+  for (const n of counts) {
+    const d = of(n).map((r) => r.deliveredPerSecond);
+    console.log(
+      `${n} gateway(s): median ${fmt(median(d))} points/s delivered ` +
+        `(min ${fmt(Math.min(...d))}, max ${fmt(Math.max(...d))})`,
+    );
+  }
+  if (of(1).length && of(2).length) {
+    const ratios = of(2).map((two, i) => two.deliveredPerSecond / of(1)[i].deliveredPerSecond);
+    console.log(
+      `scaling 2 vs 1 gateway: ${
+        (median(of(2).map((r) => r.deliveredPerSecond)) /
+          median(of(1).map((r) => r.deliveredPerSecond))).toFixed(2)
+      }x from the medians; per ` +
+        `round ${ratios.map((x) => x.toFixed(2)).join(", ")} (target >= 1.7x)`,
+    );
   }
   if (values.json) console.log(JSON.stringify({ opts, results }));
 }

@@ -406,8 +406,11 @@ Deno.test("state file: written atomically, read back, bad content named by path"
     await assert.rejects(readState(path), new RegExp(`${path} is not JSON`));
     await Deno.writeTextFile(path, JSON.stringify({ epoch: "", lastSeq: -1, clean: true }));
     await assert.rejects(readState(path), /does not hold/);
+    await writeState(`${dir}/new/dir/s.json`, { epoch: "a", lastSeq: 1, clean: false });
+    assert.equal((await readState(`${dir}/new/dir/s.json`))?.epoch, "a", "its directory is made");
+    await Deno.writeTextFile(`${dir}/file`, "");
     await assert.rejects(
-      writeState(`${dir}/missing/dir/s.json`, { epoch: "a", lastSeq: 1, clean: false }),
+      writeState(`${dir}/file/s.json`, { epoch: "a", lastSeq: 1, clean: false }),
       /cannot write state file/,
     );
   } finally {
