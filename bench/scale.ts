@@ -10,13 +10,15 @@
  * written to client WebSockets), measured over `--seconds` after `--warmup`; the clients' byte
  * counts are a cross-check. CPU per process comes from /proc/<pid>/stat.
  *
- *   deno task bench:scale [--clients 4000] [--rate 10000] [--seconds 10] [--warmup 6]
+ *   deno task bench:scale [--clients 12000] [--rate 4000] [--seconds 10] [--warmup 6]
  *                         [--rounds 3] [--gateways 1,2] [--read-every 50] [--sink kernel|deno]
+ *                         [--quiet 0.3] [--quiet-wait 120]
  *                         [--json]
  *
  * Phases alternate (1, 2, 1, 2, ...) for `--rounds` rounds and the medians are compared, because
- * other load on the machine moves single runs; each line reports that other load (machine busy
- * cores minus this benchmark's processes). `--json` prints every figure as a last line.
+ * other load on the machine moves single runs. Before each phase the benchmark waits (at most
+ * `--quiet-wait` s) until that other load is under `--quiet` cores, and each line reports it
+ * (machine busy cores minus this benchmark's processes). `--json` prints every figure last.
  *
  * The same file runs the helper processes (`bench/scale.ts producer ...`, `... clients ...`).
  *
@@ -287,6 +289,28 @@ export interface PhaseResult {
   otherCores: number;
 }
 
+/**
+ * Waits (at most `maxWaitS`) until the machine is nearly idle apart from this benchmark: the busy
+ * cores over 2 s, minus what `pids` used, below `cores`. Returns that other load when it stopped.
+ */
+async function waitForQuiet(pids: number[], cores: number, maxWaitS: number): Promise<number> {
+  const deadline = performance.now() + maxWaitS * 1000;
+  let other = Infinity;
+  while (true) {
+    const t0 = performance.now();
+    const m0 = await machineTicks();
+    const c0 = await Promise.all(pids.map(cpuSeconds));
+    await sleep(2000);
+    const m1 = await machineTicks();
+    const c1 = await Promise.all(pids.map(cpuSeconds));
+    const secs = (performance.now() - t0) / 1000;
+    const busy = (m1.busy - m0.busy) / (m1.total - m0.total) * navigator.hardwareConcurrency;
+    const ours = c1.reduce((sum, c, i) => sum + (c - c0[i]), 0) / secs;
+    other = Math.max(0, busy - ours);
+    if (other <= cores || performance.now() > deadline) return other;
+  }
+}
+
 async function runPhase(
   n: number,
   fwd: { egress: string; ingress: string; pid: number },
@@ -404,8 +428,8 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
-      clients: { type: "string", default: "4000" },
-      rate: { type: "string", default: "10000" },
+      clients: { type: "string", default: "12000" },
+      rate: { type: "string", default: "4000" },
       batch: { type: "string", default: "20" },
       seconds: { type: "string", default: "10" },
       warmup: { type: "string", default: "6" },
@@ -414,6 +438,8 @@ async function main(): Promise<void> {
       sink: { type: "string", default: Deno.build.os === "linux" ? "kernel" : "deno" },
       json: { type: "boolean", default: false },
       rounds: { type: "string", default: "3" },
+      quiet: { type: "string", default: "0.3" },
+      "quiet-wait": { type: "string", default: "120" },
     },
   });
   const opts = {
@@ -424,6 +450,8 @@ async function main(): Promise<void> {
     warmup: Number(values.warmup),
     readEveryMs: Number(values["read-every"]),
     sink: values.sink!,
+    quiet: Number(values.quiet),
+    quietWait: Number(values["quiet-wait"]),
   };
   const counts = values.gateways!.split(",").map(Number);
   const rounds = Number(values.rounds);
@@ -451,6 +479,12 @@ async function main(): Promise<void> {
   try {
     for (let round = 1; round <= rounds; round++) {
       for (const n of counts) {
+        const before = await waitForQuiet([fwd.pid, Deno.pid], opts.quiet, opts.quietWait);
+        if (before > opts.quiet) {
+          console.log(
+            `(other load ${before.toFixed(2)} cores: not quiet after ${opts.quietWait} s)`,
+          );
+        }
         const r = await runPhase(n, fwd, opts);
         results.push(r);
         const cpu = Object.entries(r.cpu).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(", ");
@@ -473,11 +507,16 @@ async function main(): Promise<void> {
     return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
   };
   const of = (n: number) => results.filter((r) => r.gateways === n);
+  /** Delivered points per second of gateway CPU (all gateway processes together). */
+  const perCore = (r: PhaseResult) =>
+    r.deliveredPerSecond /
+    Object.entries(r.cpu).filter(([k]) => k.startsWith("gateway")).reduce((a, [, v]) => a + v, 0);
   for (const n of counts) {
     const d = of(n).map((r) => r.deliveredPerSecond);
     console.log(
       `${n} gateway(s): median ${fmt(median(d))} points/s delivered ` +
-        `(min ${fmt(Math.min(...d))}, max ${fmt(Math.max(...d))})`,
+        `(min ${fmt(Math.min(...d))}, max ${fmt(Math.max(...d))}); ` +
+        `${fmt(median(of(n).map(perCore)))} points per gateway CPU-second`,
     );
   }
   if (of(1).length && of(2).length) {
