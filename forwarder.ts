@@ -57,7 +57,10 @@ export interface Forwarder {
   readonly url: string;
   /** The sequencer's epoch (root). */
   readonly epoch?: string;
+  /** Counters and link states (a copy). */
   stats(): ForwarderStats;
+  /** Settles when the relay's loop has ended (on shutdown, or a failure); never for a chained one. */
+  readonly relayEnded: Promise<void>;
   /** Stops everything; a root with a state file records a clean stop in it. */
   shutdown(): Promise<void>;
 }
@@ -283,6 +286,7 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
 
   let closing: Promise<void> | undefined;
   return {
+    relayEnded: relay?.ended ?? new Promise<void>(() => {}),
     ingress: relay?.ingress,
     egress: egressEndpoint,
     upstream: config.upstream,
@@ -338,10 +342,19 @@ export async function forwarderMain(args: string[]): Promise<void> {
     console.error(`zws relay: ${errorMessage(err)}`);
     Deno.exit(1);
   }
+  let stopping = false;
+  // The relay runs in this process: if its loop fails, nothing is sequenced any more. Exit, so the
+  // service manager restarts the forwarder (gateways reconnect; a new epoch, clients reset).
+  fwd.relayEnded.then(() => {
+    if (stopping) return;
+    log("error", "forwarder", "the relay stopped unexpectedly; exiting so that it is restarted");
+    Deno.exit(1);
+  });
   const from = fwd.upstream ? `upstream ${fwd.upstream}` : `ingress ${fwd.ingress}`;
   const epoch = fwd.epoch ? `, epoch ${fwd.epoch}` : "";
   console.log(`zws relay: ${from}, egress ${fwd.egress}, http ${fwd.url}${epoch}`);
   const stop = async (signal: string) => {
+    stopping = true;
     log("info", "forwarder", `${signal}: shutting down`);
     setTimeout(() => Deno.exit(0), 1800);
     await fwd.shutdown().catch((err) => log("error", "forwarder", errorMessage(err)));

@@ -25,6 +25,8 @@ export interface Relay {
   readonly epoch: string;
   /** Current counters (a copy). */
   stats(): RelayStats;
+  /** Settles when the receive loop has ended: on close, or when it failed (then nothing flows). */
+  readonly ended: Promise<void>;
   /** Stops the demo, the proxy and closes every socket. */
   close(): Promise<void>;
 }
@@ -111,6 +113,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   return {
     ingress,
     epoch,
+    ended: pump,
     stats: () => ({ ...stats, rejected: { ...stats.rejected } }),
     close() {
       closing ??= (async () => {

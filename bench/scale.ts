@@ -263,7 +263,7 @@ async function metricsOf(base: string): Promise<Map<string, number>> {
 }
 
 /** What one phase measured. */
-export interface PhaseResult {
+interface PhaseResult {
   gateways: number;
   clients: number;
   inputRate: number;
