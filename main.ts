@@ -39,8 +39,7 @@ const RESUME_WAIT_MS = 2000;
 interface Source {
   relayStats(): Promise<RelayStats>;
   relayRestarts(): number;
-  /** Stops the source and closes the bridge(s), in the order that never closes a socket under a
-   * pending receive. */
+  /** Stops the source and closes the bridge(s): never a socket with a receive pending on it. */
   stop(): Promise<void>;
 }
 
