@@ -6,28 +6,49 @@
  * its scripts, the WebSocket upgrade (`/ws`) and the same stream as Server-Sent Events (`/events`)
  * on one port.
  *
+ * Scaled out (docs/scaling.md): `main.ts relay` runs the forwarder (`forwarder.ts`), and a server
+ * started with `--upstream` is a gateway that follows it (`src/upstream.ts`) instead of running a
+ * relay of its own.
+ *
  * @module
  */
 import { type Config, ingressExposed, parseConfig, USAGE } from "./src/config.ts";
-import { createHandler } from "./src/http.ts";
+import { createHandler, type HttpContext } from "./src/http.ts";
 import { errorMessage, log, setLogLevel } from "./src/log.ts";
+import type { RelayStats } from "./src/relay_messages.ts";
 import { loadSecrets, NO_SECRETS, type Secrets } from "./src/secrets.ts";
 import { createTokenVerifier } from "./src/auth.ts";
 import { RelaySupervisor } from "./src/relay_supervisor.ts";
-import { WsBridge } from "./ws_bridge.ts";
+import { startUpstream, waitUntilHeld } from "./src/upstream.ts";
+import { resumeFromUrl, WsBridge } from "./ws_bridge.ts";
+import { forwarderMain } from "./forwarder.ts";
 
 /** A running server. */
 export interface RunningServer {
   /** The HTTP address, e.g. `http://127.0.0.1:8000/` (`https:` with a certificate). */
   url: string;
-  /** The ZeroMQ ingress actually bound. */
-  ingress: string;
+  /** The ZeroMQ ingress actually bound (single process). */
+  ingress?: string;
+  /** The forwarder followed (gateway). */
+  upstream?: string;
   /** Closes clients (1001), the relay and the listener. */
   shutdown(): Promise<void>;
 }
 
+/** How long a gateway holds a resuming client back until it holds the client's last point. */
+const RESUME_WAIT_MS = 2000;
+
+/** The server's data source: its own relay (one process) or a forwarder (gateway). */
+interface Source {
+  relayStats(): Promise<RelayStats>;
+  relayRestarts(): number;
+  /** Stops the source and closes the bridge(s): never a socket with a receive pending on it. */
+  stop(): Promise<void>;
+}
+
 /**
- * Starts relay, bridge and HTTP server. Throws with a one-line message when a port is taken.
+ * Starts relay (or, with `config.upstream`, the link to a forwarder), bridge and HTTP server.
+ * Throws with a one-line message when a port is taken.
  *
  * @param secrets what the security flags point at, loaded by {@link loadSecrets}
  */
@@ -36,12 +57,6 @@ export async function startServer(
   secrets: Secrets = NO_SECRETS,
 ): Promise<RunningServer> {
   const startedAt = performance.now();
-  const bridge = new WsBridge({
-    historyPerSeries: config.history,
-    clientBufferBytes: config.clientBufferBytes,
-    slowClientTimeoutMs: config.slowClientTimeout * 1000,
-    maxMessageBytes: config.maxWsMessageBytes,
-  });
   if (secrets.curve) {
     log(
       "info",
@@ -49,7 +64,7 @@ export async function startServer(
       `ingress uses CURVE: server public key ${secrets.curve.publicKey} ` +
         `(give it to producers); ${secrets.curve.allow.length} producer key(s) allowed`,
     );
-  } else if (ingressExposed(config.ingress)) {
+  } else if (!config.upstream && ingressExposed(config.ingress)) {
     log(
       "warn",
       "relay",
@@ -61,50 +76,136 @@ export async function startServer(
     log(
       "info",
       "http",
-      "viewers need a token (HS256 JWT) for the page and /ws: open /?token=…; " +
+      "viewers need a token (HS256 JWT) for the page, /ws and /events: open /?token=…; " +
         "/healthz and /metrics stay open",
     );
   }
-  const relay = new RelaySupervisor({
-    relay: {
-      ingress: config.ingress,
-      maxMessageBytes: config.maxMessageBytes,
-      demo: config.demo,
-      logLevel: config.logLevel,
-      ...(secrets.curve
-        ? { curve: { secretKey: secrets.curve.secretKey, allow: secrets.curve.allow } }
-        : {}),
-    },
-    onReady: (r, generation) => {
-      bridge.attach(r.bus, r.epoch, r.lastSeq);
-      if (generation > 1) log("info", "relay", `worker restarted (generation ${generation})`);
-    },
-    lastSeqSeen: () => bridge.lastSeq,
-  });
-  let ready;
-  try {
-    ready = await relay.start();
-  } catch (err) {
-    await bridge.close();
-    throw err;
+  let bridge: WsBridge;
+  const newBridge = (onEpochChange?: (epoch: string, seq: number) => void) =>
+    new WsBridge({
+      historyPerSeries: config.history,
+      clientBufferBytes: config.clientBufferBytes,
+      slowClientTimeoutMs: config.slowClientTimeout * 1000,
+      maxMessageBytes: config.maxWsMessageBytes,
+      onEpochChange,
+    });
+  let source: Source;
+  let ingress: string | undefined;
+  let gatewayExtras: Partial<HttpContext> = {};
+  if (config.upstream) {
+    const up = await startUpstream({ endpoint: config.upstream });
+    /** Bridges of earlier epochs, closing. */
+    const retiring = new Set<Promise<void>>();
+    let epochChanges = 0;
+    const onEpochChange = (epoch: string, seq: number) => {
+      // The forwarder restarted without its state: seqs of the new epoch do not compare with the
+      // old ones. A fresh bridge (empty history) takes over; clients of the old one reconnect
+      // and get a reset snapshot.
+      epochChanges++;
+      log("warn", "upstream", `epoch changed ${bridge.epoch} -> ${epoch}: clients start over`);
+      const old = bridge;
+      bridge = newBridge(onEpochChange);
+      bridge.attach(up.bus, epoch, seq - 1);
+      old.closeClients(1012, "upstream restarted");
+      const closing = old.close().finally(() => retiring.delete(closing));
+      retiring.add(closing);
+    };
+    bridge = newBridge(onEpochChange);
+    bridge.attach(up.bus, "", 0); // the epoch comes with the first point
+    source = {
+      relayStats: () => {
+        const b = bridge.stats();
+        return Promise.resolve({
+          messages: b.pointsReceived,
+          points: b.pointsReceived,
+          rejected: {},
+          lastSeq: bridge.lastSeq,
+        });
+      },
+      relayRestarts: () => 0,
+      stop: async () => {
+        const closed = bridge.close();
+        await up.close(closed);
+        await closed;
+        await Promise.all(retiring);
+      },
+    };
+    gatewayExtras = {
+      upstream: {
+        health: () => {
+          const l = up.link();
+          return {
+            ...l,
+            since: new Date(l.since).toISOString(),
+            epoch: bridge.epoch || null,
+            lastSeq: bridge.lastSeq,
+          };
+        },
+        metrics: () => ({ ...up.link(), epochChanges }),
+      },
+      beforeUpgrade: (req: Request) =>
+        waitUntilHeld(
+          resumeFromUrl(new URL(req.url)),
+          () => ({ epoch: bridge.epoch, heldSeq: bridge.heldSeq }),
+          RESUME_WAIT_MS,
+        ),
+    };
+  } else {
+    bridge = newBridge();
+    const relay = new RelaySupervisor({
+      relay: {
+        ingress: config.ingress,
+        maxMessageBytes: config.maxMessageBytes,
+        demo: config.demo,
+        logLevel: config.logLevel,
+        ...(secrets.curve
+          ? { curve: { secretKey: secrets.curve.secretKey, allow: secrets.curve.allow } }
+          : {}),
+      },
+      onReady: (r, generation) => {
+        bridge.attach(r.bus, r.epoch, r.lastSeq);
+        if (generation > 1) log("info", "relay", `worker restarted (generation ${generation})`);
+      },
+      lastSeqSeen: () => bridge.lastSeq,
+    });
+    try {
+      ingress = (await relay.start()).ingress;
+    } catch (err) {
+      await bridge.close();
+      throw err;
+    }
+    source = {
+      relayStats: () => relay.stats(),
+      relayRestarts: () => relay.restarts,
+      stop: async () => {
+        await relay.stop();
+        await bridge.close();
+      },
+    };
   }
-  const handler = createHandler({
-    bridge,
-    relayStats: () => relay.stats(),
-    relayRestarts: () => relay.restarts,
+  const ctx: HttpContext = {
+    // A getter: a gateway swaps in a new bridge when the forwarder's epoch changes.
+    get bridge() {
+      return bridge;
+    },
+    relayStats: () => source.relayStats(),
+    relayRestarts: () => source.relayRestarts(),
     allowOrigins: config.allowOrigins,
     maxClients: config.maxClients,
     startedAt,
     auth: secrets.authSecret ? createTokenVerifier(secrets.authSecret) : null,
     maxClientsPerIp: config.maxClientsPerIp,
     upgradeRate: config.upgradeRate,
-  });
+    ...gatewayExtras,
+  };
+  const handler = createHandler(ctx);
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve({
       port: config.port,
       hostname: config.hostname,
       ...(secrets.tls ?? {}),
+      reusePort: config.reusePort,
       onListen: () => {},
       onError: (err) => {
         log("error", "http", errorMessage(err));
@@ -112,8 +213,7 @@ export async function startServer(
       },
     }, handler);
   } catch (err) {
-    await relay.stop();
-    await bridge.close();
+    await source.stop();
     if (err instanceof Deno.errors.AddrInUse) {
       throw new Error(`port ${config.port} on ${config.hostname} is already in use`);
     }
@@ -128,15 +228,14 @@ export async function startServer(
   let closing: Promise<void> | undefined;
   return {
     url: `${secrets.tls ? "https" : "http"}://${host}:${addr.port}/`,
-    ingress: ready.ingress,
+    ingress,
+    upstream: config.upstream,
     shutdown() {
       closing ??= (async () => {
         bridge.closeClients(1001, "server shutting down");
         const served = server.shutdown();
-        log("debug", "main", "stopping relay");
-        await relay.stop();
-        log("debug", "main", "relay stopped; closing bridge");
-        await bridge.close();
+        log("debug", "main", "stopping the data source and the bridge");
+        await source.stop();
         log("debug", "main", "bridge closed; waiting for http");
         await served;
         log("debug", "main", "http closed");
@@ -146,7 +245,9 @@ export async function startServer(
   };
 }
 
-if (import.meta.main) {
+if (import.meta.main && Deno.args[0] === "relay") {
+  await forwarderMain(Deno.args.slice(1));
+} else if (import.meta.main) {
   const parsed = parseConfig(Deno.args, (name) => Deno.env.get(name));
   if (parsed.kind === "help") {
     console.log(USAGE);
@@ -183,7 +284,8 @@ if (import.meta.main) {
     Deno.exit(1);
   }
   const shown = running.url.replace("//0.0.0.0:", "//127.0.0.1:");
-  console.log(`zws: listening on ${shown} (ingress ${running.ingress})`);
+  const from = running.upstream ? `upstream ${running.upstream}` : `ingress ${running.ingress}`;
+  console.log(`zws: listening on ${shown} (${from})`);
   const stop = async (signal: string) => {
     log("info", "main", `${signal}: shutting down`);
     // Hard deadline: exit within 2 s whatever happens.

@@ -21,6 +21,7 @@ import { encodePoint } from "./src/frames.ts";
 import { errorMessage, log, RateLimitedLog, setLogLevel } from "./src/log.ts";
 import { ZAP_DOMAIN } from "./src/curve.ts";
 import { startZapHandler, type ZapHandler } from "./src/zap.ts";
+import { endReceiveLoop, isStopMessage } from "./src/loop_stop.ts";
 import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./src/relay_messages.ts";
 
 /** A running relay; {@link startRelay} makes one. */
@@ -31,6 +32,8 @@ export interface Relay {
   readonly epoch: string;
   /** Current counters (a copy). */
   stats(): RelayStats;
+  /** Settles when the receive loop has ended: on close, or when it failed (then nothing flows). */
+  readonly ended: Promise<void>;
   /** Stops the demo, the proxy and closes every socket. */
   close(): Promise<void>;
 }
@@ -116,16 +119,17 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     rateLog.log("warn", "relay", reason, `dropped producer input: ${reason} (${detail})`);
   };
 
+  const epochFrame = new TextEncoder().encode(epoch);
   const pump = (async () => {
     for await (const frames of inbox) {
-      if (isStop(frames, stopToken)) break;
+      if (isStopMessage(frames, stopToken)) break;
       stats.messages++;
       const parsed = parseMessage(frames, opts.maxMessageBytes);
       for (const r of parsed.rejected) countReject(r.reason, r.detail);
       for (const p of parsed.points) {
         const seq = ++stats.lastSeq;
         stats.points++;
-        await bus.send([p.series, String(seq), encodePoint(seq, p)]);
+        await bus.send([p.series, String(seq), encodePoint(seq, p), epochFrame]);
       }
     }
   })().catch((err) => {
@@ -143,6 +147,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   return {
     ingress,
     epoch,
+    ended: pump,
     stats: () => ({
       ...stats,
       rejected: { ...stats.rejected },
@@ -156,8 +161,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         // End both receive loops (ours, and the bridge's on the bus) before closing: closing a
         // socket with a receive pending crashes the process under Deno (a uv_poll callback runs
         // on the freed poller).
-        await endPump(control, stopToken, pump);
-        await bus.send(["", "", ""]).catch(() => {});
+        await endReceiveLoop(control, stopToken, pump);
+        if (opts.endOfStream !== false) await bus.send(["", "", ""]).catch(() => {});
         proxy.terminate();
         await proxyDone;
         closeAll();
@@ -167,24 +172,6 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       return closing;
     },
   };
-}
-
-function isStop(frames: Buffer[], token: string): boolean {
-  return frames.length === 3 && frames[0].length === 0 && frames[1].toString() === "zws-stop" &&
-    frames[2].toString() === token;
-}
-
-/** Sends the stop token through the proxy until the receive loop has ended (at most ~1 s). */
-async function endPump(control: string, token: string, pump: Promise<void>): Promise<void> {
-  const pub = new zmq.Publisher({ linger: 0 });
-  pub.connect(control);
-  let ended = false;
-  pump.then(() => ended = true);
-  for (let i = 0; i < 50 && !ended; i++) {
-    await pub.send(["", "zws-stop", token]).catch(() => {});
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  pub.close();
 }
 
 /** The parts of a worker's global scope the glue uses. */

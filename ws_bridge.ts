@@ -45,6 +45,12 @@ export interface BridgeOptions {
   clientMessageRate?: number;
   /** Largest message a client may send, in bytes; a larger one closes it with 1009. */
   maxMessageBytes?: number;
+  /**
+   * Called when a point arrives with another epoch than the bridge serves (a gateway's forwarder
+   * restarted without its state; see `src/upstream.ts`). The bridge stops receiving before that
+   * point: seqs of two epochs do not compare, so the caller starts a fresh bridge.
+   */
+  onEpochChange?: (epoch: string, seq: number) => void;
 }
 
 /** What {@link WsBridge.accept} knows about a client: its token's claims, its selection. */
@@ -232,6 +238,7 @@ export class WsBridge {
   #slowTimeout: number;
   #msgRate: number;
   #maxMessageBytes: number;
+  #onEpochChange?: (epoch: string, seq: number) => void;
   #slowCheck?: ReturnType<typeof setInterval>;
   #rateLog = new RateLimitedLog(5000);
   #seriesList: { timer?: ReturnType<typeof setTimeout>; sentAt: number; shipped: number } = {
@@ -260,6 +267,7 @@ export class WsBridge {
     this.#history = new History(opts.historyPerSeries ?? 1000, opts.maxSeries ?? 1000);
     this.#msgRate = opts.clientMessageRate ?? 20;
     this.#maxMessageBytes = opts.maxMessageBytes ?? MAX_CLIENT_MESSAGE_BYTES;
+    this.#onEpochChange = opts.onEpochChange;
   }
 
   /** Counters (a copy). */
@@ -294,10 +302,16 @@ export class WsBridge {
     return this.#epoch;
   }
 
+  /** Last sequence number held in the history (what a connecting client can resume from). */
+  get heldSeq(): number {
+    return this.#history.lastSeq;
+  }
+
   /**
    * Follows a (new) relay generation: a fresh subscriber on its bus. Each subscription ends when
    * its relay's end-of-stream arrives, and is closed then (never with a receive pending: that
-   * crashes the process under Deno); one whose relay died without it stays idle.
+   * crashes the process under Deno); one whose relay died without it stays idle. An empty `epoch`
+   * is learnt from the first point's epoch frame (a gateway, before its forwarder has sent any).
    */
   attach(bus: string, epoch: string, lastSeq: number): void {
     const sub = new zmq.Subscriber({ receiveHighWaterMark: 100000 });
@@ -312,11 +326,18 @@ export class WsBridge {
 
   async #receive(gen: BusSubscription): Promise<void> {
     try {
-      for await (const [series, seq, json] of gen.sub) {
+      for await (const [series, seq, json, epoch] of gen.sub) {
         // The relay's end-of-stream (see relay.ts): this bus is done; a restarted relay gets a
         // new bus and subscription.
         if (seq.length === 0) break;
         const n = Number(seq.toString());
+        if (epoch !== undefined && epoch.toString() !== this.#epoch) {
+          if (this.#epoch === "") this.#epoch = epoch.toString();
+          else {
+            this.#onEpochChange?.(epoch.toString(), n);
+            break;
+          }
+        }
         this.#lastSeq = n;
         this.#stats.pointsReceived++;
         this.#batcher.push({ series: series.toString(), seq: n, json: json.toString() });

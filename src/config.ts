@@ -15,6 +15,13 @@ export interface Config {
   hostname: string;
   /** ZeroMQ endpoint the relay binds for producers, e.g. `tcp://127.0.0.1:5000`. */
   ingress: string;
+  /**
+   * A forwarder's egress to follow (gateway mode, see `forwarder.ts`), e.g. `tcp://10.0.0.1:5001`;
+   * then no relay and no ingress of its own. Undefined: a single process with its own relay.
+   */
+  upstream?: string;
+  /** Sets SO_REUSEPORT on the HTTP listener, so several gateway processes share one port (Linux). */
+  reusePort: boolean;
   /** Whether the built-in demo producer runs. */
   demo: boolean;
   /** Largest producer message accepted, in bytes (all frames together). */
@@ -60,6 +67,7 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   port: 8000,
   hostname: "0.0.0.0",
   ingress: "tcp://127.0.0.1:5000",
+  reusePort: false,
   demo: true,
   maxMessageBytes: 65536,
   allowOrigins: [],
@@ -86,6 +94,8 @@ export const ENV_VARS = {
   port: "PORT",
   hostname: "ZWS_HOSTNAME",
   ingress: "ZWS_INGRESS",
+  upstream: "ZWS_UPSTREAM",
+  reusePort: "ZWS_REUSE_PORT",
   demo: "ZWS_NO_DEMO",
   maxMessageBytes: "ZWS_MAX_MESSAGE_BYTES",
   allowOrigins: "ZWS_ALLOW_ORIGIN",
@@ -113,13 +123,19 @@ export const MIN_AUTH_SECRET_BYTES = 32;
 /** Usage text printed by `--help`. */
 export const USAGE = `zws — live data from ZeroMQ producers to a Flot chart in every browser
 
-Usage: deno task start [flags]
+Usage: deno task start [flags]          one process: relay, bridge and page
+       deno task start --upstream <egress> a gateway following a forwarder
+       deno task relay [flags]          the forwarder (zws relay --help)
 
 Flags (environment fallback in brackets):
   --port <n>                 HTTP and WebSocket port, 0 = any free port   [PORT] (default 8000)
   --hostname <host>          interface to listen on                 [ZWS_HOSTNAME] (default 0.0.0.0)
   --ingress <endpoint>       ZeroMQ endpoint producers connect to    [ZWS_INGRESS]
                              (default tcp://127.0.0.1:5000; tcp://host:* picks a free port)
+  --upstream <endpoint>      gateway mode: follow a forwarder's egress (tcp://host:5001) instead
+                             of running a relay; --ingress and the demo do not apply [ZWS_UPSTREAM]
+  --reuse-port               let several processes listen on --port (SO_REUSEPORT, Linux)
+                             [ZWS_REUSE_PORT=1]
   --no-demo                  do not run the built-in demo producer  [ZWS_NO_DEMO=1]
   --max-message-bytes <n>    largest producer message accepted      [ZWS_MAX_MESSAGE_BYTES] (default 65536)
   --allow-origin <origin>    another origin allowed to open /ws and /events; repeatable
@@ -178,6 +194,8 @@ export function parseConfig(
         port: { type: "string" },
         hostname: { type: "string" },
         ingress: { type: "string" },
+        upstream: { type: "string" },
+        "reuse-port": { type: "boolean" },
         "no-demo": { type: "boolean" },
         "max-message-bytes": { type: "string" },
         "allow-origin": { type: "string", multiple: true },
@@ -206,6 +224,12 @@ export function parseConfig(
   if (values.help) return { kind: "help" };
   const str = (flag: string, name: string): string | undefined =>
     (values[flag] as string | undefined) ?? nonEmpty(env(name));
+  if (values.upstream !== undefined && values.ingress !== undefined) {
+    return {
+      kind: "error",
+      message: "--ingress and --upstream exclude each other: a gateway has no ingress of its own",
+    };
+  }
   /** An inline value or a file, from flags when either flag is given, else from env. */
   const inlineOrFile = (flag: string, name: string, fileName: string) => {
     const fromFlags = values[flag] !== undefined || values[`${flag}-file`] !== undefined;
@@ -272,10 +296,12 @@ export function parseConfig(
     if ((certRaw === undefined) !== (keyRaw === undefined)) {
       throw new Error("--cert and --key go together");
     }
+    const upstream = str("upstream", ENV_VARS.upstream);
     const config: Config = {
       port: integer("--port", str("port", ENV_VARS.port), DEFAULTS.port, 0, 65535),
       hostname: hostname(str("hostname", ENV_VARS.hostname) ?? DEFAULTS.hostname),
       ingress: endpoint(str("ingress", ENV_VARS.ingress) ?? DEFAULTS.ingress),
+      reusePort: values["reuse-port"] === true || truthy(env(ENV_VARS.reusePort)),
       demo: !(values["no-demo"] === true || truthy(env(ENV_VARS.demo))),
       maxMessageBytes: integer(
         "--max-message-bytes",
@@ -340,6 +366,7 @@ export function parseConfig(
       curveAllow,
       curveAllowFile,
     };
+    if (upstream !== undefined) config.upstream = connectEndpoint(upstream, "--upstream");
     return { kind: "config", config };
   } catch (err) {
     return { kind: "error", message: (err as Error).message };
@@ -402,19 +429,31 @@ function hostname(raw: string): string {
   return raw.replace(/^\[(.*)\]$/, "$1");
 }
 
-/** Checks a ZeroMQ bind endpoint: `tcp://host:port` (port may be `*`), `ipc://path`, `inproc://name`. */
-export function endpoint(raw: string): string {
+/**
+ * Checks a ZeroMQ bind endpoint: `tcp://host:port` (port may be `*`), `ipc://path`,
+ * `inproc://name`. `flag` names the option in the error.
+ */
+export function endpoint(raw: string, flag = "--ingress"): string {
   const tcp = /^tcp:\/\/([^\s:\/]+|\[[0-9a-fA-F:.]+\]):(\d{1,5}|\*)$/.exec(raw);
   if (tcp) {
     if (tcp[2] !== "*" && Number(tcp[2]) > 65535) {
-      throw new Error(`--ingress port out of range in "${raw}"`);
+      throw new Error(`${flag} port out of range in "${raw}"`);
     }
     return raw;
   }
   if (/^(ipc|inproc):\/\/\S+$/.test(raw)) return raw;
   throw new Error(
-    `--ingress must look like tcp://127.0.0.1:5000 (or ipc://path, inproc://name), got "${raw}"`,
+    `${flag} must look like tcp://127.0.0.1:5000 (or ipc://path, inproc://name), got "${raw}"`,
   );
+}
+
+/** Checks a ZeroMQ endpoint to connect to: like {@link endpoint}, but a tcp port must be given. */
+export function connectEndpoint(raw: string, flag: string): string {
+  const checked = endpoint(raw, flag);
+  if (/^tcp:.*:\*$/.test(checked)) {
+    throw new Error(`${flag} needs a port to connect to, got "${raw}"`);
+  }
+  return checked;
 }
 
 function origins(list: string[]): string[] {
@@ -444,4 +483,160 @@ function logLevel(raw: string): LogLevel {
     throw new Error(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got "${raw}"`);
   }
   return raw as LogLevel;
+}
+
+/** The forwarder's validated settings (`zws relay`, see `forwarder.ts`). */
+export interface ForwarderConfig {
+  /** Endpoint producers connect to (XSUB bound), e.g. `tcp://127.0.0.1:5000`. */
+  ingress: string;
+  /** Endpoint gateways and chained forwarders connect to (XPUB bound), e.g. `tcp://127.0.0.1:5001`. */
+  egress: string;
+  /**
+   * A parent forwarder's egress: this one is then a pure pass-through (no ingress, no sequencing),
+   * one level of a tree. Undefined: the root, which validates and sequences.
+   */
+  upstream?: string;
+  /** HTTP port of `/healthz` and `/metrics` (0 picks a free one). */
+  port: number;
+  /** Interface of that HTTP server. */
+  hostname: string;
+  /** Whether the built-in demo producer runs (root only). */
+  demo: boolean;
+  /** Largest producer message accepted, in bytes. */
+  maxMessageBytes: number;
+  /** File that keeps the epoch and last seq across clean restarts (root only). */
+  stateFile?: string;
+  /** Lowest log level printed. */
+  logLevel: LogLevel;
+}
+
+/** Defaults of the forwarder. */
+export const FORWARDER_DEFAULTS: Readonly<ForwarderConfig> = Object.freeze({
+  ingress: "tcp://127.0.0.1:5000",
+  egress: "tcp://127.0.0.1:5001",
+  port: 8001,
+  hostname: "127.0.0.1",
+  demo: true,
+  maxMessageBytes: 65536,
+  logLevel: "info",
+});
+
+/**
+ * Environment variables of the forwarder. Port, hostname and upstream have names of their own, so
+ * a shared environment (a Procfile's `.env`) cannot turn a gateway setting into a forwarder one.
+ */
+export const FORWARDER_ENV_VARS = {
+  ingress: "ZWS_INGRESS",
+  egress: "ZWS_EGRESS",
+  upstream: "ZWS_FORWARDER_UPSTREAM",
+  port: "ZWS_FORWARDER_PORT",
+  hostname: "ZWS_FORWARDER_HOSTNAME",
+  demo: "ZWS_NO_DEMO",
+  maxMessageBytes: "ZWS_MAX_MESSAGE_BYTES",
+  stateFile: "ZWS_STATE_FILE",
+  logLevel: "ZWS_LOG_LEVEL",
+} as const;
+
+/** Usage text of `zws relay --help`. */
+export const FORWARDER_USAGE =
+  `zws relay — the forwarder: producers in, validated and sequenced points out to gateways
+
+Usage: deno task relay [flags]        (or: zws relay [flags], main.ts relay [flags])
+
+Producers connect to the ingress; gateways (deno task start --upstream <egress>) and chained
+forwarders connect to the egress. Every gateway of one forwarder sees the same sequence numbers.
+
+Flags (environment fallback in brackets):
+  --ingress <endpoint>       producers connect here (XSUB bound)     [ZWS_INGRESS]
+                             (default tcp://127.0.0.1:5000; tcp://host:* picks a free port)
+  --egress <endpoint>        gateways connect here (XPUB bound)      [ZWS_EGRESS]
+                             (default tcp://127.0.0.1:5001)
+  --upstream <endpoint>      chain: follow a parent forwarder's egress instead of an ingress
+                             (a pure pass-through, one level of a tree) [ZWS_FORWARDER_UPSTREAM]
+  --state-file <path>        keep epoch and seq across clean restarts, so clients resume
+                             exactly; after a crash a new epoch starts   [ZWS_STATE_FILE]
+  --port <n>                 HTTP port of /healthz and /metrics, 0 = any [ZWS_FORWARDER_PORT]
+                             (default 8001)
+  --hostname <host>          interface of that port           [ZWS_FORWARDER_HOSTNAME] (default 127.0.0.1)
+  --no-demo                  do not run the built-in demo producer  [ZWS_NO_DEMO=1]
+  --max-message-bytes <n>    largest producer message accepted      [ZWS_MAX_MESSAGE_BYTES] (default 65536)
+  --log-level <level>        debug | info | warn | error            [ZWS_LOG_LEVEL] (default info)
+  -h, --help                 print this help and exit
+`;
+
+/** The outcome of {@link parseForwarderConfig}. */
+export type ForwarderParseResult =
+  | { kind: "config"; config: ForwarderConfig }
+  | { kind: "help" }
+  | { kind: "error"; message: string };
+
+/** Parses the forwarder's flags (after `relay`) with `env` as fallback; never throws. */
+export function parseForwarderConfig(
+  args: readonly string[],
+  env: (name: string) => string | undefined = () => undefined,
+): ForwarderParseResult {
+  let values: Record<string, string | boolean | string[] | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...args],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        ingress: { type: "string" },
+        egress: { type: "string" },
+        upstream: { type: "string" },
+        "state-file": { type: "string" },
+        port: { type: "string" },
+        hostname: { type: "string" },
+        "no-demo": { type: "boolean" },
+        "max-message-bytes": { type: "string" },
+        "log-level": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (err) {
+    return { kind: "error", message: (err as Error).message.split("\n")[0] };
+  }
+  if (values.help) return { kind: "help" };
+  const V = FORWARDER_ENV_VARS;
+  const str = (flag: string, name: string): string | undefined =>
+    (values[flag] as string | undefined) ?? nonEmpty(env(name));
+  if (values.upstream !== undefined) {
+    for (const flag of ["ingress", "state-file"]) {
+      if (values[flag] !== undefined) {
+        return {
+          kind: "error",
+          message: `--${flag} and --upstream exclude each other: a chained forwarder only passes ` +
+            `on what its parent sequenced`,
+        };
+      }
+    }
+  }
+  try {
+    const config: ForwarderConfig = {
+      ingress: endpoint(str("ingress", V.ingress) ?? FORWARDER_DEFAULTS.ingress),
+      egress: endpoint(str("egress", V.egress) ?? FORWARDER_DEFAULTS.egress, "--egress"),
+      port: integer("--port", str("port", V.port), FORWARDER_DEFAULTS.port, 0, 65535),
+      hostname: hostname(str("hostname", V.hostname) ?? FORWARDER_DEFAULTS.hostname),
+      demo: !(values["no-demo"] === true || truthy(env(V.demo))),
+      maxMessageBytes: integer(
+        "--max-message-bytes",
+        str("max-message-bytes", V.maxMessageBytes),
+        FORWARDER_DEFAULTS.maxMessageBytes,
+        64,
+        64 * 1024 * 1024,
+      ),
+      logLevel: logLevel(str("log-level", V.logLevel) ?? FORWARDER_DEFAULTS.logLevel),
+    };
+    const upstream = str("upstream", V.upstream);
+    if (upstream !== undefined) config.upstream = connectEndpoint(upstream, "--upstream");
+    const stateFile = str("state-file", V.stateFile);
+    if (stateFile !== undefined) config.stateFile = stateFile;
+    if (config.upstream !== undefined && config.egress === config.upstream) {
+      throw new Error(`--egress and --upstream are the same endpoint (${config.egress})`);
+    }
+    return { kind: "config", config };
+  } catch (err) {
+    return { kind: "error", message: (err as Error).message };
+  }
 }

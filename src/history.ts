@@ -71,7 +71,10 @@ export interface ResumePlan {
 /** The last `perSeries` points of each of at most `maxSeries` series. */
 export class History {
   #series = new Map<string, Ring>();
-  /** Highest seq ever dropped from the history: resuming from below it would leave a gap. */
+  /**
+   * Highest seq the history cannot vouch for: dropped from it, or never received (before the first
+   * point added, or inside a jump in the sequence). Resuming from below it would leave a gap.
+   */
   #maxEvicted = 0;
   #lastSeq = 0;
   #count = 0;
@@ -106,8 +109,13 @@ export class History {
     return [...this.#series.keys()];
   }
 
-  /** Adds a point (seqs must increase). */
+  /**
+   * Adds a point (seqs must increase). A seq that does not follow the last one (a gateway that
+   * joined mid-stream, or missed points while its upstream was away) counts as a gap: clients
+   * that stopped before it get a reset instead of a resume that would silently skip points.
+   */
   add(series: string, seq: number, json: string): void {
+    if (seq !== this.#lastSeq + 1) this.#maxEvicted = Math.max(this.#maxEvicted, seq - 1);
     let ring = this.#series.get(series);
     if (!ring) {
       if (this.#series.size >= this.maxSeries) this.#evictStalestSeries();

@@ -12,7 +12,12 @@
  * @module
  */
 import { findAsset } from "./static_assets.ts";
-import { renderMetrics, type ServerStats, type WsRejectReason } from "./metrics.ts";
+import {
+  renderMetrics,
+  type ServerStats,
+  type UpstreamMetrics,
+  type WsRejectReason,
+} from "./metrics.ts";
 import {
   type AuthFailureReason,
   type AuthResult,
@@ -30,6 +35,7 @@ import { acceptEventStream, EVENT_STREAM_HEADERS } from "./sse.ts";
 
 /** What the handler needs from the rest of the server. */
 export interface HttpContext {
+  /** Read on every request, so a getter may hand out a new bridge (a gateway's new epoch). */
   bridge: WsBridge;
   /** The relay's counters. */
   relayStats: () => Promise<RelayStats>;
@@ -49,6 +55,14 @@ export interface HttpContext {
   upgradeRate?: number;
   /** Clock in ms for the rate limit (default `performance.now`). */
   now?: () => number;
+  /** A gateway's upstream (`--upstream`): its state goes into `/healthz` and `/metrics`. */
+  upstream?: {
+    /** JSON-ready state for `/healthz`. */
+    health(): Record<string, unknown>;
+    metrics(): UpstreamMetrics;
+  };
+  /** Runs after the checks and before the upgrade (a gateway waits for a resuming client's point). */
+  beforeUpgrade?: (req: Request) => Promise<void>;
 }
 
 /** The connection details `Deno.serve` passes along (only the peer address is used). */
@@ -162,6 +176,7 @@ export function createHandler(
       );
     }
     const claims = auth?.ok ? auth.claims : undefined;
+    if (ctx.beforeUpgrade) await ctx.beforeUpgrade(req);
     return open({
       series: claims?.series ?? null,
       select,
@@ -236,6 +251,7 @@ export function createHandler(
             uptime: uptime(),
             server: SERVER_INFO,
             relayRestarts: ctx.relayRestarts(),
+            ...(ctx.upstream ? { upstream: ctx.upstream.health() } : {}),
           }) + "\n",
           "application/json",
         );
@@ -246,6 +262,7 @@ export function createHandler(
             relay: await ctx.relayStats(),
             bridge: ctx.bridge.stats(),
             server: { ...server, relayRestarts: ctx.relayRestarts(), uptimeSeconds: uptime() },
+            upstream: ctx.upstream?.metrics(),
           }),
           "text/plain; version=0.0.4; charset=utf-8",
         );

@@ -34,20 +34,40 @@ export interface ServerStats {
   uptimeSeconds: number;
 }
 
+/** A gateway's upstream (see `upstream.ts`): the link to its forwarder. */
+export interface UpstreamMetrics {
+  /** Whether the link to the forwarder is up now. */
+  connected: boolean;
+  /** Handshakes completed (first connect and reconnects). */
+  connects: number;
+  /** Connections lost. */
+  disconnects: number;
+  /** Epoch changes seen (forwarder restarts without its state). */
+  epochChanges: number;
+}
+
 /** Everything `/metrics` shows. */
 export interface MetricsSnapshot {
   relay: RelayStats;
   bridge: BridgeStats;
   server: ServerStats;
+  /** Present on a gateway (`--upstream`). */
+  upstream?: UpstreamMetrics;
+}
+
+type Row = [labels: string, value: number];
+
+/** Appends one metric family (HELP, TYPE and its samples) to `out`. */
+function family(out: string[], name: string, type: string, help: string, rows: Row[]): void {
+  out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  for (const [labels, value] of rows) out.push(`${name}${labels} ${value}`);
 }
 
 /** Renders a snapshot in the Prometheus text format (version 0.0.4). */
 export function renderMetrics(m: MetricsSnapshot): string {
   const out: string[] = [];
-  const metric = (name: string, type: string, help: string, rows: Array<[string, number]>) => {
-    out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-    for (const [labels, value] of rows) out.push(`${name}${labels} ${value}`);
-  };
+  const metric = (name: string, type: string, help: string, rows: Row[]) =>
+    family(out, name, type, help, rows);
   metric("zws_clients", "gauge", "Clients connected now (WebSocket and SSE).", [[
     "",
     m.bridge.clients,
@@ -158,6 +178,100 @@ export function renderMetrics(m: MetricsSnapshot): string {
   metric("zws_uptime_seconds", "gauge", "Seconds since the server started.", [[
     "",
     m.server.uptimeSeconds,
+  ]]);
+  const up = m.upstream;
+  if (up) {
+    metric("zws_upstream_connected", "gauge", "1 while the link to the forwarder is up.", [[
+      "",
+      up.connected ? 1 : 0,
+    ]]);
+    metric("zws_upstream_connects_total", "counter", "Handshakes with the forwarder.", [[
+      "",
+      up.connects,
+    ]]);
+    metric("zws_upstream_disconnects_total", "counter", "Links to the forwarder lost.", [[
+      "",
+      up.disconnects,
+    ]]);
+    metric(
+      "zws_upstream_epoch_changes_total",
+      "counter",
+      "Epoch changes seen (forwarder restarts without its state file).",
+      [["", up.epochChanges]],
+    );
+  }
+  return out.join("\n") + "\n";
+}
+
+/** What a forwarder's `/metrics` shows. */
+export interface ForwarderMetrics {
+  /** The sequencer's counters (root forwarder only). */
+  relay?: RelayStats;
+  /** Connections on the egress now, and accepted since start. */
+  gatewaysConnected: number;
+  gatewayConnectionsTotal: number;
+  /** Link to the parent forwarder (chained forwarder only). */
+  upstreamConnected?: boolean;
+  /** Seconds since start. */
+  uptimeSeconds: number;
+}
+
+/** Renders a forwarder's counters in the Prometheus text format (version 0.0.4). */
+export function renderForwarderMetrics(m: ForwarderMetrics): string {
+  const out: string[] = [];
+  const metric = (name: string, type: string, help: string, rows: Row[]) =>
+    family(out, name, type, help, rows);
+  if (m.relay) {
+    metric("zws_forwarder_messages_in_total", "counter", "Producer messages received.", [[
+      "",
+      m.relay.messages,
+    ]]);
+    metric(
+      "zws_forwarder_points_in_total",
+      "counter",
+      "Producer points accepted (valid) and sequenced.",
+      [["", m.relay.points]],
+    );
+    metric(
+      "zws_forwarder_rejected_total",
+      "counter",
+      "Producer messages or points dropped, by reason.",
+      REJECT_REASONS.map((r) => [`{reason="${r}"}`, m.relay!.rejected[r] ?? 0]),
+    );
+    metric(
+      "zws_forwarder_points_out_total",
+      "counter",
+      "Points published on the egress (each subscribed gateway gets each once).",
+      [["", m.relay.points]],
+    );
+    metric("zws_forwarder_last_seq", "gauge", "Last sequence number assigned.", [[
+      "",
+      m.relay.lastSeq,
+    ]]);
+  }
+  metric(
+    "zws_forwarder_gateways_connected",
+    "gauge",
+    "Connections on the egress now (gateways and chained forwarders).",
+    [["", m.gatewaysConnected]],
+  );
+  metric(
+    "zws_forwarder_gateway_connections_total",
+    "counter",
+    "Connections accepted on the egress since start.",
+    [["", m.gatewayConnectionsTotal]],
+  );
+  if (m.upstreamConnected !== undefined) {
+    metric(
+      "zws_forwarder_upstream_connected",
+      "gauge",
+      "1 while the link to the parent forwarder is up.",
+      [["", m.upstreamConnected ? 1 : 0]],
+    );
+  }
+  metric("zws_uptime_seconds", "gauge", "Seconds since the forwarder started.", [[
+    "",
+    m.uptimeSeconds,
   ]]);
   return out.join("\n") + "\n";
 }

@@ -23,8 +23,10 @@ export interface ZwsProcess {
   base: string;
   /** `ws://127.0.0.1:PORT/ws` (`wss:` with --cert). */
   wsUrl: string;
-  /** The ingress endpoint producers connect to. */
+  /** The ingress endpoint producers connect to (single process; "" for a gateway). */
   ingress: string;
+  /** The forwarder endpoint a gateway follows ("" for a single process). */
+  upstream: string;
   child: Deno.ChildProcess;
   /** Everything the server wrote to stderr so far. */
   stderr(): string;
@@ -38,42 +40,52 @@ export interface StartOptions {
   env?: Record<string, string>;
 }
 
-/** Starts `main.ts` like `deno task start`, on ephemeral ports. Extra flags go after. */
-export async function startZws(flags: string[] = [], opts: StartOptions = {}): Promise<ZwsProcess> {
-  const args = [
-    ...(await taskArgs("start")),
-    "--port",
-    "0",
-    "--hostname",
-    "127.0.0.1",
-    "--ingress",
-    "tcp://127.0.0.1:*",
-    ...flags,
-  ];
+/** A child process started by {@link spawnReady}, once it printed its ready line. */
+interface ReadyChild {
+  child: Deno.ChildProcess;
+  /** The ready line's match. */
+  match: RegExpExecArray;
+  stderr(): string;
+  stop(signal?: Deno.Signal): Promise<{ code: number; ms: number }>;
+}
+
+/**
+ * Runs `deno <args>` from the project root and waits (at most 20 s) for stdout to match `ready`.
+ * Stdout and stderr keep being drained, so the child never blocks on a full pipe.
+ */
+async function spawnReady(
+  args: string[],
+  ready: RegExp,
+  what: string,
+  env: Record<string, string> = {},
+): Promise<ReadyChild> {
   const child = new Deno.Command(Deno.execPath(), {
     args,
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
     stdin: "null",
-    env: { NO_COLOR: "1", ...opts.env },
+    env: { NO_COLOR: "1", ...env },
   }).spawn();
   let err = "";
   const errDone = (async () => {
     for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) err += chunk;
   })();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream());
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let out = "";
-  let listening: RegExpExecArray | null = null;
-  const reader = lines.getReader();
+  let match: RegExpExecArray | null = null;
   const deadline = Date.now() + 20000;
-  while (!listening && Date.now() < deadline) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    out += value;
-    listening = /listening on (https?:\/\/[^\s/]+)\/ \(ingress (\S+)\)/.exec(out);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  while (!match && Date.now() < deadline) {
+    const next = await Promise.race([
+      reader.read(),
+      new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), deadline - Date.now())),
+    ]);
+    clearTimeout(timer);
+    if (next === "timeout" || next.done) break;
+    out += next.value;
+    match = ready.exec(out);
   }
-  // Keep draining stdout so the child never blocks on a full pipe.
   const outDone = (async () => {
     while (!(await reader.read()).done) { /* drain */ }
   })();
@@ -90,18 +102,97 @@ export async function startZws(flags: string[] = [], opts: StartOptions = {}): P
     await Promise.all([errDone, outDone]);
     return { code: status.code, ms: performance.now() - t0 };
   };
-  if (!listening) {
+  if (!match) {
     await stop("SIGKILL");
-    throw new Error(`zws did not start:\nstdout: ${out}\nstderr: ${err}`);
+    throw new Error(`${what} did not start:\nstdout: ${out}\nstderr: ${err}`);
   }
-  const base = listening[1];
+  return { child, match, stderr: () => err, stop };
+}
+
+/**
+ * Starts `main.ts` like `deno task start`, on ephemeral ports. Extra flags go after; with
+ * `--upstream` it is a gateway (no ingress of its own).
+ */
+export async function startZws(
+  flags: string[] = [],
+  opts: StartOptions = {},
+): Promise<ZwsProcess> {
+  const gateway = flags.includes("--upstream");
+  const args = [
+    ...(await taskArgs("start")),
+    "--port",
+    "0",
+    "--hostname",
+    "127.0.0.1",
+    ...(gateway ? [] : ["--ingress", "tcp://127.0.0.1:*"]),
+    ...flags,
+  ];
+  const p = await spawnReady(
+    args,
+    /listening on (https?:\/\/[^\s/]+)\/ \((ingress|upstream) (\S+)\)/,
+    "zws",
+    opts.env,
+  );
+  const base = p.match[1];
   return {
     base,
-    wsUrl: base.replace(/^http/, "ws") + "/ws",
-    ingress: listening[2],
-    child,
-    stderr: () => err,
-    stop,
+    wsUrl: base.replace(/^http/, "ws") + "/ws", // https -> wss
+    ingress: p.match[2] === "ingress" ? p.match[3] : "",
+    upstream: p.match[2] === "upstream" ? p.match[3] : "",
+    child: p.child,
+    stderr: p.stderr,
+    stop: p.stop,
+  };
+}
+
+/** A forwarder (`main.ts relay`) running in a child process. */
+export interface ForwarderProcess {
+  /** Producers' endpoint (root), or "" (chained). */
+  ingress: string;
+  /** Gateways' endpoint. */
+  egress: string;
+  /** `http://127.0.0.1:PORT` of `/healthz` and `/metrics` (no trailing slash). */
+  base: string;
+  /** The sequencer's epoch (root), or "". */
+  epoch: string;
+  child: Deno.ChildProcess;
+  stderr(): string;
+  stop(signal?: Deno.Signal): Promise<{ code: number; ms: number }>;
+}
+
+/**
+ * Starts a forwarder like `deno task relay`: ephemeral ports unless `flags` name them, no demo.
+ * `extraPermissions` go before the script (e.g. `--allow-write=<dir>` for a state file elsewhere).
+ */
+export async function startForwarder(
+  flags: string[] = [],
+  extraPermissions: string[] = [],
+): Promise<ForwarderProcess> {
+  const task = await taskArgs("relay");
+  const has = (f: string) => flags.includes(f);
+  const args = [
+    task[0],
+    ...extraPermissions,
+    ...task.slice(1),
+    ...(has("--port") ? [] : ["--port", "0"]),
+    ...(has("--ingress") || has("--upstream") ? [] : ["--ingress", "tcp://127.0.0.1:*"]),
+    ...(has("--egress") ? [] : ["--egress", "tcp://127.0.0.1:*"]),
+    ...(has("--upstream") ? [] : ["--no-demo"]),
+    ...flags,
+  ];
+  const p = await spawnReady(
+    args,
+    /zws relay: (?:ingress|upstream) (\S+), egress (\S+), http (http:\/\/[^\s/]+)\/(?:, epoch (\S+))?\n/,
+    "forwarder",
+  );
+  return {
+    ingress: has("--upstream") ? "" : p.match[1],
+    egress: p.match[2],
+    base: p.match[3],
+    epoch: p.match[4] ?? "",
+    child: p.child,
+    stderr: p.stderr,
+    stop: p.stop,
   };
 }
 

@@ -4,8 +4,12 @@ import {
   DEFAULTS,
   endpoint,
   ENV_VARS,
+  FORWARDER_DEFAULTS,
+  FORWARDER_ENV_VARS,
+  FORWARDER_USAGE,
   ingressExposed,
   parseConfig,
+  parseForwarderConfig,
   type ParseResult,
   USAGE,
 } from "../src/config.ts";
@@ -63,6 +67,7 @@ Deno.test("config: no flags and no env give the defaults", () => {
     port: 8000,
     hostname: "0.0.0.0",
     ingress: "tcp://127.0.0.1:5000",
+    reusePort: false,
     demo: true,
     maxMessageBytes: 65536,
     allowOrigins: [],
@@ -96,6 +101,7 @@ Deno.test("config: every flag is read", () => {
     "127.0.0.1",
     "--ingress",
     "tcp://0.0.0.0:6000",
+    "--reuse-port",
     "--no-demo",
     "--max-message-bytes",
     "1024",
@@ -136,6 +142,7 @@ Deno.test("config: every flag is read", () => {
     port: 9001,
     hostname: "127.0.0.1",
     ingress: "tcp://0.0.0.0:6000",
+    reusePort: true,
     demo: false,
     maxMessageBytes: 1024,
     allowOrigins: ["https://a.example", "http://b.example:8080"],
@@ -170,6 +177,8 @@ Deno.test("config: ENV_VARS names the documented variables", () => {
     port: "PORT",
     hostname: "ZWS_HOSTNAME",
     ingress: "ZWS_INGRESS",
+    upstream: "ZWS_UPSTREAM",
+    reusePort: "ZWS_REUSE_PORT",
     demo: "ZWS_NO_DEMO",
     maxMessageBytes: "ZWS_MAX_MESSAGE_BYTES",
     allowOrigins: "ZWS_ALLOW_ORIGIN",
@@ -200,6 +209,8 @@ Deno.test("config: every setting falls back to its environment variable", () => 
     PORT: "8080",
     ZWS_HOSTNAME: "localhost",
     ZWS_INGRESS: "ipc:///tmp/zws.sock",
+    ZWS_UPSTREAM: "tcp://10.0.0.9:5001",
+    ZWS_REUSE_PORT: "yes",
     ZWS_NO_DEMO: "1",
     ZWS_MAX_MESSAGE_BYTES: "4096",
     ZWS_ALLOW_ORIGIN: "https://a.example",
@@ -222,6 +233,8 @@ Deno.test("config: every setting falls back to its environment variable", () => 
     port: 8080,
     hostname: "localhost",
     ingress: "ipc:///tmp/zws.sock",
+    upstream: "tcp://10.0.0.9:5001",
+    reusePort: true,
     demo: false,
     maxMessageBytes: 4096,
     allowOrigins: ["https://a.example"],
@@ -328,6 +341,7 @@ Deno.test("config: a flag beats its environment variable", () => {
     port: 2222,
     hostname: "10.0.0.2",
     ingress: "tcp://127.0.0.1:2222",
+    reusePort: false,
     demo: true,
     maxMessageBytes: 2222,
     allowOrigins: ["https://flag.example"],
@@ -645,4 +659,105 @@ Deno.test("ingressExposed: loopback, ipc and inproc stay local; anything else is
       "tcp://example.com:*",
     ]
   ) assert.equal(ingressExposed(ep), true, ep);
+});
+
+// --- The forwarder's flags (`zws relay`). ---
+
+function fwd(args: string[], env: Env = {}) {
+  return parseForwarderConfig(args, (name) => env[name]);
+}
+
+Deno.test("forwarder config: defaults, every flag, and env fallbacks", () => {
+  assert.deepEqual(fwd([]), { kind: "config", config: { ...FORWARDER_DEFAULTS } });
+  assert.deepEqual(
+    fwd([
+      "--ingress",
+      "tcp://0.0.0.0:6000",
+      "--egress",
+      "tcp://0.0.0.0:6001",
+      "--state-file",
+      "/var/lib/zws/state.json",
+      "--port",
+      "9100",
+      "--hostname",
+      "0.0.0.0",
+      "--no-demo",
+      "--max-message-bytes",
+      "1024",
+      "--log-level",
+      "warn",
+    ]),
+    {
+      kind: "config",
+      config: {
+        ingress: "tcp://0.0.0.0:6000",
+        egress: "tcp://0.0.0.0:6001",
+        stateFile: "/var/lib/zws/state.json",
+        port: 9100,
+        hostname: "0.0.0.0",
+        demo: false,
+        maxMessageBytes: 1024,
+        logLevel: "warn",
+      },
+    },
+  );
+  const env = {
+    ZWS_INGRESS: "ipc:///tmp/in",
+    ZWS_EGRESS: "tcp://127.0.0.1:7001",
+    ZWS_FORWARDER_UPSTREAM: "tcp://10.0.0.1:5001",
+    ZWS_FORWARDER_PORT: "7002",
+    ZWS_FORWARDER_HOSTNAME: "::1",
+    ZWS_NO_DEMO: "1",
+    ZWS_MAX_MESSAGE_BYTES: "2048",
+    ZWS_STATE_FILE: "s.json",
+    ZWS_LOG_LEVEL: "debug",
+    // A gateway's settings in a shared environment do not leak into the forwarder.
+    PORT: "8000",
+    ZWS_UPSTREAM: "tcp://127.0.0.1:5001",
+  };
+  assert.deepEqual(fwd([], env), {
+    kind: "config",
+    config: {
+      ingress: "ipc:///tmp/in",
+      egress: "tcp://127.0.0.1:7001",
+      upstream: "tcp://10.0.0.1:5001",
+      port: 7002,
+      hostname: "::1",
+      demo: false,
+      maxMessageBytes: 2048,
+      stateFile: "s.json",
+      logLevel: "debug",
+    },
+  });
+  for (const name of Object.values(FORWARDER_ENV_VARS)) {
+    assert(FORWARDER_USAGE.includes(name), `FORWARDER_USAGE mentions ${name}`);
+  }
+});
+
+Deno.test("forwarder config: bad and conflicting flags are one-line errors", () => {
+  const e = (args: string[]) => {
+    const r = fwd(args);
+    if (r.kind !== "error") assert.fail(`expected an error for ${JSON.stringify(args)}`);
+    assert(!r.message.includes("\n"));
+    return r.message;
+  };
+  assert.match(e(["--egress", "5001"]), /--egress must look like/);
+  assert.match(e(["--upstream", "tcp://127.0.0.1:*"]), /--upstream needs a port/);
+  assert.match(e(["--upstream", "tcp://h:1", "--ingress", "tcp://h:2"]), /exclude each other/);
+  assert.match(e(["--upstream", "tcp://h:1", "--state-file", "x"]), /exclude each other/);
+  assert.match(e(["--upstream", "tcp://h:1", "--egress", "tcp://h:1"]), /same endpoint/);
+  assert.match(e(["--port", "70000"]), /--port/);
+  assert.match(e(["--bogus"]), /bogus/);
+  assert.deepEqual(fwd(["-h"]), { kind: "help" });
+});
+
+Deno.test("config: --upstream makes a gateway; it excludes --ingress and needs a port", () => {
+  const c = ok(["--upstream", "tcp://10.0.0.1:5001", "--reuse-port"]);
+  assert.equal(c.upstream, "tcp://10.0.0.1:5001");
+  assert.equal(c.reusePort, true);
+  assert.match(err(["--upstream", "tcp://10.0.0.1:5001", "--ingress", "tcp://h:1"]), /exclude/);
+  assert.match(err(["--upstream", "tcp://10.0.0.1:*"]), /--upstream needs a port/);
+  assert.match(err(["--upstream", "10.0.0.1:5001"]), /--upstream must look like/);
+  assert.equal(ok([]).upstream, undefined);
+  assert(USAGE.includes("--upstream") && USAGE.includes("--reuse-port"));
 });

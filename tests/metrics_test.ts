@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type MetricsSnapshot, renderMetrics } from "../src/metrics.ts";
+import { type MetricsSnapshot, renderForwarderMetrics, renderMetrics } from "../src/metrics.ts";
 import { REJECT_REASONS } from "../src/ingress_protocol.ts";
 
 function snapshot(): MetricsSnapshot {
@@ -212,4 +212,52 @@ Deno.test("metrics: large counter values are printed in full", () => {
   const text = renderMetrics(s);
   assert.match(text, /^zws_ingress_messages_total 123456789012$/m);
   assert.match(text, /^zws_last_seq 9007199254740991$/m);
+});
+
+Deno.test("metrics: a gateway adds its upstream's families after the others", () => {
+  const s: MetricsSnapshot = {
+    ...snapshot(),
+    upstream: { connected: true, connects: 3, disconnects: 2, epochChanges: 1 },
+  };
+  const fams = parseExposition(renderMetrics(s));
+  const names = [...fams.keys()];
+  assert.deepEqual(names.slice(0, EXPECTED.length), EXPECTED.map(([n]) => n));
+  const v = (name: string, labels = "") => fams.get(name)?.samples.get(labels);
+  assert.equal(v("zws_upstream_connected"), 1);
+  assert.equal(v("zws_upstream_connects_total"), 3);
+  assert.equal(v("zws_upstream_disconnects_total"), 2);
+  assert.equal(v("zws_upstream_epoch_changes_total"), 1);
+  for (const name of names.slice(EXPECTED.length)) {
+    const f = fams.get(name)!;
+    if (f.type === "counter") assert(name.endsWith("_total"), `counter ${name} ends in _total`);
+  }
+  assert(!renderMetrics(snapshot()).includes("zws_upstream_"), "absent without an upstream");
+});
+
+Deno.test("metrics: the forwarder's families (root: points in/out, rejected; chained: link)", () => {
+  const root = parseExposition(renderForwarderMetrics({
+    relay: { messages: 10, points: 25, rejected: { invalid_json: 2 }, lastSeq: 125 },
+    gatewaysConnected: 2,
+    gatewayConnectionsTotal: 5,
+    uptimeSeconds: 9.5,
+  }));
+  const v = (f: Map<string, Family>, name: string, labels = "") => f.get(name)?.samples.get(labels);
+  assert.equal(v(root, "zws_forwarder_messages_in_total"), 10);
+  assert.equal(v(root, "zws_forwarder_points_in_total"), 25);
+  assert.equal(v(root, "zws_forwarder_points_out_total"), 25);
+  assert.equal(v(root, "zws_forwarder_rejected_total", '{reason="invalid_json"}'), 2);
+  assert.equal(root.get("zws_forwarder_rejected_total")!.samples.size, REJECT_REASONS.length);
+  assert.equal(v(root, "zws_forwarder_last_seq"), 125);
+  assert.equal(v(root, "zws_forwarder_gateways_connected"), 2);
+  assert.equal(v(root, "zws_forwarder_gateway_connections_total"), 5);
+  assert.equal(v(root, "zws_uptime_seconds"), 9.5);
+  assert(!root.has("zws_forwarder_upstream_connected"));
+  const chained = parseExposition(renderForwarderMetrics({
+    gatewaysConnected: 1,
+    gatewayConnectionsTotal: 1,
+    upstreamConnected: false,
+    uptimeSeconds: 1,
+  }));
+  assert.equal(v(chained, "zws_forwarder_upstream_connected"), 0);
+  assert(!chained.has("zws_forwarder_points_in_total"), "no sequencer, no point counts");
 });

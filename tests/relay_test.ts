@@ -8,11 +8,18 @@ function busRecorder(bus: string) {
   const sub = new zmq.Subscriber();
   sub.connect(bus);
   sub.subscribe();
-  const got: Array<{ series: string; seq: number; point: Record<string, unknown> }> = [];
+  const got: Array<
+    { series: string; seq: number; point: Record<string, unknown>; epoch: string }
+  > = [];
   const loop = (async () => {
-    for await (const [series, seq, json] of sub) {
+    for await (const [series, seq, json, epoch] of sub) {
       if (seq.length === 0) break; // the relay's end-of-stream
-      got.push({ series: series.toString(), seq: Number(seq), point: JSON.parse(json.toString()) });
+      got.push({
+        series: series.toString(),
+        seq: Number(seq),
+        point: JSON.parse(json.toString()),
+        epoch: epoch.toString(),
+      });
     }
   })();
   return {
@@ -90,6 +97,7 @@ Deno.test("relay: continues a given epoch and sequence (restart after a crash)",
     pub.close();
     assert.deepEqual(rec.got.map((g) => g.seq), [42, 43]);
     assert.deepEqual(rec.got.map((g) => g.series), ["value", "b"]);
+    assert.deepEqual(rec.got.map((g) => g.epoch), ["e1", "e1"], "4th frame: the epoch");
     assert.equal(rec.got[0].point.x, 1000, "x in seconds became ms");
   } finally {
     await relay.close();

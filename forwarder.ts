@@ -1,0 +1,366 @@
+/**
+ * The forwarder (`zws relay`, `deno task relay`): how zws outgrows one process, on ZeroMQ's own
+ * forwarder pattern (XSUB/XPUB proxies) rather than a broker of its own.
+ *
+ * Root forwarder: producers -> ingress (XSUB bound, the relay's native proxy, `relay.ts`) ->
+ * validation and sequencing, once -> inproc bus -> native proxy (XSUB <-> XPUB bound on the
+ * egress) -> gateways (`main.ts --upstream`, `src/upstream.ts`). Every gateway gets the same
+ * `[series, seq, pointJson, epoch]` messages (`src/relay_messages.ts`), so a client can resume on
+ * any of them. Subscriptions travel upstream through the proxies: a gateway gets only the series it
+ * subscribed to (today gateways subscribe to everything).
+ *
+ * Chained forwarder (`--upstream`): XSUB connected to a parent's egress <-> XPUB bound on its own
+ * egress, all native: one more level of fan-out (a tree across hosts), no JavaScript per point.
+ *
+ * Every TCP socket that receives is a native proxy end (shared/notes/zeromq-in-deno.md). The only
+ * JavaScript receive loops are the relay's (inproc) and the monitor watchers (inproc).
+ *
+ * @module
+ */
+import * as zmq from "zeromq";
+import { type Relay, startRelay } from "./relay.ts";
+import { FORWARDER_USAGE, type ForwarderConfig, parseForwarderConfig } from "./src/config.ts";
+import { SERVER_INFO } from "./src/frames.ts";
+import { SECURITY_HEADERS } from "./src/http.ts";
+import { errorMessage, log, setLogLevel } from "./src/log.ts";
+import { renderForwarderMetrics } from "./src/metrics.ts";
+import type { RelayStats } from "./src/relay_messages.ts";
+import {
+  type LinkState,
+  type LinkWatch,
+  type PeerState,
+  watchPeers,
+  watchUpstream,
+} from "./src/zmq_links.ts";
+
+/** Counters and state of a forwarder. */
+export interface ForwarderStats {
+  /** "root" validates and sequences; "chained" passes on a parent's stream. */
+  role: "root" | "chained";
+  /** The sequencer's counters (root). */
+  relay?: RelayStats;
+  /** Connections on the egress. */
+  peers: PeerState;
+  /** Link to the parent (chained). */
+  upstream?: LinkState;
+}
+
+/** A running forwarder; {@link startForwarder} makes one. */
+export interface Forwarder {
+  /** Ingress actually bound (root). */
+  readonly ingress?: string;
+  /** Egress actually bound (a `*` port resolved). */
+  readonly egress: string;
+  /** The parent followed (chained). */
+  readonly upstream?: string;
+  /** Its `/healthz` and `/metrics` server, e.g. `http://127.0.0.1:8001/`. */
+  readonly url: string;
+  /** The sequencer's epoch (root). */
+  readonly epoch?: string;
+  /** Counters and link states (a copy). */
+  stats(): ForwarderStats;
+  /** Settles when the relay's loop has ended (on shutdown, or a failure); never for a chained one. */
+  readonly relayEnded: Promise<void>;
+  /** Stops everything; a root with a state file records a clean stop in it. */
+  shutdown(): Promise<void>;
+}
+
+/** What the state file holds (JSON). */
+export interface ForwarderState {
+  epoch: string;
+  lastSeq: number;
+  /** True only after a clean stop: then the next run continues this epoch and seq. */
+  clean: boolean;
+}
+
+/** Reads a state file; undefined when it does not exist. Throws with the path on bad content. */
+export async function readState(path: string): Promise<ForwarderState | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw new Error(`cannot read state file ${path}: ${errorMessage(err)}`);
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new Error(`state file ${path} is not JSON`);
+  }
+  const s = v as Partial<ForwarderState>;
+  if (
+    typeof s !== "object" || s === null || typeof s.epoch !== "string" ||
+    !/^[\x21-\x7e]{1,64}$/.test(s.epoch) || !Number.isSafeInteger(s.lastSeq) ||
+    (s.lastSeq as number) < 0 || typeof s.clean !== "boolean"
+  ) {
+    throw new Error(`state file ${path} does not hold {"epoch", "lastSeq", "clean"}`);
+  }
+  return { epoch: s.epoch, lastSeq: s.lastSeq as number, clean: s.clean };
+}
+
+/** Writes a state file atomically (a temporary file, then a rename); makes its directory. */
+export async function writeState(path: string, state: ForwarderState): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : ".";
+  try {
+    if (dir !== "" && dir !== ".") await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(tmp, JSON.stringify(state) + "\n");
+    await Deno.rename(tmp, path);
+  } catch (err) {
+    throw new Error(`cannot write state file ${path}: ${errorMessage(err)}`);
+  }
+}
+
+/** Binds the egress XPUB (with a connection watcher); closes it and throws with context on failure. */
+async function bindEgress(
+  endpoint: string,
+): Promise<{ pub: zmq.XPublisher; peers: LinkWatch<PeerState> }> {
+  // Drops for a gateway that falls this far behind (it sees a gap) instead of holding up the rest.
+  const pub = new zmq.XPublisher({
+    sendHighWaterMark: 100000,
+    heartbeatInterval: 1000,
+    heartbeatTimeout: 3000,
+    linger: 1000,
+  });
+  const peers = watchPeers(pub);
+  try {
+    await pub.bind(endpoint);
+  } catch (err) {
+    pub.close();
+    throw new Error(`cannot bind egress ${endpoint}: ${errorMessage(err)}`);
+  }
+  return { pub, peers };
+}
+
+/** Starts a forwarder (root, or chained with `config.upstream`) and its HTTP server. */
+export async function startForwarder(config: ForwarderConfig): Promise<Forwarder> {
+  const startedAt = performance.now();
+  const role = config.upstream ? "chained" : "root";
+  let relay: Relay | undefined;
+  let link: LinkWatch<LinkState> | undefined;
+  const front = new zmq.XSubscriber({
+    receiveHighWaterMark: 100000,
+    heartbeatInterval: 1000,
+    heartbeatTimeout: 3000,
+    reconnectInterval: 100,
+    reconnectMaxInterval: 2000,
+  });
+  if (config.upstream) link = watchUpstream(front, config.upstream, "forwarder");
+  let egress: Awaited<ReturnType<typeof bindEgress>>;
+  try {
+    egress = await bindEgress(config.egress);
+  } catch (err) {
+    front.close();
+    throw err;
+  }
+  const stateFile = config.stateFile;
+  const cleanUp = async () => {
+    await relay?.close();
+    egress.pub.close();
+    front.close();
+  };
+  let proxy: zmq.Proxy;
+  let proxyDone: Promise<void>;
+  try {
+    if (config.upstream) {
+      front.connect(config.upstream);
+    } else {
+      const saved = stateFile ? await readState(stateFile) : undefined;
+      if (saved && !saved.clean) {
+        log(
+          "warn",
+          "forwarder",
+          `the last run did not stop cleanly (state file ${stateFile}): starting a new epoch, ` +
+            `clients get a reset`,
+        );
+      }
+      const bus = `inproc://zws-forwarder-bus-${crypto.randomUUID()}`;
+      relay = await startRelay({
+        ingress: config.ingress,
+        maxMessageBytes: config.maxMessageBytes,
+        demo: config.demo,
+        bus,
+        ...(saved?.clean ? { epoch: saved.epoch, lastSeq: saved.lastSeq } : {}),
+        logLevel: config.logLevel,
+        endOfStream: false,
+      });
+      if (saved?.clean) {
+        log("info", "forwarder", `continuing epoch ${saved.epoch} after seq ${saved.lastSeq}`);
+      }
+      if (stateFile) {
+        await writeState(stateFile, {
+          epoch: relay.epoch,
+          lastSeq: relay.stats().lastSeq,
+          clean: false,
+        });
+      }
+      front.connect(bus);
+    }
+    proxy = new zmq.Proxy(front, egress.pub);
+    proxyDone = proxy.run().catch((err) =>
+      log("error", "forwarder", `proxy: ${errorMessage(err)}`)
+    );
+  } catch (err) {
+    await cleanUp();
+    throw err;
+  }
+
+  const stats = (): ForwarderStats => ({
+    role,
+    ...(relay ? { relay: relay.stats() } : {}),
+    peers: egress.peers.state(),
+    ...(link ? { upstream: link.state() } : {}),
+  });
+  const uptime = () => Math.round((performance.now() - startedAt) / 100) / 10;
+  const json = (body: unknown) =>
+    new Response(JSON.stringify(body) + "\n", {
+      headers: { ...SECURITY_HEADERS, "Content-Type": "application/json" },
+    });
+  const handler = (req: Request): Response => {
+    const url = new URL(req.url);
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      return new Response("method not allowed\n", {
+        status: 405,
+        headers: { ...SECURITY_HEADERS, Allow: "GET, HEAD" },
+      });
+    }
+    const s = stats();
+    if (url.pathname === "/healthz") {
+      return json({
+        status: "ok",
+        role,
+        server: SERVER_INFO,
+        uptime: uptime(),
+        ...(relay ? { ingress: relay.ingress, epoch: relay.epoch, lastSeq: s.relay!.lastSeq } : {}),
+        egress: egressEndpoint,
+        gateways: s.peers.connected,
+        ...(s.upstream
+          ? { upstream: { ...s.upstream, since: new Date(s.upstream.since).toISOString() } }
+          : {}),
+      });
+    }
+    if (url.pathname === "/metrics") {
+      return new Response(
+        renderForwarderMetrics({
+          relay: s.relay,
+          gatewaysConnected: s.peers.connected,
+          gatewayConnectionsTotal: s.peers.accepted,
+          upstreamConnected: s.upstream?.connected,
+          uptimeSeconds: uptime(),
+        }),
+        {
+          headers: {
+            ...SECURITY_HEADERS,
+            "Content-Type": "text/plain; version=0.0.4; charset=utf-8",
+          },
+        },
+      );
+    }
+    return new Response("not found\n", { status: 404, headers: SECURITY_HEADERS });
+  };
+  const egressEndpoint = egress.pub.lastEndpoint ?? config.egress;
+
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      port: config.port,
+      hostname: config.hostname,
+      onListen: () => {},
+      onError: (err) => {
+        log("error", "http", errorMessage(err));
+        return new Response("internal error\n", { status: 500 });
+      },
+    }, handler);
+  } catch (err) {
+    proxy.terminate();
+    await proxyDone;
+    await cleanUp();
+    if (err instanceof Deno.errors.AddrInUse) {
+      throw new Error(`port ${config.port} on ${config.hostname} is already in use`);
+    }
+    throw new Error(`cannot listen on ${config.hostname}:${config.port}: ${errorMessage(err)}`);
+  }
+  const addr = server.addr;
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+
+  let closing: Promise<void> | undefined;
+  return {
+    relayEnded: relay?.ended ?? new Promise<void>(() => {}),
+    ingress: relay?.ingress,
+    egress: egressEndpoint,
+    upstream: config.upstream,
+    url: `http://${host}:${addr.port}/`,
+    epoch: relay?.epoch,
+    stats,
+    shutdown() {
+      closing ??= (async () => {
+        const served = server.shutdown();
+        // The relay first (no end-of-stream: gateways keep following), then a moment for the
+        // egress proxy to pass on what is in flight, then the egress itself.
+        await relay?.close();
+        if (relay) await new Promise((r) => setTimeout(r, 100));
+        proxy.terminate();
+        await proxyDone;
+        egress.pub.close();
+        front.close();
+        await Promise.race([
+          Promise.all([egress.peers.done, link?.done]),
+          new Promise((r) => setTimeout(r, 500)),
+        ]);
+        if (relay && stateFile) {
+          await writeState(stateFile, {
+            epoch: relay.epoch,
+            lastSeq: relay.stats().lastSeq,
+            clean: true,
+          }).catch((err) => log("error", "forwarder", errorMessage(err)));
+        }
+        await served;
+      })();
+      return closing;
+    },
+  };
+}
+
+/** `zws relay [flags]`: parses flags, starts a forwarder, stops it on SIGINT/SIGTERM. */
+export async function forwarderMain(args: string[]): Promise<void> {
+  const parsed = parseForwarderConfig(args, (name) => Deno.env.get(name));
+  if (parsed.kind === "help") {
+    console.log(FORWARDER_USAGE);
+    Deno.exit(0);
+  }
+  if (parsed.kind === "error") {
+    console.error(`zws relay: ${parsed.message}\nRun with --help for the flags.`);
+    Deno.exit(2);
+  }
+  const config = parsed.config;
+  setLogLevel(config.logLevel);
+  let fwd: Forwarder;
+  try {
+    fwd = await startForwarder(config);
+  } catch (err) {
+    console.error(`zws relay: ${errorMessage(err)}`);
+    Deno.exit(1);
+  }
+  let stopping = false;
+  // The relay runs in this process: if its loop fails, nothing is sequenced any more. Exit, so the
+  // service manager restarts the forwarder (gateways reconnect; a new epoch, clients reset).
+  fwd.relayEnded.then(() => {
+    if (stopping) return;
+    log("error", "forwarder", "the relay stopped unexpectedly; exiting so that it is restarted");
+    Deno.exit(1);
+  });
+  const from = fwd.upstream ? `upstream ${fwd.upstream}` : `ingress ${fwd.ingress}`;
+  const epoch = fwd.epoch ? `, epoch ${fwd.epoch}` : "";
+  console.log(`zws relay: ${from}, egress ${fwd.egress}, http ${fwd.url}${epoch}`);
+  const stop = async (signal: string) => {
+    stopping = true;
+    log("info", "forwarder", `${signal}: shutting down`);
+    setTimeout(() => Deno.exit(0), 1800);
+    await fwd.shutdown().catch((err) => log("error", "forwarder", errorMessage(err)));
+    Deno.exit(0);
+  };
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(sig, () => stop(sig));
+  }
+}
