@@ -146,6 +146,21 @@ export function createHandler(
     return result;
   };
 
+  /** The first checks of `/ws` and `/events`: upgrade rate per IP (429), origin (403). */
+  const gate = (kind: "ws" | "sse", req: Request, ip: string): Response | null => {
+    if (!upgrades.take(ip)) {
+      return reject(
+        kind,
+        "rate",
+        ip,
+        tooMany(429, "too many connection attempts\n", upgrades.retryAfterSeconds(ip)),
+      );
+    }
+    if (!originAllowed(req.headers.get("origin"), req.url, ctx.allowOrigins)) {
+      return reject(kind, "origin", ip, text(403, "origin not allowed\n"));
+    }
+    return null;
+  };
   /**
    * The checks `/ws` and `/events` share after rate and origin: a valid `?series=` (400), the
    * token (401), total clients (503), clients per IP (429); then `open` with what they found.
@@ -198,17 +213,8 @@ export function createHandler(
           return text(426, "this endpoint speaks WebSocket\n");
         }
         const ip = peerAddress(info);
-        if (!upgrades.take(ip)) {
-          return reject(
-            "ws",
-            "rate",
-            ip,
-            tooMany(429, "too many connection attempts\n", upgrades.retryAfterSeconds(ip)),
-          );
-        }
-        if (!originAllowed(req.headers.get("origin"), req.url, ctx.allowOrigins)) {
-          return reject("ws", "origin", ip, text(403, "origin not allowed\n"));
-        }
+        const refused = gate("ws", req, ip);
+        if (refused) return refused;
         return admit("ws", req, url, ip, (opts) => {
           try {
             return ctx.bridge.accept(req, opts);
@@ -220,17 +226,8 @@ export function createHandler(
       }
       case "/events": {
         const ip = peerAddress(info);
-        if (!upgrades.take(ip)) {
-          return reject(
-            "sse",
-            "rate",
-            ip,
-            tooMany(429, "too many connection attempts\n", upgrades.retryAfterSeconds(ip)),
-          );
-        }
-        if (!originAllowed(req.headers.get("origin"), req.url, ctx.allowOrigins)) {
-          return reject("sse", "origin", ip, text(403, "origin not allowed\n"));
-        }
+        const refused = gate("sse", req, ip);
+        if (refused) return refused;
         if (req.method === "HEAD") {
           return new Response(null, { headers: { ...SECURITY_HEADERS, ...EVENT_STREAM_HEADERS } });
         }
