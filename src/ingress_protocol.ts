@@ -55,6 +55,8 @@ export const MAX_SERIES_LENGTH = 64;
 export const SECONDS_THRESHOLD = 1e11;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
+/** For series names: a leading U+FEFF is part of the name, not a byte-order mark to drop. */
+const utf8Keep = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
  * Parses one producer message (its frames) into points. `maxBytes` bounds the frames' total size.
@@ -69,7 +71,7 @@ export function parseMessage(frames: readonly Uint8Array[], maxBytes: number): P
   }
   let topicSeries: string | undefined;
   if (frames.length === 2) {
-    const topic = decode(frames[0]);
+    const topic = decode(frames[0], utf8Keep);
     if (topic === undefined) return reject("invalid_utf8", "series frame is not UTF-8");
     const problem = seriesProblem(topic);
     if (problem) return reject("invalid_series", problem);
@@ -147,9 +149,9 @@ function reject(reason: RejectReason, detail: string): ParsedMessage {
   return { points: [], rejected: [{ reason, detail }] };
 }
 
-function decode(bytes: Uint8Array): string | undefined {
+function decode(bytes: Uint8Array, decoder: TextDecoder = utf8): string | undefined {
   try {
-    return utf8.decode(bytes);
+    return decoder.decode(bytes);
   } catch {
     return undefined;
   }

@@ -431,6 +431,7 @@ export async function rawWsConnect(base: string, path = "/ws"): Promise<RawWsCli
       buf = buf.slice(off + len);
     }
   };
+  let pending: Promise<number | null> | undefined;
   return {
     conn,
     async readFrames(until, ms) {
@@ -438,13 +439,17 @@ export async function rawWsConnect(base: string, path = "/ws"): Promise<RawWsCli
       parse(out);
       const deadline = Date.now() + ms;
       while (!until(out) && Date.now() < deadline) {
+        // One read at a time per connection: a read that outlives the timer is kept for the next
+        // turn (and the next call), so no bytes are lost.
+        pending ??= conn.read(chunk).catch(() => null);
         let timer: ReturnType<typeof setTimeout> | undefined;
         const n = await Promise.race([
-          conn.read(chunk),
+          pending,
           new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), 200)),
         ]);
         clearTimeout(timer);
         if (n === "timeout") continue;
+        pending = undefined;
         if (n === null) break;
         append(chunk.subarray(0, n));
         parse(out);
@@ -472,7 +477,7 @@ export async function rawWsConnect(base: string, path = "/ws"): Promise<RawWsCli
       const frame = new Uint8Array(head.length + body.length);
       frame.set(head);
       frame.set(body, head.length);
-      await conn.write(frame);
+      for (let off = 0; off < frame.length;) off += await conn.write(frame.subarray(off));
     },
     close() {
       try {

@@ -542,3 +542,9 @@ function checkPoint(p: Point): void {
   assert(Number.isFinite(p.x) && Number.isFinite(p.y));
   assert.equal(seriesProblem(p.series), undefined);
 }
+
+Deno.test("ingress: a leading U+FEFF in the series frame stays part of the name", () => {
+  const enc = new TextEncoder();
+  const r = parseMessage([enc.encode("\ufeffcpu"), enc.encode('{"x":1e12,"y":1}')], 65536);
+  assert.deepEqual(r.points.map((p) => p.series), ["\ufeffcpu"]);
+});
