@@ -687,3 +687,33 @@ export async function openEventStream(
   await withTimeout(Promise.race([hello, rec.ended]), 5000, "hello event");
   return rec;
 }
+
+/** Publishes `perTick` points every `tickMs` until stopped; y counts up from 0. */
+export function streamPoints(
+  pub: zmq.Publisher,
+  tickMs: number,
+  perTick: number,
+  series = ["a", "b"],
+) {
+  let stop = false;
+  let sent = 0;
+  const done = (async () => {
+    while (!stop) {
+      const batch = [];
+      for (let i = 0; i < perTick; i++) {
+        batch.push({ x: Date.now(), y: sent++, series: series[sent % series.length] });
+      }
+      await pub.send(JSON.stringify(batch));
+      await sleep(tickMs);
+    }
+  })();
+  return {
+    get sent() {
+      return sent;
+    },
+    async stop() {
+      stop = true;
+      await done;
+    },
+  };
+}

@@ -6,7 +6,6 @@
  * @module
  */
 import assert from "node:assert/strict";
-import type * as zmq from "zeromq";
 import { lastSeqOf, parseEventId, resumeFromEventStream, toEvent } from "../src/sse.ts";
 import { encodePoint, historyFrames, pointsFrame } from "../src/frames.ts";
 import {
@@ -17,6 +16,7 @@ import {
   sleep,
   type SseRecorder,
   startZws,
+  streamPoints,
   waitFor,
 } from "./_helpers.ts";
 
@@ -49,32 +49,6 @@ Deno.test("sse: Last-Event-ID, ?lastEventId= and ?since=&epoch= map to the same 
   assert.deepEqual(r("?since=13&epoch=ep"), { epoch: "ep", since: 13 });
   assert.deepEqual(r("", "garbage"), {});
 });
-
-/** Publishes `perTick` points every `tickMs` over `series` until stopped; y counts up from 0. */
-function streamPoints(pub: zmq.Publisher, tickMs: number, perTick: number, series: string[]) {
-  let stop = false;
-  let sent = 0;
-  const done = (async () => {
-    while (!stop) {
-      const batch = [];
-      for (let i = 0; i < perTick; i++) {
-        batch.push({ x: Date.now(), y: sent, series: series[sent % series.length] });
-        sent++;
-      }
-      await pub.send(JSON.stringify(batch));
-      await sleep(tickMs);
-    }
-  })();
-  return {
-    get sent() {
-      return sent;
-    },
-    async stop() {
-      stop = true;
-      await done;
-    },
-  };
-}
 
 /** Points of history and points frames, in order. */
 function allPoints(c: SseRecorder): Pt[] {

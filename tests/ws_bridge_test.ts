@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import type * as zmq from "zeromq";
 import {
   connectPublisher,
   metric,
@@ -8,36 +7,12 @@ import {
   rssBytes,
   sleep,
   startZws,
+  streamPoints,
   waitFor,
   type WsRecorder,
 } from "./_helpers.ts";
 
 type Pt = { seq: number; x: number; y: number; series: string };
-
-/** Publishes `perTick` points every `tickMs` until stopped; y counts up from 0. */
-function streamPoints(pub: zmq.Publisher, tickMs: number, perTick: number, series = ["a", "b"]) {
-  let stop = false;
-  let sent = 0;
-  const done = (async () => {
-    while (!stop) {
-      const batch = [];
-      for (let i = 0; i < perTick; i++) {
-        batch.push({ x: Date.now(), y: sent++, series: series[sent % series.length] });
-      }
-      await pub.send(JSON.stringify(batch));
-      await sleep(tickMs);
-    }
-  })();
-  return {
-    get sent() {
-      return sent;
-    },
-    async stop() {
-      stop = true;
-      await done;
-    },
-  };
-}
 
 /** A 64-character series name: points are small on the wire, so fill the pipe with names. */
 const FAT = "s".repeat(64);
