@@ -18,6 +18,7 @@ import { errorMessage, log, setLogLevel } from "./src/log.ts";
 import type { RelayStats } from "./src/relay_messages.ts";
 import { loadSecrets, NO_SECRETS, type Secrets } from "./src/secrets.ts";
 import { createTokenVerifier } from "./src/auth.ts";
+import { collectAfterChurn } from "./src/gc.ts";
 import { RelaySupervisor } from "./src/relay_supervisor.ts";
 import { startUpstream, waitUntilHeld } from "./src/upstream.ts";
 import { resumeFromUrl, WsBridge } from "./ws_bridge.ts";
@@ -183,6 +184,11 @@ export async function startServer(
       },
     };
   }
+  // Connections that ended (all bridges of this process): a full GC releases their native memory.
+  const stopGc = collectAfterChurn(() => {
+    const b = bridge.stats();
+    return b.connectionsTotal - b.clients;
+  });
   const ctx: HttpContext = {
     // A getter: a gateway swaps in a new bridge when the forwarder's epoch changes.
     get bridge() {
@@ -213,6 +219,7 @@ export async function startServer(
       },
     }, handler);
   } catch (err) {
+    stopGc();
     await source.stop();
     if (err instanceof Deno.errors.AddrInUse) {
       throw new Error(`port ${config.port} on ${config.hostname} is already in use`);
@@ -232,6 +239,7 @@ export async function startServer(
     upstream: config.upstream,
     shutdown() {
       closing ??= (async () => {
+        stopGc();
         bridge.closeClients(1001, "server shutting down");
         const served = server.shutdown();
         log("debug", "main", "stopping the data source and the bridge");
