@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import * as zmq from "zeromq";
 import { Batcher } from "./src/batcher.ts";
 import { TOKEN_EXPIRED_CLOSE_CODE } from "./src/auth.ts";
@@ -233,6 +234,8 @@ export class WsBridge {
   #current?: BusSubscription;
   #clients = new Set<Client>();
   #epoch = "";
+  /** `#epoch` as UTF-8, to compare with each point's epoch frame. */
+  #epochBytes: Buffer = Buffer.alloc(0);
   #lastSeq = 0;
   #batcher: Batcher<Incoming>;
   #history: History;
@@ -301,6 +304,11 @@ export class WsBridge {
     return this.#lastSeq;
   }
 
+  #setEpoch(epoch: string): void {
+    this.#epoch = epoch;
+    this.#epochBytes = Buffer.from(epoch);
+  }
+
   /** The sequencer epoch of the data served. */
   get epoch(): string {
     return this.#epoch;
@@ -324,7 +332,7 @@ export class WsBridge {
     const gen: BusSubscription = { sub, done: Promise.resolve() };
     gen.done = this.#receive(gen);
     this.#current = gen;
-    this.#epoch = epoch;
+    this.#setEpoch(epoch);
     this.#lastSeq = Math.max(this.#lastSeq, lastSeq);
   }
 
@@ -335,8 +343,9 @@ export class WsBridge {
         // new bus and subscription.
         if (seq.length === 0) break;
         const n = Number(seq.toString());
-        if (epoch !== undefined && epoch.toString() !== this.#epoch) {
-          if (this.#epoch === "") this.#epoch = epoch.toString();
+        // Compared as bytes: no string is decoded per point while the epoch stays the same.
+        if (epoch !== undefined && !epoch.equals(this.#epochBytes)) {
+          if (this.#epoch === "") this.#setEpoch(epoch.toString());
           else {
             this.#onEpochChange?.(epoch.toString(), n);
             break;
