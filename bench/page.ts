@@ -7,10 +7,8 @@
  *
  * @module
  */
+import { CHROMIUM, CHROMIUM_ARGS } from "../tests/_browser.ts";
 import puppeteer, { type Browser } from "puppeteer-core";
-
-/** Where Debian's Chromium lives. */
-export const CHROMIUM = "/usr/bin/chromium";
 
 /** Results of {@link measurePage}. */
 export interface PageResult {
@@ -108,16 +106,7 @@ export async function measurePage(opts: PageOptions): Promise<PageResult> {
     browser = await puppeteer.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        `--user-data-dir=${profile}`,
-      ],
+      args: [...CHROMIUM_ARGS, `--user-data-dir=${profile}`],
       // An explicit environment: the default (all of process.env) needs unrestricted --allow-env.
       env: { HOME: profile, PATH: "/usr/bin:/bin" },
       defaultViewport: { width: 1100, height: 650 },

@@ -24,7 +24,8 @@ import {
 } from "./common.ts";
 import type { LoadgenConnected, LoadgenReport, LoadgenStats } from "./loadgen.ts";
 import type { ProducerDone } from "./producer_load.ts";
-import { CHROMIUM, measurePage, type PageResult } from "./page.ts";
+import { measurePage, type PageResult } from "./page.ts";
+import { CHROMIUM } from "../tests/_browser.ts";
 
 const ROOT = new URL("../", import.meta.url);
 /** The `deno` on PATH (the one `deno task` runs; `--allow-run=deno` names it). */

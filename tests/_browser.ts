@@ -9,6 +9,21 @@ import puppeteer, { type Browser, type Page } from "puppeteer-core";
 
 /** Where Debian installs Chromium. */
 export const CHROMIUM = "/usr/bin/chromium";
+
+/**
+ * Flags Chromium needs on this project's machines (root, no GPU, no network beyond loopback: the
+ * background-networking flags stop its refused connections); a fresh `--user-data-dir` goes after.
+ */
+export const CHROMIUM_ARGS: readonly string[] = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
 /** Where tests save screenshots. */
 export const RESULTS = new URL("../test-results/", import.meta.url);
 
@@ -42,17 +57,7 @@ export async function openBrowser(
       // Puppeteer adds its usual automation defaults too (--enable-automation, no background
       // timer throttling, --disable-dev-shm-usage, ...); `args` are the flags these tests require.
       headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        `--user-data-dir=${profile}`,
-      ],
+      args: [...CHROMIUM_ARGS, `--user-data-dir=${profile}`],
       defaultViewport: viewport,
       timeout: 30000,
       protocolTimeout: 30000,
