@@ -15,8 +15,9 @@
  * It prints the server's RSS at start, every minute and at the end (with the server's JS heaps
  * after their last full GC: the server runs with V8's `--trace-gc`, its only change to
  * `deno task start`), and a summary. It exits 1 when a point was lost or duplicated, a resume was
- * not exact, a long-lived client was closed, or RSS grew by more than `--rss-growth-mb`
- * (default 30) after the first minute.
+ * not exact, a long-lived client was closed, RSS grew by more than `--rss-growth-mb` (default 30)
+ * after the first minute, or by more than `--rss-tail-mb` (default 10) over the second half of the
+ * run (a leak keeps growing there; a warm-up has levelled off).
  *
  * The stalled client sends an empty pong every 5 s (it never reads): without it Deno's idle timeout
  * (`idleTimeout: 60` in ws_bridge.ts) would close it after a minute, before it meets the bridge's
@@ -45,6 +46,7 @@ const { values } = parseArgs({
     churners: { type: "string", default: "10" },
     stalled: { type: "string", default: "1" },
     "rss-growth-mb": { type: "string", default: "30" },
+    "rss-tail-mb": { type: "string", default: "10" },
   },
 });
 const num = (name: string, v: string | undefined, min: number, max: number): number => {
@@ -61,6 +63,7 @@ const LONG_LIVED = num("clients", values.clients, 1, 1000);
 const CHURNERS = num("churners", values.churners, 0, 1000);
 const STALLED = num("stalled", values.stalled, 0, 1);
 const RSS_BOUND = num("rss-growth-mb", values["rss-growth-mb"], 1, 100000) * 1e6;
+const RSS_TAIL_BOUND = num("rss-tail-mb", values["rss-tail-mb"], 1, 100000) * 1e6;
 const PRODUCERS = 2;
 const SERIES = Array.from({ length: 5 }, (_, k) => `soak-${k}-${"s".repeat(32)}`);
 /** `y = producer * Y_STRIDE + index`: a point names its producer and its place in that stream. */
@@ -473,6 +476,8 @@ async function main(): Promise<number> {
     // A leak keeps growing; a warm-up levels off: the second half tells them apart.
     const half = rss.find((s) => s.label === `minute ${Math.ceil(MINUTES / 2)}`) ?? minuteOne;
     const secondHalf = endBytes - half.bytes;
+    const tail = rss.filter((s) => s.at > half.at);
+    const tailGrowth = tail.length ? Math.max(...tail.map((s) => s.bytes)) - half.bytes : 0;
     const sign = (n: number) => (n >= 0 ? "+" : "") + fmtMB(n);
     const stats = (cs: CheckedClient[]) => {
       const got = cs.map((c) => c.received);
@@ -497,7 +502,8 @@ async function main(): Promise<number> {
         .join(", ") +
       `; end ${fmtMB(endBytes)}; peak ${fmtMB(peak)}`,
       `  RSS growth after minute 1: ${sign(growth)} (bound ${fmtMB(RSS_BOUND)}); ` +
-      `${half.label} to end: ${sign(secondHalf)}; server ${heapNote(zws).trim()}`,
+      `${half.label} to end: ${sign(secondHalf)} (peak ${sign(tailGrowth)}, bound ` +
+      `${fmtMB(RSS_TAIL_BOUND)}); server ${heapNote(zws).trim()}`,
       `  points published ${published}; server last seq ${lastSeq}; ingress rejected ${rejected}`,
       `  long-lived clients (${LONG_LIVED}): delivered per client min ${ll.min} max ${ll.max}`,
       `  churning clients (${CHURNERS}): connections ${sum(churners, (c) => c.connections)}, ` +
@@ -521,6 +527,11 @@ async function main(): Promise<number> {
     }
     if (growth > RSS_BOUND) {
       problems.push(`RSS grew ${fmtMB(growth)} after minute 1 (bound ${fmtMB(RSS_BOUND)})`);
+    }
+    if (tailGrowth > RSS_TAIL_BOUND) {
+      problems.push(
+        `RSS grew ${fmtMB(tailGrowth)} after ${half.label} (bound ${fmtMB(RSS_TAIL_BOUND)})`,
+      );
     }
     failure = problems.join("; ");
     lines.push(`  result: ${failure ? `FAIL (${failure})` : "PASS"}`);
