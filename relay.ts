@@ -1,5 +1,6 @@
 /**
- * The relay: producers' TCP ingress -> validation -> sequencing -> the inproc points bus.
+ * The relay: producers' TCP ingress -> validation -> sequencing -> the inproc points bus (one
+ * message per run of one series in a producer message: `src/relay_messages.ts`).
  * Runs in a Worker (see `src/relay_supervisor.ts`); the main thread's `ws_bridge.ts` subscribes to
  * the bus and fans out to browsers.
  *
@@ -17,12 +18,17 @@
 import * as zmq from "zeromq";
 import { runProducer } from "./producer.ts";
 import { parseMessage, type RejectReason } from "./src/ingress_protocol.ts";
-import { encodePoint } from "./src/frames.ts";
 import { errorMessage, log, RateLimitedLog, setLogLevel } from "./src/log.ts";
 import { ZAP_DOMAIN } from "./src/curve.ts";
 import { startZapHandler, type ZapHandler } from "./src/zap.ts";
 import { endReceiveLoop, isStopMessage } from "./src/loop_stop.ts";
-import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./src/relay_messages.ts";
+import {
+  busBatches,
+  type FromRelay,
+  type RelayOptions,
+  type RelayStats,
+  type ToRelay,
+} from "./src/relay_messages.ts";
 
 /** A running relay; {@link startRelay} makes one. */
 export interface Relay {
@@ -126,10 +132,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       stats.messages++;
       const parsed = parseMessage(frames, opts.maxMessageBytes);
       for (const r of parsed.rejected) countReject(r.reason, r.detail);
-      for (const p of parsed.points) {
-        const seq = ++stats.lastSeq;
-        stats.points++;
-        await bus.send([p.series, String(seq), encodePoint(seq, p), epochFrame]);
+      for (const b of busBatches(parsed.points, stats.lastSeq + 1)) {
+        stats.lastSeq += b.count;
+        stats.points += b.count;
+        await bus.send([b.series, String(b.firstSeq), b.pointJson, epochFrame]);
       }
     }
   })().catch((err) => {

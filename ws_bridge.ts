@@ -23,6 +23,7 @@ import { TOKEN_EXPIRED_CLOSE_CODE } from "./src/auth.ts";
 import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage } from "./src/client_messages.ts";
 import { helloFrame, historyFrames, pointsFrame, seriesListFrame } from "./src/frames.ts";
 import { History } from "./src/history.ts";
+import { splitBusPoints } from "./src/relay_messages.ts";
 import { errorMessage, log, RateLimitedLog } from "./src/log.ts";
 
 /** WebSocket close code for a client that stayed over its buffer bound too long. */
@@ -343,7 +344,7 @@ export class WsBridge {
         // new bus and subscription.
         if (seq.length === 0) break;
         const n = Number(seq.toString());
-        // Compared as bytes: no string is decoded per point while the epoch stays the same.
+        // Compared as bytes: no string is decoded per message while the epoch stays the same.
         if (epoch !== undefined && !epoch.equals(this.#epochBytes)) {
           if (this.#epoch === "") this.#setEpoch(epoch.toString());
           else {
@@ -351,9 +352,13 @@ export class WsBridge {
             break;
           }
         }
-        this.#lastSeq = n;
-        this.#stats.pointsReceived++;
-        this.#batcher.push({ series: series.toString(), seq: n, json: json.toString() });
+        const s = series.toString();
+        const points = splitBusPoints(json.toString());
+        for (let i = 0; i < points.length; i++) {
+          this.#batcher.push({ series: s, seq: n + i, json: points[i] });
+        }
+        this.#lastSeq = n + points.length - 1;
+        this.#stats.pointsReceived += points.length;
       }
       gen.sub.close();
     } catch (err) {

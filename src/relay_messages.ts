@@ -3,16 +3,24 @@
  * points bus (inproc ZeroMQ) that carries the data itself.
  *
  * Points bus, and the forwarder's egress (`forwarder.ts`) that carries it over TCP to gateways:
- * one ZeroMQ message per point, four frames `[series, seq, pointJson, epoch]`:
+ * one ZeroMQ message per run of consecutive points of one series from one producer message (at
+ * most {@link BUS_BATCH_POINTS} points), four frames `[series, seq, pointJson, epoch]`:
  *
  * - `series`: the series name, UTF-8. First, so it is the ZeroMQ topic: a subscriber that
  *   subscribes to some series only gets those, and XPUB/XSUB proxies pass subscriptions upstream
  *   (a forwarder sends a gateway only what it subscribed to).
- * - `seq`: decimal ASCII, assigned once by the one relay that validated the point; it increases by
- *   exactly 1 per point within an epoch, so a gap in it means points were missed.
- * - `pointJson`: the point as browsers receive it (see `frames.ts`), its `seq` included.
+ * - `seq`: decimal ASCII, the seq of the message's first point; the others follow it, +1 each.
+ *   Assigned once by the one relay that validated the points; it increases by exactly 1 per point
+ *   within an epoch, so a gap in it means points were missed.
+ * - `pointJson`: the points as browsers receive them (see `frames.ts`), each with its `seq`,
+ *   joined by `"\n"` (which no encoded point contains: JSON escapes control characters, and a
+ *   series name has none). A message of one point is just that point's JSON.
  * - `epoch`: the sequencer's run id (ASCII, at most 64 bytes). Seqs compare only within one epoch;
  *   a gateway learns the epoch from here, so clients can resume on any gateway of one forwarder.
+ *
+ * One message per run rather than per point: a ZeroMQ message costs the receiving main thread a
+ * few microseconds whatever it holds, so a producer's batch of 20 points costs it about as much as
+ * one point (see {@link busBatches}).
  *
  * End of stream: a message whose `seq` frame is empty (`["", "", ""]`) ends the bridge's receive
  * loop (see `ws_bridge.ts`). The relay sends it on its bus when it stops; a forwarder never sends
@@ -21,7 +29,8 @@
  *
  * @module
  */
-import type { RejectReason } from "./ingress_protocol.ts";
+import type { Point, RejectReason } from "./ingress_protocol.ts";
+import { encodePoint } from "./frames.ts";
 import type { LogLevel } from "./log.ts";
 
 /** What the relay needs to start. */
@@ -76,3 +85,51 @@ export type FromRelay =
   | { type: "fatal"; message: string }
   | { type: "crashed"; message: string; stats?: RelayStats }
   | { type: "stopped" };
+
+/** Most points in one bus message. */
+export const BUS_BATCH_POINTS = 64;
+/** A bus message takes no further point once its `pointJson` reaches this many characters. */
+export const BUS_BATCH_CHARS = 8192;
+
+/** One points-bus message: frames `[series, String(firstSeq), pointJson]` (+ the epoch). */
+export interface BusBatch {
+  /** The series of every point in it. */
+  series: string;
+  /** The seq of its first point. */
+  firstSeq: number;
+  /** The encoded points, joined by `"\n"`. */
+  pointJson: string;
+  /** How many points it holds. */
+  count: number;
+}
+
+/**
+ * Sequences `points` from `firstSeq` (+1 per point, in order) and groups them into bus messages:
+ * each a run of consecutive points of one series, of at most {@link BUS_BATCH_POINTS} points and
+ * about {@link BUS_BATCH_CHARS} characters. Pure.
+ */
+export function busBatches(points: readonly Point[], firstSeq: number): BusBatch[] {
+  const out: BusBatch[] = [];
+  let cur: BusBatch | undefined;
+  let seq = firstSeq;
+  for (const p of points) {
+    const json = encodePoint(seq, p);
+    if (
+      cur && cur.series === p.series && cur.count < BUS_BATCH_POINTS &&
+      cur.pointJson.length < BUS_BATCH_CHARS
+    ) {
+      cur.pointJson += "\n" + json;
+      cur.count++;
+    } else {
+      cur = { series: p.series, firstSeq: seq, pointJson: json, count: 1 };
+      out.push(cur);
+    }
+    seq++;
+  }
+  return out;
+}
+
+/** Splits a bus message's `pointJson` frame (decoded) into its points' JSON, in seq order. */
+export function splitBusPoints(pointJson: string): string[] {
+  return pointJson.includes("\n") ? pointJson.split("\n") : [pointJson];
+}

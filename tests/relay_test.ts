@@ -3,7 +3,10 @@ import * as zmq from "zeromq";
 import { startRelay } from "../relay.ts";
 import { connectPublisher, handshakeOutcome, sleep, waitFor } from "./_helpers.ts";
 
-/** Subscribes to a relay's points bus and records `[series, seq, json]` per point. */
+/**
+ * Subscribes to a relay's points bus and records `{series, seq, point, epoch}` per point (a bus
+ * message holds a run of points: see `src/relay_messages.ts`), and the number of messages.
+ */
 function busRecorder(bus: string) {
   const sub = new zmq.Subscriber();
   sub.connect(bus);
@@ -11,19 +14,25 @@ function busRecorder(bus: string) {
   const got: Array<
     { series: string; seq: number; point: Record<string, unknown>; epoch: string }
   > = [];
+  const messages: number[] = [];
   const loop = (async () => {
     for await (const [series, seq, json, epoch] of sub) {
       if (seq.length === 0) break; // the relay's end-of-stream
-      got.push({
-        series: series.toString(),
-        seq: Number(seq),
-        point: JSON.parse(json.toString()),
-        epoch: epoch.toString(),
-      });
+      const lines = json.toString().split("\n");
+      messages.push(lines.length);
+      lines.forEach((line, i) =>
+        got.push({
+          series: series.toString(),
+          seq: Number(seq) + i,
+          point: JSON.parse(line),
+          epoch: epoch.toString(),
+        })
+      );
     }
   })();
   return {
     got,
+    messages,
     async close() {
       await loop;
       sub.close();
@@ -99,6 +108,36 @@ Deno.test("relay: continues a given epoch and sequence (restart after a crash)",
     assert.deepEqual(rec.got.map((g) => g.series), ["value", "b"]);
     assert.deepEqual(rec.got.map((g) => g.epoch), ["e1", "e1"], "4th frame: the epoch");
     assert.equal(rec.got[0].point.x, 1000, "x in seconds became ms");
+  } finally {
+    await relay.close();
+    await rec.close();
+  }
+});
+
+Deno.test("relay: a producer batch goes on the bus as one message per run of one series", async () => {
+  const bus = `inproc://relay-test-${crypto.randomUUID()}`;
+  const relay = await startRelay({
+    ingress: "tcp://127.0.0.1:*",
+    maxMessageBytes: 65536,
+    demo: false,
+    bus,
+  });
+  const rec = busRecorder(bus);
+  try {
+    const pub = await connectPublisher(relay.ingress);
+    const series = ["a", "a", "a", "b", "b", "a"];
+    await pub.send(JSON.stringify(series.map((s, i) => ({ x: 1000 + i, y: i, series: s }))));
+    // A topic frame names the series of a whole batch: 20 points, one message.
+    await pub.send(["t", JSON.stringify(Array.from({ length: 20 }, (_, i) => ({ x: 1, y: i })))]);
+    await waitFor(() => rec.got.length >= 26, 5000, "26 points");
+    pub.close();
+    assert.deepEqual(rec.messages, [3, 2, 1, 20], "runs of one series, in order");
+    assert.deepEqual(rec.got.map((g) => g.seq), [...Array(26).keys()].map((i) => i + 1));
+    assert.deepEqual(rec.got.map((g) => g.series), [...series, ...Array(20).fill("t")]);
+    for (const g of rec.got) assert.equal(g.point.seq, g.seq, "each point's JSON has its seq");
+    assert.deepEqual(rec.got.slice(0, 6).map((g) => g.point.y), [0, 1, 2, 3, 4, 5]);
+    assert.equal(relay.stats().lastSeq, 26);
+    assert.equal(relay.stats().points, 26);
   } finally {
     await relay.close();
     await rec.close();
