@@ -5,7 +5,7 @@
  * Root forwarder: producers -> ingress (XSUB bound, the relay's native proxy, `relay.ts`) ->
  * validation and sequencing, once -> inproc bus -> native proxy (XSUB <-> XPUB bound on the
  * egress) -> gateways (`main.ts --upstream`, `src/upstream.ts`). Every gateway gets the same
- * `[series, seq, pointJson, epoch]` messages, one per run of points of one series
+ * `[series, seq, pointJson, epoch]` messages, one per producer message
  * (`src/relay_messages.ts`), so a client can resume on any of them. Subscriptions travel upstream
  * through the proxies: a gateway gets only the series it subscribed to (today gateways subscribe to
  * everything).

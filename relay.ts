@@ -1,6 +1,6 @@
 /**
  * The relay: producers' TCP ingress -> validation -> sequencing -> the inproc points bus (one
- * message per run of one series in a producer message: `src/relay_messages.ts`).
+ * message per producer message: `src/relay_messages.ts`).
  * Runs in a Worker (see `src/relay_supervisor.ts`); the main thread's `ws_bridge.ts` subscribes to
  * the bus and fans out to browsers.
  *
@@ -24,6 +24,7 @@ import { startZapHandler, type ZapHandler } from "./src/zap.ts";
 import { endReceiveLoop, isStopMessage } from "./src/loop_stop.ts";
 import {
   busBatches,
+  busFrames,
   type FromRelay,
   type RelayOptions,
   type RelayStats,
@@ -135,7 +136,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       for (const b of busBatches(parsed.points, stats.lastSeq + 1)) {
         stats.lastSeq += b.count;
         stats.points += b.count;
-        await bus.send([b.series, String(b.firstSeq), b.pointJson, epochFrame]);
+        await bus.send(busFrames(b, epochFrame));
       }
     }
   })().catch((err) => {

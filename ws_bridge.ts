@@ -23,7 +23,7 @@ import { TOKEN_EXPIRED_CLOSE_CODE } from "./src/auth.ts";
 import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage } from "./src/client_messages.ts";
 import { helloFrame, historyFrames, pointsFrame, seriesListFrame } from "./src/frames.ts";
 import { History } from "./src/history.ts";
-import { splitBusPoints } from "./src/relay_messages.ts";
+import { splitBusLines } from "./src/relay_messages.ts";
 import { errorMessage, log, RateLimitedLog } from "./src/log.ts";
 
 /** WebSocket close code for a client that stayed over its buffer bound too long. */
@@ -339,7 +339,7 @@ export class WsBridge {
 
   async #receive(gen: BusSubscription): Promise<void> {
     try {
-      for await (const [series, seq, json, epoch] of gen.sub) {
+      for await (const [topic, seq, json, epoch, seriesList] of gen.sub) {
         // The relay's end-of-stream (see relay.ts): this bus is done; a restarted relay gets a
         // new bus and subscription.
         if (seq.length === 0) break;
@@ -352,10 +352,18 @@ export class WsBridge {
             break;
           }
         }
-        const s = series.toString();
-        const points = splitBusPoints(json.toString());
-        for (let i = 0; i < points.length; i++) {
-          this.#batcher.push({ series: s, seq: n + i, json: points[i] });
+        const points = splitBusLines(json.toString());
+        if (seriesList === undefined) {
+          const series = topic.toString();
+          for (let i = 0; i < points.length; i++) {
+            this.#batcher.push({ series, seq: n + i, json: points[i] });
+          }
+        } else {
+          // Points of several series: each one's name is in the 5th frame.
+          const names = splitBusLines(seriesList.toString());
+          for (let i = 0; i < points.length; i++) {
+            this.#batcher.push({ series: names[i] ?? "", seq: n + i, json: points[i] });
+          }
         }
         this.#lastSeq = n + points.length - 1;
         this.#stats.pointsReceived += points.length;

@@ -6,14 +6,14 @@ import assert from "node:assert/strict";
 import * as zmq from "zeromq";
 import { type AcceptOptions, WsBridge } from "../ws_bridge.ts";
 import { encodePoint } from "../src/frames.ts";
-import { busBatches } from "../src/relay_messages.ts";
+import { busBatches, busFrames } from "../src/relay_messages.ts";
 import { openClient, sleep, waitFor, type WsRecorder } from "./_helpers.ts";
 
 interface Harness {
   bridge: WsBridge;
   url: string;
   publish(series: string, y: number): Promise<void>;
-  /** Publishes `ys` as the relay does a producer batch: one bus message per run of one series. */
+  /** Publishes `points` as the relay does a producer message's (`busBatches`). */
   publishBatch(points: Array<{ series: string; y: number }>): Promise<void>;
   close(): Promise<void>;
 }
@@ -42,8 +42,9 @@ async function harness(maxMessageBytes?: number): Promise<Harness> {
     },
     async publishBatch(points) {
       const x = Date.now();
+      const epoch = new TextEncoder().encode("epoch1");
       for (const b of busBatches(points.map((p) => ({ ...p, x })), seq + 1)) {
-        await pub.send([b.series, String(b.firstSeq), b.pointJson]);
+        await pub.send(busFrames(b, epoch));
       }
       seq += points.length;
     },
@@ -182,8 +183,9 @@ Deno.test("bridge: a bus message of several points reaches clients as those poin
   const b = await openClient(`${h.url}?series=b`);
   try {
     await h.publish("a", -1); // seq 1, one point
+    // Seqs 2-151: 64 points of a, then 36 of a and 28 of b (mixed), then 22 of b.
     const batch = Array.from({ length: 150 }, (_, i) => ({ series: i < 100 ? "a" : "b", y: i }));
-    await h.publishBatch(batch); // seqs 2-151: messages of 64 + 36 (a) and 50 (b) points
+    await h.publishBatch(batch);
     await h.publish("b", -2); // seq 152
     await waitFor(() => all.points().length === 152, 5000, "152 points");
     await waitFor(() => b.points().length === 51, 5000, "51 points of b");

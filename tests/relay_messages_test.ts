@@ -3,33 +3,47 @@ import {
   BUS_BATCH_CHARS,
   BUS_BATCH_POINTS,
   busBatches,
-  splitBusPoints,
+  busFrames,
+  MIXED_TOPIC,
+  splitBusLines,
 } from "../src/relay_messages.ts";
 import { encodePoint } from "../src/frames.ts";
 import type { Point } from "../src/ingress_protocol.ts";
 
 const pt = (series: string, y: number): Point => ({ x: 1000, y, series });
 
-Deno.test("busBatches: runs of one series, seqs from firstSeq, points joined by newline", () => {
-  const points = [pt("a", 0), pt("a", 1), pt("b", 2), pt("a", 3)];
-  const batches = busBatches(points, 10);
-  assert.deepEqual(batches.map((b) => [b.series, b.firstSeq, b.count]), [
-    ["a", 10, 2],
-    ["b", 12, 1],
-    ["a", 13, 1],
-  ]);
-  assert.equal(
-    batches[0].pointJson,
-    `${encodePoint(10, points[0])}\n${encodePoint(11, points[1])}`,
-  );
-  assert.equal(batches[1].pointJson, encodePoint(12, points[2]), "one point: just its JSON");
+Deno.test("busBatches: one series -> its name is the topic; seqs from firstSeq, joined by newline", () => {
+  const points = [pt("a", 0), pt("a", 1), pt("a", 2)];
+  const [b, ...rest] = busBatches(points, 10);
+  assert.deepEqual(rest, []);
+  assert.equal(b.topic, "a");
+  assert.equal(b.firstSeq, 10);
+  assert.equal(b.count, 3);
+  assert.equal(b.seriesList, undefined);
+  assert.equal(b.pointJson, points.map((p, i) => encodePoint(10 + i, p)).join("\n"));
+  const epoch = new TextEncoder().encode("e1");
+  assert.deepEqual(busFrames(b, epoch), ["a", "10", b.pointJson, epoch]);
+  const [one] = busBatches([pt("z", 7)], 1);
+  assert.equal(one.pointJson, encodePoint(1, pt("z", 7)), "one point: just its JSON");
   assert.deepEqual(busBatches([], 1), []);
 });
 
-Deno.test("busBatches: a run is cut at BUS_BATCH_POINTS points and about BUS_BATCH_CHARS", () => {
-  const many = Array.from({ length: BUS_BATCH_POINTS * 2 + 1 }, (_, i) => pt("s", i));
-  const counts = busBatches(many, 1).map((b) => b.count);
-  assert.deepEqual(counts, [BUS_BATCH_POINTS, BUS_BATCH_POINTS, 1]);
+Deno.test("busBatches: several series -> MIXED_TOPIC and each point's series, in producer order", () => {
+  const points = [pt("a", 0), pt("b", 1), pt("a", 2), pt("c", 3)];
+  const [b, ...rest] = busBatches(points, 5);
+  assert.deepEqual(rest, []);
+  assert.equal(b.topic, MIXED_TOPIC);
+  assert.equal(b.seriesList, "a\nb\na\nc");
+  assert.deepEqual(splitBusLines(b.pointJson).map((j) => JSON.parse(j).y), [0, 1, 2, 3]);
+  const epoch = new TextEncoder().encode("e1");
+  assert.deepEqual(busFrames(b, epoch), [MIXED_TOPIC, "5", b.pointJson, epoch, "a\nb\na\nc"]);
+});
+
+Deno.test("busBatches: cut at BUS_BATCH_POINTS points and about BUS_BATCH_CHARS; seqs continue", () => {
+  const many = Array.from({ length: BUS_BATCH_POINTS * 2 + 1 }, (_, i) => pt(`s${i % 2}`, i));
+  const batches = busBatches(many, 1);
+  assert.deepEqual(batches.map((b) => b.count), [BUS_BATCH_POINTS, BUS_BATCH_POINTS, 1]);
+  assert.equal(batches[2].topic, "s0", "the last one holds one series");
   // Long series names: the character cap cuts first, each message ends at most one point over it.
   const long = "😀".repeat(64);
   const big = busBatches(Array.from({ length: BUS_BATCH_POINTS }, (_, i) => pt(long, i)), 1);
@@ -38,24 +52,27 @@ Deno.test("busBatches: a run is cut at BUS_BATCH_POINTS points and about BUS_BAT
   for (const b of big) {
     assert.ok(b.pointJson.length < BUS_BATCH_CHARS + one, `${b.pointJson.length}`);
   }
-  assert.equal(big.reduce((a, b) => a + b.count, 0), BUS_BATCH_POINTS);
-  // Seqs stay consecutive across the cut.
-  for (let i = 1; i < big.length; i++) {
-    assert.equal(big[i].firstSeq, big[i - 1].firstSeq + big[i - 1].count);
+  for (const list of [batches, big]) {
+    assert.equal(list[0].firstSeq, 1);
+    for (let i = 1; i < list.length; i++) {
+      assert.equal(list[i].firstSeq, list[i - 1].firstSeq + list[i - 1].count);
+    }
   }
+  assert.equal(big.reduce((a, b) => a + b.count, 0), BUS_BATCH_POINTS);
 });
 
-Deno.test("splitBusPoints: inverts the join, whatever the series name holds", () => {
-  const odd = ['quote"back\\slash', "line\u2028sep", "😀".repeat(64), "bom\ufeff"];
+Deno.test("splitBusLines: inverts the joins, whatever the series names hold", () => {
+  const odd = ['quote"back\\slash', "line\u2028sep", "😀".repeat(64), "bom\ufeff", "a b,c"];
   const points = odd.map((s, i) => pt(s, i));
-  for (const b of busBatches(points, 5)) {
-    const parts = splitBusPoints(b.pointJson);
-    assert.equal(parts.length, b.count);
-    parts.forEach((json, i) => {
-      const p = JSON.parse(json);
-      assert.equal(p.seq, b.firstSeq + i);
-      assert.equal(p.series, b.series);
-    });
-  }
-  assert.deepEqual(splitBusPoints('{"seq":1}'), ['{"seq":1}']);
+  const [b] = busBatches(points, 5);
+  const parts = splitBusLines(b.pointJson);
+  const names = splitBusLines(b.seriesList ?? "");
+  assert.equal(parts.length, odd.length);
+  assert.deepEqual(names, odd);
+  parts.forEach((json, i) => {
+    const p = JSON.parse(json);
+    assert.equal(p.seq, 5 + i);
+    assert.equal(p.series, odd[i]);
+  });
+  assert.deepEqual(splitBusLines('{"seq":1}'), ['{"seq":1}']);
 });
