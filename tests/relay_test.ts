@@ -115,7 +115,7 @@ Deno.test("relay: continues a given epoch and sequence (restart after a crash)",
   }
 });
 
-Deno.test("relay: a producer message goes on the bus as one message, in order", async () => {
+Deno.test("relay: a producer message is one bus message; queued ones share one; order kept", async () => {
   const bus = `inproc://relay-test-${crypto.randomUUID()}`;
   const relay = await startRelay({
     ingress: "tcp://127.0.0.1:*",
@@ -128,17 +128,34 @@ Deno.test("relay: a producer message goes on the bus as one message, in order", 
     const pub = await connectPublisher(relay.ingress);
     const series = ["a", "a", "a", "b", "b", "a"];
     await pub.send(JSON.stringify(series.map((s, i) => ({ x: 1000 + i, y: i, series: s }))));
+    await waitFor(() => rec.got.length >= 6, 5000, "6 points");
     // A topic frame names the series of a whole batch: 20 points, one message.
     await pub.send(["t", JSON.stringify(Array.from({ length: 20 }, (_, i) => ({ x: 1, y: i })))]);
     await waitFor(() => rec.got.length >= 26, 5000, "26 points");
-    pub.close();
     assert.deepEqual(rec.messages, [6, 20], "one bus message per producer message");
-    assert.deepEqual(rec.got.map((g) => g.seq), [...Array(26).keys()].map((i) => i + 1));
-    assert.deepEqual(rec.got.map((g) => g.series), [...series, ...Array(20).fill("t")]);
+    // A burst of one-point messages: those that queue up share bus messages, nothing reordered.
+    for (let i = 0; i < 2000; i++) {
+      await pub.send(JSON.stringify({ x: 1, y: 100 + i, series: "u" }));
+    }
+    await waitFor(() => rec.got.length >= 2026, 5000, "2026 points");
+    pub.close();
+    assert.deepEqual(
+      rec.got.slice(26).map((g) => g.point.y),
+      [...Array(2000).keys()].map((i) => 100 + i),
+    );
+    assert.ok(rec.messages.slice(2).every((n) => n <= 64), "at most 64 points per bus message");
+    console.log(`2000 one-point producer messages -> ${rec.messages.length - 2} bus messages`);
+    assert.deepEqual(rec.got.map((g) => g.seq), [...Array(2026).keys()].map((i) => i + 1));
+    assert.deepEqual(rec.got.map((g) => g.series), [
+      ...series,
+      ...Array(20).fill("t"),
+      ...Array(2000).fill("u"),
+    ]);
     for (const g of rec.got) assert.equal(g.point.seq, g.seq, "each point's JSON has its seq");
     assert.deepEqual(rec.got.slice(0, 6).map((g) => g.point.y), [0, 1, 2, 3, 4, 5]);
-    assert.equal(relay.stats().lastSeq, 26);
-    assert.equal(relay.stats().points, 26);
+    assert.equal(relay.stats().lastSeq, 2026);
+    assert.equal(relay.stats().points, 2026);
+    assert.equal(relay.stats().messages, 2002);
   } finally {
     await relay.close();
     await rec.close();
