@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as zmq from "zeromq";
 import { startRelay } from "../relay.ts";
+import type { RelayOptions } from "../src/relay_messages.ts";
 import { connectPublisher, handshakeOutcome, sleep, waitFor } from "./_helpers.ts";
 
 /**
@@ -41,17 +42,34 @@ function busRecorder(bus: string) {
   };
 }
 
-Deno.test("relay: producers that connect after start, and one that restarts, all get through", async () => {
-  // The regression behind the relay's design (shared/notes/zeromq-in-deno.md): under Deno a JS
-  // socket receiving on TCP loses everything once peers connect later or restart.
+/**
+ * A relay on an ephemeral TCP ingress (no demo, 64 KiB messages unless `opts` says otherwise) and a
+ * recorder on its bus; `close` stops both.
+ */
+async function relayWithRecorder(opts: Partial<RelayOptions> = {}) {
   const bus = `inproc://relay-test-${crypto.randomUUID()}`;
   const relay = await startRelay({
     ingress: "tcp://127.0.0.1:*",
     maxMessageBytes: 65536,
     demo: false,
+    ...opts,
     bus,
   });
   const rec = busRecorder(bus);
+  return {
+    relay,
+    rec,
+    async close() {
+      await relay.close();
+      await rec.close();
+    },
+  };
+}
+
+Deno.test("relay: producers that connect after start, and one that restarts, all get through", async () => {
+  // The regression behind the relay's design (shared/notes/zeromq-in-deno.md): under Deno a JS
+  // socket receiving on TCP loses everything once peers connect later or restart.
+  const { relay, rec, close } = await relayWithRecorder();
   try {
     assert.match(relay.ingress, /^tcp:\/\/127\.0\.0\.1:\d+$/);
     await sleep(100);
@@ -83,22 +101,12 @@ Deno.test("relay: producers that connect after start, and one that restarts, all
     assert.equal(stats.points, 100);
     assert.equal(stats.lastSeq, 100);
   } finally {
-    await relay.close();
-    await rec.close();
+    await close();
   }
 });
 
 Deno.test("relay: continues a given epoch and sequence (restart after a crash)", async () => {
-  const bus = `inproc://relay-test-${crypto.randomUUID()}`;
-  const relay = await startRelay({
-    ingress: "tcp://127.0.0.1:*",
-    maxMessageBytes: 65536,
-    demo: false,
-    bus,
-    epoch: "e1",
-    lastSeq: 41,
-  });
-  const rec = busRecorder(bus);
+  const { relay, rec, close } = await relayWithRecorder({ epoch: "e1", lastSeq: 41 });
   try {
     assert.equal(relay.epoch, "e1");
     const pub = await connectPublisher(relay.ingress);
@@ -110,20 +118,12 @@ Deno.test("relay: continues a given epoch and sequence (restart after a crash)",
     assert.deepEqual(rec.got.map((g) => g.epoch), ["e1", "e1"], "4th frame: the epoch");
     assert.equal(rec.got[0].point.x, 1000, "x in seconds became ms");
   } finally {
-    await relay.close();
-    await rec.close();
+    await close();
   }
 });
 
 Deno.test("relay: a producer message is one bus message; queued ones share one; order kept", async () => {
-  const bus = `inproc://relay-test-${crypto.randomUUID()}`;
-  const relay = await startRelay({
-    ingress: "tcp://127.0.0.1:*",
-    maxMessageBytes: 65536,
-    demo: false,
-    bus,
-  });
-  const rec = busRecorder(bus);
+  const { relay, rec, close } = await relayWithRecorder();
   try {
     const pub = await connectPublisher(relay.ingress);
     const series = ["a", "a", "a", "b", "b", "a"];
@@ -157,20 +157,12 @@ Deno.test("relay: a producer message is one bus message; queued ones share one; 
     assert.equal(relay.stats().points, 2026);
     assert.equal(relay.stats().messages, 2002);
   } finally {
-    await relay.close();
-    await rec.close();
+    await close();
   }
 });
 
 Deno.test("relay: a message over the native cap cuts only that peer; others keep flowing", async () => {
-  const bus = `inproc://relay-test-${crypto.randomUUID()}`;
-  const relay = await startRelay({
-    ingress: "tcp://127.0.0.1:*",
-    maxMessageBytes: 1024,
-    demo: false,
-    bus,
-  });
-  const rec = busRecorder(bus);
+  const { relay, rec, close } = await relayWithRecorder({ maxMessageBytes: 1024 });
   try {
     const good = await connectPublisher(relay.ingress);
     const bad = await connectPublisher(relay.ingress);
@@ -191,8 +183,7 @@ Deno.test("relay: a message over the native cap cuts only that peer; others keep
     good.close();
     bad.close();
   } finally {
-    await relay.close();
-    await rec.close();
+    await close();
   }
 });
 
@@ -200,15 +191,9 @@ Deno.test("relay: CURVE ingress lets allowed keys in, refuses unknown keys and p
   const server = zmq.curveKeyPair();
   const allowed = [zmq.curveKeyPair(), zmq.curveKeyPair()];
   const stranger = zmq.curveKeyPair();
-  const bus = `inproc://relay-test-${crypto.randomUUID()}`;
-  const relay = await startRelay({
-    ingress: "tcp://127.0.0.1:*",
-    maxMessageBytes: 65536,
-    demo: false,
-    bus,
+  const { relay, rec, close } = await relayWithRecorder({
     curve: { secretKey: server.secretKey, allow: allowed.map((k) => k.publicKey) },
   });
-  const rec = busRecorder(bus);
   const client = (k: { publicKey: string; secretKey: string }) => ({
     serverKey: server.publicKey,
     ...k,
@@ -246,8 +231,7 @@ Deno.test("relay: CURVE ingress lets allowed keys in, refuses unknown keys and p
     assert(relay.stats().producersRefused! >= 3, `refused ${relay.stats().producersRefused}`);
   } finally {
     pubs.forEach((p) => p.close());
-    await relay.close();
-    await rec.close();
+    await close();
   }
 });
 
