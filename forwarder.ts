@@ -5,10 +5,9 @@
  * Root forwarder: producers -> ingress (XSUB bound, the relay's native proxy, `relay.ts`) ->
  * validation and sequencing, once -> inproc bus -> native proxy (XSUB <-> XPUB bound on the
  * egress) -> gateways (`main.ts --upstream`, `src/upstream.ts`). Every gateway gets the same
- * `[series, seq, pointJson, epoch]` messages, one per producer message
- * (`src/relay_messages.ts`), so a client can resume on any of them. Subscriptions travel upstream
- * through the proxies: a gateway gets only the series it subscribed to (today gateways subscribe to
- * everything).
+ * `[series, seq, pointJson, epoch]` messages (`src/relay_messages.ts`), so a client can resume on
+ * any of them. Subscriptions travel upstream through the proxies: a gateway gets only the series it
+ * subscribed to (today gateways subscribe to everything).
  *
  * Chained forwarder (`--upstream`): XSUB connected to a parent's egress <-> XPUB bound on its own
  * egress, all native: one more level of fan-out (a tree across hosts), no JavaScript per point.

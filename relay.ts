@@ -1,6 +1,5 @@
 /**
- * The relay: producers' TCP ingress -> validation -> sequencing -> the inproc points bus (one
- * message per producer message, or per several when they queue up: `src/relay_messages.ts`).
+ * The relay: producers' TCP ingress -> validation -> sequencing -> the inproc points bus.
  * Runs in a Worker (see `src/relay_supervisor.ts`); the main thread's `ws_bridge.ts` subscribes to
  * the bus and fans out to browsers.
  *
@@ -17,20 +16,13 @@
  */
 import * as zmq from "zeromq";
 import { runProducer } from "./producer.ts";
-import { parseMessage, type Point, type RejectReason } from "./src/ingress_protocol.ts";
+import { parseMessage, type RejectReason } from "./src/ingress_protocol.ts";
+import { encodePoint } from "./src/frames.ts";
 import { errorMessage, log, RateLimitedLog, setLogLevel } from "./src/log.ts";
 import { ZAP_DOMAIN } from "./src/curve.ts";
 import { startZapHandler, type ZapHandler } from "./src/zap.ts";
 import { endReceiveLoop, isStopMessage } from "./src/loop_stop.ts";
-import {
-  BUS_BATCH_POINTS,
-  busBatches,
-  busFrames,
-  type FromRelay,
-  type RelayOptions,
-  type RelayStats,
-  type ToRelay,
-} from "./src/relay_messages.ts";
+import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./src/relay_messages.ts";
 
 /** A running relay; {@link startRelay} makes one. */
 export interface Relay {
@@ -128,30 +120,18 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   };
 
   const epochFrame = new TextEncoder().encode(epoch);
-  // Points parsed but not yet on the bus. While more producer messages are already waiting, their
-  // points join the same bus message (up to BUS_BATCH_POINTS): under load many small producer
-  // messages cost the main thread one bus message, and a lone message is never held back.
-  let pending: Point[] = [];
-  const flush = async () => {
-    const points = pending;
-    pending = [];
-    for (const b of busBatches(points, stats.lastSeq + 1)) {
-      stats.lastSeq += b.count;
-      stats.points += b.count;
-      await bus.send(busFrames(b, epochFrame));
-    }
-  };
   const pump = (async () => {
     for await (const frames of inbox) {
       if (isStopMessage(frames, stopToken)) break;
       stats.messages++;
       const parsed = parseMessage(frames, opts.maxMessageBytes);
       for (const r of parsed.rejected) countReject(r.reason, r.detail);
-      for (const p of parsed.points) pending.push(p);
-      if (pending.length < BUS_BATCH_POINTS && inbox.readable) continue;
-      await flush();
+      for (const p of parsed.points) {
+        const seq = ++stats.lastSeq;
+        stats.points++;
+        await bus.send([p.series, String(seq), encodePoint(seq, p), epochFrame]);
+      }
     }
-    await flush();
   })().catch((err) => {
     if (!inbox.closed) log("error", "relay", `receive loop ended: ${errorMessage(err)}`);
   });

@@ -23,7 +23,6 @@ import { TOKEN_EXPIRED_CLOSE_CODE } from "./src/auth.ts";
 import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage } from "./src/client_messages.ts";
 import { helloFrame, historyFrames, pointsFrame, seriesListFrame } from "./src/frames.ts";
 import { History } from "./src/history.ts";
-import { splitBusLines } from "./src/relay_messages.ts";
 import { errorMessage, log, RateLimitedLog } from "./src/log.ts";
 
 /** WebSocket close code for a client that stayed over its buffer bound too long. */
@@ -339,12 +338,12 @@ export class WsBridge {
 
   async #receive(gen: BusSubscription): Promise<void> {
     try {
-      for await (const [topic, seq, json, epoch, seriesList] of gen.sub) {
+      for await (const [series, seq, json, epoch] of gen.sub) {
         // The relay's end-of-stream (see relay.ts): this bus is done; a restarted relay gets a
         // new bus and subscription.
         if (seq.length === 0) break;
         const n = Number(seq.toString());
-        // Compared as bytes: no string is decoded per message while the epoch stays the same.
+        // Compared as bytes: no string is decoded per point while the epoch stays the same.
         if (epoch !== undefined && !epoch.equals(this.#epochBytes)) {
           if (this.#epoch === "") this.#setEpoch(epoch.toString());
           else {
@@ -352,21 +351,9 @@ export class WsBridge {
             break;
           }
         }
-        const points = splitBusLines(json.toString());
-        if (seriesList === undefined) {
-          const series = topic.toString();
-          for (let i = 0; i < points.length; i++) {
-            this.#batcher.push({ series, seq: n + i, json: points[i] });
-          }
-        } else {
-          // Points of several series: each one's name is in the 5th frame.
-          const names = splitBusLines(seriesList.toString());
-          for (let i = 0; i < points.length; i++) {
-            this.#batcher.push({ series: names[i] ?? "", seq: n + i, json: points[i] });
-          }
-        }
-        this.#lastSeq = n + points.length - 1;
-        this.#stats.pointsReceived += points.length;
+        this.#lastSeq = n;
+        this.#stats.pointsReceived++;
+        this.#batcher.push({ series: series.toString(), seq: n, json: json.toString() });
       }
       gen.sub.close();
     } catch (err) {

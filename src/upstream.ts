@@ -5,8 +5,8 @@
  * bound on inproc. ZeroMQ reconnects by itself when the forwarder restarts, and JavaScript receives
  * on inproc only (shared/notes/zeromq-in-deno.md). The bridge subscribes to that inproc endpoint
  * directly: the forwarder's messages are the points bus format, `[series, seq, pointJson, epoch]`
- * with a producer message's points per message (`relay_messages.ts`), so there is no JavaScript hop in
- * between, no validation and no sequencing here. Seq and epoch come from the forwarder, which is why clients can resume on any of its
+ * (`relay_messages.ts`), so there is no JavaScript hop in between, no validation and no sequencing
+ * here. Seq and epoch come from the forwarder, which is why clients can resume on any of its
  * gateways. The bridge learns the epoch from the first point, and reports a change (see
  * `WsBridge`'s `onEpochChange`).
  *

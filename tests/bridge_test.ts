@@ -6,15 +6,12 @@ import assert from "node:assert/strict";
 import * as zmq from "zeromq";
 import { type AcceptOptions, WsBridge } from "../ws_bridge.ts";
 import { encodePoint } from "../src/frames.ts";
-import { busBatches, busFrames } from "../src/relay_messages.ts";
 import { openClient, sleep, waitFor, type WsRecorder } from "./_helpers.ts";
 
 interface Harness {
   bridge: WsBridge;
   url: string;
   publish(series: string, y: number): Promise<void>;
-  /** Publishes `points` as the relay does a producer message's (`busBatches`). */
-  publishBatch(points: Array<{ series: string; y: number }>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -39,14 +36,6 @@ async function harness(maxMessageBytes?: number): Promise<Harness> {
     async publish(series, y) {
       seq++;
       await pub.send([series, String(seq), encodePoint(seq, { x: Date.now(), y, series })]);
-    },
-    async publishBatch(points) {
-      const x = Date.now();
-      const epoch = new TextEncoder().encode("epoch1");
-      for (const b of busBatches(points.map((p) => ({ ...p, x })), seq + 1)) {
-        await pub.send(busFrames(b, epoch));
-      }
-      seq += points.length;
     },
     async close() {
       await pub.send(["", "", ""]); // the relay's end-of-stream
@@ -173,37 +162,6 @@ Deno.test("bridge: a message over the size limit closes with 1009 and is counted
     assert.equal(ok.ws.readyState, WebSocket.OPEN);
   } finally {
     await Promise.all(clients.map((c) => c.close()));
-    await h.close();
-  }
-});
-
-Deno.test("bridge: a bus message of several points reaches clients as those points, in seq order", async () => {
-  const h = await harness();
-  const all = await openClient(h.url);
-  const b = await openClient(`${h.url}?series=b`);
-  try {
-    await h.publish("a", -1); // seq 1, one point
-    // Seqs 2-151: 64 points of a, then 36 of a and 28 of b (mixed), then 22 of b.
-    const batch = Array.from({ length: 150 }, (_, i) => ({ series: i < 100 ? "a" : "b", y: i }));
-    await h.publishBatch(batch);
-    await h.publish("b", -2); // seq 152
-    await waitFor(() => all.points().length === 152, 5000, "152 points");
-    await waitFor(() => b.points().length === 51, 5000, "51 points of b");
-    assert.deepEqual(all.points().map((p) => p.seq), [...Array(152).keys()].map((i) => i + 1));
-    assert.deepEqual(all.points().map((p) => p.y), [-1, ...batch.map((p) => p.y), -2]);
-    assert.deepEqual(b.points().map((p) => p.seq), [...Array(51).keys()].map((i) => i + 102));
-    assert.equal(h.bridge.lastSeq, 152);
-    // A late client resumes from inside a batch: exactly the rest.
-    const late = await openClient(`${h.url}?since=120&epoch=epoch1`);
-    const held = () =>
-      late.frames.flatMap((f) => f.type === "history" ? f.points as Array<{ seq: number }> : []);
-    await waitFor(() => held().length === 32, 5000, "32 resumed points");
-    assert.equal(late.frames[0].resumed, true);
-    assert.deepEqual(held().map((p) => p.seq), [...Array(32).keys()].map((i) => i + 121));
-    await late.close();
-  } finally {
-    await all.close();
-    await b.close();
     await h.close();
   }
 });
