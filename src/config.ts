@@ -173,9 +173,9 @@ Security (docs/securing.md; files must be readable by zws: put them under ./secr
   --curve-allow-file <path>  more allowed producer keys, one per line [ZWS_CURVE_ALLOW_FILE]
 `;
 
-/** The outcome of {@link parseConfig}. */
-export type ParseResult =
-  | { kind: "config"; config: Config }
+/** The outcome of {@link parseConfig} (or, with `C`, of {@link parseForwarderConfig}). */
+export type ParseResult<C = Config> =
+  | { kind: "config"; config: C }
   | { kind: "help" }
   | { kind: "error"; message: string };
 
@@ -222,8 +222,7 @@ export function parseConfig(
     return { kind: "error", message: argsProblem(err) };
   }
   if (values.help) return { kind: "help" };
-  const str = (flag: string, name: string): string | undefined =>
-    (values[flag] as string | undefined) ?? nonEmpty(env(name));
+  const str = flagOrEnv(values, env);
   if (values.upstream !== undefined && values.ingress !== undefined) {
     return {
       kind: "error",
@@ -379,6 +378,14 @@ export function argsProblem(err: unknown): string {
   const m = /^Option '(--[\w-]+)[^']*' argument is ambiguous/.exec(line);
   // Do not repeat parseArgs' suggestion: it quotes the value, which may be a secret key.
   return m ? `${m[1]}: a value that starts with "-" needs the form ${m[1]}=VALUE` : line;
+}
+
+/** Looks a string option up in the parsed flags, else in the environment variable `name`. */
+function flagOrEnv(
+  values: Record<string, string | boolean | string[] | undefined>,
+  env: (name: string) => string | undefined,
+): (flag: string, name: string) => string | undefined {
+  return (flag, name) => (values[flag] as string | undefined) ?? nonEmpty(env(name));
 }
 
 function nonEmpty(s: string | undefined): string | undefined {
@@ -565,10 +572,7 @@ Flags (environment fallback in brackets):
 `;
 
 /** The outcome of {@link parseForwarderConfig}. */
-export type ForwarderParseResult =
-  | { kind: "config"; config: ForwarderConfig }
-  | { kind: "help" }
-  | { kind: "error"; message: string };
+export type ForwarderParseResult = ParseResult<ForwarderConfig>;
 
 /** Parses the forwarder's flags (after `relay`) with `env` as fallback; never throws. */
 export function parseForwarderConfig(
@@ -595,12 +599,11 @@ export function parseForwarderConfig(
       },
     }));
   } catch (err) {
-    return { kind: "error", message: (err as Error).message.split("\n")[0] };
+    return { kind: "error", message: argsProblem(err) };
   }
   if (values.help) return { kind: "help" };
   const V = FORWARDER_ENV_VARS;
-  const str = (flag: string, name: string): string | undefined =>
-    (values[flag] as string | undefined) ?? nonEmpty(env(name));
+  const str = flagOrEnv(values, env);
   if (values.upstream !== undefined) {
     for (const flag of ["ingress", "state-file"]) {
       if (values[flag] !== undefined) {

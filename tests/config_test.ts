@@ -761,3 +761,11 @@ Deno.test("config: --upstream makes a gateway; it excludes --ingress and needs a
   assert.equal(ok([]).upstream, undefined);
   assert(USAGE.includes("--upstream") && USAGE.includes("--reuse-port"));
 });
+
+Deno.test("forwarder config: a flag value that starts with '-' gets the same hint as the server's", () => {
+  assert.deepEqual(fwd(["--state-file", "-x.json"]), {
+    kind: "error",
+    message: '--state-file: a value that starts with "-" needs the form --state-file=VALUE',
+  });
+  assert.deepEqual(fwd(["--state-file=-x.json", "--no-demo"]).kind, "config");
+});
