@@ -26,6 +26,7 @@ import type { LoadgenConnected, LoadgenReport, LoadgenStats } from "./loadgen.ts
 import type { ProducerDone } from "./producer_load.ts";
 import { measurePage, type PageResult } from "./page.ts";
 import { CHROMIUM } from "../tests/_browser.ts";
+import { taskArgs } from "../tests/_tasks.ts";
 
 const ROOT = new URL("../", import.meta.url);
 /** The `deno` on PATH (the one `deno task` runs; `--allow-run=deno` names it). */
@@ -300,13 +301,6 @@ interface Server {
   ingress: string;
   stop(): Promise<void>;
   stderr(): string;
-}
-
-async function taskArgs(name: string): Promise<string[]> {
-  const json = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
-  const parts = String(json.tasks[name]).split(/\s+/);
-  if (parts[0] !== "deno") throw new Error(`task ${name} does not start with deno`);
-  return parts.slice(1);
 }
 
 /** Starts zws exactly like tests/_helpers.ts `startZws()` (the flags of `deno task start`). */

@@ -26,14 +26,9 @@
  */
 import { parseArgs } from "node:util";
 import * as zmq from "zeromq";
+import { taskArgs } from "../tests/_tasks.ts";
 
 const ROOT = new URL("../", import.meta.url);
-
-/** Arguments of `deno task <name>` after `deno`, from deno.json. */
-async function taskArgs(name: string): Promise<string[]> {
-  const json = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
-  return (json.tasks[name] as string).split(/\s+/).slice(1);
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -5,17 +5,11 @@
  * @module
  */
 import * as zmq from "zeromq";
+import { taskArgs } from "./_tasks.ts";
+
+export { taskArgs };
 
 const ROOT = new URL("../", import.meta.url);
-
-/** Arguments of `deno task <name>` after `deno`, read from deno.json (so tests use its flags). */
-export async function taskArgs(name: string): Promise<string[]> {
-  const json = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
-  const task: string = json.tasks[name];
-  const parts = task.split(/\s+/);
-  if (parts[0] !== "deno") throw new Error(`task ${name} does not start with deno`);
-  return parts.slice(1);
-}
 
 /** A zws server running in a child process. */
 export interface ZwsProcess {
