@@ -439,22 +439,7 @@ export async function runWorkload(w: Workload, kind: ServerKind): Promise<RunRes
     await sleep(500);
     result.rssIdleKiB = (await readMem(pid))?.rssKiB ?? 0;
 
-    const producer = new Child("producer", [
-      "run",
-      "--allow-read=./node_modules,/etc/alpine-release",
-      "--allow-ffi=./node_modules",
-      "bench/producer_load.ts",
-      "--endpoint",
-      server.ingress,
-      "--rate",
-      String(w.rate),
-      "--duration-ms",
-      String(w.durationMs),
-      "--points-per-message",
-      String(w.pointsPerMessage),
-      "--series",
-      "5",
-    ]);
+    const producer = startProducer(server.ingress, w.rate, w.durationMs, w.pointsPerMessage);
     children.push(producer);
     const loadgens: Child[] = [];
     const wsUrl = server.base.replace(/^http/, "ws") + "/ws";
@@ -621,6 +606,26 @@ async function waitQuiet(maxMs = 15000): Promise<void> {
   console.log(`  (machine still busy: ${pct(busy)} of a core used by others; running anyway)`);
 }
 
+/**
+ * `bench/producer_load.ts` in its own process: `rate` messages/s of `pointsPerMessage` points over
+ * 5 series, for `durationMs` once told "go".
+ */
+function startProducer(
+  ingress: string,
+  rate: number,
+  durationMs: number,
+  pointsPerMessage: number,
+): Child {
+  return new Child("producer", [
+    "run",
+    "--allow-read=./node_modules,/etc/alpine-release",
+    "--allow-ffi=./node_modules",
+    "bench/producer_load.ts",
+    ...["--endpoint", ingress, "--rate", String(rate), "--duration-ms", String(durationMs)],
+    ...["--points-per-message", String(pointsPerMessage), "--series", "5"],
+  ]);
+}
+
 /** Page cost: zws + producer at 1,000 points/s over 5 series + headless Chromium. */
 async function runPage(quick: boolean): Promise<PageResult & { error?: string }> {
   const warmupMs = quick ? 3000 : 30000;
@@ -629,20 +634,7 @@ async function runPage(quick: boolean): Promise<PageResult & { error?: string }>
   let producer: Child | undefined;
   try {
     server = await startServer("zws", 100);
-    producer = new Child("producer", [
-      "run",
-      "--allow-read=./node_modules,/etc/alpine-release",
-      "--allow-ffi=./node_modules",
-      "bench/producer_load.ts",
-      "--endpoint",
-      server.ingress,
-      "--rate",
-      "1000",
-      "--duration-ms",
-      String(warmupMs + measureMs + 5000),
-      "--series",
-      "5",
-    ]);
+    producer = startProducer(server.ingress, 1000, warmupMs + measureMs + 5000, 1);
     await producer.expect("ready", 20000);
     const p = producer;
     return await measurePage({
