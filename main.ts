@@ -21,7 +21,8 @@ import { createTokenVerifier } from "./src/auth.ts";
 import { collectAfterChurn } from "./src/gc.ts";
 import { RelaySupervisor } from "./src/relay_supervisor.ts";
 import { startUpstream, waitUntilHeld } from "./src/upstream.ts";
-import { resumeFromUrl, WsBridge } from "./ws_bridge.ts";
+import { WsBridge } from "./ws_bridge.ts";
+import { resumeFromUrl } from "./src/protocol/resume.ts";
 import { forwarderMain } from "./forwarder.ts";
 
 /** A running server. */
