@@ -87,6 +87,7 @@ export async function startServer(
     new WsBridge({
       historyPerSeries: config.history,
       clientBufferBytes: config.clientBufferBytes,
+      clientsBufferBudget: config.clientsBufferBudget,
       slowClientTimeoutMs: config.slowClientTimeout * 1000,
       maxMessageBytes: config.maxWsMessageBytes,
       onEpochChange,
