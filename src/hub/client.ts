@@ -65,6 +65,8 @@ export interface Client {
   allowed?: ReadonlySet<string>;
   /** The history's `seriesVersion` of the last `series_list` frame sent to this client. */
   seriesListVersion: number;
+  /** The last `series_list` frame sent to it (shared by clients allowed the same series). */
+  lastSeriesList?: string;
   /** Token expiry (ms since the epoch) and its timer. */
   expiresAt?: number;
   /** The timer that closes it when its token expires. */

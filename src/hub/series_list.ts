@@ -1,11 +1,13 @@
 /**
  * The `series_list` broadcast: when the names of the series held change, every client is told
  * them (one `series_list` frame), at most once per second; a client held back for being slow is
- * told once it keeps up again.
+ * told once it keeps up again. A client is told only the names its token allows
+ * ({@link Client.allowed}): a viewer limited to `alpha` does not learn that other series exist.
+ * Clients allowed the same set share one frame.
  *
  * @module
  */
-import type { Client } from "./client.ts";
+import { type Client, seriesKey } from "./client.ts";
 import { seriesListFrame } from "../frames.ts";
 
 /** What the broadcast reads from the history. */
@@ -40,8 +42,10 @@ export class SeriesListBroadcast {
   }
 
   /** The `series_list` frame a new client gets now. */
-  frameFor(_c: Client): string {
-    return seriesListFrame(this.#opts.history.seriesNames());
+  frameFor(c: Client): string {
+    const frame = seriesListFrame(visibleNames(this.#opts.history.seriesNames(), c.allowed));
+    c.lastSeriesList = frame;
+    return frame;
   }
 
   /** Call after the history changed: schedules a broadcast when the names changed. */
@@ -57,7 +61,9 @@ export class SeriesListBroadcast {
       this.#sentAt = performance.now();
       const version = this.#opts.history.seriesVersion;
       this.#shipped = version;
-      let frame: string | undefined;
+      let names: string[] | undefined;
+      /** Frames by allowed set ("" for clients allowed every series). */
+      const frames = new Map<string, string>();
       let pending = false;
       for (const c of this.#opts.clients()) {
         if (c.seriesListVersion === version) continue;
@@ -65,9 +71,18 @@ export class SeriesListBroadcast {
           pending = true;
           continue;
         }
-        frame ??= seriesListFrame(this.#opts.history.seriesNames());
-        c.transport.send(frame);
+        names ??= this.#opts.history.seriesNames();
+        const key = c.allowed ? "=" + seriesKey(c.allowed) : "";
+        let frame = frames.get(key);
+        if (frame === undefined) {
+          frame = seriesListFrame(visibleNames(names, c.allowed));
+          frames.set(key, frame);
+        }
         c.seriesListVersion = version;
+        // Nothing it may see changed: not even that something did.
+        if (frame === c.lastSeriesList) continue;
+        c.lastSeriesList = frame;
+        c.transport.send(frame);
         this.#opts.onSent();
       }
       if (pending) this.#schedule();
@@ -79,4 +94,9 @@ export class SeriesListBroadcast {
     clearTimeout(this.#timer);
     this.#timer = undefined;
   }
+}
+
+/** The names of `names` a client allowed `allowed` may see (all when undefined). */
+export function visibleNames(names: string[], allowed: ReadonlySet<string> | undefined): string[] {
+  return allowed ? names.filter((n) => allowed.has(n)) : names;
 }
