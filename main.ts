@@ -14,6 +14,7 @@
  */
 import { type Config, ingressExposed, parseConfig, USAGE } from "./src/config.ts";
 import { createHandler, type HttpContext } from "./src/http.ts";
+import { hostPolicy } from "./src/http/host_check.ts";
 import { errorMessage, log, setLogLevel } from "./src/log.ts";
 import type { RelayStats } from "./src/relay_messages.ts";
 import { loadSecrets, NO_SECRETS, type Secrets } from "./src/secrets.ts";
@@ -71,6 +72,16 @@ export async function startServer(
       "relay",
       `ingress ${config.ingress} is reachable from other hosts without CURVE: anyone who can ` +
         `reach it can publish, in clear text (see docs/securing.md)`,
+    );
+  }
+  if (
+    hostPolicy(config.hostname, config.allowedHosts) === null && !config.allowedHosts.includes("*")
+  ) {
+    log(
+      "info",
+      "http",
+      `Host header not checked (bound to ${config.hostname}): set --allowed-hosts to the names ` +
+        `this server answers to, against DNS rebinding (docs/securing.md)`,
     );
   }
   if (secrets.authSecret) {
@@ -157,6 +168,7 @@ export async function startServer(
       relay: {
         ingress: config.ingress,
         maxMessageBytes: config.maxMessageBytes,
+        xWindowMs: config.xWindow * 1000,
         demo: config.demo,
         logLevel: config.logLevel,
         ...(secrets.curve
@@ -197,6 +209,7 @@ export async function startServer(
     relayStats: () => source.relayStats(),
     relayRestarts: () => source.relayRestarts(),
     allowOrigins: config.allowOrigins,
+    hosts: hostPolicy(config.hostname, config.allowedHosts),
     maxClients: config.maxClients,
     startedAt,
     auth: secrets.authSecret ? createTokenVerifier(secrets.authSecret) : null,

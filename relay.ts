@@ -124,7 +124,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     for await (const frames of inbox) {
       if (isStopMessage(frames, stopToken)) break;
       stats.messages++;
-      const parsed = parseMessage(frames, opts.maxMessageBytes);
+      const parsed = parseMessage(frames, opts.maxMessageBytes, { windowMs: opts.xWindowMs ?? 0 });
       for (const r of parsed.rejected) countReject(r.reason, r.detail);
       for (const p of parsed.points) {
         const seq = ++stats.lastSeq;
