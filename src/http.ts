@@ -208,7 +208,8 @@ export function createHandler(
 
   return async (req, info) => {
     const url = new URL(req.url);
-    if (!hostAllowed(ctx.hosts ?? null, req.headers.get("host"))) {
+    // HTTP/2 has no Host header: its :authority is the URL's host.
+    if (!hostAllowed(ctx.hosts ?? null, req.headers.get("host") ?? url.host)) {
       const ip = peerAddress(info);
       rateLog.log("info", "http", "host", `refused a request from ${ip}: Host not served`);
       return text(421, "this server does not answer to that host name (see --allowed-hosts)\n");
