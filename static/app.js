@@ -257,7 +257,9 @@ function handleMessage(text) {
     if (msg.epoch !== epoch) lastSeq = 0;
     epoch = msg.epoch;
     if (typeof msg.time === "number" && Number.isFinite(msg.time)) {
-      clockOffset = msg.time - Date.now();
+      // The estimate is off by the hello's delay (network, a busy page): correct real skew only.
+      const offset = msg.time - Date.now();
+      clockOffset = Math.abs(offset) > 1000 ? offset : 0;
     }
   } else if (msg.type === "history" && Array.isArray(msg.points)) {
     // reset: the points do not continue what we hold (new server, gap, new selection).
