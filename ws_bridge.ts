@@ -131,6 +131,8 @@ export interface BridgeStats {
   busBatches?: number;
   /** Bus messages dropped as malformed. */
   busInvalid?: number;
+  /** Seqs missing between consecutive bus batches (expected 0). */
+  busGaps?: number;
   /** Times the bus receive loop ended and was restarted. */
   loopRestarts?: number;
   /** Ms since the last bus batch or heartbeat (`null`: none yet). */
@@ -274,6 +276,7 @@ export class WsBridge {
     framesBuilt: 0,
     busBatches: 0,
     busInvalid: 0,
+    busGaps: 0,
     loopRestarts: 0,
   };
   /** `performance.now()` of the last bus batch or heartbeat (-Infinity: none yet). */
@@ -359,8 +362,11 @@ export class WsBridge {
   #receive(gen: BusSubscription): Promise<void> {
     let finished = false;
     const once = async () => {
-      for await (const frames of gen.sub) {
-        faults.check("bridge.receive");
+      while (!gen.sub.closed) {
+        // The fault point sits before the receive: a test's failure then loses no message.
+        const fault = faults.check("bridge.receive");
+        if (fault) await fault;
+        const frames = await gen.sub.receive();
         const m = decodeBus(frames);
         if (m.kind === "end") {
           // The relay's end-of-stream: this bus is done; a restarted relay gets a new bus and
@@ -386,6 +392,16 @@ export class WsBridge {
           }
         }
         if (b.count === 0) continue; // a heartbeat: the path is alive
+        if (this.#lastSeq > 0 && b.firstSeq > this.#lastSeq + 1) {
+          // Never expected on the bus (the relay retries, never drops, a sequenced batch).
+          this.#stats.busGaps += b.firstSeq - this.#lastSeq - 1;
+          this.#rateLog.log(
+            "error",
+            "bridge",
+            "bus-gap",
+            `bus skipped seqs ${this.#lastSeq + 1}..${b.firstSeq - 1}`,
+          );
+        }
         this.#lastSeq = lastSeqOf(b);
         this.#stats.pointsReceived += b.count;
         this.#stats.busBatches++;

@@ -200,6 +200,10 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "",
     m.bridge.busInvalid ?? 0,
   ]]);
+  metric("zws_bus_gap_points_total", "counter", "Seqs missing between bus batches (expected 0).", [[
+    "",
+    m.bridge.busGaps ?? 0,
+  ]]);
   metric("zws_uptime_seconds", "gauge", "Seconds since the server started.", [[
     "",
     m.server.uptimeSeconds,
