@@ -23,7 +23,7 @@ import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage } from "./src/client_messa
 import { helloFrame, historyFrames, pointsFrame, seriesListFrame } from "./src/frames.ts";
 import { History } from "./src/history.ts";
 import { log, RateLimitedLog } from "./src/log.ts";
-import { decodeBus, lastSeqOf, pointJson, pointSeries } from "./src/protocol/bus.ts";
+import { type BusBatch, decodeBus, lastSeqOf, pointJson, pointSeries } from "./src/protocol/bus.ts";
 import { faults, superviseLoop } from "./src/runtime/loop.ts";
 
 /** WebSocket close code for a client that stayed over its buffer bound too long. */
@@ -207,12 +207,6 @@ interface HistoryFrames {
   points: number;
 }
 
-interface Incoming {
-  series: string;
-  seq: number;
-  json: string;
-}
-
 /** A WebSocket as a {@link ClientTransport} (methods on the prototype: no closures per client). */
 class WebSocketTransport implements ClientTransport {
   readonly kind = "websocket";
@@ -246,7 +240,7 @@ export class WsBridge {
   #clients = new Set<Client>();
   #epoch = "";
   #lastSeq = 0;
-  #batcher: Batcher<Incoming>;
+  #batcher: Batcher<BusBatch>;
   #history: History;
   /** Reset snapshots by series set, valid until the history changes. */
   #snapshots = new Map<string, HistoryFrames>();
@@ -405,13 +399,7 @@ export class WsBridge {
         this.#lastSeq = lastSeqOf(b);
         this.#stats.pointsReceived += b.count;
         this.#stats.busBatches++;
-        for (let i = 0; i < b.count; i++) {
-          this.#batcher.push({
-            series: pointSeries(b, i),
-            seq: b.firstSeq + i,
-            json: pointJson(b, i),
-          });
-        }
+        this.#batcher.push(b);
       }
       finished = true;
     };
@@ -424,33 +412,56 @@ export class WsBridge {
     return loop.done;
   }
 
-  #broadcast(items: Incoming[]): void {
+  /**
+   * One tick's bus batches -> history -> one frame per series set -> clients. The cost is per
+   * batch (a frame is the batches' bodies joined) plus a slice per point for the history; a point
+   * is touched one by one only for clients whose series set splits a mixed batch.
+   */
+  #broadcast(batches: BusBatch[]): void {
     this.#snapshots.clear();
-    const jsons = new Array<string>(items.length);
-    for (let i = 0; i < items.length; i++) {
-      const it = items[i];
-      this.#history.add(it.series, it.seq, it.json);
-      jsons[i] = it.json;
+    for (const b of batches) {
+      for (let i = 0; i < b.count; i++) {
+        this.#history.add(pointSeries(b, i), b.firstSeq + i, pointJson(b, i));
+      }
     }
     if (this.#history.seriesVersion !== this.#seriesList.shipped) this.#scheduleSeriesList();
-    const last = items[items.length - 1].seq;
-    // Built lazily, once per batch: the frame for clients that see every series, and one per
+    const last = lastSeqOf(batches[batches.length - 1]);
+    // Built lazily, once per tick: the frame for clients that see every series, and one per
     // distinct series set for the others.
     let all: { frame: string; count: number } | undefined;
     let filtered: Map<string, { frame: string; count: number }> | undefined;
-    const build = (picked: string[]) => {
-      if (picked.length === 0) return { frame: "", count: 0 };
+    const build = (parts: string[], count: number) => {
+      if (count === 0) return { frame: "", count: 0 };
       this.#stats.framesBuilt++;
-      return { frame: pointsFrame(picked), count: picked.length };
+      return { frame: pointsFrame(parts), count };
     };
     const frameFor = (c: Client): { frame: string; count: number } => {
-      if (!c.series) return all ??= build(jsons);
+      if (!c.series) {
+        return all ??= build(batches.map((b) => b.body), batches.reduce((n, b) => n + b.count, 0));
+      }
       filtered ??= new Map();
       const key = filterKey(c.series);
       let f = filtered.get(key);
       if (!f) {
         const only = c.series;
-        f = build(items.filter((it) => only.has(it.series)).map((it) => it.json));
+        const parts: string[] = [];
+        let count = 0;
+        for (const b of batches) {
+          if (!b.seriesIndex) {
+            if (b.count > 0 && only.has(b.seriesNames[0])) {
+              parts.push(b.body);
+              count += b.count;
+            }
+            continue;
+          }
+          for (let i = 0; i < b.count; i++) {
+            if (only.has(b.seriesNames[b.seriesIndex[i]])) {
+              parts.push(pointJson(b, i));
+              count++;
+            }
+          }
+        }
+        f = build(parts, count);
         filtered.set(key, f);
       }
       return f;
