@@ -34,6 +34,7 @@ import type { RelayStats } from "./relay_messages.ts";
 import type { AcceptOptions } from "./hub/client.ts";
 import type { BridgeStats } from "./protocol/stats.ts";
 import { SERVER_INFO } from "./frames.ts";
+import type { Health } from "./runtime/health.ts";
 import { seriesFromUrl } from "./client_messages.ts";
 import { acceptEventStream, EVENT_STREAM_HEADERS, type EventStreamBridge } from "./sse.ts";
 import { hostAllowed, type HostPolicy } from "./http/host_check.ts";
@@ -59,6 +60,8 @@ export interface HttpContext {
   relayStats: () => Promise<RelayStats>;
   /** Relay restarts so far. */
   relayRestarts: () => number;
+  /** The data path's health for `/healthz` (absent: always ok). */
+  health?: () => Health;
   /** Extra origins allowed to open `/ws` and `/events`. */
   allowOrigins: readonly string[];
   /** The `Host` names served (`hostPolicy`); absent or null: every host. */
@@ -265,11 +268,12 @@ export function createHandler(
             onClose: opts.onClose,
           }, SECURITY_HEADERS));
       }
-      case "/healthz":
+      case "/healthz": {
+        const health = ctx.health?.() ?? { ok: true };
         return text(
-          200,
+          health.ok ? 200 : 503,
           JSON.stringify({
-            status: "ok",
+            ...(health.ok ? { status: "ok" } : { status: health.status, reason: health.reason }),
             clients: ctx.bridge.clientCount,
             uptime: uptime(),
             server: SERVER_INFO,
@@ -278,6 +282,7 @@ export function createHandler(
           }) + "\n",
           "application/json",
         );
+      }
       case "/metrics":
         return text(
           200,

@@ -30,7 +30,11 @@ export interface Point {
   series: string;
 }
 
-/** Every reason a message or point is rejected; the label values of `zws_ingress_rejected_total`. */
+/**
+ * Every reason a message or point is rejected; the label values of `zws_ingress_rejected_total`.
+ * All but `overload` are the parser's; `overload` is the relay's: points shed, before sequencing,
+ * because too many wait for the bus (`relay/sequencer.ts`).
+ */
 export const REJECT_REASONS = [
   "oversize",
   "frame_count",
@@ -41,6 +45,7 @@ export const REJECT_REASONS = [
   "invalid_x",
   "invalid_y",
   "invalid_series",
+  "overload",
 ] as const;
 
 /** One of {@link REJECT_REASONS}. */
@@ -132,6 +137,9 @@ export function xRange(w: XWindow): XRange {
   return { lo: now - w.windowMs, hi: now + w.windowMs };
 }
 
+/** The last series name that passed {@link seriesProblem} (points of a message mostly share one). */
+let lastGoodSeries = "";
+
 /**
  * Validates one decoded JSON value as a point; `topicSeries` overrides its `series`, `range`
  * bounds x (after seconds became milliseconds; default: any finite x).
@@ -155,10 +163,12 @@ export function toPoint(value: unknown, topicSeries?: string, range?: XRange): P
     if (s === undefined) series = DEFAULT_SERIES;
     else if (typeof s !== "string") {
       return { reason: "invalid_series", detail: `series must be a string, got ${kind(s)}` };
+    } else if (s === lastGoodSeries) {
+      series = s; // the same name as the previous point: already checked
     } else {
       const problem = seriesProblem(s);
       if (problem) return { reason: "invalid_series", detail: problem };
-      series = s;
+      series = lastGoodSeries = s;
     }
   }
   // Seconds become milliseconds, rounded to the microsecond to keep float noise out of the JSON.
