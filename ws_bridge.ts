@@ -15,14 +15,15 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import * as zmq from "zeromq";
 import { Batcher } from "./src/batcher.ts";
 import { TOKEN_EXPIRED_CLOSE_CODE } from "./src/auth.ts";
 import { MAX_CLIENT_MESSAGE_BYTES } from "./src/client_messages.ts";
 import { helloFrame, historyFrames, pointsFrame } from "./src/frames.ts";
 import { History } from "./src/history.ts";
-import { errorMessage, log } from "./src/log.ts";
+import { log, RateLimitedLog } from "./src/log.ts";
+import { type BusBatch, decodeBus, lastSeqOf, pointJson, pointSeries } from "./src/protocol/bus.ts";
+import { faults, superviseLoop } from "./src/runtime/loop.ts";
 import {
   type AcceptOptions,
   type Client,
@@ -98,24 +99,17 @@ interface HistoryFrames {
   points: number;
 }
 
-interface Incoming {
-  series: string;
-  seq: number;
-  json: string;
-}
-
 /** Fans the relay's points out to clients. */
 export class WsBridge implements WebSocketHub {
   #current?: BusSubscription;
   #clients = new Set<Client>();
   #epoch = "";
-  /** `#epoch` as UTF-8, to compare with each point's epoch frame. */
-  #epochBytes: Buffer = Buffer.alloc(0);
   #lastSeq = 0;
-  #batcher: Batcher<Incoming>;
+  #batcher: Batcher<BusBatch>;
   #history: History;
   /** Reset snapshots by series set, valid until the history changes. */
   #snapshots = new Map<string, HistoryFrames>();
+  #rateLog = new RateLimitedLog(5000);
   #slow: SlowClients;
   #seriesList: SeriesListBroadcast;
   #onEpochChange?: (epoch: string, seq: number) => void;
@@ -133,7 +127,13 @@ export class WsBridge implements WebSocketHub {
     clientsClosedTooBig: 0,
     clientsClosedTokenExpired: 0,
     framesBuilt: 0,
+    busBatches: 0,
+    busInvalid: 0,
+    busGaps: 0,
+    loopRestarts: 0,
   };
+  /** `performance.now()` of the last bus batch or heartbeat (-Infinity: none yet). */
+  #lastBusAt = -Infinity;
 
   constructor(opts: BridgeOptions = {}) {
     this.#batcher = new Batcher((items) => this.#broadcast(items), opts.tickMs ?? 10);
@@ -177,6 +177,9 @@ export class WsBridge implements WebSocketHub {
       clientsBufferBudget: Number.isFinite(this.#slow.budget) ? this.#slow.budget : 0,
       heldForBudget: this.#slow.heldForBudgetTotal,
       historyPoints: this.#history.size,
+      busIdleMs: this.#lastBusAt === -Infinity
+        ? null
+        : Math.round(performance.now() - this.#lastBusAt),
       ...this.#stats,
     };
   }
@@ -193,7 +196,6 @@ export class WsBridge implements WebSocketHub {
 
   #setEpoch(epoch: string): void {
     this.#epoch = epoch;
-    this.#epochBytes = Buffer.from(epoch);
   }
 
   /** The sequencer epoch of the data served. */
@@ -213,7 +215,8 @@ export class WsBridge implements WebSocketHub {
    * is learnt from the first point's epoch frame (a gateway, before its forwarder has sent any).
    */
   attach(bus: string, epoch: string, lastSeq: number): void {
-    const sub = new zmq.Subscriber({ receiveHighWaterMark: 100000 });
+    // Counted in bus batches (up to BUS_BATCH_POINTS points each).
+    const sub = new zmq.Subscriber({ receiveHighWaterMark: 1000 });
     sub.subscribe();
     sub.connect(bus);
     const gen: BusSubscription = { sub, done: Promise.resolve() };
@@ -223,58 +226,120 @@ export class WsBridge implements WebSocketHub {
     this.#lastSeq = Math.max(this.#lastSeq, lastSeq);
   }
 
-  async #receive(gen: BusSubscription): Promise<void> {
-    try {
-      for await (const [series, seq, json, epoch] of gen.sub) {
-        // The relay's end-of-stream (see relay.ts): this bus is done; a restarted relay gets a
-        // new bus and subscription.
-        if (seq.length === 0) break;
-        const n = Number(seq.toString());
-        // Compared as bytes: no string is decoded per point while the epoch stays the same.
-        if (epoch !== undefined && !epoch.equals(this.#epochBytes)) {
-          if (this.#epoch === "") this.#setEpoch(epoch.toString());
+  /**
+   * The bus receive loop of one subscription, owned by {@link superviseLoop}: an exception (a bad
+   * message, a fault) never ends it for good; it is counted and the loop starts again on the same
+   * socket. It ends for good on the end-of-stream or an epoch change.
+   */
+  #receive(gen: BusSubscription): Promise<void> {
+    let finished = false;
+    const once = async () => {
+      while (!gen.sub.closed) {
+        // The fault point sits before the receive: a test's failure then loses no message.
+        const fault = faults.check("bridge.receive");
+        if (fault) await fault;
+        const frames = await gen.sub.receive();
+        const m = decodeBus(frames);
+        if (m.kind === "end") {
+          // The relay's end-of-stream: this bus is done; a restarted relay gets a new bus and
+          // subscription.
+          finished = true;
+          gen.sub.close();
+          return;
+        }
+        if (m.kind === "invalid") {
+          this.#stats.busInvalid++;
+          this.#rateLog.log("warn", "bridge", "bus-invalid", `dropped bus message: ${m.reason}`);
+          continue;
+        }
+        const b = m.batch;
+        this.#lastBusAt = performance.now();
+        if (b.epoch !== this.#epoch) {
+          if (this.#epoch === "") this.#setEpoch(b.epoch);
           else {
-            this.#onEpochChange?.(epoch.toString(), n);
-            break;
+            finished = true;
+            gen.sub.close();
+            this.#onEpochChange?.(b.epoch, b.firstSeq);
+            return;
           }
         }
-        this.#lastSeq = n;
-        this.#stats.pointsReceived++;
-        this.#batcher.push({ series: series.toString(), seq: n, json: json.toString() });
+        if (b.count === 0) continue; // a heartbeat: the path is alive
+        if (this.#lastSeq > 0 && b.firstSeq > this.#lastSeq + 1) {
+          // Never expected on the bus (the relay retries, never drops, a sequenced batch).
+          this.#stats.busGaps += b.firstSeq - this.#lastSeq - 1;
+          this.#rateLog.log(
+            "error",
+            "bridge",
+            "bus-gap",
+            `bus skipped seqs ${this.#lastSeq + 1}..${b.firstSeq - 1}`,
+          );
+        }
+        this.#lastSeq = lastSeqOf(b);
+        this.#stats.pointsReceived += b.count;
+        this.#stats.busBatches++;
+        this.#batcher.push(b);
       }
-      gen.sub.close();
-    } catch (err) {
-      if (!gen.sub.closed) log("error", "bridge", `bus receive ended: ${errorMessage(err)}`);
-    }
+      finished = true;
+    };
+    const loop = superviseLoop(once, {
+      component: "bridge",
+      name: "bus receive loop",
+      stopped: () => finished || gen.sub.closed,
+      onRestart: () => this.#stats.loopRestarts++,
+    });
+    return loop.done;
   }
 
-  #broadcast(items: Incoming[]): void {
+  /**
+   * One tick's bus batches -> history -> one frame per series set -> clients. The cost is per
+   * batch (a frame is the batches' bodies joined) plus a slice per point for the history; a point
+   * is touched one by one only for clients whose series set splits a mixed batch.
+   */
+  #broadcast(batches: BusBatch[]): void {
     this.#snapshots.clear();
-    const jsons = new Array<string>(items.length);
-    for (let i = 0; i < items.length; i++) {
-      const it = items[i];
-      this.#history.add(it.series, it.seq, it.json);
-      jsons[i] = it.json;
+    for (const b of batches) {
+      for (let i = 0; i < b.count; i++) {
+        this.#history.add(pointSeries(b, i), b.firstSeq + i, pointJson(b, i));
+      }
     }
     this.#seriesList.changed();
-    const last = items[items.length - 1].seq;
-    // Built lazily, once per batch: the frame for clients that see every series, and one per
+    const last = lastSeqOf(batches[batches.length - 1]);
+    // Built lazily, once per tick: the frame for clients that see every series, and one per
     // distinct series set for the others.
     let all: { frame: string; count: number } | undefined;
     let filtered: Map<string, { frame: string; count: number }> | undefined;
-    const build = (picked: string[]) => {
-      if (picked.length === 0) return { frame: "", count: 0 };
+    const build = (parts: string[], count: number) => {
+      if (count === 0) return { frame: "", count: 0 };
       this.#stats.framesBuilt++;
-      return { frame: pointsFrame(picked), count: picked.length };
+      return { frame: pointsFrame(parts), count };
     };
     const frameFor = (c: Client): { frame: string; count: number } => {
-      if (!c.series) return all ??= build(jsons);
+      if (!c.series) {
+        return all ??= build(batches.map((b) => b.body), batches.reduce((n, b) => n + b.count, 0));
+      }
       filtered ??= new Map();
       const key = c.seriesKey!;
       let f = filtered.get(key);
       if (!f) {
         const only = c.series;
-        f = build(items.filter((it) => only.has(it.series)).map((it) => it.json));
+        const parts: string[] = [];
+        let count = 0;
+        for (const b of batches) {
+          if (!b.seriesIndex) {
+            if (b.count > 0 && only.has(b.seriesNames[0])) {
+              parts.push(b.body);
+              count += b.count;
+            }
+            continue;
+          }
+          for (let i = 0; i < b.count; i++) {
+            if (only.has(b.seriesNames[b.seriesIndex[i]])) {
+              parts.push(pointJson(b, i));
+              count++;
+            }
+          }
+        }
+        f = build(parts, count);
         filtered.set(key, f);
       }
       return f;

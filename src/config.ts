@@ -26,6 +26,10 @@ export interface Config {
   demo: boolean;
   /** Largest producer message accepted, in bytes (all frames together). */
   maxMessageBytes: number;
+  /** Seconds a point's x may lie from the server's clock, either way (0 = any finite x). */
+  xWindow: number;
+  /** Host names (Host header) the server answers to, besides loopback names; "*" = any. */
+  allowedHosts: string[];
   /** Extra origins allowed to open `/ws`, besides the server's own. */
   allowOrigins: string[];
   /** Most clients (WebSocket and event stream) served at once. */
@@ -72,6 +76,8 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   reusePort: false,
   demo: true,
   maxMessageBytes: 65536,
+  xWindow: 86400,
+  allowedHosts: [],
   allowOrigins: [],
   maxClients: 10000,
   history: 1000,
@@ -101,6 +107,8 @@ export const ENV_VARS = {
   reusePort: "ZWS_REUSE_PORT",
   demo: "ZWS_NO_DEMO",
   maxMessageBytes: "ZWS_MAX_MESSAGE_BYTES",
+  xWindow: "ZWS_X_WINDOW",
+  allowedHosts: "ZWS_ALLOWED_HOSTS",
   allowOrigins: "ZWS_ALLOW_ORIGIN",
   maxClients: "ZWS_MAX_CLIENTS",
   history: "ZWS_HISTORY",
@@ -142,8 +150,13 @@ Flags (environment fallback in brackets):
                              [ZWS_REUSE_PORT=1]
   --no-demo                  do not run the built-in demo producer  [ZWS_NO_DEMO=1]
   --max-message-bytes <n>    largest producer message accepted      [ZWS_MAX_MESSAGE_BYTES] (default 65536)
+  --x-window <s>             accept x within this many seconds of the server's clock, either
+                             way; others count as invalid_x, 0 = any x [ZWS_X_WINDOW] (default 86400)
   --allow-origin <origin>    another origin allowed to open /ws and /events; repeatable
                              [ZWS_ALLOW_ORIGIN, comma-separated]
+  --allowed-hosts <names>    host names (Host header) served besides loopback ones, comma-
+                             separated; "*" = any (default: any when bound to a non-loopback
+                             address, loopback names only when bound to loopback) [ZWS_ALLOWED_HOSTS]
   --max-clients <n>          most clients at once (WS and SSE)      [ZWS_MAX_CLIENTS] (default 10000)
   --history <n>              points held per series for new and returning clients
                              [ZWS_HISTORY] (default 1000)
@@ -205,6 +218,8 @@ export function parseConfig(
         "reuse-port": { type: "boolean" },
         "no-demo": { type: "boolean" },
         "max-message-bytes": { type: "string" },
+        "x-window": { type: "string" },
+        "allowed-hosts": { type: "string", multiple: true },
         "allow-origin": { type: "string", multiple: true },
         "max-clients": { type: "string" },
         history: { type: "string" },
@@ -316,6 +331,17 @@ export function parseConfig(
         DEFAULTS.maxMessageBytes,
         64,
         64 * 1024 * 1024,
+      ),
+      xWindow: integer(
+        "--x-window",
+        str("x-window", ENV_VARS.xWindow),
+        DEFAULTS.xWindow,
+        0,
+        100 * 365 * 86400,
+      ),
+      allowedHosts: hostNames(
+        (values["allowed-hosts"] as string[] | undefined)?.flatMap((v) => v.split(",")) ??
+          (nonEmpty(env(ENV_VARS.allowedHosts))?.split(",") ?? []),
       ),
       allowOrigins: origins(
         (values["allow-origin"] as string[] | undefined) ??
@@ -657,4 +683,19 @@ export function parseForwarderConfig(
   } catch (err) {
     return { kind: "error", message: (err as Error).message };
   }
+}
+
+/** Checks `--allowed-hosts` names: host names (lower-cased), `.suffix` or `*`. */
+function hostNames(list: string[]): string[] {
+  return list.map((h) => h.trim().toLowerCase().replace(/\.$/, "")).filter((h) => h !== "").map(
+    (h) => {
+      if (h !== "*" && !/^\.?[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(h) && !/^[0-9a-f:.]+$/.test(h)) {
+        throw new Error(
+          `--allowed-hosts: "${h}" is not a host name (expected e.g. zws.example.com, ` +
+            `.example.com or *)`,
+        );
+      }
+      return h;
+    },
+  );
 }

@@ -70,6 +70,8 @@ Deno.test("config: no flags and no env give the defaults", () => {
     reusePort: false,
     demo: true,
     maxMessageBytes: 65536,
+    xWindow: 86400,
+    allowedHosts: [],
     allowOrigins: [],
     maxClients: 10000,
     history: 1000,
@@ -106,6 +108,10 @@ Deno.test("config: every flag is read", () => {
     "--no-demo",
     "--max-message-bytes",
     "1024",
+    "--x-window",
+    "600",
+    "--allowed-hosts",
+    "zws.example,.corp.example",
     "--allow-origin",
     "https://a.example",
     "--allow-origin",
@@ -148,6 +154,8 @@ Deno.test("config: every flag is read", () => {
     reusePort: true,
     demo: false,
     maxMessageBytes: 1024,
+    xWindow: 600,
+    allowedHosts: ["zws.example", ".corp.example"],
     allowOrigins: ["https://a.example", "http://b.example:8080"],
     maxClients: 5,
     history: 50,
@@ -185,6 +193,8 @@ Deno.test("config: ENV_VARS names the documented variables", () => {
     reusePort: "ZWS_REUSE_PORT",
     demo: "ZWS_NO_DEMO",
     maxMessageBytes: "ZWS_MAX_MESSAGE_BYTES",
+    xWindow: "ZWS_X_WINDOW",
+    allowedHosts: "ZWS_ALLOWED_HOSTS",
     allowOrigins: "ZWS_ALLOW_ORIGIN",
     maxClients: "ZWS_MAX_CLIENTS",
     history: "ZWS_HISTORY",
@@ -218,6 +228,8 @@ Deno.test("config: every setting falls back to its environment variable", () => 
     ZWS_REUSE_PORT: "yes",
     ZWS_NO_DEMO: "1",
     ZWS_MAX_MESSAGE_BYTES: "4096",
+    ZWS_X_WINDOW: "0",
+    ZWS_ALLOWED_HOSTS: "*",
     ZWS_ALLOW_ORIGIN: "https://a.example",
     ZWS_MAX_CLIENTS: "77",
     ZWS_HISTORY: "12",
@@ -243,6 +255,8 @@ Deno.test("config: every setting falls back to its environment variable", () => 
     reusePort: true,
     demo: false,
     maxMessageBytes: 4096,
+    xWindow: 0,
+    allowedHosts: ["*"],
     allowOrigins: ["https://a.example"],
     maxClients: 77,
     history: 12,
@@ -321,6 +335,8 @@ Deno.test("config: a flag beats its environment variable", () => {
     ZWS_HOSTNAME: "10.0.0.1",
     ZWS_INGRESS: "tcp://127.0.0.1:1111",
     ZWS_MAX_MESSAGE_BYTES: "1111",
+    ZWS_X_WINDOW: "1111",
+    ZWS_ALLOWED_HOSTS: "env.example",
     ZWS_ALLOW_ORIGIN: "https://env-a.example,https://env-b.example",
     ZWS_MAX_CLIENTS: "1111",
     ZWS_HISTORY: "1111",
@@ -335,6 +351,10 @@ Deno.test("config: a flag beats its environment variable", () => {
     "tcp://127.0.0.1:2222",
     "--max-message-bytes",
     "2222",
+    "--x-window",
+    "2222",
+    "--allowed-hosts",
+    "flag.example",
     "--allow-origin",
     "https://flag.example",
     "--max-clients",
@@ -351,6 +371,8 @@ Deno.test("config: a flag beats its environment variable", () => {
     reusePort: false,
     demo: true,
     maxMessageBytes: 2222,
+    xWindow: 2222,
+    allowedHosts: ["flag.example"],
     allowOrigins: ["https://flag.example"],
     maxClients: 2222,
     history: 2222,
@@ -780,4 +802,15 @@ Deno.test("forwarder config: a flag value that starts with '-' gets the same hin
     message: '--state-file: a value that starts with "-" needs the form --state-file=VALUE',
   });
   assert.deepEqual(fwd(["--state-file=-x.json", "--no-demo"]).kind, "config");
+});
+
+Deno.test("config: --x-window takes seconds 0..100 years, --allowed-hosts host names", () => {
+  assert.equal(ok(["--x-window", "0"]).xWindow, 0);
+  assert.match(err(["--x-window=-1"]), /--x-window must be a whole number/);
+  assert.match(err(["--x-window", String(101 * 365 * 86400)]), /--x-window must be between/);
+  assert.deepEqual(ok(["--allowed-hosts", "A.Example.,b.example"]).allowedHosts, [
+    "a.example",
+    "b.example",
+  ]);
+  assert.match(err(["--allowed-hosts", "http://a.example/"]), /--allowed-hosts: .* not a host/);
 });

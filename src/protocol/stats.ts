@@ -46,4 +46,14 @@ export interface BridgeStats {
   framesBuilt: number;
   /** Clients connected now over Server-Sent Events (`/events`; also counted in `clients`). */
   sseClients: number;
+  /** Bus batches with points received. */
+  busBatches?: number;
+  /** Bus messages dropped as malformed. */
+  busInvalid?: number;
+  /** Seqs missing between consecutive bus batches (expected 0). */
+  busGaps?: number;
+  /** Times the bus receive loop ended and was restarted. */
+  loopRestarts?: number;
+  /** Ms since the last bus batch or heartbeat (`null`: none yet). */
+  busIdleMs?: number | null;
 }
