@@ -9,7 +9,7 @@ import {
   tokenFromRequest,
   unauthorized,
   verifyRequestToken,
-} from "../src/auth.ts";
+} from "../src/http/auth.ts";
 
 const SECRET = new TextEncoder().encode("test-secret-test-secret-test-secret!");
 const OTHER = new TextEncoder().encode("another-secret-another-secret-another!");

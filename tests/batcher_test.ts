@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Batcher, type Clock, type TimerId } from "../src/batcher.ts";
+import { Batcher, type Clock, type TimerId } from "../src/hub/batcher.ts";
 
 /** A manual clock with a timer queue: time moves only through advance(). */
 class FakeClock implements Clock {

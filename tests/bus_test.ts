@@ -15,7 +15,7 @@ import {
   pointJson,
   pointSeries,
 } from "../src/protocol/bus.ts";
-import { encodePoint, pointsFrame } from "../src/frames.ts";
+import { encodePoint, pointsFrame } from "../src/protocol/frames.ts";
 
 /** As the frames come off a ZeroMQ socket: every frame a Buffer. */
 const wire = (frames: readonly Frame[]): Buffer[] =>

@@ -4,7 +4,7 @@ import {
   MAX_SELECTED_SERIES,
   parseClientMessage,
   seriesFromUrl,
-} from "../src/client_messages.ts";
+} from "../src/protocol/client_messages.ts";
 
 Deno.test("client messages: ping", () => {
   assert.deepEqual(parseClientMessage('{"type":"ping"}'), { type: "ping" });

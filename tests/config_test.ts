@@ -12,8 +12,8 @@ import {
   parseForwarderConfig,
   type ParseResult,
   USAGE,
-} from "../src/config.ts";
-import { LOG_LEVELS } from "../src/log.ts";
+} from "../src/config/config.ts";
+import { LOG_LEVELS } from "../src/runtime/log.ts";
 
 type Env = Record<string, string>;
 

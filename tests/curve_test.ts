@@ -10,8 +10,8 @@ import {
   z85Encode,
   ZAP_DOMAIN,
   zapDecide,
-} from "../src/curve.ts";
-import { newKeyFile } from "../keygen.ts";
+} from "../src/zmq/curve.ts";
+import { newKeyFile } from "../tools/keygen.ts";
 
 Deno.test("z85: the specification's test vector, both ways", () => {
   const bytes = Uint8Array.from([0x86, 0x4f, 0xd2, 0x6f, 0xb5, 0x59, 0xf7, 0x5b]);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { encodePoint, helloFrame, pointsFrame, SERVER_INFO } from "../src/frames.ts";
-import type { Point } from "../src/ingress_protocol.ts";
+import { encodePoint, helloFrame, pointsFrame, SERVER_INFO } from "../src/protocol/frames.ts";
+import type { Point } from "../src/protocol/ingress.ts";
 
 Deno.test("frames: encodePoint is exactly the documented JSON object", () => {
   assert.equal(

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { collectAfterChurn } from "../src/gc.ts";
+import { collectAfterChurn } from "../src/runtime/gc.ts";
 import { sleep, waitFor } from "./_helpers.ts";
 
 Deno.test("gc: a full collection runs only after connections ended, once per change", async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { History } from "../src/history.ts";
+import { History } from "../src/hub/history.ts";
 
 const pt = (seq: number, series = "a") => `{"seq":${seq},"series":"${series}"}`;
 

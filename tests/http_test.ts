@@ -1,9 +1,14 @@
 import assert from "node:assert/strict";
-import { createHandler, type HttpContext, originAllowed, SECURITY_HEADERS } from "../src/http.ts";
-import { findAsset } from "../src/static_assets.ts";
-import type { RelayStats } from "../src/relay_messages.ts";
+import {
+  createHandler,
+  type HttpContext,
+  originAllowed,
+  SECURITY_HEADERS,
+} from "../src/http/handler.ts";
+import { findAsset } from "../src/http/static_assets.ts";
+import type { RelayStats } from "../src/relay/worker_messages.ts";
 import { type AcceptOptions, type BridgeStats, WsBridge } from "../ws_bridge.ts";
-import { createTokenVerifier, signToken, type TokenVerifier } from "../src/auth.ts";
+import { createTokenVerifier, signToken, type TokenVerifier } from "../src/http/auth.ts";
 
 const REQ = "http://localhost:8000/ws";
 

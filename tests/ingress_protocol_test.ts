@@ -10,7 +10,7 @@ import {
   SECONDS_THRESHOLD,
   seriesProblem,
   toPoint,
-} from "../src/ingress_protocol.ts";
+} from "../src/protocol/ingress.ts";
 
 const enc = new TextEncoder();
 const MAX = 65536;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ConnectionCounter, RateLimiter } from "../src/limits.ts";
+import { ConnectionCounter, RateLimiter } from "../src/http/limits.ts";
 
 /** A clock the test moves by hand. */
 function fakeClock(start = 1000) {

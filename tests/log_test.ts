@@ -9,7 +9,7 @@ import {
   RateLimitedLog,
   setLogLevel,
   setLogSink,
-} from "../src/log.ts";
+} from "../src/runtime/log.ts";
 
 const LINE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) (DEBUG|INFO|WARN|ERROR) ([^:]+): (.*)$/s;
 

@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import * as zmq from "zeromq";
 import { startServer } from "../main.ts";
-import { parseConfig } from "../src/config.ts";
-import { setLogSink } from "../src/log.ts";
+import { parseConfig } from "../src/config/config.ts";
+import { setLogSink } from "../src/runtime/log.ts";
 import { faults } from "../src/runtime/loop.ts";
 import { startRelay } from "../relay.ts";
 import { decodeBus } from "../src/protocol/bus.ts";

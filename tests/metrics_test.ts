@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
-import { type MetricsSnapshot, renderForwarderMetrics, renderMetrics } from "../src/metrics.ts";
-import { REJECT_REASONS } from "../src/ingress_protocol.ts";
+import {
+  type MetricsSnapshot,
+  renderForwarderMetrics,
+  renderMetrics,
+} from "../src/http/metrics.ts";
+import { REJECT_REASONS } from "../src/protocol/ingress.ts";
 
 function snapshot(): MetricsSnapshot {
   return {

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import puppeteer from "puppeteer-core";
-import { signToken } from "../src/auth.ts";
+import { signToken } from "../src/http/auth.ts";
 import { startZws, waitFor } from "./_helpers.ts";
 
 const CHROMIUM = "/usr/bin/chromium";

@@ -10,11 +10,11 @@ import {
   MAX_SELECTED_SERIES,
   parseClientMessage,
   seriesFromUrl,
-} from "../src/client_messages.ts";
-import { DEFAULT_SERIES, MAX_SERIES_LENGTH, seriesProblem } from "../src/ingress_protocol.ts";
-import { TOKEN_EXPIRED_CLOSE_CODE } from "../src/auth.ts";
-import { History } from "../src/history.ts";
-import { findAsset } from "../src/static_assets.ts";
+} from "../src/protocol/client_messages.ts";
+import { DEFAULT_SERIES, MAX_SERIES_LENGTH, seriesProblem } from "../src/protocol/ingress.ts";
+import { TOKEN_EXPIRED_CLOSE_CODE } from "../src/http/auth.ts";
+import { History } from "../src/hub/history.ts";
+import { findAsset } from "../src/http/static_assets.ts";
 import { CLOSE_MESSAGE_FLOOD, CLOSE_SLOW_CLIENT } from "../ws_bridge.ts";
 
 Deno.test("protocol.js: the page is served the very file the server imports", async () => {

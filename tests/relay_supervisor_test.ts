@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { type RelayReady, RelaySupervisor } from "../src/relay_supervisor.ts";
-import { setLogSink } from "../src/log.ts";
+import { type RelayReady, RelaySupervisor } from "../src/relay/supervisor.ts";
+import { setLogSink } from "../src/runtime/log.ts";
 import { WsBridge } from "../ws_bridge.ts";
 import { connectPublisher, sleep, waitFor } from "./_helpers.ts";
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import * as zmq from "zeromq";
-import { type Config, parseConfig } from "../src/config.ts";
-import { loadSecrets, NO_SECRETS, type ReadTextFile } from "../src/secrets.ts";
-import { formatKeyFile } from "../src/curve.ts";
+import { type Config, parseConfig } from "../src/config/config.ts";
+import { loadSecrets, NO_SECRETS, type ReadTextFile } from "../src/config/secrets.ts";
+import { formatKeyFile } from "../src/zmq/curve.ts";
 
 function config(args: string[]): Config {
   const r = parseConfig(args);

@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import * as zmq from "zeromq";
-import { signToken } from "../src/auth.ts";
-import { parseKeyFile } from "../src/curve.ts";
+import { signToken } from "../src/http/auth.ts";
+import { parseKeyFile } from "../src/zmq/curve.ts";
 import {
   connectPublisher,
   handshakeOutcome,

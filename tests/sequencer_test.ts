@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Sequencer } from "../src/relay/sequencer.ts";
 import { BUS_BATCH_POINTS, decodeBus, lastSeqOf, pointJson } from "../src/protocol/bus.ts";
-import type { Point } from "../src/ingress_protocol.ts";
+import type { Point } from "../src/protocol/ingress.ts";
 
 const points = (n: number, series = "s"): Point[] =>
   Array.from({ length: n }, (_, i) => ({ x: 1.7e12 + i, y: i, series }));

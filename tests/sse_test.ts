@@ -6,8 +6,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { lastSeqOf, parseEventId, resumeFromEventStream, toEvent } from "../src/sse.ts";
-import { encodePoint, historyFrames, pointsFrame } from "../src/frames.ts";
+import { lastSeqOf, parseEventId, resumeFromEventStream, toEvent } from "../src/http/sse.ts";
+import { encodePoint, historyFrames, pointsFrame } from "../src/protocol/frames.ts";
 import {
   connectPublisher,
   metric,

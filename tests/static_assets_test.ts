@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ASSETS, findAsset } from "../src/static_assets.ts";
+import { ASSETS, findAsset } from "../src/http/static_assets.ts";
 
 const JS = "text/javascript; charset=utf-8";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as zmq from "zeromq";
-import { startUpstream, waitUntilHeld } from "../src/upstream.ts";
-import { setLogSink } from "../src/log.ts";
+import { startUpstream, waitUntilHeld } from "../src/sources/upstream_link.ts";
+import { setLogSink } from "../src/runtime/log.ts";
 import { sleep, waitFor } from "./_helpers.ts";
 import { WsBridge } from "../ws_bridge.ts";
 import { decodeBus, encodeBus } from "../src/protocol/bus.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Client } from "./client.ts";
-import { seriesListFrame } from "../frames.ts";
+import { seriesListFrame } from "../protocol/frames.ts";
 
 /** What the broadcast reads from the history. */
 export interface SeriesNames {

@@ -10,7 +10,7 @@
  * @module
  */
 import type * as zmq from "zeromq";
-import { errorMessage, log, RateLimitedLog } from "./log.ts";
+import { errorMessage, log, RateLimitedLog } from "../runtime/log.ts";
 
 /** Where a connecting socket stands with its upstream. */
 export interface LinkState {

@@ -9,9 +9,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { MAX_TOKEN_LENGTH, MIN_SECRET_BYTES, signToken } from "./src/auth.ts";
-import { seriesProblem } from "./src/ingress_protocol.ts";
-import { errorMessage } from "./src/log.ts";
+import { MAX_TOKEN_LENGTH, MIN_SECRET_BYTES, signToken } from "../src/http/auth.ts";
+import { seriesProblem } from "../src/protocol/ingress.ts";
+import { errorMessage } from "../src/runtime/log.ts";
 
 const USAGE =
   `Usage: deno task token [--ttl 1h] [--series a,b] [--sub NAME] [--auth-secret-file PATH]

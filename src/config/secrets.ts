@@ -7,8 +7,8 @@
  */
 import type { Config } from "./config.ts";
 import { MIN_AUTH_SECRET_BYTES } from "./config.ts";
-import { parseAllowList, parseKeyFile, publicKeyFromSecret } from "./curve.ts";
-import { errorMessage } from "./log.ts";
+import { parseAllowList, parseKeyFile, publicKeyFromSecret } from "../zmq/curve.ts";
+import { errorMessage } from "../runtime/log.ts";
 
 /** The loaded security material. Never log it. */
 export interface Secrets {

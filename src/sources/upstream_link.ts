@@ -17,9 +17,9 @@
  * @module
  */
 import * as zmq from "zeromq";
-import { errorMessage, log } from "./log.ts";
-import { type LinkState, watchUpstream } from "./zmq_links.ts";
-import type { ResumeRequest } from "./protocol/resume.ts";
+import { errorMessage, log } from "../runtime/log.ts";
+import { type LinkState, watchUpstream } from "../zmq/links.ts";
+import type { ResumeRequest } from "../protocol/resume.ts";
 
 /** Options of {@link startUpstream}. */
 export interface UpstreamOptions {

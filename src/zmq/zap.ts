@@ -13,8 +13,8 @@
  */
 import * as zmq from "zeromq";
 import { zapDecide, type ZapDecision } from "./curve.ts";
-import { errorMessage, log } from "./log.ts";
-import { faults, superviseLoop } from "./runtime/loop.ts";
+import { errorMessage, log } from "../runtime/log.ts";
+import { faults, superviseLoop } from "../runtime/loop.ts";
 
 /** The well-known endpoint libzmq sends ZAP requests to. */
 export const ZAP_ENDPOINT = "inproc://zeromq.zap.01";

@@ -14,7 +14,7 @@
  * @module
  */
 import { errors, jwtVerify, SignJWT } from "jose";
-import { seriesProblem } from "./ingress_protocol.ts";
+import { seriesProblem } from "../protocol/ingress.ts";
 
 /** WebSocket close code sent when a connection's token expires ("token expired"). */
 export const TOKEN_EXPIRED_CLOSE_CODE = 4001;

@@ -29,15 +29,15 @@ import {
   verifyRequestToken,
 } from "./auth.ts";
 import { ConnectionCounter, RateLimiter } from "./limits.ts";
-import { RateLimitedLog } from "./log.ts";
-import type { RelayStats } from "./relay_messages.ts";
-import type { AcceptOptions } from "./hub/client.ts";
-import type { BridgeStats } from "./protocol/stats.ts";
-import { SERVER_INFO } from "./frames.ts";
-import type { Health } from "./runtime/health.ts";
-import { seriesFromUrl } from "./client_messages.ts";
+import { RateLimitedLog } from "../runtime/log.ts";
+import type { RelayStats } from "../relay/worker_messages.ts";
+import type { AcceptOptions } from "../hub/client.ts";
+import type { BridgeStats } from "../protocol/stats.ts";
+import { SERVER_INFO } from "../protocol/frames.ts";
+import type { Health } from "../runtime/health.ts";
+import { seriesFromUrl } from "../protocol/client_messages.ts";
 import { acceptEventStream, EVENT_STREAM_HEADERS, type EventStreamBridge } from "./sse.ts";
-import { hostAllowed, type HostPolicy } from "./http/host_check.ts";
+import { hostAllowed, type HostPolicy } from "./host_check.ts";
 
 /** What the HTTP side needs from the hub (`WsBridge` in `ws_bridge.ts`). */
 export interface Hub extends EventStreamBridge {

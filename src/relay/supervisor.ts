@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { errorMessage, log } from "./log.ts";
-import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./relay_messages.ts";
+import { errorMessage, log } from "../runtime/log.ts";
+import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./worker_messages.ts";
 
 /** What the relay reported when it became ready. */
 export interface RelayReady {
@@ -71,7 +71,7 @@ export class RelaySupervisor {
 
   #spawn(): Promise<RelayReady> {
     const generation = ++this.#generation;
-    const url = this.opts.workerUrl ?? new URL("../relay.ts", import.meta.url);
+    const url = this.opts.workerUrl ?? new URL("../../relay.ts", import.meta.url);
     const worker = new Worker(url, { type: "module", name: `zws-relay-${generation}` });
     this.#worker = worker;
     const bus = `inproc://zws-bus-${crypto.randomUUID()}`;

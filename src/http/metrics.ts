@@ -3,9 +3,9 @@
  *
  * @module
  */
-import { REJECT_REASONS } from "./ingress_protocol.ts";
-import type { RelayStats } from "./relay_messages.ts";
-import type { BridgeStats } from "./protocol/stats.ts";
+import { REJECT_REASONS } from "../protocol/ingress.ts";
+import type { RelayStats } from "../relay/worker_messages.ts";
+import type { BridgeStats } from "../protocol/stats.ts";
 import { AUTH_FAILURE_REASONS, type AuthFailureReason } from "./auth.ts";
 
 /** Why a WebSocket upgrade was refused (the `reason` label of `zws_ws_rejected_total`). */

@@ -8,7 +8,7 @@
  * @module
  */
 import * as zmq from "zeromq";
-import { formatKeyFile } from "./src/curve.ts";
+import { formatKeyFile } from "../src/zmq/curve.ts";
 
 /** A fresh key pair, formatted as a key file. */
 export function newKeyFile(): string {

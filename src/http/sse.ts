@@ -26,8 +26,8 @@
  *
  * @module
  */
-import type { Client, ClientOptions, ClientTransport } from "./hub/client.ts";
-import { resumeFromUrl, type ResumeRequest } from "./protocol/resume.ts";
+import type { Client, ClientOptions, ClientTransport } from "../hub/client.ts";
+import { resumeFromUrl, type ResumeRequest } from "../protocol/resume.ts";
 
 /** What the event stream needs from the bridge. */
 export interface EventStreamBridge {

@@ -4,8 +4,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { LOG_LEVELS, type LogLevel } from "./log.ts";
-import { isCurveKey } from "./curve.ts";
+import { LOG_LEVELS, type LogLevel } from "../runtime/log.ts";
+import { isCurveKey } from "../zmq/curve.ts";
 
 /** The server's validated settings. */
 export interface Config {

@@ -5,14 +5,14 @@
  *
  * @module
  */
-import indexHtml from "../static/index.html" with { type: "text" };
-import appJs from "../static/app.js" with { type: "text" };
-import protocolJs from "../static/protocol.js" with { type: "text" };
-import storeJs from "../static/store.js" with { type: "text" };
-import chartJs from "../static/chart.js" with { type: "text" };
-import legendJs from "../static/legend.js" with { type: "text" };
-import connectionJs from "../static/connection.js" with { type: "text" };
-import styleCss from "../static/style.css" with { type: "text" };
+import indexHtml from "../../static/index.html" with { type: "text" };
+import appJs from "../../static/app.js" with { type: "text" };
+import protocolJs from "../../static/protocol.js" with { type: "text" };
+import storeJs from "../../static/store.js" with { type: "text" };
+import chartJs from "../../static/chart.js" with { type: "text" };
+import legendJs from "../../static/legend.js" with { type: "text" };
+import connectionJs from "../../static/connection.js" with { type: "text" };
+import styleCss from "../../static/style.css" with { type: "text" };
 import jquery from "jquery/dist/jquery.min.js" with { type: "text" };
 import flot from "flot/dist/es5/jquery.flot.js" with { type: "text" };
 

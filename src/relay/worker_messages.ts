@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { RejectReason } from "./ingress_protocol.ts";
-import type { LogLevel } from "./log.ts";
+import type { RejectReason } from "../protocol/ingress.ts";
+import type { LogLevel } from "../runtime/log.ts";
 
 /** What the relay needs to start. */
 export interface RelayOptions {

@@ -21,8 +21,8 @@
  *
  * @module
  */
-import { seriesProblem } from "./ingress_protocol.ts";
-import { MAX_SELECTED_SERIES, splitSeriesParam } from "../static/protocol.js";
+import { seriesProblem } from "./ingress.ts";
+import { MAX_SELECTED_SERIES, splitSeriesParam } from "../../static/protocol.js";
 
 /** Default largest message accepted from a client, in bytes. */
 export const MAX_CLIENT_MESSAGE_BYTES = 4096;

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { DEFAULT_SERIES, MAX_SERIES_LENGTH, seriesProblem } from "../static/protocol.js";
+import { DEFAULT_SERIES, MAX_SERIES_LENGTH, seriesProblem } from "../../static/protocol.js";
 
 /** A validated data point, as it travels from the relay to the browsers. */
 export interface Point {

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { Point } from "./ingress_protocol.ts";
+import type { Point } from "./ingress.ts";
 
 /** Server name and version, sent in the hello frame and `/healthz`. */
 export const SERVER_INFO = Object.freeze({ name: "zws", version: "0.1.0" });
