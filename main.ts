@@ -12,17 +12,17 @@
  *
  * @module
  */
-import { type Config, ingressExposed, parseConfig, USAGE } from "./src/config.ts";
-import { createHandler, type HttpContext } from "./src/http.ts";
+import { type Config, ingressExposed, parseConfig, USAGE } from "./src/config/config.ts";
+import { createHandler, type HttpContext } from "./src/http/handler.ts";
 import { hostPolicy } from "./src/http/host_check.ts";
-import { errorMessage, log, setLogLevel } from "./src/log.ts";
-import type { RelayStats } from "./src/relay_messages.ts";
-import { loadSecrets, NO_SECRETS, type Secrets } from "./src/secrets.ts";
-import { createTokenVerifier } from "./src/auth.ts";
-import { collectAfterChurn } from "./src/gc.ts";
-import { RelaySupervisor } from "./src/relay_supervisor.ts";
+import { errorMessage, log, setLogLevel } from "./src/runtime/log.ts";
+import type { RelayStats } from "./src/relay/worker_messages.ts";
+import { loadSecrets, NO_SECRETS, type Secrets } from "./src/config/secrets.ts";
+import { createTokenVerifier } from "./src/http/auth.ts";
+import { collectAfterChurn } from "./src/runtime/gc.ts";
+import { RelaySupervisor } from "./src/relay/supervisor.ts";
 import { assessHealth, type Health } from "./src/runtime/health.ts";
-import { startUpstream, waitUntilHeld } from "./src/upstream.ts";
+import { startUpstream, waitUntilHeld } from "./src/sources/upstream_link.ts";
 import { WsBridge } from "./ws_bridge.ts";
 import { resumeFromUrl } from "./src/protocol/resume.ts";
 import { forwarderMain } from "./forwarder.ts";

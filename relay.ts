@@ -16,15 +16,15 @@
  */
 import * as zmq from "zeromq";
 import { runProducer } from "./producer.ts";
-import { parseMessage, type RejectReason } from "./src/ingress_protocol.ts";
+import { parseMessage, type RejectReason } from "./src/protocol/ingress.ts";
 import { Sequencer } from "./src/relay/sequencer.ts";
 import { encodeHeartbeat, END_OF_STREAM } from "./src/protocol/bus.ts";
 import { faults, sendWithBackpressure, superviseLoop } from "./src/runtime/loop.ts";
-import { errorMessage, log, RateLimitedLog, setLogLevel } from "./src/log.ts";
-import { ZAP_DOMAIN } from "./src/curve.ts";
-import { startZapHandler, type ZapHandler } from "./src/zap.ts";
-import { endReceiveLoop, isStopMessage, stopMessage } from "./src/loop_stop.ts";
-import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./src/relay_messages.ts";
+import { errorMessage, log, RateLimitedLog, setLogLevel } from "./src/runtime/log.ts";
+import { ZAP_DOMAIN } from "./src/zmq/curve.ts";
+import { startZapHandler, type ZapHandler } from "./src/zmq/zap.ts";
+import { endReceiveLoop, isStopMessage, stopMessage } from "./src/zmq/loop_stop.ts";
+import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./src/relay/worker_messages.ts";
 
 /** A running relay; {@link startRelay} makes one. */
 export interface Relay {

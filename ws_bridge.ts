@@ -16,12 +16,12 @@
  * @module
  */
 import * as zmq from "zeromq";
-import { Batcher } from "./src/batcher.ts";
-import { TOKEN_EXPIRED_CLOSE_CODE } from "./src/auth.ts";
-import { MAX_CLIENT_MESSAGE_BYTES } from "./src/client_messages.ts";
-import { helloFrame, historyFrames, pointsFrame } from "./src/frames.ts";
-import { History } from "./src/history.ts";
-import { log, RateLimitedLog } from "./src/log.ts";
+import { Batcher } from "./src/hub/batcher.ts";
+import { TOKEN_EXPIRED_CLOSE_CODE } from "./src/http/auth.ts";
+import { MAX_CLIENT_MESSAGE_BYTES } from "./src/protocol/client_messages.ts";
+import { helloFrame, historyFrames, pointsFrame } from "./src/protocol/frames.ts";
+import { History } from "./src/hub/history.ts";
+import { log, RateLimitedLog } from "./src/runtime/log.ts";
 import { type BusBatch, decodeBus, lastSeqOf, pointJson, pointSeries } from "./src/protocol/bus.ts";
 import { faults, superviseLoop } from "./src/runtime/loop.ts";
 import {

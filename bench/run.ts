@@ -27,8 +27,8 @@ import type { LoadgenConnected, LoadgenReport, LoadgenStats } from "./loadgen.ts
 import type { ProducerDone } from "./producer_load.ts";
 import { measurePage, type PageResult } from "./page.ts";
 import { type BurstResult, type IngestDeps, type Rung, runW6, runW7, w6Ladder } from "./ingest.ts";
-import { CHROMIUM } from "../tests/_browser.ts";
-import { taskArgs } from "../tests/_tasks.ts";
+import { CHROMIUM } from "../tests/_support/browser.ts";
+import { taskArgs } from "../tests/_support/tasks.ts";
 
 const ROOT = new URL("../", import.meta.url);
 /** The `deno` on PATH (the one `deno task` runs; `--allow-run=deno` names it). */

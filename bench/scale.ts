@@ -26,7 +26,7 @@
  */
 import { parseArgs } from "node:util";
 import * as zmq from "zeromq";
-import { taskArgs } from "../tests/_tasks.ts";
+import { taskArgs } from "../tests/_support/tasks.ts";
 
 const ROOT = new URL("../", import.meta.url);
 

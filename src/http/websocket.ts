@@ -11,9 +11,9 @@ import {
   type ClientMessage,
   type ClientMessageError,
   parseClientMessage,
-} from "../client_messages.ts";
+} from "../protocol/client_messages.ts";
 import { resumeFromUrl, type ResumeRequest } from "../protocol/resume.ts";
-import { RateLimitedLog } from "../log.ts";
+import { RateLimitedLog } from "../runtime/log.ts";
 
 /** WebSocket close code for a client that sends messages too fast. */
 export const CLOSE_MESSAGE_FLOOD = 1008;

@@ -8,7 +8,7 @@
  * @module
  */
 import { type Client, seriesKey } from "./client.ts";
-import { seriesListFrame } from "../frames.ts";
+import { seriesListFrame } from "../protocol/frames.ts";
 
 /** What the broadcast reads from the history. */
 export interface SeriesNames {

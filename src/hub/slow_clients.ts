@@ -13,7 +13,7 @@
  */
 import type { Client } from "./client.ts";
 import { budgetLevel } from "./budget.ts";
-import { RateLimitedLog } from "../log.ts";
+import { RateLimitedLog } from "../runtime/log.ts";
 
 /** WebSocket close code for a client that stayed over its buffer bound too long. */
 export const CLOSE_SLOW_CLIENT = 4008;

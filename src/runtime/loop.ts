@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { errorMessage, RateLimitedLog } from "../log.ts";
+import { errorMessage, RateLimitedLog } from "./log.ts";
 
 /** What an armed fault does: throw once, or hang the loop for good (a wedge, for `/healthz`). */
 export type FaultKind = "throw" | "hang";
