@@ -18,8 +18,9 @@ import * as zmq from "zeromq";
 import { runProducer } from "./producer.ts";
 import { parseMessage, type RejectReason } from "./src/ingress_protocol.ts";
 import { Sequencer } from "./src/relay/sequencer.ts";
+import { countPoints, IngressGovernor } from "./src/relay/overload.ts";
 import { encodeHeartbeat, END_OF_STREAM } from "./src/protocol/bus.ts";
-import { faults, sendWithBackpressure, superviseLoop } from "./src/runtime/loop.ts";
+import { faults, sendWithBackpressure, superviseLoop, Yielder } from "./src/runtime/loop.ts";
 import { errorMessage, log, RateLimitedLog, setLogLevel } from "./src/log.ts";
 import { ZAP_DOMAIN } from "./src/curve.ts";
 import { startZapHandler, type ZapHandler } from "./src/zap.ts";
@@ -145,6 +146,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     w?.();
   };
   let probeSeen = false;
+  // Busy loops give the worker's event loop a turn (stats, stop, the probe timer).
+  const receiveTurns = new Yielder(10);
+  const governor = new IngressGovernor();
+  const sendTurns = new Yielder(10);
 
   // Receive loop: producers' messages -> validation -> the sequencer's bounded queue. It never
   // waits on the bus, so it keeps taking producers' input (and shedding what does not fit, counted
@@ -154,7 +159,11 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       // The fault point sits before the receive: a test's failure then loses no message.
       const fault = faults.check("relay.receive");
       if (fault) await fault;
+      const turn = receiveTurns.maybe();
+      if (turn) await turn;
+      const t0 = performance.now();
       const frames = await inbox.receive();
+      const shedNow = governor.shed(performance.now() - t0);
       if (isStopMessage(frames, stopToken)) {
         stopped = true;
         signal();
@@ -166,6 +175,13 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         continue;
       }
       stats.messages++;
+      if (shedNow) {
+        // Input always queued: the worker cannot parse as fast as producers offer. Shed
+        // unparsed (counted in points) until the ingress backlog drains.
+        const n = countPoints(frames);
+        countReject("overload", `${n} points; more input than the relay can parse`, n);
+        continue;
+      }
       const parsed = parseMessage(frames, opts.maxMessageBytes);
       for (const r of parsed.rejected) countReject(r.reason, r.detail);
       if (!seq.offer(parsed.points)) {
@@ -193,6 +209,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       if (fault) await fault;
       const batch = seq.cut();
       if (batch) {
+        const turn = sendTurns.maybe();
+        if (turn) await turn;
         const waited = await sendWithBackpressure(bus, batch.frames, isStopped);
         if (waited < 0) return;
         stats.busWaitMs! += waited;
