@@ -182,7 +182,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         countReject("overload", `${n} points; more input than the relay can parse`, n);
         continue;
       }
-      const parsed = parseMessage(frames, opts.maxMessageBytes);
+      const parsed = parseMessage(frames, opts.maxMessageBytes, { windowMs: opts.xWindowMs ?? 0 });
       for (const r of parsed.rejected) countReject(r.reason, r.detail);
       if (!seq.offer(parsed.points)) {
         countReject(

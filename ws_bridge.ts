@@ -61,6 +61,11 @@ export interface BridgeOptions {
   clientBufferBytes?: number;
   /** How long a client may stay over its bound before it is closed, in ms. */
   slowClientTimeoutMs?: number;
+  /**
+   * Unsent bytes all clients together may have queued; over it, the clients with the most queued
+   * are held back (`src/hub/budget.ts`). Default: no budget.
+   */
+  clientsBufferBudget?: number;
   /** Points held per series for new and returning clients. */
   historyPerSeries?: number;
   /** Series held at most (the stalest is dropped beyond). */
@@ -136,6 +141,7 @@ export class WsBridge implements WebSocketHub {
     this.#slow = new SlowClients({
       bound: opts.clientBufferBytes ?? 1024 * 1024,
       timeoutMs: opts.slowClientTimeoutMs ?? 10_000,
+      budget: opts.clientsBufferBudget,
       clients: () => this.#clients,
       catchUp: (c) =>
         this.#sendHistory(c, this.#historyFor(c.lastSent, c.series, c.seriesKey ?? "*")),
@@ -166,6 +172,10 @@ export class WsBridge implements WebSocketHub {
       clients: this.#clients.size,
       slowClients: slow,
       slowClientsClosed: this.#slow.closedTotal,
+      queuedBytes: this.#slow.queuedBytes,
+      queuedBytesMax: this.#slow.queuedBytesMax,
+      clientsBufferBudget: Number.isFinite(this.#slow.budget) ? this.#slow.budget : 0,
+      heldForBudget: this.#slow.heldForBudgetTotal,
       historyPoints: this.#history.size,
       busIdleMs: this.#lastBusAt === -Infinity
         ? null
@@ -339,6 +349,7 @@ export class WsBridge implements WebSocketHub {
       return f;
     };
     const now = performance.now();
+    this.#slow.measure();
     for (const c of this.#clients) {
       const out = frameFor(c);
       if (this.#slow.holdBack(c, now)) {
@@ -408,6 +419,7 @@ export class WsBridge implements WebSocketHub {
       session: crypto.randomUUID(),
       transport,
       lastSent: 0,
+      queued: 0,
       allowed: opts.allowed,
       seriesListVersion: this.#history.seriesVersion,
       expiresAt: opts.expiresAt,
