@@ -17,7 +17,7 @@
 import * as zmq from "zeromq";
 import { runProducer } from "./producer.ts";
 import { parseMessage, type RejectReason } from "./src/ingress_protocol.ts";
-import { Sequencer } from "./src/relay/sequencer.ts";
+import { type CutBatch, Sequencer } from "./src/relay/sequencer.ts";
 import { countPoints, IngressGovernor } from "./src/relay/overload.ts";
 import { encodeHeartbeat, END_OF_STREAM } from "./src/protocol/bus.ts";
 import { faults, sendWithBackpressure, superviseLoop, Yielder } from "./src/runtime/loop.ts";
@@ -203,16 +203,20 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   // Send loop: the queue -> sequenced batches -> the bus. EAGAIN is backpressure: it waits and
   // retries the same batch (same seqs). An idle bus gets a heartbeat for each probe the receive
   // loop saw, so the bridge can tell idle from dead.
+  let inFlight: CutBatch | undefined;
   const sendOnce = async () => {
     while (!stopped) {
       const fault = faults.check("relay.send");
       if (fault) await fault;
-      const batch = seq.cut();
+      // A batch whose send failed (the loop restarted) is retried first: its seqs are taken.
+      const batch = inFlight ?? seq.cut();
+      inFlight = batch;
       if (batch) {
         const turn = sendTurns.maybe();
         if (turn) await turn;
         const waited = await sendWithBackpressure(bus, batch.frames, isStopped);
         if (waited < 0) return;
+        inFlight = undefined;
         stats.busWaitMs! += waited;
         stats.points += batch.count;
         stats.lastSeq = batch.firstSeq + batch.count - 1;
