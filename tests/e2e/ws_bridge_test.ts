@@ -14,6 +14,8 @@ import {
 
 type Pt = { seq: number; x: number; y: number; series: string };
 
+/** x of the test points: near now, inside the server's --x-window. */
+const T0 = Date.now();
 /** A 64-character series name: points are small on the wire, so fill the pipe with names. */
 const FAT = "s".repeat(64);
 
@@ -35,7 +37,7 @@ Deno.test("a new client gets the held history first, then live points", async ()
   const zws = await startZws(["--no-demo", "--history", "50"]);
   const pub = await connectPublisher(zws.ingress);
   try {
-    const batch = Array.from({ length: 80 }, (_, i) => ({ x: 1e12 + i, y: i, series: "h" }));
+    const batch = Array.from({ length: 80 }, (_, i) => ({ x: T0 + i, y: i, series: "h" }));
     await pub.send(JSON.stringify(batch));
     await waitFor(
       async () => {
@@ -58,7 +60,7 @@ Deno.test("a new client gets the held history first, then live points", async ()
       (c.frames[1].points as Pt[]).map((p) => p.y),
       [...Array(50).keys()].map((i) => i + 30),
     );
-    await pub.send(JSON.stringify({ x: 1e12 + 100, y: 100, series: "h" }));
+    await pub.send(JSON.stringify({ x: T0 + 100, y: 100, series: "h" }));
     await waitFor(() => c.points().length === 1, 5000, "a live point");
     assert.equal(c.points()[0].seq, 81);
     await c.close();
@@ -106,7 +108,7 @@ Deno.test("resume from another epoch, or from points no longer held, gets a rese
   const zws = await startZws(["--no-demo", "--history", "10"]);
   const pub = await connectPublisher(zws.ingress);
   try {
-    await pub.send(JSON.stringify(Array.from({ length: 30 }, (_, i) => ({ x: 1e12 + i, y: i }))));
+    await pub.send(JSON.stringify(Array.from({ length: 30 }, (_, i) => ({ x: T0 + i, y: i }))));
     await waitFor(
       async () => {
         const text = await (await fetch(`${zws.base}/metrics`)).text();
