@@ -1,7 +1,8 @@
 /**
  * Telling "busy" from "overloaded" at the ingress, before the costly parse. The relay's receive
- * loop reports how long it waited for each message; when, over a window, it hardly ever waited
- * (input was always queued: the producers offer more than the worker can parse), messages are shed
+ * loop reports, for each message, whether more input was already queued behind it (the socket's
+ * `readable`); when over a whole window the queue never ran dry (the producers offer more than the
+ * worker can parse), messages are shed
  * unparsed for a short spell, so the backlog in the ingress drains at the cost of a byte scan
  * instead of growing until latency is seconds. Shed points are counted (`overload`) by
  * {@link countPoints}. Pure: no I/O.
@@ -13,8 +14,6 @@
 export interface GovernorOptions {
   /** Length of one measuring window, in ms (default 250). */
   windowMs?: number;
-  /** Below this much waiting in a window (ms), the window counts as saturated (default 1). */
-  minWaitMs?: number;
   /** How long to shed unparsed once saturated, in ms (default 50). */
   shedMs?: number;
 }
@@ -22,29 +21,29 @@ export interface GovernorOptions {
 /** Decides per message whether the relay parses it or sheds it unparsed. */
 export class IngressGovernor {
   #windowStart: number;
-  #waited = 0;
+  #drained = false;
   #shedUntil = -Infinity;
   readonly #windowMs: number;
-  readonly #minWaitMs: number;
   readonly #shedMs: number;
 
   constructor(opts: GovernorOptions = {}, now = performance.now()) {
     this.#windowMs = opts.windowMs ?? 250;
-    this.#minWaitMs = opts.minWaitMs ?? 1;
     this.#shedMs = opts.shedMs ?? 50;
     this.#windowStart = now;
   }
 
   /**
-   * Records one message that took `waitedMs` to arrive; returns true when it should be shed.
+   * Records one message; `more` says whether further input was already queued behind it. Returns
+   * true when the message should be shed. (A queue-state signal rather than a wait time: on a
+   * machine short of CPU, scheduling delays would look like waiting.)
    * @param now the clock (ms), `performance.now()` by default
    */
-  shed(waitedMs: number, now = performance.now()): boolean {
-    this.#waited += waitedMs;
+  shed(more: boolean, now = performance.now()): boolean {
+    if (!more) this.#drained = true;
     if (now - this.#windowStart >= this.#windowMs) {
-      if (this.#waited < this.#minWaitMs) this.#shedUntil = now + this.#shedMs;
+      if (!this.#drained) this.#shedUntil = now + this.#shedMs;
       this.#windowStart = now;
-      this.#waited = 0;
+      this.#drained = false;
     }
     return now < this.#shedUntil;
   }
