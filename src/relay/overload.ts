@@ -12,7 +12,7 @@
 
 /** Options of {@link IngressGovernor}. */
 export interface GovernorOptions {
-  /** Length of one measuring window, in ms (default 250). */
+  /** How long the queue may stay non-empty before shedding starts, in ms (default 250). */
   windowMs?: number;
   /** How long to shed unparsed once saturated, in ms (default 50). */
   shedMs?: number;
@@ -20,30 +20,30 @@ export interface GovernorOptions {
 
 /** Decides per message whether the relay parses it or sheds it unparsed. */
 export class IngressGovernor {
-  #windowStart: number;
-  #drained = false;
+  /** Since when every message had more input queued behind it (undefined: it ran dry). */
+  #backlogSince: number | undefined;
   #shedUntil = -Infinity;
   readonly #windowMs: number;
   readonly #shedMs: number;
 
-  constructor(opts: GovernorOptions = {}, now = performance.now()) {
+  constructor(opts: GovernorOptions = {}) {
     this.#windowMs = opts.windowMs ?? 250;
     this.#shedMs = opts.shedMs ?? 50;
-    this.#windowStart = now;
   }
 
   /**
    * Records one message; `more` says whether further input was already queued behind it. Returns
-   * true when the message should be shed. (A queue-state signal rather than a wait time: on a
-   * machine short of CPU, scheduling delays would look like waiting.)
+   * true when the message should be shed: the queue has not run dry for `windowMs`, or a spell
+   * of shedding is on. (A queue-state signal rather than a wait time: on a machine short of CPU,
+   * scheduling delays would look like waiting.)
    * @param now the clock (ms), `performance.now()` by default
    */
   shed(more: boolean, now = performance.now()): boolean {
-    if (!more) this.#drained = true;
-    if (now - this.#windowStart >= this.#windowMs) {
-      if (!this.#drained) this.#shedUntil = now + this.#shedMs;
-      this.#windowStart = now;
-      this.#drained = false;
+    if (!more) this.#backlogSince = undefined;
+    else if (this.#backlogSince === undefined) this.#backlogSince = now;
+    else if (now - this.#backlogSince >= this.#windowMs) {
+      this.#shedUntil = now + this.#shedMs;
+      this.#backlogSince = now;
     }
     return now < this.#shedUntil;
   }
