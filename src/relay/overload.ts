@@ -12,7 +12,7 @@
 
 /** Options of {@link IngressGovernor}. */
 export interface GovernorOptions {
-  /** How long the queue may stay non-empty before shedding starts, in ms (default 250). */
+  /** How long the queue may stay non-empty before shedding starts, in ms (default 1000: by then the backlog already costs a second of latency). */
   windowMs?: number;
   /** How long to shed unparsed once saturated, in ms (default 50). */
   shedMs?: number;
@@ -27,7 +27,7 @@ export class IngressGovernor {
   readonly #shedMs: number;
 
   constructor(opts: GovernorOptions = {}) {
-    this.#windowMs = opts.windowMs ?? 250;
+    this.#windowMs = opts.windowMs ?? 1000;
     this.#shedMs = opts.shedMs ?? 50;
   }
 
