@@ -161,9 +161,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       if (fault) await fault;
       const turn = receiveTurns.maybe();
       if (turn) await turn;
-      const t0 = performance.now();
       const frames = await inbox.receive();
-      const shedNow = governor.shed(performance.now() - t0);
+      const shedNow = governor.shed(inbox.readable);
       if (isStopMessage(frames, stopToken)) {
         stopped = true;
         signal();

@@ -1,7 +1,8 @@
 /**
  * Telling "busy" from "overloaded" at the ingress, before the costly parse. The relay's receive
- * loop reports how long it waited for each message; when, over a window, it hardly ever waited
- * (input was always queued: the producers offer more than the worker can parse), messages are shed
+ * loop reports, for each message, whether more input was already queued behind it (the socket's
+ * `readable`); when over a whole window the queue never ran dry (the producers offer more than the
+ * worker can parse), messages are shed
  * unparsed for a short spell, so the backlog in the ingress drains at the cost of a byte scan
  * instead of growing until latency is seconds. Shed points are counted (`overload`) by
  * {@link countPoints}. Pure: no I/O.
@@ -11,40 +12,38 @@
 
 /** Options of {@link IngressGovernor}. */
 export interface GovernorOptions {
-  /** Length of one measuring window, in ms (default 250). */
+  /** How long the queue may stay non-empty before shedding starts, in ms (default 1000: by then the backlog already costs a second of latency). */
   windowMs?: number;
-  /** Below this much waiting in a window (ms), the window counts as saturated (default 1). */
-  minWaitMs?: number;
   /** How long to shed unparsed once saturated, in ms (default 50). */
   shedMs?: number;
 }
 
 /** Decides per message whether the relay parses it or sheds it unparsed. */
 export class IngressGovernor {
-  #windowStart: number;
-  #waited = 0;
+  /** Since when every message had more input queued behind it (undefined: it ran dry). */
+  #backlogSince: number | undefined;
   #shedUntil = -Infinity;
   readonly #windowMs: number;
-  readonly #minWaitMs: number;
   readonly #shedMs: number;
 
-  constructor(opts: GovernorOptions = {}, now = performance.now()) {
-    this.#windowMs = opts.windowMs ?? 250;
-    this.#minWaitMs = opts.minWaitMs ?? 1;
+  constructor(opts: GovernorOptions = {}) {
+    this.#windowMs = opts.windowMs ?? 1000;
     this.#shedMs = opts.shedMs ?? 50;
-    this.#windowStart = now;
   }
 
   /**
-   * Records one message that took `waitedMs` to arrive; returns true when it should be shed.
+   * Records one message; `more` says whether further input was already queued behind it. Returns
+   * true when the message should be shed: the queue has not run dry for `windowMs`, or a spell
+   * of shedding is on. (A queue-state signal rather than a wait time: on a machine short of CPU,
+   * scheduling delays would look like waiting.)
    * @param now the clock (ms), `performance.now()` by default
    */
-  shed(waitedMs: number, now = performance.now()): boolean {
-    this.#waited += waitedMs;
-    if (now - this.#windowStart >= this.#windowMs) {
-      if (this.#waited < this.#minWaitMs) this.#shedUntil = now + this.#shedMs;
-      this.#windowStart = now;
-      this.#waited = 0;
+  shed(more: boolean, now = performance.now()): boolean {
+    if (!more) this.#backlogSince = undefined;
+    else if (this.#backlogSince === undefined) this.#backlogSince = now;
+    else if (now - this.#backlogSince >= this.#windowMs) {
+      this.#shedUntil = now + this.#shedMs;
+      this.#backlogSince = now;
     }
     return now < this.#shedUntil;
   }

@@ -3,16 +3,17 @@ import { countPoints, IngressGovernor } from "../../src/relay/overload.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
-Deno.test("IngressGovernor sheds for a spell only after a window with (almost) no waiting", () => {
-  const g = new IngressGovernor({ windowMs: 100, minWaitMs: 1, shedMs: 50 }, 0);
-  // Idle-ish: messages arrive with waits; never shed.
-  for (let t = 0; t <= 300; t += 10) assert.equal(g.shed(2, t), false, `t=${t}`);
-  // Saturated: input always queued (no wait) for a whole window -> shed for 50 ms.
+Deno.test("IngressGovernor sheds for a spell only after a window in which the queue never drained", () => {
+  const g = new IngressGovernor({ windowMs: 100, shedMs: 50 });
+  assert.equal(g.shed(true, 1000), false, "a first message after idling is never shed");
+  // Busy but keeping up: the queue runs dry now and then; never shed.
+  for (let t = 1000; t <= 1300; t += 10) assert.equal(g.shed(t % 50 !== 0, t), false, `t=${t}`);
+  // Saturated: input always queued behind each message for a whole window -> shed for 50 ms.
   let shedAt = -1;
-  for (let t = 310; t <= 420; t += 1) if (g.shed(0, t) && shedAt < 0) shedAt = t;
-  assert.ok(shedAt >= 400 && shedAt <= 411, `shedding starts when the window closes (${shedAt})`);
-  assert.equal(g.shed(0, 440), true, "still in the spell");
-  assert.equal(g.shed(5, 470), false, "the spell is over");
+  for (let t = 1310; t <= 1420; t += 1) if (g.shed(true, t) && shedAt < 0) shedAt = t;
+  assert.equal(shedAt, 1410, "shedding starts once the queue stayed non-empty for 100 ms");
+  assert.equal(g.shed(true, 1440), true, "still in the spell");
+  assert.equal(g.shed(false, 1470), false, "the spell is over");
 });
 
 Deno.test("countPoints() counts the x keys of an unparsed message, at least 1", () => {
