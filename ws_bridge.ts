@@ -116,6 +116,8 @@ export interface BridgeStats {
   resumesReset: number;
   /** Points held in the history now. */
   historyPoints: number;
+  /** Jumps in seq received (points missed upstream); clients were reset past each. */
+  seqGaps: number;
   /** Client connections closed for sending what the server does not accept. */
   clientProtocolErrors: number;
   /** Client connections closed (1009) for sending a message over the size limit. */
@@ -265,6 +267,7 @@ export class WsBridge {
     clientsClosedTooBig: 0,
     clientsClosedTokenExpired: 0,
     framesBuilt: 0,
+    seqGaps: 0,
   };
 
   constructor(opts: BridgeOptions = {}) {
@@ -364,11 +367,18 @@ export class WsBridge {
   #broadcast(items: Incoming[]): void {
     this.#snapshots.clear();
     const jsons = new Array<string>(items.length);
+    const heldBefore = this.#history.lastSeq;
+    let prev = heldBefore;
+    let gap = false;
     for (let i = 0; i < items.length; i++) {
       const it = items[i];
+      if (it.seq !== prev + 1) gap = true;
+      prev = it.seq;
       this.#history.add(it.series, it.seq, it.json);
       jsons[i] = it.json;
     }
+    // A new bridge (nothing held) joining a stream mid-way is not a loss.
+    if (gap && heldBefore > 0) this.#noteGap(items[0].seq);
     if (this.#history.seriesVersion !== this.#seriesList.shipped) this.#scheduleSeriesList();
     const last = items[items.length - 1].seq;
     // Built lazily, once per batch: the frame for clients that see every series, and one per
@@ -399,7 +409,10 @@ export class WsBridge {
         this.#stats.pointsDroppedSlow += out.count;
         continue;
       }
-      if (c.transport.bufferedAmount() > this.#bound) {
+      // A jump in seq (points missed upstream): never passed on as if nothing happened. The
+      // client is held back like a slow one, and resumes within 100 ms from history, which
+      // cannot vouch for the gap: a reset snapshot (at most one per check, however many gaps).
+      if (gap || c.transport.bufferedAmount() > this.#bound) {
         // Hold it back: it resumes from history (from c.lastSent) once its buffer drains.
         c.slowSince = now;
         this.#stats.pointsDroppedSlow += out.count;
@@ -412,6 +425,16 @@ export class WsBridge {
       this.#stats.framesSent++;
       this.#stats.pointsSent += out.count;
     }
+  }
+
+  #noteGap(firstSeq: number): void {
+    this.#stats.seqGaps++;
+    this.#rateLog.log(
+      "warn",
+      "bridge",
+      "seq-gap",
+      `points missed upstream (seq jumped to ${firstSeq}): clients get a reset snapshot`,
+    );
   }
 
   #watchSlowClients(): void {

@@ -163,6 +163,12 @@ export function renderMetrics(m: MetricsSnapshot): string {
     [`{result="exact"}`, m.bridge.resumesExact],
     [`{result="reset"}`, m.bridge.resumesReset],
   ]);
+  metric(
+    "zws_seq_gaps_total",
+    "counter",
+    "Jumps in seq received (points missed upstream); clients got a reset snapshot past each.",
+    [["", m.bridge.seqGaps]],
+  );
   metric("zws_history_points", "gauge", "Points held for new and returning clients.", [[
     "",
     m.bridge.historyPoints,

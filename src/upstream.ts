@@ -58,9 +58,11 @@ export async function startUpstream(opts: UpstreamOptions): Promise<Upstream> {
     reconnectInterval: 100,
     reconnectMaxInterval: 2000,
   });
-  // noDrop: if the bridge falls behind, the proxy waits and TCP pushes back to the forwarder,
-  // which drops for this gateway only (a jump in seq, see History) instead of losing points here.
-  const back = new zmq.XPublisher({ sendHighWaterMark: 100000, noDrop: true });
+  // No noDrop here: with it, a bridge that falls behind stops the proxy's input, and libzmq's
+  // ZMTP heartbeats on a stopped input abort the process (the `_input_stopped` assertion, an open
+  // libzmq issue; seen under overload). Without it, the proxy keeps reading and drops at the HWM
+  // for the bridge: a jump in seq, which the bridge turns into a reset snapshot for its clients.
+  const back = new zmq.XPublisher({ sendHighWaterMark: 100000 });
   const closeAll = () => [front, back].forEach((s) => s.closed || s.close());
   // Before the proxy owns the socket: the monitor is set up from this thread.
   const watch = watchUpstream(front, opts.endpoint, "upstream");

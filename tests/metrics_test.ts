@@ -27,6 +27,7 @@ function snapshot(): MetricsSnapshot {
       clientsClosedTooBig: 21,
       clientsClosedTokenExpired: 22,
       framesBuilt: 60,
+      seqGaps: 2,
       sseClients: 3,
     },
     server: {
@@ -92,6 +93,7 @@ const EXPECTED: Array<[string, string]> = [
   ["zws_slow_clients", "gauge"],
   ["zws_slow_clients_closed_total", "counter"],
   ["zws_client_resumes_total", "counter"],
+  ["zws_seq_gaps_total", "counter"],
   ["zws_history_points", "gauge"],
   ["zws_client_protocol_errors_total", "counter"],
   ["zws_relay_restarts_total", "counter"],
@@ -126,6 +128,7 @@ Deno.test("metrics: values come from the right fields", () => {
   const v = (name: string, labels = "") => fams.get(name)?.samples.get(labels);
   assert.equal(v("zws_clients"), 7);
   assert.equal(v("zws_ws_connections_total"), 11);
+  assert.equal(v("zws_seq_gaps_total"), 2);
   assert.equal(v("zws_ws_rejected_total", '{reason="origin"}'), 13);
   assert.equal(v("zws_ws_rejected_total", '{reason="capacity"}'), 14);
   assert.equal(v("zws_ws_rejected_total", '{reason="ip_capacity"}'), 15);
@@ -185,6 +188,7 @@ Deno.test("metrics: an all-zero snapshot still lists every series", () => {
       clientsClosedTooBig: 0,
       clientsClosedTokenExpired: 0,
       framesBuilt: 0,
+      seqGaps: 0,
       sseClients: 0,
     },
     // Only the old reasons given: the others still appear, as 0.
@@ -199,9 +203,9 @@ Deno.test("metrics: an all-zero snapshot still lists every series", () => {
       samples++;
     }
   }
-  // 16 unlabeled (with sse_clients) + 5 ws_rejected + 5 sse_rejected + 3 auth failures
+  // 17 unlabeled (with sse_clients, seq_gaps) + 5 ws_rejected + 5 sse_rejected + 3 auth failures
   // + 2 ws_closed + every reject reason + 1 dropped + 2 resume results.
-  assert.equal(samples, 16 + 5 + 5 + 3 + 2 + REJECT_REASONS.length + 1 + 2);
+  assert.equal(samples, 17 + 5 + 5 + 3 + 2 + REJECT_REASONS.length + 1 + 2);
   assert(!text.includes("undefined") && !text.includes("NaN"));
 });
 
