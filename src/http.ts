@@ -30,6 +30,7 @@ import { RateLimitedLog } from "./log.ts";
 import type { RelayStats } from "./relay_messages.ts";
 import type { AcceptOptions, WsBridge } from "../ws_bridge.ts";
 import { SERVER_INFO } from "./frames.ts";
+import type { Health } from "./runtime/health.ts";
 import { seriesFromUrl } from "./client_messages.ts";
 import { acceptEventStream, EVENT_STREAM_HEADERS } from "./sse.ts";
 
@@ -41,6 +42,8 @@ export interface HttpContext {
   relayStats: () => Promise<RelayStats>;
   /** Relay restarts so far. */
   relayRestarts: () => number;
+  /** The data path's health for `/healthz` (absent: always ok). */
+  health?: () => Health;
   /** Extra origins allowed to open `/ws` and `/events`. */
   allowOrigins: readonly string[];
   /** Most clients at once (WebSocket and event stream together). */
@@ -239,11 +242,12 @@ export function createHandler(
             onClose: opts.onClose,
           }, SECURITY_HEADERS));
       }
-      case "/healthz":
+      case "/healthz": {
+        const health = ctx.health?.() ?? { ok: true };
         return text(
-          200,
+          health.ok ? 200 : 503,
           JSON.stringify({
-            status: "ok",
+            ...(health.ok ? { status: "ok" } : { status: health.status, reason: health.reason }),
             clients: ctx.bridge.clientCount,
             uptime: uptime(),
             server: SERVER_INFO,
@@ -252,6 +256,7 @@ export function createHandler(
           }) + "\n",
           "application/json",
         );
+      }
       case "/metrics":
         return text(
           200,

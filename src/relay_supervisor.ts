@@ -45,8 +45,19 @@ export class RelaySupervisor {
   #carried: RelayStats = structuredClone(EMPTY_STATS);
   #lastStats: RelayStats = structuredClone(EMPTY_STATS);
   #stopped?: () => void;
+  #up = false;
 
   constructor(private readonly opts: SupervisorOptions) {}
+
+  /** Whether a worker is up and ready (false between a crash and the restart's ready). */
+  get up(): boolean {
+    return this.#up;
+  }
+
+  /** Validated points waiting for the bus, as last reported by the relay. */
+  get pending(): number {
+    return this.#lastStats.pending ?? 0;
+  }
 
   /** How many times the worker was restarted after dying. */
   get restarts(): number {
@@ -71,6 +82,7 @@ export class RelaySupervisor {
         switch (msg.type) {
           case "ready": {
             ready = true;
+            this.#up = true;
             this.#epoch = msg.epoch;
             const info: RelayReady = {
               ingress: msg.ingress,
@@ -123,6 +135,7 @@ export class RelaySupervisor {
   #died(worker: Worker, message: string): void {
     if (worker !== this.#worker || this.#stopping) return;
     log("error", "relay", `worker died: ${message}; restarting it`);
+    this.#up = false;
     worker.terminate();
     this.#restarts++;
     this.#carry(this.#lastStats);
@@ -144,6 +157,8 @@ export class RelaySupervisor {
     this.#carried.points += s.points;
     this.#carried.producersRefused = (this.#carried.producersRefused ?? 0) +
       (s.producersRefused ?? 0);
+    this.#carried.loopRestarts = (this.#carried.loopRestarts ?? 0) + (s.loopRestarts ?? 0);
+    this.#carried.busWaitMs = (this.#carried.busWaitMs ?? 0) + (s.busWaitMs ?? 0);
     for (const [k, v] of Object.entries(s.rejected) as [keyof RelayStats["rejected"], number][]) {
       this.#carried.rejected[k] = (this.#carried.rejected[k] ?? 0) + v;
     }
@@ -160,6 +175,9 @@ export class RelaySupervisor {
       rejected,
       lastSeq: s.lastSeq,
       producersRefused: (this.#carried.producersRefused ?? 0) + (s.producersRefused ?? 0),
+      pending: s.pending ?? 0,
+      loopRestarts: (this.#carried.loopRestarts ?? 0) + (s.loopRestarts ?? 0),
+      busWaitMs: (this.#carried.busWaitMs ?? 0) + (s.busWaitMs ?? 0),
     };
   }
 

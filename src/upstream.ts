@@ -4,21 +4,23 @@
  * The TCP side is a native `zmq.Proxy`: an XSubscriber connected to the upstream <-> an XPublisher
  * bound on inproc. ZeroMQ reconnects by itself when the forwarder restarts, and JavaScript receives
  * on inproc only (shared/notes/zeromq-in-deno.md). The bridge subscribes to that inproc endpoint
- * directly: the forwarder's messages are the points bus format, `[series, seq, pointJson, epoch]`
- * (`relay_messages.ts`), so there is no JavaScript hop in between, no validation and no sequencing
+ * directly: the forwarder's egress carries the same batched points bus as the relay's (one codec,
+ * `protocol/bus.ts`), so there is no JavaScript hop in between, no validation and no sequencing
  * here. Seq and epoch come from the forwarder, which is why clients can resume on any of its
- * gateways. The bridge learns the epoch from the first point, and reports a change (see
+ * gateways. The bridge learns the epoch from the first batch, and reports a change (see
  * `WsBridge`'s `onEpochChange`).
  *
- * Shutdown: an in-band end-of-stream, `["", "", ""]`, sent into the proxy through an inproc control
- * endpoint the XSubscriber also binds, ends the bridge's receive loop before any socket is closed.
- * (A forwarder never sends one on its egress, so a forwarder restart does not end it.)
+ * Shutdown: the bus's in-band end-of-stream (`END_OF_STREAM`), sent into the proxy through an
+ * inproc control endpoint the XSubscriber also binds, ends the bridge's receive loop before any
+ * socket is closed. (A forwarder never sends one on its egress, so a forwarder restart does not
+ * end it.)
  *
  * @module
  */
 import * as zmq from "zeromq";
 import { errorMessage, log } from "./log.ts";
 import { type LinkState, watchUpstream } from "./zmq_links.ts";
+import { END_OF_STREAM } from "./protocol/bus.ts";
 import type { ResumeRequest } from "../ws_bridge.ts";
 
 /** Options of {@link startUpstream}. */
@@ -93,7 +95,7 @@ export async function startUpstream(opts: UpstreamOptions): Promise<Upstream> {
         // Repeated: the first sends may go out before the XSubscriber's subscription has reached
         // this new publisher.
         for (let i = 0; i < 50 && !done; i++) {
-          await pub.send(["", "", ""]).catch(() => {});
+          await pub.send([...END_OF_STREAM]).catch(() => {});
           await new Promise((r) => setTimeout(r, 20));
         }
         pub.close();

@@ -97,6 +97,12 @@ const EXPECTED: Array<[string, string]> = [
   ["zws_history_points", "gauge"],
   ["zws_client_protocol_errors_total", "counter"],
   ["zws_relay_restarts_total", "counter"],
+  ["zws_loop_restarts_total", "counter"],
+  ["zws_ingress_pending_points", "gauge"],
+  ["zws_bus_wait_seconds_total", "counter"],
+  ["zws_bus_batches_total", "counter"],
+  ["zws_bus_invalid_total", "counter"],
+  ["zws_bus_gap_points_total", "counter"],
   ["zws_uptime_seconds", "gauge"],
 ];
 
@@ -152,6 +158,8 @@ Deno.test("metrics: values come from the right fields", () => {
   assert.equal(v("zws_points_dropped_total", '{reason="slow_client"}'), 8);
   assert.equal(v("zws_client_protocol_errors_total"), 2);
   assert.equal(v("zws_relay_restarts_total"), 1);
+  assert.equal(v("zws_loop_restarts_total", '{stage="relay"}'), 0);
+  assert.equal(v("zws_loop_restarts_total", '{stage="bridge"}'), 0);
   assert.equal(v("zws_uptime_seconds"), 12.3);
 });
 
@@ -204,8 +212,9 @@ Deno.test("metrics: an all-zero snapshot still lists every series", () => {
     }
   }
   // 17 unlabeled (with sse_clients, seq_gaps) + 5 ws_rejected + 5 sse_rejected + 3 auth failures
-  // + 2 ws_closed + every reject reason + 1 dropped + 2 resume results.
-  assert.equal(samples, 17 + 5 + 5 + 3 + 2 + REJECT_REASONS.length + 1 + 2);
+  // + 2 ws_closed + every reject reason + 1 dropped + 2 resume results; the data path's loops
+  // and bus: 5 unlabeled + 2 loop-restart stages.
+  assert.equal(samples, 17 + 5 + 5 + 3 + 2 + REJECT_REASONS.length + 1 + 2 + 5 + 2);
   assert(!text.includes("undefined") && !text.includes("NaN"));
 });
 
