@@ -71,7 +71,18 @@ export interface ForwarderState {
   lastSeq: number;
   /** True only after a clean stop: then the next run continues this epoch and seq. */
   clean: boolean;
+  /**
+   * Connections on the egress at the clean stop (gateways, chained forwarders): the next run
+   * waits (at most {@link RESUBSCRIBE_WAIT_MS}) for as many to be back before it sequences, so
+   * that points are not published to nobody while they resubscribe.
+   */
+  gateways?: number;
 }
+
+/** How long a restarted forwarder waits for its gateways to be back before it sequences. */
+export const RESUBSCRIBE_WAIT_MS = 5000;
+/** After the last awaited handshake: time for the subscriptions to travel up to the relay's bus. */
+const SUBSCRIPTION_SETTLE_MS = 200;
 
 /** Reads a state file; undefined when it does not exist. Throws with the path on bad content. */
 export async function readState(path: string): Promise<ForwarderState | undefined> {
@@ -96,7 +107,13 @@ export async function readState(path: string): Promise<ForwarderState | undefine
   ) {
     throw new Error(`state file ${path} does not hold {"epoch", "lastSeq", "clean"}`);
   }
-  return { epoch: s.epoch, lastSeq: s.lastSeq as number, clean: s.clean };
+  const gateways = Number.isSafeInteger(s.gateways) && s.gateways! > 0 ? s.gateways : undefined;
+  return {
+    epoch: s.epoch,
+    lastSeq: s.lastSeq as number,
+    clean: s.clean,
+    ...(gateways ? { gateways } : {}),
+  };
 }
 
 /** Writes a state file atomically (a temporary file, then a rename); makes its directory. */
@@ -133,6 +150,35 @@ async function bindEgress(
   return { pub, peers };
 }
 
+/** Runs the egress proxy; its end is logged (an error) and settles the promise. */
+function runProxy(proxy: zmq.Proxy): Promise<void> {
+  return proxy.run().catch((err) => log("error", "forwarder", `proxy: ${errorMessage(err)}`));
+}
+
+/**
+ * After a clean restart: waits until `expected` peers have completed a handshake on the egress
+ * (their subscriptions follow at once), plus a moment for those to reach the relay's bus, or
+ * until `timeoutMs`. Logs how many came back.
+ */
+async function waitForGateways(
+  peers: LinkWatch<PeerState>,
+  expected: number,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (peers.state().handshakes < expected && performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const back = peers.state().handshakes;
+  await new Promise((r) => setTimeout(r, SUBSCRIPTION_SETTLE_MS));
+  log(
+    back >= expected ? "info" : "warn",
+    "forwarder",
+    `${back} of ${expected} gateway(s) back before sequencing` +
+      (back >= expected ? "" : ` (gave up after ${timeoutMs} ms)`),
+  );
+}
+
 /** Starts a forwarder (root, or chained with `config.upstream`) and its HTTP server. */
 export async function startForwarder(config: ForwarderConfig): Promise<Forwarder> {
   const startedAt = performance.now();
@@ -155,13 +201,15 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
     throw err;
   }
   const stateFile = config.stateFile;
+  let proxy: zmq.Proxy | undefined;
+  let proxyDone: Promise<void> = Promise.resolve();
   const cleanUp = async () => {
     await relay?.close();
+    proxy?.terminate();
+    await proxyDone;
     egress.pub.close();
     front.close();
   };
-  let proxy: zmq.Proxy;
-  let proxyDone: Promise<void>;
   try {
     if (config.upstream) {
       front.connect(config.upstream);
@@ -176,6 +224,14 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
         );
       }
       const bus = `inproc://zws-forwarder-bus-${crypto.randomUUID()}`;
+      // The egress path first (inproc connects before the relay binds), so that the gateways'
+      // subscriptions can reach the relay's bus before its first point.
+      front.connect(bus);
+      proxy = new zmq.Proxy(front, egress.pub);
+      proxyDone = runProxy(proxy);
+      if (saved?.clean && saved.gateways) {
+        await waitForGateways(egress.peers, saved.gateways, RESUBSCRIBE_WAIT_MS);
+      }
       relay = await startRelay({
         ingress: config.ingress,
         maxMessageBytes: config.maxMessageBytes,
@@ -195,12 +251,11 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
           clean: false,
         });
       }
-      front.connect(bus);
     }
-    proxy = new zmq.Proxy(front, egress.pub);
-    proxyDone = proxy.run().catch((err) =>
-      log("error", "forwarder", `proxy: ${errorMessage(err)}`)
-    );
+    if (config.upstream) {
+      proxy = new zmq.Proxy(front, egress.pub);
+      proxyDone = runProxy(proxy);
+    }
   } catch (err) {
     await cleanUp();
     throw err;
@@ -273,8 +328,6 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
       },
     }, handler);
   } catch (err) {
-    proxy.terminate();
-    await proxyDone;
     await cleanUp();
     if (err instanceof Deno.errors.AddrInUse) {
       throw new Error(`port ${config.port} on ${config.hostname} is already in use`);
@@ -300,7 +353,8 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
         // egress proxy to pass on what is in flight, then the egress itself.
         await relay?.close();
         if (relay) await new Promise((r) => setTimeout(r, 100));
-        proxy.terminate();
+        const gateways = egress.peers.state().connected;
+        proxy?.terminate();
         await proxyDone;
         egress.pub.close();
         front.close();
@@ -313,6 +367,7 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
             epoch: relay.epoch,
             lastSeq: relay.stats().lastSeq,
             clean: true,
+            ...(gateways > 0 ? { gateways } : {}),
           }).catch((err) => log("error", "forwarder", errorMessage(err)));
         }
         await served;

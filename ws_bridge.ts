@@ -430,8 +430,9 @@ export class WsBridge {
   #broadcast(items: Incoming[]): void {
     this.#snapshots.clear();
     const jsons = new Array<string>(items.length);
-    const heldBefore = this.#history.lastSeq;
-    let prev = heldBefore;
+    // A new bridge (nothing held yet) joining a stream mid-way is not a loss: its clients have
+    // nothing the first points could fail to continue.
+    let prev = this.#history.lastSeq > 0 ? this.#history.lastSeq : items[0].seq - 1;
     let gap = false;
     for (let i = 0; i < items.length; i++) {
       const it = items[i];
@@ -440,8 +441,7 @@ export class WsBridge {
       this.#history.add(it.series, it.seq, it.json);
       jsons[i] = it.json;
     }
-    // A new bridge (nothing held) joining a stream mid-way is not a loss.
-    if (gap && heldBefore > 0) this.#noteGap(items[0].seq);
+    if (gap) this.#noteGap(items[0].seq);
     if (this.#history.seriesVersion !== this.#seriesList.shipped) this.#scheduleSeriesList();
     const last = items[items.length - 1].seq;
     // Built lazily, once per batch: the frame for clients that see every series, and one per

@@ -90,6 +90,8 @@ export interface PeerState {
   connected: number;
   /** Connections accepted since start. */
   accepted: number;
+  /** ZeroMQ handshakes completed since start (a peer's subscriptions follow its handshake). */
+  handshakes: number;
 }
 
 /**
@@ -97,7 +99,7 @@ export interface PeerState {
  * disconnect event (whether or not its handshake completed), so open = accepted - disconnected.
  */
 export function watchPeers(socket: zmq.Socket): LinkWatch<PeerState> {
-  const state: PeerState = { connected: 0, accepted: 0 };
+  const state: PeerState = { connected: 0, accepted: 0, handshakes: 0 };
   const events = socket.events;
   const done = (async () => {
     for await (const ev of events) {
@@ -105,6 +107,8 @@ export function watchPeers(socket: zmq.Socket): LinkWatch<PeerState> {
       if (ev.type === "accept") {
         state.accepted++;
         state.connected++;
+      } else if (ev.type === "handshake") {
+        state.handshakes++;
       } else if (ev.type === "disconnect") {
         state.connected = Math.max(0, state.connected - 1);
       }
