@@ -17,7 +17,6 @@
  *
  * @module
  */
-import * as zmq from "zeromq";
 import { type Relay, startRelay } from "./relay.ts";
 import { FORWARDER_USAGE, type ForwarderConfig, parseForwarderConfig } from "./src/config.ts";
 import { SERVER_INFO } from "./src/frames.ts";
@@ -25,13 +24,8 @@ import { SECURITY_HEADERS } from "./src/http.ts";
 import { errorMessage, log, setLogLevel } from "./src/log.ts";
 import { renderForwarderMetrics } from "./src/metrics.ts";
 import type { RelayStats } from "./src/relay_messages.ts";
-import {
-  type LinkState,
-  type LinkWatch,
-  type PeerState,
-  watchPeers,
-  watchUpstream,
-} from "./src/zmq_links.ts";
+import type { LinkState, PeerState } from "./src/zmq_links.ts";
+import { type ForwardPathRestarts, openForwardPath } from "./src/zmq/forward_path.ts";
 
 /** Counters and state of a forwarder. */
 export interface ForwarderStats {
@@ -43,6 +37,8 @@ export interface ForwarderStats {
   peers: PeerState;
   /** Link to the parent (chained). */
   upstream?: LinkState;
+  /** Restarts of the forwarder's own loops (egress proxy, monitors). */
+  restarts: ForwardPathRestarts;
 }
 
 /** A running forwarder; {@link startForwarder} makes one. */
@@ -63,6 +59,8 @@ export interface Forwarder {
   readonly relayEnded: Promise<void>;
   /** Stops everything; a root with a state file records a clean stop in it. */
   shutdown(): Promise<void>;
+  /** Tests only: ends the egress proxy as a failure would (the forwarder rebuilds it). */
+  injectFault(): void;
 }
 
 /** What the state file holds (JSON). */
@@ -129,39 +127,13 @@ export async function writeState(path: string, state: ForwarderState): Promise<v
   }
 }
 
-/** Binds the egress XPUB (with a connection watcher); closes it and throws with context on failure. */
-async function bindEgress(
-  endpoint: string,
-): Promise<{ pub: zmq.XPublisher; peers: LinkWatch<PeerState> }> {
-  // Drops for a gateway that falls this far behind (it sees a gap) instead of holding up the rest.
-  const pub = new zmq.XPublisher({
-    sendHighWaterMark: 100000,
-    heartbeatInterval: 1000,
-    heartbeatTimeout: 3000,
-    linger: 1000,
-  });
-  const peers = watchPeers(pub);
-  try {
-    await pub.bind(endpoint);
-  } catch (err) {
-    pub.close();
-    throw new Error(`cannot bind egress ${endpoint}: ${errorMessage(err)}`);
-  }
-  return { pub, peers };
-}
-
-/** Runs the egress proxy; its end is logged (an error) and settles the promise. */
-function runProxy(proxy: zmq.Proxy): Promise<void> {
-  return proxy.run().catch((err) => log("error", "forwarder", `proxy: ${errorMessage(err)}`));
-}
-
 /**
  * After a clean restart: waits until `expected` peers have completed a handshake on the egress
  * (their subscriptions follow at once), plus a moment for those to reach the relay's bus, or
  * until `timeoutMs`. Logs how many came back.
  */
 async function waitForGateways(
-  peers: LinkWatch<PeerState>,
+  peers: { state(): PeerState },
   expected: number,
   timeoutMs: number,
 ): Promise<void> {
@@ -184,37 +156,22 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
   const startedAt = performance.now();
   const role = config.upstream ? "chained" : "root";
   let relay: Relay | undefined;
-  let link: LinkWatch<LinkState> | undefined;
-  const front = new zmq.XSubscriber({
-    receiveHighWaterMark: 100000,
-    heartbeatInterval: 1000,
-    heartbeatTimeout: 3000,
-    reconnectInterval: 100,
-    reconnectMaxInterval: 2000,
-  });
-  if (config.upstream) link = watchUpstream(front, config.upstream, "forwarder");
-  let egress: Awaited<ReturnType<typeof bindEgress>>;
-  try {
-    egress = await bindEgress(config.egress);
-  } catch (err) {
-    front.close();
-    throw err;
-  }
   const stateFile = config.stateFile;
-  let proxy: zmq.Proxy | undefined;
-  let proxyDone: Promise<void> = Promise.resolve();
+  const saved = !config.upstream && stateFile ? await readState(stateFile) : undefined;
+  const bus = `inproc://zws-forwarder-bus-${crypto.randomUUID()}`;
+  // The egress path first (an inproc connect may precede the relay's bind), so that the gateways'
+  // subscriptions can reach the relay's bus before its first point.
+  const path = await openForwardPath({
+    source: config.upstream ?? bus,
+    chained: config.upstream !== undefined,
+    egress: config.egress,
+  });
   const cleanUp = async () => {
     await relay?.close();
-    proxy?.terminate();
-    await proxyDone;
-    egress.pub.close();
-    front.close();
+    await path.close();
   };
   try {
-    if (config.upstream) {
-      front.connect(config.upstream);
-    } else {
-      const saved = stateFile ? await readState(stateFile) : undefined;
+    if (!config.upstream) {
       if (saved && !saved.clean) {
         log(
           "warn",
@@ -223,14 +180,8 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
             `clients get a reset`,
         );
       }
-      const bus = `inproc://zws-forwarder-bus-${crypto.randomUUID()}`;
-      // The egress path first (inproc connects before the relay binds), so that the gateways'
-      // subscriptions can reach the relay's bus before its first point.
-      front.connect(bus);
-      proxy = new zmq.Proxy(front, egress.pub);
-      proxyDone = runProxy(proxy);
       if (saved?.clean && saved.gateways) {
-        await waitForGateways(egress.peers, saved.gateways, RESUBSCRIBE_WAIT_MS);
+        await waitForGateways({ state: path.peers }, saved.gateways, RESUBSCRIBE_WAIT_MS);
       }
       relay = await startRelay({
         ingress: config.ingress,
@@ -252,10 +203,6 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
         });
       }
     }
-    if (config.upstream) {
-      proxy = new zmq.Proxy(front, egress.pub);
-      proxyDone = runProxy(proxy);
-    }
   } catch (err) {
     await cleanUp();
     throw err;
@@ -264,8 +211,9 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
   const stats = (): ForwarderStats => ({
     role,
     ...(relay ? { relay: relay.stats() } : {}),
-    peers: egress.peers.state(),
-    ...(link ? { upstream: link.state() } : {}),
+    peers: path.peers(),
+    ...(config.upstream ? { upstream: path.upstream() } : {}),
+    restarts: path.restarts(),
   });
   const uptime = () => Math.round((performance.now() - startedAt) / 100) / 10;
   const json = (body: unknown) =>
@@ -302,6 +250,7 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
           gatewaysConnected: s.peers.connected,
           gatewayConnectionsTotal: s.peers.accepted,
           upstreamConnected: s.upstream?.connected,
+          loopRestarts: s.restarts,
           uptimeSeconds: uptime(),
         }),
         {
@@ -314,7 +263,7 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
     }
     return new Response("not found\n", { status: 404, headers: SECURITY_HEADERS });
   };
-  const egressEndpoint = egress.pub.lastEndpoint ?? config.egress;
+  const egressEndpoint = path.egress;
 
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
@@ -346,6 +295,7 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
     url: `http://${host}:${addr.port}/`,
     epoch: relay?.epoch,
     stats,
+    injectFault: () => path.injectFault(),
     shutdown() {
       closing ??= (async () => {
         const served = server.shutdown();
@@ -353,15 +303,8 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
         // egress proxy to pass on what is in flight, then the egress itself.
         await relay?.close();
         if (relay) await new Promise((r) => setTimeout(r, 100));
-        const gateways = egress.peers.state().connected;
-        proxy?.terminate();
-        await proxyDone;
-        egress.pub.close();
-        front.close();
-        await Promise.race([
-          Promise.all([egress.peers.done, link?.done]),
-          new Promise((r) => setTimeout(r, 500)),
-        ]);
+        const gateways = path.peers().connected;
+        await path.close();
         if (relay && stateFile) {
           await writeState(stateFile, {
             epoch: relay.epoch,
