@@ -22,7 +22,8 @@ import { collectAfterChurn } from "./src/gc.ts";
 import { RelaySupervisor } from "./src/relay_supervisor.ts";
 import { assessHealth, type Health } from "./src/runtime/health.ts";
 import { startUpstream, waitUntilHeld } from "./src/upstream.ts";
-import { resumeFromUrl, WsBridge } from "./ws_bridge.ts";
+import { WsBridge } from "./ws_bridge.ts";
+import { resumeFromUrl } from "./src/protocol/resume.ts";
 import { forwarderMain } from "./forwarder.ts";
 
 /** A running server. */
@@ -96,6 +97,7 @@ export async function startServer(
     new WsBridge({
       historyPerSeries: config.history,
       clientBufferBytes: config.clientBufferBytes,
+      clientsBufferBudget: config.clientsBufferBudget,
       slowClientTimeoutMs: config.slowClientTimeout * 1000,
       maxMessageBytes: config.maxWsMessageBytes,
       onEpochChange,

@@ -36,6 +36,8 @@ export interface Config {
   clientBufferBytes: number;
   /** Seconds a client may stay over its buffer bound before it is closed (4008). */
   slowClientTimeout: number;
+  /** Unsent bytes all clients together may have queued; over it the most queued are held back. */
+  clientsBufferBudget: number;
   /** Lowest log level printed. */
   logLevel: LogLevel;
   /** Most WebSocket clients from one IP address at once (0 = no limit). */
@@ -75,6 +77,7 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   history: 1000,
   clientBufferBytes: 1024 * 1024,
   slowClientTimeout: 10,
+  clientsBufferBudget: 128 * 1024 * 1024,
   logLevel: "info",
   maxClientsPerIp: 0,
   upgradeRate: 0,
@@ -103,6 +106,7 @@ export const ENV_VARS = {
   history: "ZWS_HISTORY",
   clientBufferBytes: "ZWS_CLIENT_BUFFER_BYTES",
   slowClientTimeout: "ZWS_SLOW_CLIENT_TIMEOUT",
+  clientsBufferBudget: "ZWS_CLIENTS_BUFFER_BUDGET",
   logLevel: "ZWS_LOG_LEVEL",
   maxClientsPerIp: "ZWS_MAX_CLIENTS_PER_IP",
   upgradeRate: "ZWS_UPGRADE_RATE",
@@ -147,6 +151,9 @@ Flags (environment fallback in brackets):
                              [ZWS_CLIENT_BUFFER_BYTES] (default 1048576)
   --slow-client-timeout <s>  seconds over that bound before the client is closed (4008)
                              [ZWS_SLOW_CLIENT_TIMEOUT] (default 10)
+  --clients-buffer-budget <n>  unsent bytes of all clients together; over it the clients
+                             with the most queued are held back
+                             [ZWS_CLIENTS_BUFFER_BUDGET] (default 134217728)
   --log-level <level>        debug | info | warn | error            [ZWS_LOG_LEVEL] (default info)
   -h, --help                 print this help and exit
 
@@ -203,6 +210,7 @@ export function parseConfig(
         history: { type: "string" },
         "client-buffer-bytes": { type: "string" },
         "slow-client-timeout": { type: "string" },
+        "clients-buffer-budget": { type: "string" },
         "log-level": { type: "string" },
         "max-clients-per-ip": { type: "string" },
         "upgrade-rate": { type: "string" },
@@ -334,6 +342,13 @@ export function parseConfig(
         DEFAULTS.slowClientTimeout,
         1,
         3600,
+      ),
+      clientsBufferBudget: integer(
+        "--clients-buffer-budget",
+        str("clients-buffer-budget", ENV_VARS.clientsBufferBudget),
+        DEFAULTS.clientsBufferBudget,
+        1024 * 1024,
+        64 * 1024 * 1024 * 1024,
       ),
       logLevel: logLevel(str("log-level", ENV_VARS.logLevel) ?? DEFAULTS.logLevel),
       maxClientsPerIp: integer(

@@ -75,6 +75,7 @@ Deno.test("config: no flags and no env give the defaults", () => {
     history: 1000,
     clientBufferBytes: 1048576,
     slowClientTimeout: 10,
+    clientsBufferBudget: 134217728,
     logLevel: "info",
     ...OFF,
   });
@@ -117,6 +118,8 @@ Deno.test("config: every flag is read", () => {
     "65536",
     "--slow-client-timeout",
     "3",
+    "--clients-buffer-budget",
+    "2097152",
     "--log-level",
     "debug",
     "--max-clients-per-ip",
@@ -150,6 +153,7 @@ Deno.test("config: every flag is read", () => {
     history: 50,
     clientBufferBytes: 65536,
     slowClientTimeout: 3,
+    clientsBufferBudget: 2097152,
     logLevel: "debug",
     maxClientsPerIp: 3,
     upgradeRate: 2.5,
@@ -186,6 +190,7 @@ Deno.test("config: ENV_VARS names the documented variables", () => {
     history: "ZWS_HISTORY",
     clientBufferBytes: "ZWS_CLIENT_BUFFER_BYTES",
     slowClientTimeout: "ZWS_SLOW_CLIENT_TIMEOUT",
+    clientsBufferBudget: "ZWS_CLIENTS_BUFFER_BUDGET",
     logLevel: "ZWS_LOG_LEVEL",
     maxClientsPerIp: "ZWS_MAX_CLIENTS_PER_IP",
     upgradeRate: "ZWS_UPGRADE_RATE",
@@ -218,6 +223,7 @@ Deno.test("config: every setting falls back to its environment variable", () => 
     ZWS_HISTORY: "12",
     ZWS_CLIENT_BUFFER_BYTES: "2048",
     ZWS_SLOW_CLIENT_TIMEOUT: "4",
+    ZWS_CLIENTS_BUFFER_BUDGET: "3145728",
     ZWS_LOG_LEVEL: "error",
     ZWS_MAX_CLIENTS_PER_IP: "4",
     ZWS_UPGRADE_RATE: "10",
@@ -242,6 +248,7 @@ Deno.test("config: every setting falls back to its environment variable", () => 
     history: 12,
     clientBufferBytes: 2048,
     slowClientTimeout: 4,
+    clientsBufferBudget: 3145728,
     logLevel: "error",
     maxClientsPerIp: 4,
     upgradeRate: 10,
@@ -349,6 +356,7 @@ Deno.test("config: a flag beats its environment variable", () => {
     history: 2222,
     clientBufferBytes: 1048576,
     slowClientTimeout: 10,
+    clientsBufferBudget: 134217728,
     logLevel: "debug",
     ...OFF,
   });
@@ -592,6 +600,10 @@ Deno.test("config: parseConfig never mutates its args", () => {
 Deno.test("config: --history, --client-buffer-bytes and --slow-client-timeout are bounded", () => {
   assert.match(err(["--history", "0"]), /--history must be between 1 and 1000000/);
   assert.match(err(["--client-buffer-bytes", "10"]), /--client-buffer-bytes must be between 1024/);
+  assert.match(
+    err(["--clients-buffer-budget", "1000"]),
+    /--clients-buffer-budget must be between 1048576/,
+  );
   assert.match(err(["--slow-client-timeout", "0"]), /--slow-client-timeout must be between 1/);
   assert.match(err([], { ZWS_HISTORY: "lots" }), /--history must be a whole number/);
 });
