@@ -21,7 +21,7 @@ import { TOKEN_EXPIRED_CLOSE_CODE } from "./src/auth.ts";
 import { MAX_CLIENT_MESSAGE_BYTES } from "./src/client_messages.ts";
 import { helloFrame, historyFrames, pointsFrame } from "./src/frames.ts";
 import { History } from "./src/history.ts";
-import { errorMessage, log, RateLimitedLog } from "./src/log.ts";
+import { log, RateLimitedLog } from "./src/log.ts";
 import { decodeBus, lastSeqOf, pointJson, pointSeries } from "./src/protocol/bus.ts";
 import { faults, superviseLoop } from "./src/runtime/loop.ts";
 import {
