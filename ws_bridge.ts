@@ -82,6 +82,9 @@ export interface BridgeOptions {
   onEpochChange?: (epoch: string, seq: number) => void;
 }
 
+/** Clients held back by gaps get at most one reset snapshot per this many ms. */
+const GAP_RESET_INTERVAL_MS = 1000;
+
 /** Longest single timer (setTimeout's limit); longer waits re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -141,6 +144,8 @@ export class WsBridge implements WebSocketHub {
   /** `performance.now()` of the last bus batch or heartbeat (-Infinity: none yet). */
   #lastBusAt = -Infinity;
   #rateLog = new RateLimitedLog(5000);
+  /** When the last gap that reset clients came (`performance.now()`). */
+  #lastGapAt = -Infinity;
 
   constructor(opts: BridgeOptions = {}) {
     this.#batcher = new Batcher((items) => this.#broadcast(items), opts.tickMs ?? 10);
@@ -362,6 +367,12 @@ export class WsBridge implements WebSocketHub {
 
   #noteGap(firstSeq: number): void {
     this.#stats.seqGaps++;
+    // At most one reset per client per GAP_RESET_INTERVAL_MS under a stream of gaps (an
+    // overloaded gateway): a reset snapshot is the whole history, sent to every client.
+    const now = performance.now();
+    if (now - this.#lastGapAt < GAP_RESET_INTERVAL_MS) {
+      this.#slow.deferCatchUp(this.#lastGapAt + GAP_RESET_INTERVAL_MS);
+    } else this.#lastGapAt = now;
     this.#rateLog.log(
       "warn",
       "bridge",

@@ -126,6 +126,8 @@ export class SlowClients {
     return true;
   }
 
+  #notBefore = 0;
+
   #check(): void {
     const { timeoutMs } = this.#opts;
     const now = performance.now();
@@ -134,7 +136,7 @@ export class SlowClients {
     let slow = 0;
     for (const c of this.#opts.clients()) {
       if (c.slowSince === undefined) continue;
-      if (c.queued <= bound / 2) {
+      if (c.queued <= bound / 2 && now >= this.#notBefore) {
         c.slowSince = undefined;
         this.#opts.catchUp(c);
       } else if (now - c.slowSince > timeoutMs) {
@@ -151,6 +153,14 @@ export class SlowClients {
       } else slow++;
     }
     if (slow === 0) this.close();
+  }
+
+  /**
+   * Held-back clients catch up (from history) no earlier than `until` (`performance.now()` time):
+   * under a stream of gaps, the resets they get are spaced out instead of one per check.
+   */
+  deferCatchUp(until: number): void {
+    this.#notBefore = Math.max(this.#notBefore, until);
   }
 
   /** Stops watching (the bridge is closing, or no client is held back). */
