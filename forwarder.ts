@@ -17,7 +17,6 @@
  *
  * @module
  */
-import * as zmq from "zeromq";
 import { type Relay, startRelay } from "./relay.ts";
 import {
   FORWARDER_USAGE,
@@ -29,13 +28,8 @@ import { SECURITY_HEADERS } from "./src/http/handler.ts";
 import { errorMessage, log, setLogLevel } from "./src/runtime/log.ts";
 import { renderForwarderMetrics } from "./src/http/metrics.ts";
 import type { RelayStats } from "./src/relay/worker_messages.ts";
-import {
-  type LinkState,
-  type LinkWatch,
-  type PeerState,
-  watchPeers,
-  watchUpstream,
-} from "./src/zmq/links.ts";
+import type { LinkState, PeerState } from "./src/zmq/links.ts";
+import { type ForwardPathRestarts, openForwardPath } from "./src/zmq/forward_path.ts";
 
 /** Counters and state of a forwarder. */
 export interface ForwarderStats {
@@ -47,6 +41,8 @@ export interface ForwarderStats {
   peers: PeerState;
   /** Link to the parent (chained). */
   upstream?: LinkState;
+  /** Restarts of the forwarder's own loops (egress proxy, monitors). */
+  restarts: ForwardPathRestarts;
 }
 
 /** A running forwarder; {@link startForwarder} makes one. */
@@ -67,6 +63,8 @@ export interface Forwarder {
   readonly relayEnded: Promise<void>;
   /** Stops everything; a root with a state file records a clean stop in it. */
   shutdown(): Promise<void>;
+  /** Tests only: ends the egress proxy as a failure would (the forwarder rebuilds it). */
+  injectFault(): void;
 }
 
 /** What the state file holds (JSON). */
@@ -75,7 +73,18 @@ export interface ForwarderState {
   lastSeq: number;
   /** True only after a clean stop: then the next run continues this epoch and seq. */
   clean: boolean;
+  /**
+   * Connections on the egress at the clean stop (gateways, chained forwarders): the next run
+   * waits (at most {@link RESUBSCRIBE_WAIT_MS}) for as many to be back before it sequences, so
+   * that points are not published to nobody while they resubscribe.
+   */
+  gateways?: number;
 }
+
+/** How long a restarted forwarder waits for its gateways to be back before it sequences. */
+export const RESUBSCRIBE_WAIT_MS = 5000;
+/** After the last awaited handshake: time for the subscriptions to travel up to the relay's bus. */
+const SUBSCRIPTION_SETTLE_MS = 200;
 
 /** Reads a state file; undefined when it does not exist. Throws with the path on bad content. */
 export async function readState(path: string): Promise<ForwarderState | undefined> {
@@ -100,7 +109,13 @@ export async function readState(path: string): Promise<ForwarderState | undefine
   ) {
     throw new Error(`state file ${path} does not hold {"epoch", "lastSeq", "clean"}`);
   }
-  return { epoch: s.epoch, lastSeq: s.lastSeq as number, clean: s.clean };
+  const gateways = Number.isSafeInteger(s.gateways) && s.gateways! > 0 ? s.gateways : undefined;
+  return {
+    epoch: s.epoch,
+    lastSeq: s.lastSeq as number,
+    clean: s.clean,
+    ...(gateways ? { gateways } : {}),
+  };
 }
 
 /** Writes a state file atomically (a temporary file, then a rename); makes its directory. */
@@ -116,25 +131,28 @@ export async function writeState(path: string, state: ForwarderState): Promise<v
   }
 }
 
-/** Binds the egress XPUB (with a connection watcher); closes it and throws with context on failure. */
-async function bindEgress(
-  endpoint: string,
-): Promise<{ pub: zmq.XPublisher; peers: LinkWatch<PeerState> }> {
-  // Drops for a gateway that falls this far behind (it sees a gap) instead of holding up the rest.
-  const pub = new zmq.XPublisher({
-    sendHighWaterMark: 100000,
-    heartbeatInterval: 1000,
-    heartbeatTimeout: 3000,
-    linger: 1000,
-  });
-  const peers = watchPeers(pub);
-  try {
-    await pub.bind(endpoint);
-  } catch (err) {
-    pub.close();
-    throw new Error(`cannot bind egress ${endpoint}: ${errorMessage(err)}`);
+/**
+ * After a clean restart: waits until `expected` peers have completed a handshake on the egress
+ * (their subscriptions follow at once), plus a moment for those to reach the relay's bus, or
+ * until `timeoutMs`. Logs how many came back.
+ */
+async function waitForGateways(
+  peers: { state(): PeerState },
+  expected: number,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (peers.state().handshakes < expected && performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
   }
-  return { pub, peers };
+  const back = peers.state().handshakes;
+  await new Promise((r) => setTimeout(r, SUBSCRIPTION_SETTLE_MS));
+  log(
+    back >= expected ? "info" : "warn",
+    "forwarder",
+    `${back} of ${expected} gateway(s) back before sequencing` +
+      (back >= expected ? "" : ` (gave up after ${timeoutMs} ms)`),
+  );
 }
 
 /** Starts a forwarder (root, or chained with `config.upstream`) and its HTTP server. */
@@ -142,35 +160,22 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
   const startedAt = performance.now();
   const role = config.upstream ? "chained" : "root";
   let relay: Relay | undefined;
-  let link: LinkWatch<LinkState> | undefined;
-  const front = new zmq.XSubscriber({
-    receiveHighWaterMark: 100000,
-    heartbeatInterval: 1000,
-    heartbeatTimeout: 3000,
-    reconnectInterval: 100,
-    reconnectMaxInterval: 2000,
-  });
-  if (config.upstream) link = watchUpstream(front, config.upstream, "forwarder");
-  let egress: Awaited<ReturnType<typeof bindEgress>>;
-  try {
-    egress = await bindEgress(config.egress);
-  } catch (err) {
-    front.close();
-    throw err;
-  }
   const stateFile = config.stateFile;
+  const saved = !config.upstream && stateFile ? await readState(stateFile) : undefined;
+  const bus = `inproc://zws-forwarder-bus-${crypto.randomUUID()}`;
+  // The egress path first (an inproc connect may precede the relay's bind), so that the gateways'
+  // subscriptions can reach the relay's bus before its first point.
+  const path = await openForwardPath({
+    source: config.upstream ?? bus,
+    chained: config.upstream !== undefined,
+    egress: config.egress,
+  });
   const cleanUp = async () => {
     await relay?.close();
-    egress.pub.close();
-    front.close();
+    await path.close();
   };
-  let proxy: zmq.Proxy;
-  let proxyDone: Promise<void>;
   try {
-    if (config.upstream) {
-      front.connect(config.upstream);
-    } else {
-      const saved = stateFile ? await readState(stateFile) : undefined;
+    if (!config.upstream) {
       if (saved && !saved.clean) {
         log(
           "warn",
@@ -179,7 +184,9 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
             `clients get a reset`,
         );
       }
-      const bus = `inproc://zws-forwarder-bus-${crypto.randomUUID()}`;
+      if (saved?.clean && saved.gateways) {
+        await waitForGateways({ state: path.peers }, saved.gateways, RESUBSCRIBE_WAIT_MS);
+      }
       relay = await startRelay({
         ingress: config.ingress,
         maxMessageBytes: config.maxMessageBytes,
@@ -199,12 +206,7 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
           clean: false,
         });
       }
-      front.connect(bus);
     }
-    proxy = new zmq.Proxy(front, egress.pub);
-    proxyDone = proxy.run().catch((err) =>
-      log("error", "forwarder", `proxy: ${errorMessage(err)}`)
-    );
   } catch (err) {
     await cleanUp();
     throw err;
@@ -213,8 +215,9 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
   const stats = (): ForwarderStats => ({
     role,
     ...(relay ? { relay: relay.stats() } : {}),
-    peers: egress.peers.state(),
-    ...(link ? { upstream: link.state() } : {}),
+    peers: path.peers(),
+    ...(config.upstream ? { upstream: path.upstream() } : {}),
+    restarts: path.restarts(),
   });
   const uptime = () => Math.round((performance.now() - startedAt) / 100) / 10;
   const json = (body: unknown) =>
@@ -251,6 +254,7 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
           gatewaysConnected: s.peers.connected,
           gatewayConnectionsTotal: s.peers.accepted,
           upstreamConnected: s.upstream?.connected,
+          loopRestarts: s.restarts,
           uptimeSeconds: uptime(),
         }),
         {
@@ -263,7 +267,7 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
     }
     return new Response("not found\n", { status: 404, headers: SECURITY_HEADERS });
   };
-  const egressEndpoint = egress.pub.lastEndpoint ?? config.egress;
+  const egressEndpoint = path.egress;
 
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
@@ -277,8 +281,6 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
       },
     }, handler);
   } catch (err) {
-    proxy.terminate();
-    await proxyDone;
     await cleanUp();
     if (err instanceof Deno.errors.AddrInUse) {
       throw new Error(`port ${config.port} on ${config.hostname} is already in use`);
@@ -297,6 +299,7 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
     url: `http://${host}:${addr.port}/`,
     epoch: relay?.epoch,
     stats,
+    injectFault: () => path.injectFault(),
     shutdown() {
       closing ??= (async () => {
         const served = server.shutdown();
@@ -304,19 +307,14 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
         // egress proxy to pass on what is in flight, then the egress itself.
         await relay?.close();
         if (relay) await new Promise((r) => setTimeout(r, 100));
-        proxy.terminate();
-        await proxyDone;
-        egress.pub.close();
-        front.close();
-        await Promise.race([
-          Promise.all([egress.peers.done, link?.done]),
-          new Promise((r) => setTimeout(r, 500)),
-        ]);
+        const gateways = path.peers().connected;
+        await path.close();
         if (relay && stateFile) {
           await writeState(stateFile, {
             epoch: relay.epoch,
             lastSeq: relay.stats().lastSeq,
             clean: true,
+            ...(gateways > 0 ? { gateways } : {}),
           }).catch((err) => log("error", "forwarder", errorMessage(err)));
         }
         await served;

@@ -37,7 +37,10 @@ export interface RunningServer {
   upstream?: string;
   /** Closes clients (1001), the relay and the listener. */
   shutdown(): Promise<void>;
-  /** Tests only: makes one of the relay worker's loops fail (`runtime/loop.ts` `faults`). */
+  /**
+   * Tests only: makes one of the relay worker's loops fail (`runtime/loop.ts` `faults`); on a
+   * gateway, ends its upstream link's proxy (the loop name is ignored).
+   */
   injectRelayFault?(loop: string, kind?: "throw" | "hang"): void;
 }
 
@@ -144,6 +147,7 @@ export async function startServer(
         });
       },
       relayRestarts: () => 0,
+      injectFault: () => up.injectFault(),
       stop: async () => {
         const closed = bridge.close();
         await up.close(closed);
@@ -162,7 +166,7 @@ export async function startServer(
             lastSeq: bridge.lastSeq,
           };
         },
-        metrics: () => ({ ...up.link(), epochChanges }),
+        metrics: () => ({ ...up.link(), epochChanges, linkRestarts: up.restarts() }),
       },
       beforeUpgrade: (req: Request) =>
         waitUntilHeld(

@@ -82,6 +82,9 @@ export interface BridgeOptions {
   onEpochChange?: (epoch: string, seq: number) => void;
 }
 
+/** Clients held back by gaps get at most one reset snapshot per this many ms. */
+const GAP_RESET_INTERVAL_MS = 1000;
+
 /** Longest single timer (setTimeout's limit); longer waits re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -127,6 +130,7 @@ export class WsBridge implements WebSocketHub {
     clientsClosedTooBig: 0,
     clientsClosedTokenExpired: 0,
     framesBuilt: 0,
+    seqGaps: 0,
     busBatches: 0,
     busInvalid: 0,
     busGaps: 0,
@@ -134,6 +138,8 @@ export class WsBridge implements WebSocketHub {
   };
   /** `performance.now()` of the last bus batch or heartbeat (-Infinity: none yet). */
   #lastBusAt = -Infinity;
+  /** When the last gap that reset clients came (`performance.now()`). */
+  #lastGapAt = -Infinity;
 
   constructor(opts: BridgeOptions = {}) {
     this.#batcher = new Batcher((items) => this.#broadcast(items), opts.tickMs ?? 10);
@@ -301,11 +307,18 @@ export class WsBridge implements WebSocketHub {
    */
   #broadcast(batches: BusBatch[]): void {
     this.#snapshots.clear();
+    // A new bridge (nothing held yet) joining a stream mid-way is not a loss: its clients have
+    // nothing the first points could fail to continue.
+    let prev = this.#history.lastSeq > 0 ? this.#history.lastSeq : batches[0].firstSeq - 1;
+    let gap = false;
     for (const b of batches) {
+      if (b.firstSeq !== prev + 1) gap = true;
+      prev = lastSeqOf(b);
       for (let i = 0; i < b.count; i++) {
         this.#history.add(pointSeries(b, i), b.firstSeq + i, pointJson(b, i));
       }
     }
+    if (gap) this.#noteGap(batches[0].firstSeq);
     this.#seriesList.changed();
     const last = lastSeqOf(batches[batches.length - 1]);
     // Built lazily, once per tick: the frame for clients that see every series, and one per
@@ -352,7 +365,10 @@ export class WsBridge implements WebSocketHub {
     this.#slow.measure();
     for (const c of this.#clients) {
       const out = frameFor(c);
-      if (this.#slow.holdBack(c, now)) {
+      // A jump in seq (points missed upstream) is never passed on as if nothing happened: the
+      // client is held back like a slow one and resumes within 100 ms from history, which cannot
+      // vouch for the gap: a reset snapshot (at most one per check, however many gaps).
+      if (this.#slow.holdBack(c, now, gap)) {
         this.#stats.pointsDroppedSlow += out.count;
         continue;
       }
@@ -362,6 +378,22 @@ export class WsBridge implements WebSocketHub {
       this.#stats.framesSent++;
       this.#stats.pointsSent += out.count;
     }
+  }
+
+  #noteGap(firstSeq: number): void {
+    this.#stats.seqGaps++;
+    // At most one reset per client per GAP_RESET_INTERVAL_MS under a stream of gaps (an
+    // overloaded gateway): a reset snapshot is the whole history, sent to every client.
+    const now = performance.now();
+    if (now - this.#lastGapAt < GAP_RESET_INTERVAL_MS) {
+      this.#slow.deferCatchUp(this.#lastGapAt + GAP_RESET_INTERVAL_MS);
+    } else this.#lastGapAt = now;
+    this.#rateLog.log(
+      "warn",
+      "bridge",
+      "seq-gap",
+      `points missed upstream (seq jumped to ${firstSeq}): clients get a reset snapshot`,
+    );
   }
 
   /**

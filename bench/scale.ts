@@ -274,6 +274,10 @@ interface PhaseResult {
   framesPerSecond: number;
   /** Resident memory a gateway gained per connected client (before data flowed), in bytes. */
   rssPerClient: number;
+  /** Highest resident memory of any one gateway, sampled every second from the warm-up on. */
+  peakGatewayRss: number;
+  /** The gateways' memory budget for all clients' queues (`zws_clients_buffer_budget_bytes`). */
+  budgetBytes: number;
   /** Points held back from slow clients during the window (should be 0). */
   droppedSlow: number;
   /** CPU use over the window, in cores, per role. */
@@ -373,6 +377,16 @@ async function runPhase(
       String(opts.batch),
     ], /producing/);
     procs.push(producer);
+    let peakGatewayRss = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        for (const g of gateways) {
+          peakGatewayRss = Math.max(peakGatewayRss, await rssBytes(g.proc.child.pid));
+        }
+        await sleep(1000);
+      }
+    })();
     await sleep(opts.warmup * 1000);
 
     const pids = [...procs.map((p) => p.child.pid), fwd.pid, Deno.pid];
@@ -387,6 +401,8 @@ async function runPhase(
     const a = await snap();
     await sleep(opts.seconds * 1000);
     const b = await snap();
+    sampling = false;
+    await sampler;
     const secs = (b.at - a.at) / 1000;
     const delta = (name: string, i: number) =>
       (b.metrics[i].get(name) ?? 0) - (a.metrics[i].get(name) ?? 0);
@@ -406,6 +422,8 @@ async function runPhase(
       framesPerSecond: gateways.reduce((sum, _, i) => sum + delta("zws_frames_sent_total", i), 0) /
         secs,
       rssPerClient,
+      peakGatewayRss,
+      budgetBytes: b.metrics[0].get("zws_clients_buffer_budget_bytes") ?? 0,
       droppedSlow: gateways.reduce(
         (s, _, i) => s + delta('zws_points_dropped_total{reason="slow_client"}', i),
         0,
@@ -471,6 +489,7 @@ async function main(): Promise<void> {
       `${counts.join(", ")} gateway(s), ${navigator.hardwareConcurrency} cores`,
   );
   const fmt = (x: number) => Math.round(x).toLocaleString("en-US");
+  const mb = (x: number) => Math.round(x / 1e6).toLocaleString("en-US");
   try {
     for (let round = 1; round <= rounds; round++) {
       for (const n of counts) {
@@ -490,7 +509,9 @@ async function main(): Promise<void> {
             `${(r.clientBytesPerSecond / 1e6).toFixed(0)} MB/s, received ` +
             `${r.receivedPerSecond.map(fmt).join("/")} points/s per gateway, held back ` +
             `${r.droppedSlow}; CPU cores: ${cpu}; other load ${r.otherCores.toFixed(2)} cores; ` +
-            `gateway memory ${(r.rssPerClient / 1024).toFixed(1)} KiB per client`,
+            `gateway memory ${(r.rssPerClient / 1024).toFixed(1)} KiB per client, peak ` +
+            `${mb(r.peakGatewayRss)} MB per gateway (budget ${mb(r.budgetBytes)} MB + 300 MB: ` +
+            `${r.peakGatewayRss <= r.budgetBytes + 300e6 ? "within" : "OVER"})`,
         );
       }
     }

@@ -44,6 +44,8 @@ export interface UpstreamMetrics {
   disconnects: number;
   /** Epoch changes seen (forwarder restarts without its state). */
   epochChanges: number;
+  /** Restarts of the link's loops: its proxy (rebuilt), its monitor (absent: 0). */
+  linkRestarts?: { proxy: number; monitor: number };
 }
 
 /** Everything `/metrics` shows. */
@@ -187,6 +189,12 @@ export function renderMetrics(m: MetricsSnapshot): string {
     [`{result="exact"}`, m.bridge.resumesExact],
     [`{result="reset"}`, m.bridge.resumesReset],
   ]);
+  metric(
+    "zws_seq_gaps_total",
+    "counter",
+    "Jumps in seq received (points missed upstream); clients got a reset snapshot past each.",
+    [["", m.bridge.seqGaps]],
+  );
   metric("zws_history_points", "gauge", "Points held for new and returning clients.", [[
     "",
     m.bridge.historyPoints,
@@ -252,6 +260,15 @@ export function renderMetrics(m: MetricsSnapshot): string {
       "Epoch changes seen (forwarder restarts without its state file).",
       [["", up.epochChanges]],
     );
+    metric(
+      "zws_upstream_link_restarts_total",
+      "counter",
+      "Times a loop of the link to the forwarder ended and was restarted, by loop.",
+      [
+        [`{loop="proxy"}`, up.linkRestarts?.proxy ?? 0],
+        [`{loop="monitor"}`, up.linkRestarts?.monitor ?? 0],
+      ],
+    );
   }
   return out.join("\n") + "\n";
 }
@@ -265,6 +282,8 @@ export interface ForwarderMetrics {
   gatewayConnectionsTotal: number;
   /** Link to the parent forwarder (chained forwarder only). */
   upstreamConnected?: boolean;
+  /** Restarts of the forwarder's own loops (absent: 0). */
+  loopRestarts?: { proxy: number; monitor: number };
   /** Seconds since start. */
   uptimeSeconds: number;
 }
@@ -322,6 +341,16 @@ export function renderForwarderMetrics(m: ForwarderMetrics): string {
       [["", m.upstreamConnected ? 1 : 0]],
     );
   }
+  metric(
+    "zws_forwarder_loop_restarts_total",
+    "counter",
+    "Times one of the forwarder's loops ended and was restarted, by loop.",
+    [
+      [`{loop="relay"}`, m.relay?.loopRestarts ?? 0],
+      [`{loop="egress_proxy"}`, m.loopRestarts?.proxy ?? 0],
+      [`{loop="monitor"}`, m.loopRestarts?.monitor ?? 0],
+    ],
+  );
   metric("zws_uptime_seconds", "gauge", "Seconds since the forwarder started.", [[
     "",
     m.uptimeSeconds,

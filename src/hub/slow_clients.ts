@@ -111,17 +111,22 @@ export class SlowClients {
   /**
    * Whether `c` must be skipped for this batch: it is held back already, or what it has queued (as
    * of {@link measure}) is over its bound or the budget's level now (then it is held back from
-   * `now` and watched until it drains or times out).
+   * `now` and watched until it drains or times out). `force`: held back whatever it has queued
+   * (a gap in seq: it catches up with a reset snapshot at the next check).
    */
-  holdBack(c: Client, now: number): boolean {
+  holdBack(c: Client, now: number, force = false): boolean {
     if (c.slowSince !== undefined) return true;
-    if (c.queued <= this.#opts.bound && c.queued <= this.#level) return false;
-    if (c.queued <= this.#opts.bound) this.#heldForBudget++;
+    if (!force) {
+      if (c.queued <= this.#opts.bound && c.queued <= this.#level) return false;
+      if (c.queued <= this.#opts.bound) this.#heldForBudget++;
+    }
     // Held back: it resumes from history (from c.lastSent) once its buffer drains.
     c.slowSince = now;
     this.#timer ??= setInterval(() => this.#check(), 100);
     return true;
   }
+
+  #notBefore = 0;
 
   #check(): void {
     const { timeoutMs } = this.#opts;
@@ -131,7 +136,7 @@ export class SlowClients {
     let slow = 0;
     for (const c of this.#opts.clients()) {
       if (c.slowSince === undefined) continue;
-      if (c.queued <= bound / 2) {
+      if (c.queued <= bound / 2 && now >= this.#notBefore) {
         c.slowSince = undefined;
         this.#opts.catchUp(c);
       } else if (now - c.slowSince > timeoutMs) {
@@ -148,6 +153,14 @@ export class SlowClients {
       } else slow++;
     }
     if (slow === 0) this.close();
+  }
+
+  /**
+   * Held-back clients catch up (from history) no earlier than `until` (`performance.now()` time):
+   * under a stream of gaps, the resets they get are spaced out instead of one per check.
+   */
+  deferCatchUp(until: number): void {
+    this.#notBefore = Math.max(this.#notBefore, until);
   }
 
   /** Stops watching (the bridge is closing, or no client is held back). */

@@ -36,6 +36,8 @@ export interface BridgeStats {
   resumesReset: number;
   /** Points held in the history now. */
   historyPoints: number;
+  /** Jumps in seq received (points missed upstream); clients were reset past each. */
+  seqGaps: number;
   /** Client connections closed for sending what the server does not accept. */
   clientProtocolErrors: number;
   /** Client connections closed (1009) for sending a message over the size limit. */

@@ -11,6 +11,7 @@
  */
 import type * as zmq from "zeromq";
 import { errorMessage, log, RateLimitedLog } from "../runtime/log.ts";
+import { faults, superviseLoop } from "../runtime/loop.ts";
 
 /** Where a connecting socket stands with its upstream. */
 export interface LinkState {
@@ -34,6 +35,36 @@ export interface LinkWatch<T> {
   done: Promise<void>;
 }
 
+/**
+ * Reads a socket's monitor events into `handle` until the monitor closes (its socket was closed).
+ * Supervised: an exception (or the fault point `<scope>.monitor`, for tests) never ends it; it is
+ * logged, counted through `onRestart` and started again within 100 ms.
+ */
+function monitorLoop(
+  events: zmq.Observer,
+  handle: (ev: zmq.Event) => void,
+  scope: string,
+  name: string,
+  onRestart?: () => void,
+): Promise<void> {
+  let ended = false;
+  const once = async () => {
+    while (!events.closed && !ended) {
+      const fault = faults.check(`${scope}.monitor`);
+      if (fault) await fault;
+      const ev = await events.receive();
+      if (ev.type === "end") ended = true;
+      else handle(ev);
+    }
+  };
+  return superviseLoop(once, {
+    component: scope,
+    name,
+    stopped: () => ended || events.closed,
+    onRestart: () => onRestart?.(),
+  }).done;
+}
+
 /** Ignores the inproc endpoints a socket also binds (control, bus): only the network counts. */
 function isNetwork(ev: zmq.Event): boolean {
   return !("address" in ev) || !ev.address.startsWith("inproc://");
@@ -48,6 +79,7 @@ export function watchUpstream(
   socket: zmq.Socket,
   endpoint: string,
   scope: string,
+  onRestart?: () => void,
 ): LinkWatch<LinkState> {
   const state: LinkState = {
     endpoint,
@@ -58,29 +90,28 @@ export function watchUpstream(
   };
   const rateLog = new RateLimitedLog(10_000);
   const events = socket.events;
-  const done = (async () => {
-    for await (const ev of events) {
-      if (!isNetwork(ev)) continue;
-      if (ev.type === "handshake") {
-        state.connects++;
-        state.connected = true;
-        state.since = Date.now();
-        log(
-          "info",
-          scope,
-          `upstream ${endpoint} ${state.connects > 1 ? "reconnected" : "connected"}`,
-        );
-      } else if (ev.type === "disconnect" && state.connected) {
-        state.disconnects++;
-        state.connected = false;
-        state.since = Date.now();
-        log("warn", scope, `upstream ${endpoint} lost; reconnecting`);
-      } else if (ev.type.startsWith("handshake:error")) {
-        const why = "error" in ev ? errorMessage(ev.error) : ev.type;
-        rateLog.log("warn", scope, ev.type, `handshake with upstream ${endpoint} failed: ${why}`);
-      }
+  const handle = (ev: zmq.Event) => {
+    if (!isNetwork(ev)) return;
+    if (ev.type === "handshake") {
+      state.connects++;
+      state.connected = true;
+      state.since = Date.now();
+      log(
+        "info",
+        scope,
+        `upstream ${endpoint} ${state.connects > 1 ? "reconnected" : "connected"}`,
+      );
+    } else if (ev.type === "disconnect" && state.connected) {
+      state.disconnects++;
+      state.connected = false;
+      state.since = Date.now();
+      log("warn", scope, `upstream ${endpoint} lost; reconnecting`);
+    } else if (ev.type.startsWith("handshake:error")) {
+      const why = "error" in ev ? errorMessage(ev.error) : ev.type;
+      rateLog.log("warn", scope, ev.type, `handshake with upstream ${endpoint} failed: ${why}`);
     }
-  })().catch((err) => log("error", scope, `upstream monitor ended: ${errorMessage(err)}`));
+  };
+  const done = monitorLoop(events, handle, scope, "upstream monitor", onRestart);
   return { state: () => ({ ...state }), done };
 }
 
@@ -90,25 +121,28 @@ export interface PeerState {
   connected: number;
   /** Connections accepted since start. */
   accepted: number;
+  /** ZeroMQ handshakes completed since start (a peer's subscriptions follow its handshake). */
+  handshakes: number;
 }
 
 /**
  * Counts the connections on a bound socket: every accepted connection ends with exactly one
  * disconnect event (whether or not its handshake completed), so open = accepted - disconnected.
  */
-export function watchPeers(socket: zmq.Socket): LinkWatch<PeerState> {
-  const state: PeerState = { connected: 0, accepted: 0 };
+export function watchPeers(socket: zmq.Socket, onRestart?: () => void): LinkWatch<PeerState> {
+  const state: PeerState = { connected: 0, accepted: 0, handshakes: 0 };
   const events = socket.events;
-  const done = (async () => {
-    for await (const ev of events) {
-      if (!isNetwork(ev)) continue;
-      if (ev.type === "accept") {
-        state.accepted++;
-        state.connected++;
-      } else if (ev.type === "disconnect") {
-        state.connected = Math.max(0, state.connected - 1);
-      }
+  const handle = (ev: zmq.Event) => {
+    if (!isNetwork(ev)) return;
+    if (ev.type === "accept") {
+      state.accepted++;
+      state.connected++;
+    } else if (ev.type === "handshake") {
+      state.handshakes++;
+    } else if (ev.type === "disconnect") {
+      state.connected = Math.max(0, state.connected - 1);
     }
-  })().catch((err) => log("error", "forwarder", `egress monitor ended: ${errorMessage(err)}`));
+  };
+  const done = monitorLoop(events, handle, "forwarder", "egress monitor", onRestart);
   return { state: () => ({ ...state }), done };
 }

@@ -238,6 +238,73 @@ Deno.test({
 });
 
 Deno.test({
+  name: "clean forwarder restart under a steady stream: it waits for its gateways before " +
+    "sequencing, so live clients see every seq, no gap and no reset",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "zws-fwd-restart-" });
+    const state = `${dir}/forwarder.json`;
+    const perms = [`--allow-read=${dir}`, `--allow-write=${dir}`];
+    const procs: Array<ZwsProcess | ForwarderProcess> = [];
+    let pub: zmq.Publisher | undefined;
+    const followers: Follower[] = [];
+    let fwd = await startForwarder(["--state-file", state], perms);
+    procs.push(fwd);
+    try {
+      const gw = await startZws(["--no-demo", "--upstream", fwd.egress, "--history", "100000"]);
+      procs.push(gw);
+      pub = await connectPublisher(fwd.ingress);
+      const p = pub;
+      await waitFor(
+        async () => {
+          await p.send(JSON.stringify({ x: Date.now(), y: -1, series: "probe" }));
+          await sleep(100);
+          return (await getMetric(gw.base, "zws_points_received_total")) > 0;
+        },
+        5000,
+        "a first point through",
+      );
+      for (let i = 0; i < 2; i++) followers.push(await Follower.open(gw.wsUrl));
+      // A steady producer across the restart: what it sends while no forwarder runs is dropped
+      // by its PUB (never sequenced); everything sequenced must reach the clients.
+      const s = produce(p, "steady", 3);
+      await sleep(500);
+      assert.equal((await fwd.stop()).code, 0);
+      const saved = await readState(state);
+      assert.equal(saved?.gateways, 1, "the state file records the gateway connected at the stop");
+      await sleep(300);
+      fwd = await startForwarder(
+        ["--state-file", state, "--ingress", fwd.ingress, "--egress", fwd.egress],
+        perms,
+      );
+      procs.push(fwd);
+      assert.match(fwd.stderr(), /1 of 1 gateway\(s\) back before sequencing/);
+      const lastBefore = saved!.lastSeq;
+      await waitFor(
+        () => followers.every((f) => (f.all().at(-1)?.seq ?? 0) > lastBefore + 100),
+        10000,
+        "points of the new run on every client",
+      );
+      await s.stop();
+      const last = await getMetric(fwd.base, "zws_forwarder_last_seq");
+      await waitFor(
+        () => followers.every((f) => f.all().at(-1)?.seq === last),
+        10000,
+        `every client to reach seq ${last}`,
+      );
+      for (const [i, f] of followers.entries()) assertContiguous(f.all(), 1, last, `client ${i}`);
+      assert.equal(await getMetric(gw.base, "zws_seq_gaps_total"), 0, "no gap at the gateway");
+    } finally {
+      await Promise.all(followers.map((f) => f.close().catch(() => {})));
+      pub?.close();
+      for (const p of procs) await p.stop("SIGTERM");
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
   name: "forwarder restart without a state file: new epoch, clients are closed (1012) and get a " +
     "reset snapshot, delivery resumes",
   sanitizeResources: false,

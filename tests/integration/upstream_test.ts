@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as zmq from "zeromq";
 import { startUpstream, waitUntilHeld } from "../../src/sources/upstream_link.ts";
 import { setLogSink } from "../../src/runtime/log.ts";
-import { sleep, waitFor } from "../_helpers.ts";
+import { metric, openClient, sleep, startZws, waitFor, type WsRecorder } from "../_helpers.ts";
 import { WsBridge } from "../../ws_bridge.ts";
 import { decodeBus, encodeBus } from "../../src/protocol/bus.ts";
 
@@ -156,6 +156,86 @@ Deno.test({
     } finally {
       await bridge.close(); // its loop already ended at the change: no wait, no warning
       pub.close();
+    }
+  },
+});
+
+/**
+ * Walks what a client received, in order, and throws at the first silent jump in seq: each point
+ * must follow the one before it, unless a reset snapshot (history with `reset: true`) came between.
+ */
+function assertNoSilentJump(c: WsRecorder, who: string): { resets: number; last: number } {
+  let prev: number | undefined;
+  let resets = 0;
+  // A reset snapshot is what the gateway holds (it may hold a gap: the page starts over from it).
+  let snapshot = false;
+  for (const f of c.frames) {
+    if (f.type !== "points" && f.type !== "history") continue;
+    if (f.type === "history" && f.reset === true) {
+      snapshot = true;
+      resets++;
+    } else if (f.type === "points") snapshot = false;
+    for (const p of f.points as Array<{ seq: number }>) {
+      if (prev !== undefined && !snapshot) {
+        assert.equal(p.seq, prev + 1, `${who}: seq ${prev} -> ${p.seq} without a reset`);
+      }
+      prev = p.seq;
+    }
+  }
+  return { resets, last: prev ?? 0 };
+}
+
+Deno.test({
+  name: "gateway: a jump in the forwarder's seq reaches live clients as a reset snapshot, never " +
+    "as a silent jump",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const fwd = new zmq.Publisher({ linger: 0 });
+    await fwd.bind("tcp://127.0.0.1:*");
+    const gw = await startZws(["--no-demo", "--upstream", fwd.lastEndpoint!]);
+    const clients: WsRecorder[] = [];
+    const metricOf = async (name: string) =>
+      metric(await (await fetch(`${gw.base}/metrics`)).text(), name);
+    try {
+      let seq = 0;
+      // Until the gateway's subscription has reached this publisher, points go nowhere (a gap
+      // at the start, before any client: not a loss).
+      await waitFor(
+        async () => {
+          await fwd.send(msg("a", ++seq, "E"));
+          await sleep(50);
+          return (await metricOf("zws_points_received_total")) > 0;
+        },
+        10000,
+        "a first point through the gateway",
+      );
+      for (let i = 0; i < 3; i++) clients.push(await openClient(gw.wsUrl));
+      for (let i = 0; i < 20; i++) await fwd.send(msg(i % 2 ? "a" : "b", ++seq, "E"));
+      await sleep(200);
+      // The gateway missed 500 points (its link was down, or it fell behind): seq jumps.
+      seq += 500;
+      for (let i = 0; i < 20; i++) await fwd.send(msg("a", ++seq, "E"));
+      const last = seq;
+      await waitFor(
+        () => clients.every((c) => assertNoSilentJump(c, "client").last === last),
+        5000,
+        `every client to reach seq ${last}`,
+      );
+      for (const [i, c] of clients.entries()) {
+        const r = assertNoSilentJump(c, `client ${i}`);
+        // The first reset is the snapshot on connecting; the second is the gap's.
+        assert.equal(r.resets, 2, `client ${i}: a reset snapshot after the gap`);
+      }
+      assert.equal(await metricOf("zws_seq_gaps_total"), 1);
+      // Live again after the reset: contiguous points reach the clients as points frames.
+      for (let i = 0; i < 5; i++) await fwd.send(msg("a", ++seq, "E"));
+      await waitFor(() => clients.every((c) => c.points().at(-1)?.seq === seq), 5000, "live");
+      for (const c of clients) assertNoSilentJump(c, "client");
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+      await gw.stop("SIGTERM");
+      fwd.close();
     }
   },
 });

@@ -100,6 +100,7 @@ function makeHandler(opts: HandlerOptions = {}) {
     resumesExact: 0,
     resumesReset: 0,
     historyPoints: 0,
+    seqGaps: 0,
     clientsClosedTooBig: 0,
     clientsClosedTokenExpired: 0,
     framesBuilt: 10,

@@ -31,6 +31,7 @@ function snapshot(): MetricsSnapshot {
       clientsClosedTooBig: 21,
       clientsClosedTokenExpired: 22,
       framesBuilt: 60,
+      seqGaps: 2,
       sseClients: 3,
       queuedBytes: 61,
       queuedBytesMax: 62,
@@ -104,6 +105,7 @@ const EXPECTED: Array<[string, string]> = [
   ["zws_clients_buffer_budget_bytes", "gauge"],
   ["zws_clients_held_budget_total", "counter"],
   ["zws_client_resumes_total", "counter"],
+  ["zws_seq_gaps_total", "counter"],
   ["zws_history_points", "gauge"],
   ["zws_client_protocol_errors_total", "counter"],
   ["zws_relay_restarts_total", "counter"],
@@ -144,6 +146,7 @@ Deno.test("metrics: values come from the right fields", () => {
   const v = (name: string, labels = "") => fams.get(name)?.samples.get(labels);
   assert.equal(v("zws_clients"), 7);
   assert.equal(v("zws_ws_connections_total"), 11);
+  assert.equal(v("zws_seq_gaps_total"), 2);
   assert.equal(v("zws_ws_rejected_total", '{reason="origin"}'), 13);
   assert.equal(v("zws_ws_rejected_total", '{reason="capacity"}'), 14);
   assert.equal(v("zws_ws_rejected_total", '{reason="ip_capacity"}'), 15);
@@ -209,6 +212,7 @@ Deno.test("metrics: an all-zero snapshot still lists every series", () => {
       clientsClosedTooBig: 0,
       clientsClosedTokenExpired: 0,
       framesBuilt: 0,
+      seqGaps: 0,
       sseClients: 0,
     },
     // Only the old reasons given: the others still appear, as 0.
@@ -223,10 +227,10 @@ Deno.test("metrics: an all-zero snapshot still lists every series", () => {
       samples++;
     }
   }
-  // 16 unlabeled (with sse_clients) + 4 of the clients' budget + 5 ws_rejected + 5 sse_rejected
-  // + 3 auth failures + 2 ws_closed + every reject reason + 1 dropped + 2 resume results; the data
-  // path's loops and bus: 5 unlabeled + 2 loop-restart stages.
-  assert.equal(samples, 16 + 4 + 5 + 5 + 3 + 2 + REJECT_REASONS.length + 1 + 2 + 5 + 2);
+  // 17 unlabeled (with sse_clients, seq_gaps) + 4 of the clients' budget + 5 ws_rejected
+  // + 5 sse_rejected + 3 auth failures + 2 ws_closed + every reject reason + 1 dropped + 2 resume
+  // results; the data path's loops and bus: 5 unlabeled + 2 loop-restart stages.
+  assert.equal(samples, 17 + 4 + 5 + 5 + 3 + 2 + REJECT_REASONS.length + 1 + 2 + 5 + 2);
   assert(!text.includes("undefined") && !text.includes("NaN"));
 });
 
