@@ -25,6 +25,7 @@ import { SECURITY_HEADERS } from "./src/http.ts";
 import { errorMessage, log, setLogLevel } from "./src/log.ts";
 import { renderForwarderMetrics } from "./src/metrics.ts";
 import type { RelayStats } from "./src/relay_messages.ts";
+import { persistHealth } from "./src/store/writer.ts";
 import {
   type LinkState,
   type LinkWatch,
@@ -184,6 +185,9 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
         ...(saved?.clean ? { epoch: saved.epoch, lastSeq: saved.lastSeq } : {}),
         logLevel: config.logLevel,
         endOfStream: false,
+        // The store keeps epoch, seq and points (src/store/); no history to load: gateways hold
+        // what clients are served.
+        persist: { dataDir: config.dataDir, retention: config.retention, history: 0, maxSeries: 0 },
       });
       if (saved?.clean) {
         log("info", "forwarder", `continuing epoch ${saved.epoch} after seq ${saved.lastSeq}`);
@@ -233,6 +237,7 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
         server: SERVER_INFO,
         uptime: uptime(),
         ...(relay ? { ingress: relay.ingress, epoch: relay.epoch, lastSeq: s.relay!.lastSeq } : {}),
+        ...(s.relay?.persist ? { persist: persistHealth(s.relay.persist) } : {}),
         egress: egressEndpoint,
         gateways: s.peers.connected,
         ...(s.upstream

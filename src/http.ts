@@ -30,6 +30,7 @@ import { RateLimitedLog } from "./log.ts";
 import type { RelayStats } from "./relay_messages.ts";
 import type { AcceptOptions, WsBridge } from "../ws_bridge.ts";
 import { SERVER_INFO } from "./frames.ts";
+import { persistHealth } from "./store/writer.ts";
 import { seriesFromUrl } from "./client_messages.ts";
 import { acceptEventStream, EVENT_STREAM_HEADERS } from "./sse.ts";
 
@@ -239,7 +240,8 @@ export function createHandler(
             onClose: opts.onClose,
           }, SECURITY_HEADERS));
       }
-      case "/healthz":
+      case "/healthz": {
+        const persist = (await ctx.relayStats()).persist;
         return text(
           200,
           JSON.stringify({
@@ -248,10 +250,12 @@ export function createHandler(
             uptime: uptime(),
             server: SERVER_INFO,
             relayRestarts: ctx.relayRestarts(),
+            ...(persist ? { persist: persistHealth(persist) } : {}),
             ...(ctx.upstream ? { upstream: ctx.upstream.health() } : {}),
           }) + "\n",
           "application/json",
         );
+      }
       case "/metrics":
         return text(
           200,

@@ -73,6 +73,8 @@ Deno.test("config: no flags and no env give the defaults", () => {
     allowOrigins: [],
     maxClients: 10000,
     history: 1000,
+    dataDir: "./data",
+    retention: { count: 1000 },
     clientBufferBytes: 1048576,
     slowClientTimeout: 10,
     logLevel: "info",
@@ -113,6 +115,10 @@ Deno.test("config: every flag is read", () => {
     "5",
     "--history",
     "50",
+    "--data-dir",
+    "/var/lib/zws",
+    "--retention",
+    "5000,24h",
     "--client-buffer-bytes",
     "65536",
     "--slow-client-timeout",
@@ -148,6 +154,8 @@ Deno.test("config: every flag is read", () => {
     allowOrigins: ["https://a.example", "http://b.example:8080"],
     maxClients: 5,
     history: 50,
+    dataDir: "/var/lib/zws",
+    retention: { count: 5000, ageMs: 86_400_000 },
     clientBufferBytes: 65536,
     slowClientTimeout: 3,
     logLevel: "debug",
@@ -184,6 +192,9 @@ Deno.test("config: ENV_VARS names the documented variables", () => {
     allowOrigins: "ZWS_ALLOW_ORIGIN",
     maxClients: "ZWS_MAX_CLIENTS",
     history: "ZWS_HISTORY",
+    dataDir: "ZWS_DATA_DIR",
+    noPersist: "ZWS_NO_PERSIST",
+    retention: "ZWS_RETENTION",
     clientBufferBytes: "ZWS_CLIENT_BUFFER_BYTES",
     slowClientTimeout: "ZWS_SLOW_CLIENT_TIMEOUT",
     logLevel: "ZWS_LOG_LEVEL",
@@ -216,6 +227,8 @@ Deno.test("config: every setting falls back to its environment variable", () => 
     ZWS_ALLOW_ORIGIN: "https://a.example",
     ZWS_MAX_CLIENTS: "77",
     ZWS_HISTORY: "12",
+    ZWS_NO_PERSIST: "1",
+    ZWS_RETENTION: "1h",
     ZWS_CLIENT_BUFFER_BYTES: "2048",
     ZWS_SLOW_CLIENT_TIMEOUT: "4",
     ZWS_LOG_LEVEL: "error",
@@ -240,6 +253,8 @@ Deno.test("config: every setting falls back to its environment variable", () => 
     allowOrigins: ["https://a.example"],
     maxClients: 77,
     history: 12,
+    dataDir: null,
+    retention: { count: 12, ageMs: 3_600_000 },
     clientBufferBytes: 2048,
     slowClientTimeout: 4,
     logLevel: "error",
@@ -317,6 +332,8 @@ Deno.test("config: a flag beats its environment variable", () => {
     ZWS_ALLOW_ORIGIN: "https://env-a.example,https://env-b.example",
     ZWS_MAX_CLIENTS: "1111",
     ZWS_HISTORY: "1111",
+    ZWS_DATA_DIR: "/env/data",
+    ZWS_RETENTION: "1111",
     ZWS_LOG_LEVEL: "error",
   };
   const c = ok([
@@ -334,6 +351,10 @@ Deno.test("config: a flag beats its environment variable", () => {
     "2222",
     "--history",
     "2222",
+    "--data-dir",
+    "/flag/data",
+    "--retention",
+    "2222",
     "--log-level",
     "debug",
   ], env);
@@ -347,6 +368,8 @@ Deno.test("config: a flag beats its environment variable", () => {
     allowOrigins: ["https://flag.example"],
     maxClients: 2222,
     history: 2222,
+    dataDir: "/flag/data",
+    retention: { count: 2222 },
     clientBufferBytes: 1048576,
     slowClientTimeout: 10,
     logLevel: "debug",
@@ -698,8 +721,30 @@ Deno.test("forwarder config: defaults, every flag, and env fallbacks", () => {
         demo: false,
         maxMessageBytes: 1024,
         logLevel: "warn",
+        dataDir: null,
+        retention: { count: 1000 },
       },
     },
+  );
+  assert.deepEqual(fwd(["--data-dir", "/var/lib/zws/relay", "--retention", "10,7d"]), {
+    kind: "config",
+    config: {
+      ...FORWARDER_DEFAULTS,
+      dataDir: "/var/lib/zws/relay",
+      retention: { count: 10, ageMs: 7 * 86_400_000 },
+    },
+  });
+  assert.deepEqual(fwd(["--no-persist"]), {
+    kind: "config",
+    config: { ...FORWARDER_DEFAULTS, dataDir: null },
+  });
+  assert.match(
+    (fwd(["--state-file", "s.json", "--data-dir", "d"]) as { message: string }).message,
+    /--state-file and --data-dir/,
+  );
+  assert.match(
+    (fwd(["--retention", "soon"]) as { message: string }).message,
+    /--retention: "soon" is neither a count nor an age/,
   );
   const env = {
     ZWS_INGRESS: "ipc:///tmp/in",
@@ -727,6 +772,8 @@ Deno.test("forwarder config: defaults, every flag, and env fallbacks", () => {
       maxMessageBytes: 2048,
       stateFile: "s.json",
       logLevel: "debug",
+      dataDir: null,
+      retention: { count: 1000 },
     },
   });
   for (const name of Object.values(FORWARDER_ENV_VARS)) {

@@ -126,7 +126,8 @@ Deno.test("store: after a crash (no clean stop) the run continues after every re
     s1.write(batches(1, 400), 400);
     const reserved = s1.reserved;
     assert(reserved >= 400);
-    // No close: what SIGKILL leaves (the file is as the last commit left it).
+    // Closed without a clean stop: the file as SIGKILL leaves it (as the last commit left it).
+    s1.close();
     const s2 = PointStore.open(dir, { retention: RET, reserveAhead: 1000 });
     assert.deepEqual(s2.start.recovered, "crash");
     assert.deepEqual(s2.start.epoch, s1.start.epoch);
@@ -215,14 +216,15 @@ Deno.test("store: retention by count trims on write, and the file stops growing"
     }
     assert(s.pointsOf("a") >= 500 && s.pointsOf("a") <= 550, `a: ${s.pointsOf("a")}`);
     assert.deepEqual(s.load(500).filter((p) => p.series === "a").length, 500);
+    const trimmed = s.counters.pointsTrimmed;
+    s.close(60000);
+    // Freed pages and the write-ahead log are reused: once warm, the files stop growing.
+    assert(sizes[5] <= sizes[2], `file sizes ${sizes}`);
     const db = new DatabaseSync(`${dir}/${STORE_FILE}`, { readOnly: true });
     const n = db.prepare("SELECT sum(n) AS n FROM batches").get() as { n: number };
     db.close();
     assert(n.n <= 1100, `on disk: ${n.n} points`);
-    assert.deepEqual(s.counters.pointsTrimmed, 60000 - n.n);
-    // Freed pages and the write-ahead log are reused: once warm, the files stop growing.
-    assert(sizes[5] <= sizes[2], `file sizes ${sizes}`);
-    s.close(60000);
+    assert.deepEqual(trimmed, 60000 - n.n);
   }));
 
 Deno.test("store: retention by age drops old rows, in bounded steps", () =>
@@ -399,3 +401,12 @@ Deno.test("StoreWriter: off (--no-persist) keeps nothing and refuses nothing", (
   assert.deepEqual(w.load(10), []);
   w.close(1);
 });
+
+Deno.test("store: one process per data directory: a second open is refused as locked", () =>
+  withDir((dir) => {
+    const first = PointStore.open(dir, { retention: RET });
+    const e = thrown(() => PointStore.open(dir, { retention: RET }));
+    assert.equal((e as StoreError).kind, "locked");
+    first.close(0);
+    PointStore.open(dir, { retention: RET }).close(0);
+  }));

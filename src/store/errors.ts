@@ -11,9 +11,10 @@
  * - `unwritable`: the directory or file cannot be created or written (read-only, permissions,
  *   not a directory).
  * - `corrupt`: the file is not a zws store, or its content is damaged; it is never read again.
+ * - `locked`: another process holds the store (two servers on one data directory).
  * - `io`: any other failure of the file system or of SQLite.
  */
-export type StoreErrorKind = "full" | "unwritable" | "corrupt" | "io";
+export type StoreErrorKind = "full" | "unwritable" | "corrupt" | "locked" | "io";
 
 /** A store failure: its kind, the path concerned, and what SQLite or the OS said. */
 export class StoreError extends Error {
@@ -36,6 +37,8 @@ export function describeKind(kind: StoreErrorKind): string {
       return "data directory not writable";
     case "corrupt":
       return "corrupt store file";
+    case "locked":
+      return "data directory in use by another process";
     case "io":
       return "store I/O error";
   }
@@ -43,6 +46,8 @@ export function describeKind(kind: StoreErrorKind): string {
 
 /** SQLite primary result codes that tell the kind (https://sqlite.org/rescode.html). */
 const CODES: Record<number, StoreErrorKind> = {
+  5: "locked", // SQLITE_BUSY
+  6: "locked", // SQLITE_LOCKED
   8: "unwritable", // SQLITE_READONLY
   11: "corrupt", // SQLITE_CORRUPT
   13: "full", // SQLITE_FULL
@@ -65,6 +70,7 @@ export function classifyError(err: unknown, path: string): StoreError {
     if (/disk is full|database or disk is full|no space left|ENOSPC|quota/i.test(message)) {
       kind = "full";
     } else if (/not a database|malformed|corrupt/i.test(message)) kind = "corrupt";
+    else if (/database is locked|database table is locked/i.test(message)) kind = "locked";
     else if (
       e?.name === "NotCapable" || e?.name === "PermissionDenied" || e?.name === "NotADirectory" ||
       /readonly|read-only|unable to open|permission|not a directory|EROFS|EACCES/i.test(message)

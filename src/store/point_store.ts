@@ -150,6 +150,9 @@ export class PointStore {
       if (tables.n > 0 && found.application_id !== APPLICATION_ID) {
         throw new StoreError("corrupt", path, "not a zws store (another application's database)");
       }
+      // One process per data directory: the lock is taken by the first write and held until
+      // close, so a second server on the same directory fails to open (and runs in memory).
+      db.exec("PRAGMA locking_mode = EXCLUSIVE");
       db.exec("PRAGMA journal_mode = WAL");
       db.exec("PRAGMA synchronous = FULL");
       if (opts.maxPages) db.exec(`PRAGMA max_page_count = ${Math.floor(opts.maxPages)}`);
@@ -282,10 +285,11 @@ export class PointStore {
   }
 
   /**
-   * The last `perSeries` points (and within the retention's age) of the `maxSeries` series
+   * The last `perSeries` points (at most the retention's count, and within its age) of the `maxSeries` series
    * written last, in seq order, with no seq above `upTo` (default: all).
    */
   load(perSeries: number, maxSeries = Infinity, upTo = Infinity): StoredPoint[] {
+    perSeries = Math.min(perSeries, this.retention.count);
     return this.#guard(() => {
       const cutoff = this.retention.ageMs === undefined
         ? -Infinity

@@ -35,6 +35,17 @@ export interface PersistStatus {
   maxFlushMs: number;
 }
 
+/** What `/healthz` says of persistence: the mode, why it is in memory, what was not kept. */
+export function persistHealth(
+  p: PersistStatus,
+): { mode: PersistStatus["mode"]; error?: string; pointsNotPersisted?: number } {
+  return {
+    mode: p.mode,
+    ...(p.error ? { error: p.error.message } : {}),
+    ...(p.mode === "memory" ? { pointsNotPersisted: p.pointsNotPersisted } : {}),
+  };
+}
+
 /** Options of {@link StoreWriter}. */
 export interface WriterOptions {
   /** How often pending points are written, in ms (default 100): what a crash can lose at most. */
@@ -192,10 +203,39 @@ export class StoreWriter {
     this.#timer = undefined;
     this.#pending.clear();
     this.#pendingCount = 0;
+    const path = this.#store?.path;
     try {
       this.#store?.close();
     } catch { /* already failed */ }
     this.#store = undefined;
+    if (path) setAside(path);
+  }
+}
+
+/**
+ * Moves a store that failed while running out of the way (`points.db.failed-<time>`, best effort:
+ * a rename needs no free space). Seqs go on past its reservation in memory, so a later run must
+ * not continue its epoch: it starts a fresh store (a new epoch; clients get a reset) instead.
+ */
+function setAside(path: string): void {
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  try {
+    Deno.renameSync(path, `${path}.failed-${stamp}`);
+    try {
+      Deno.renameSync(`${path}-wal`, `${path}.failed-${stamp}-wal`);
+    } catch { /* no log file */ }
+    log(
+      "warn",
+      "store",
+      `moved ${path} to ${path}.failed-${stamp}; the next start begins a new one`,
+    );
+  } catch (err) {
+    log(
+      "error",
+      "store",
+      `cannot move ${path} aside (${errorMessage(err)}): remove it before the next start, or ` +
+        `that start may continue the epoch past what was reserved`,
+    );
   }
 }
 
