@@ -303,8 +303,12 @@ interface Server {
   stderr(): string;
 }
 
-/** Starts zws exactly like tests/_helpers.ts `startZws()` (the flags of `deno task start`). */
+/**
+ * Starts zws with the flags of `deno task start`, persisting (the default) into a data directory
+ * of its own under ./data, removed when it stops: each workload starts with an empty history.
+ */
 async function startServer(kind: ServerKind, maxClients: number): Promise<Server> {
+  const dataDir = `./data/bench-${crypto.randomUUID().slice(0, 8)}`;
   const args = kind === "zws"
     ? [
       ...(await taskArgs("start")),
@@ -317,6 +321,8 @@ async function startServer(kind: ServerKind, maxClients: number): Promise<Server
       "--no-demo",
       "--max-clients",
       String(maxClients),
+      "--data-dir",
+      dataDir,
     ]
     : [
       "run",
@@ -364,6 +370,9 @@ async function startServer(kind: ServerKind, maxClients: number): Promise<Server
       proc.kill("SIGTERM");
     } catch { /* gone */ }
     await waitExit(proc, status, 4000);
+    if (kind === "zws") {
+      await Deno.remove(new URL(dataDir, ROOT), { recursive: true }).catch(() => {});
+    }
   };
   if (!m) {
     await stop();

@@ -58,6 +58,8 @@ export interface WriterOptions {
 export class StoreWriter {
   #store?: PointStore;
   #pending = new Map<string, SeriesBatch>();
+  /** The batch the last point went to. */
+  #last?: SeriesBatch;
   #pendingCount = 0;
   #lastAppended = 0;
   /** Seqs up to this one are reserved on disk (cached: no call per point). */
@@ -126,8 +128,13 @@ export class StoreWriter {
       if (this.#status.mode === "memory") this.#status.pointsNotPersisted++;
       return;
     }
-    let b = this.#pending.get(series);
-    if (!b) this.#pending.set(series, b = { series, seqs: [], xs: [], ys: [] });
+    // Points of one producer message are mostly of one series: skip the lookup then.
+    let b = this.#last;
+    if (b?.series !== series) {
+      b = this.#pending.get(series);
+      if (!b) this.#pending.set(series, b = { series, seqs: [], xs: [], ys: [] });
+      this.#last = b;
+    }
     b.seqs.push(seq);
     b.xs.push(x);
     b.ys.push(y);
@@ -141,6 +148,7 @@ export class StoreWriter {
     const batches = [...this.#pending.values()];
     const count = this.#pendingCount;
     this.#pending.clear();
+    this.#last = undefined;
     this.#pendingCount = 0;
     const t0 = performance.now();
     try {
@@ -202,6 +210,7 @@ export class StoreWriter {
     clearInterval(this.#timer);
     this.#timer = undefined;
     this.#pending.clear();
+    this.#last = undefined;
     this.#pendingCount = 0;
     const path = this.#store?.path;
     try {
