@@ -20,8 +20,10 @@ import { loadSecrets, NO_SECRETS, type Secrets } from "./src/secrets.ts";
 import { createTokenVerifier } from "./src/auth.ts";
 import { collectAfterChurn } from "./src/gc.ts";
 import { RelaySupervisor } from "./src/relay_supervisor.ts";
+import { assessHealth, type Health } from "./src/runtime/health.ts";
 import { startUpstream, waitUntilHeld } from "./src/upstream.ts";
-import { resumeFromUrl, WsBridge } from "./ws_bridge.ts";
+import { WsBridge } from "./ws_bridge.ts";
+import { resumeFromUrl } from "./src/protocol/resume.ts";
 import { forwarderMain } from "./forwarder.ts";
 
 /** A running server. */
@@ -34,6 +36,8 @@ export interface RunningServer {
   upstream?: string;
   /** Closes clients (1001), the relay and the listener. */
   shutdown(): Promise<void>;
+  /** Tests only: makes one of the relay worker's loops fail (`runtime/loop.ts` `faults`). */
+  injectRelayFault?(loop: string, kind?: "throw" | "hang"): void;
 }
 
 /** How long a gateway holds a resuming client back until it holds the client's last point. */
@@ -41,8 +45,12 @@ const RESUME_WAIT_MS = 2000;
 
 /** The server's data source: its own relay (one process) or a forwarder (gateway). */
 interface Source {
+  /** The data path's health for `/healthz` (absent: always ok). */
+  health?: () => Health;
   relayStats(): Promise<RelayStats>;
   relayRestarts(): number;
+  /** Tests only: arms a fault in the relay worker (see {@link RunningServer.injectRelayFault}). */
+  injectFault?: (loop: string, kind?: "throw" | "hang") => void;
   /** Stops the source and closes the bridge(s): never a socket with a receive pending on it. */
   stop(): Promise<void>;
 }
@@ -184,8 +192,16 @@ export async function startServer(
       throw err;
     }
     source = {
+      health: () =>
+        assessHealth({
+          relayUp: relay.up,
+          busIdleMs: bridge.stats().busIdleMs,
+          uptimeMs: performance.now() - startedAt,
+          pending: relay.pending,
+        }),
       relayStats: () => relay.stats(),
       relayRestarts: () => relay.restarts,
+      injectFault: (loop, kind) => relay.postToWorker({ type: "fault", loop, kind }),
       stop: async () => {
         await relay.stop();
         await bridge.close();
@@ -202,6 +218,7 @@ export async function startServer(
     get bridge() {
       return bridge;
     },
+    health: source.health,
     relayStats: () => source.relayStats(),
     relayRestarts: () => source.relayRestarts(),
     allowOrigins: config.allowOrigins,
@@ -245,6 +262,7 @@ export async function startServer(
     url: `${secrets.tls ? "https" : "http"}://${host}:${addr.port}/`,
     ingress,
     upstream: config.upstream,
+    injectRelayFault: source.injectFault,
     shutdown() {
       closing ??= (async () => {
         stopGc();

@@ -174,8 +174,11 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   // waits on the bus, so it keeps taking producers' input (and shedding what does not fit, counted
   // in points as `overload`) however far behind the bridge is.
   const receiveOnce = async () => {
-    for await (const frames of inbox) {
-      faults.check("relay.receive");
+    while (!inbox.closed) {
+      // The fault point sits before the receive: a test's failure then loses no message.
+      const fault = faults.check("relay.receive");
+      if (fault) await fault;
+      const frames = await inbox.receive();
       if (isStopMessage(frames, stopToken)) {
         stopped = true;
         signal();
@@ -210,7 +213,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   // loop saw, so the bridge can tell idle from dead.
   const sendOnce = async () => {
     while (!stopped) {
-      faults.check("relay.send");
+      const fault = faults.check("relay.send");
+      if (fault) await fault;
       const batch = seq.cut();
       if (batch) {
         const waited = await sendWithBackpressure(bus, batch.frames, isStopped);
@@ -266,6 +270,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       ...stats,
       ...(persist ? { persist: writer.status() } : {}),
       pending: seq.pending,
+      loopRestarts: stats.loopRestarts! + (zap?.restarts ?? 0),
       rejected: { ...stats.rejected },
       ...(zap ? { producersRefused: zap.refused } : {}),
     }),
@@ -281,7 +286,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         await endReceiveLoop(control, stopToken, receiveLoop.done);
         stopped = true;
         signal();
-        await sendLoop.done;
+        // A wedged send loop must not keep the sockets open for good.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([sendLoop.done, new Promise((r) => timer = setTimeout(r, 500))]);
+        clearTimeout(timer);
         // Every seq assigned is written and recorded as a clean stop: the next run continues it.
         writer.close(seq.lastSeq);
         if (opts.endOfStream !== false) await bus.send([...END_OF_STREAM]).catch(() => {});
@@ -346,7 +354,7 @@ export function runAsWorker(scope: WorkerScope): void {
         if (relay) post({ type: "stats", id: msg.id, stats: relay.stats() });
         break;
       case "fault":
-        faults.arm(msg.loop);
+        faults.arm(msg.loop, msg.kind);
         break;
       case "stop":
         await relay?.close();

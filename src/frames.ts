@@ -22,8 +22,16 @@ export const SERVER_INFO = Object.freeze({ name: "zws", version: "0.1.0" });
 
 /** Encodes one sequenced point as the JSON object browsers receive. */
 export function encodePoint(seq: number, p: Point): string {
-  return `{"seq":${seq},"x":${p.x},"y":${p.y},"series":${JSON.stringify(p.series)}}`;
+  if (p.series !== lastSeries) {
+    lastSeries = p.series;
+    lastSeriesJson = JSON.stringify(p.series);
+  }
+  return `{"seq":${seq},"x":${p.x},"y":${p.y},"series":${lastSeriesJson}}`;
 }
+
+/** One-entry cache of the series' JSON (consecutive points mostly share a series). */
+let lastSeries = "value";
+let lastSeriesJson = '"value"';
 
 /** Builds a `points` frame from already-encoded points. */
 export function pointsFrame(encoded: readonly string[]): string {

@@ -1,6 +1,6 @@
 /**
  * The HTTP side of the one port: the page and its scripts, `/healthz`, `/metrics`, the WebSocket
- * upgrade at `/ws` (handed to `ws_bridge.ts` once its checks pass) and the same stream as
+ * upgrade at `/ws` (handed to `http/websocket.ts` once its checks pass) and the same stream as
  * Server-Sent Events at `/events` (`sse.ts`), with the same checks: origin, capacity (both count
  * in one client limit), and a valid `?series=` selection (400 otherwise).
  *
@@ -28,20 +28,37 @@ import {
 import { ConnectionCounter, RateLimiter } from "./limits.ts";
 import { RateLimitedLog } from "./log.ts";
 import type { RelayStats } from "./relay_messages.ts";
-import type { AcceptOptions, WsBridge } from "../ws_bridge.ts";
+import type { AcceptOptions } from "./hub/client.ts";
+import type { BridgeStats } from "./protocol/stats.ts";
 import { SERVER_INFO } from "./frames.ts";
 import { persistHealth } from "./store/writer.ts";
+import type { Health } from "./runtime/health.ts";
 import { seriesFromUrl } from "./client_messages.ts";
-import { acceptEventStream, EVENT_STREAM_HEADERS } from "./sse.ts";
+import { acceptEventStream, EVENT_STREAM_HEADERS, type EventStreamBridge } from "./sse.ts";
+
+/** What the HTTP side needs from the hub (`WsBridge` in `ws_bridge.ts`). */
+export interface Hub extends EventStreamBridge {
+  /** Clients connected now. */
+  readonly clientCount: number;
+  /**
+   * Upgrades `req` to a WebSocket client (`acceptWebSocket` in `http/websocket.ts`); throws, after
+   * calling `opts.onClose`, when `req` is not a valid upgrade.
+   */
+  accept(req: Request, opts: AcceptOptions): Response;
+  /** The hub's counters, for `/metrics`. */
+  stats(): BridgeStats;
+}
 
 /** What the handler needs from the rest of the server. */
 export interface HttpContext {
   /** Read on every request, so a getter may hand out a new bridge (a gateway's new epoch). */
-  bridge: WsBridge;
+  bridge: Hub;
   /** The relay's counters. */
   relayStats: () => Promise<RelayStats>;
   /** Relay restarts so far. */
   relayRestarts: () => number;
+  /** The data path's health for `/healthz` (absent: always ok). */
+  health?: () => Health;
   /** Extra origins allowed to open `/ws` and `/events`. */
   allowOrigins: readonly string[];
   /** Most clients at once (WebSocket and event stream together). */
@@ -242,10 +259,11 @@ export function createHandler(
       }
       case "/healthz": {
         const persist = (await ctx.relayStats()).persist;
+        const health = ctx.health?.() ?? { ok: true };
         return text(
-          200,
+          health.ok ? 200 : 503,
           JSON.stringify({
-            status: "ok",
+            ...(health.ok ? { status: "ok" } : { status: health.status, reason: health.reason }),
             clients: ctx.bridge.clientCount,
             uptime: uptime(),
             server: SERVER_INFO,

@@ -19,7 +19,11 @@ export interface Point {
   series: string;
 }
 
-/** Every reason a message or point is rejected; the label values of `zws_ingress_rejected_total`. */
+/**
+ * Every reason a message or point is rejected; the label values of `zws_ingress_rejected_total`.
+ * All but `overload` are the parser's; `overload` is the relay's: points shed, before sequencing,
+ * because too many wait for the bus (`relay/sequencer.ts`).
+ */
 export const REJECT_REASONS = [
   "oversize",
   "frame_count",
@@ -96,6 +100,9 @@ export function parseMessage(frames: readonly Uint8Array[], maxBytes: number): P
   return out;
 }
 
+/** The last series name that passed {@link seriesProblem} (points of a message mostly share one). */
+let lastGoodSeries = "";
+
 /** Validates one decoded JSON value as a point; `topicSeries` overrides its `series`. */
 export function toPoint(value: unknown, topicSeries?: string): Point | Rejection {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -116,10 +123,12 @@ export function toPoint(value: unknown, topicSeries?: string): Point | Rejection
     if (s === undefined) series = DEFAULT_SERIES;
     else if (typeof s !== "string") {
       return { reason: "invalid_series", detail: `series must be a string, got ${kind(s)}` };
+    } else if (s === lastGoodSeries) {
+      series = s; // the same name as the previous point: already checked
     } else {
       const problem = seriesProblem(s);
       if (problem) return { reason: "invalid_series", detail: problem };
-      series = s;
+      series = lastGoodSeries = s;
     }
   }
   // Seconds become milliseconds, rounded to the microsecond to keep float noise out of the JSON.

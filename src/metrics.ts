@@ -6,7 +6,7 @@
 import { REJECT_REASONS } from "./ingress_protocol.ts";
 import type { RelayStats } from "./relay_messages.ts";
 import type { PersistStatus } from "./store/writer.ts";
-import type { BridgeStats } from "../ws_bridge.ts";
+import type { BridgeStats } from "./protocol/stats.ts";
 import { AUTH_FAILURE_REASONS, type AuthFailureReason } from "./auth.ts";
 
 /** Why a WebSocket upgrade was refused (the `reason` label of `zws_ws_rejected_total`). */
@@ -201,6 +201,10 @@ export function renderMetrics(m: MetricsSnapshot): string {
   metric("zws_bus_invalid_total", "counter", "Malformed bus messages dropped by the bridge.", [[
     "",
     m.bridge.busInvalid ?? 0,
+  ]]);
+  metric("zws_bus_gap_points_total", "counter", "Seqs missing between bus batches (expected 0).", [[
+    "",
+    m.bridge.busGaps ?? 0,
   ]]);
   metric("zws_uptime_seconds", "gauge", "Seconds since the server started.", [[
     "",

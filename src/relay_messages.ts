@@ -76,7 +76,7 @@ export type ToRelay =
   | { type: "stats"; id: number }
   | { type: "stop" }
   /** Tests only: makes the named loop fail once (see `runtime/loop.ts` `faults`). */
-  | { type: "fault"; loop: string };
+  | { type: "fault"; loop: string; kind?: "throw" | "hang" };
 
 /** Relay worker -> main thread. */
 export type FromRelay =

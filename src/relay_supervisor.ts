@@ -48,8 +48,19 @@ export class RelaySupervisor {
   #carried: RelayStats = structuredClone(EMPTY_STATS);
   #lastStats: RelayStats = structuredClone(EMPTY_STATS);
   #stopped?: () => void;
+  #up = false;
 
   constructor(private readonly opts: SupervisorOptions) {}
+
+  /** Whether a worker is up and ready (false between a crash and the restart's ready). */
+  get up(): boolean {
+    return this.#up;
+  }
+
+  /** Validated points waiting for the bus, as last reported by the relay. */
+  get pending(): number {
+    return this.#lastStats.pending ?? 0;
+  }
 
   /** How many times the worker was restarted after dying. */
   get restarts(): number {
@@ -74,6 +85,7 @@ export class RelaySupervisor {
         switch (msg.type) {
           case "ready": {
             ready = true;
+            this.#up = true;
             this.#epoch = msg.epoch;
             const info: RelayReady = {
               ingress: msg.ingress,
@@ -127,6 +139,7 @@ export class RelaySupervisor {
   #died(worker: Worker, message: string): void {
     if (worker !== this.#worker || this.#stopping) return;
     log("error", "relay", `worker died: ${message}; restarting it`);
+    this.#up = false;
     worker.terminate();
     this.#restarts++;
     this.#carry(this.#lastStats);

@@ -26,13 +26,8 @@
  *
  * @module
  */
-import {
-  type Client,
-  type ClientOptions,
-  type ClientTransport,
-  resumeFromUrl,
-  type ResumeRequest,
-} from "../ws_bridge.ts";
+import type { Client, ClientOptions, ClientTransport } from "./hub/client.ts";
+import { resumeFromUrl, type ResumeRequest } from "./protocol/resume.ts";
 
 /** What the event stream needs from the bridge. */
 export interface EventStreamBridge {

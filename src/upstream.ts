@@ -19,7 +19,7 @@
 import * as zmq from "zeromq";
 import { errorMessage, log } from "./log.ts";
 import { type LinkState, watchUpstream } from "./zmq_links.ts";
-import type { ResumeRequest } from "../ws_bridge.ts";
+import type { ResumeRequest } from "./protocol/resume.ts";
 
 /** Options of {@link startUpstream}. */
 export interface UpstreamOptions {

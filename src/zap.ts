@@ -14,6 +14,7 @@
 import * as zmq from "zeromq";
 import { zapDecide, type ZapDecision } from "./curve.ts";
 import { errorMessage, log } from "./log.ts";
+import { faults, superviseLoop } from "./runtime/loop.ts";
 
 /** The well-known endpoint libzmq sends ZAP requests to. */
 export const ZAP_ENDPOINT = "inproc://zeromq.zap.01";
@@ -34,6 +35,8 @@ export interface ZapHandler {
   readonly allowed: number;
   /** Requests refused so far. */
   readonly refused: number;
+  /** Times its loop ended and was restarted. */
+  readonly restarts: number;
   /** Stops polling and closes the socket. */
   close(): Promise<void>;
 }
@@ -69,8 +72,15 @@ export async function startZapHandler(opts: ZapOptions): Promise<ZapHandler> {
       timer = setTimeout(resolve, pollMs);
     });
 
-  const loop = (async () => {
+  let restarts = 0;
+  // One request per turn; an exception (a bad request, a fault) never ends the handler for good:
+  // the loop is restarted by superviseLoop (the pending handshake is retried by its peer).
+  const once = async () => {
     while (!stopped) {
+      // The fault point sits before the receive: a test's failure then loses no request (an
+      // unanswered ZAP request stalls that handshake until libzmq's handshake timeout).
+      const fault = faults.check("zap.loop");
+      if (fault) await fault;
       let frames: Buffer[];
       try {
         frames = await router.receive();
@@ -93,7 +103,13 @@ export async function startZapHandler(opts: ZapOptions): Promise<ZapHandler> {
         await router.send([frames[0], frames[1], ...decision.reply]);
       } catch { /* the handshake is gone */ }
     }
-  })();
+  };
+  const loop = superviseLoop(once, {
+    component: "relay",
+    name: "ZAP handler loop",
+    stopped: () => stopped,
+    onRestart: (n) => restarts = n,
+  }).done;
 
   let closing: Promise<void> | undefined;
   return {
@@ -102,6 +118,9 @@ export async function startZapHandler(opts: ZapOptions): Promise<ZapHandler> {
     },
     get refused() {
       return refused;
+    },
+    get restarts() {
+      return restarts;
     },
     close() {
       closing ??= (async () => {

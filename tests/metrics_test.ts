@@ -95,6 +95,12 @@ const EXPECTED: Array<[string, string]> = [
   ["zws_history_points", "gauge"],
   ["zws_client_protocol_errors_total", "counter"],
   ["zws_relay_restarts_total", "counter"],
+  ["zws_loop_restarts_total", "counter"],
+  ["zws_ingress_pending_points", "gauge"],
+  ["zws_bus_wait_seconds_total", "counter"],
+  ["zws_bus_batches_total", "counter"],
+  ["zws_bus_invalid_total", "counter"],
+  ["zws_bus_gap_points_total", "counter"],
   ["zws_uptime_seconds", "gauge"],
 ];
 
@@ -149,6 +155,8 @@ Deno.test("metrics: values come from the right fields", () => {
   assert.equal(v("zws_points_dropped_total", '{reason="slow_client"}'), 8);
   assert.equal(v("zws_client_protocol_errors_total"), 2);
   assert.equal(v("zws_relay_restarts_total"), 1);
+  assert.equal(v("zws_loop_restarts_total", '{stage="relay"}'), 0);
+  assert.equal(v("zws_loop_restarts_total", '{stage="bridge"}'), 0);
   assert.equal(v("zws_uptime_seconds"), 12.3);
 });
 
@@ -200,8 +208,9 @@ Deno.test("metrics: an all-zero snapshot still lists every series", () => {
     }
   }
   // 16 unlabeled (with sse_clients) + 5 ws_rejected + 5 sse_rejected + 3 auth failures
-  // + 2 ws_closed + every reject reason + 1 dropped + 2 resume results.
-  assert.equal(samples, 16 + 5 + 5 + 3 + 2 + REJECT_REASONS.length + 1 + 2);
+  // + 2 ws_closed + every reject reason + 1 dropped + 2 resume results; the data path's loops
+  // and bus: 5 unlabeled + 2 loop-restart stages.
+  assert.equal(samples, 16 + 5 + 5 + 3 + 2 + REJECT_REASONS.length + 1 + 2 + 5 + 2);
   assert(!text.includes("undefined") && !text.includes("NaN"));
 });
 
