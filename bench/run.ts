@@ -336,8 +336,8 @@ export async function startServer(kind: ServerKind, maxClients: number): Promise
       "--no-demo",
       "--max-clients",
       String(maxClients),
-      "--data-dir",
-      dataDir,
+      // ZWS_NO_PERSIST=1 deno task bench …: the same workloads in memory only (W6's control).
+      ...(Deno.env.get("ZWS_NO_PERSIST") === "1" ? ["--no-persist"] : ["--data-dir", dataDir]),
     ]
     : [
       "run",

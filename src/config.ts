@@ -417,11 +417,13 @@ function persistence(
   defaultDir: string,
   defaultCount: number,
 ): { dataDir: string | null; retention: Retention } {
-  const off = values["no-persist"] === true || truthy(env(ENV_VARS.noPersist));
-  const dirRaw = str("data-dir", ENV_VARS.dataDir);
-  if (off && values["data-dir"] !== undefined) {
+  if (values["no-persist"] === true && values["data-dir"] !== undefined) {
     throw new Error("--data-dir and --no-persist exclude each other");
   }
+  // A flag beats the environment: --data-dir persists whatever ZWS_NO_PERSIST says.
+  const off = values["no-persist"] === true ||
+    (values["data-dir"] === undefined && truthy(env(ENV_VARS.noPersist)));
+  const dirRaw = str("data-dir", ENV_VARS.dataDir);
   const spec = str("retention", ENV_VARS.retention);
   const retention = spec === undefined
     ? { count: defaultCount }

@@ -742,6 +742,8 @@ Deno.test("forwarder config: defaults, every flag, and env fallbacks", () => {
     (fwd(["--state-file", "s.json", "--data-dir", "d"]) as { message: string }).message,
     /--state-file and --data-dir/,
   );
+  assert.equal(ok(["--data-dir", "d"], { ZWS_NO_PERSIST: "1" }).dataDir, "d", "the flag wins");
+  assert.equal(ok(["--no-persist"], { ZWS_DATA_DIR: "d" }).dataDir, null, "the flag wins");
   assert.match(
     (fwd(["--retention", "soon"]) as { message: string }).message,
     /--retention: "soon" is neither a count nor an age/,
