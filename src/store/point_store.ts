@@ -142,8 +142,6 @@ export class PointStore {
         if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
       }
       db = new DatabaseSync(path);
-      // WAL: the writer never blocks readers; FULL: a commit (the reserve above all) survives a
-      // power cut, not only a crash of the process.
       db.exec("PRAGMA busy_timeout = 2000");
       const found = db.prepare("PRAGMA application_id").get() as { application_id: number };
       const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number };
@@ -154,7 +152,10 @@ export class PointStore {
       // close, so a second server on the same directory fails to open (and runs in memory).
       db.exec("PRAGMA locking_mode = EXCLUSIVE");
       db.exec("PRAGMA journal_mode = WAL");
-      db.exec("PRAGMA synchronous = FULL");
+      // Points: NORMAL (in WAL mode a commit survives a crash of the process without waiting for
+      // the disk; a power cut may lose the last ones). The reservation and the clean-stop mark:
+      // FULL (see #durably), so they survive a power cut too, and with them every earlier commit.
+      db.exec("PRAGMA synchronous = NORMAL");
       if (opts.maxPages) db.exec(`PRAGMA max_page_count = ${Math.floor(opts.maxPages)}`);
       if (tables.n > 0) checkIntegrity(db, path);
       else createSchema(db);
@@ -198,14 +199,14 @@ export class PointStore {
   reserve(seq: number, upTo = 0): void {
     if (seq <= this.#reserved && upTo <= this.#reserved) return;
     const next = Math.max(seq + this.#reserveAhead, upTo);
-    this.#guard(() => this.#setMeta.run("reserved", next));
+    this.#guard(() => durably(this.#db, () => this.#setMeta.run("reserved", next)));
     this.#reserved = next;
   }
 
   /**
-   * Writes batches in one transaction, with the trims retention asks for now (bounded rows) and,
-   * when `topUp` is given and the reservation is less than half a block ahead of it, a new
-   * reservation. Returns the trims made.
+   * Writes batches in one transaction, with the trims retention asks for now (bounded rows);
+   * then, when `topUp` is given and the reservation is less than half a block ahead of it, a new
+   * reservation (its own, durable, transaction: rare). Returns the trims made.
    */
   write(batches: readonly SeriesBatch[], topUp?: number): TrimStep[] {
     const now = this.#now();
@@ -243,13 +244,12 @@ export class PointStore {
           this.counters.pointsWritten += b.seqs.length;
         }
         const steps = this.#applyTrim(this.#ledger.trim(now, this.#maxTrimRows, written));
-        let reserved = this.#reserved;
-        if (topUp !== undefined && this.#reserved - topUp < this.#reserveAhead / 2) {
-          reserved = topUp + this.#reserveAhead;
-          this.#setMeta.run("reserved", reserved);
-        }
         this.#db.exec("COMMIT");
-        this.#reserved = reserved;
+        if (topUp !== undefined && this.#reserved - topUp < this.#reserveAhead / 2) {
+          const next = topUp + this.#reserveAhead;
+          durably(this.#db, () => this.#setMeta.run("reserved", next));
+          this.#reserved = next;
+        }
         return steps;
       } catch (err) {
         if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
@@ -346,12 +346,12 @@ export class PointStore {
     if (this.#closed) return;
     try {
       if (lastSeq !== undefined) {
-        this.#guard(() => {
-          this.#db.exec("BEGIN IMMEDIATE");
-          this.#setMeta.run("last_seq", lastSeq);
-          this.#setMeta.run("clean", 1);
-          this.#db.exec("COMMIT");
-        });
+        this.#guard(() =>
+          durably(this.#db, () => {
+            this.#setMeta.run("last_seq", lastSeq);
+            this.#setMeta.run("clean", 1);
+          })
+        );
       }
     } finally {
       this.#closed = true;
@@ -450,11 +450,31 @@ function beginRun(db: DatabaseSync, path: string, opts: StoreOptions): StoreStar
       lostAfter: written.s ?? 0,
     };
   }
-  db.exec("BEGIN IMMEDIATE");
   const set = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
-  set.run("epoch", start.epoch);
-  set.run("clean", 0);
-  set.run("reserved", start.lastSeq);
-  db.exec("COMMIT");
+  durably(db, () => {
+    set.run("epoch", start.epoch);
+    set.run("clean", 0);
+    set.run("reserved", start.lastSeq);
+  });
   return start;
+}
+
+/**
+ * Runs `f` in a transaction committed with `synchronous = FULL`: on disk when it returns (and,
+ * in WAL mode, every commit before it too).
+ */
+function durably(db: DatabaseSync, f: () => void): void {
+  db.exec("PRAGMA synchronous = FULL");
+  try {
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      f();
+      db.exec("COMMIT");
+    } catch (err) {
+      if (db.isTransaction) db.exec("ROLLBACK");
+      throw err;
+    }
+  } finally {
+    db.exec("PRAGMA synchronous = NORMAL");
+  }
 }
