@@ -290,8 +290,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         let timer: ReturnType<typeof setTimeout> | undefined;
         await Promise.race([sendLoop.done, new Promise((r) => timer = setTimeout(r, 500))]);
         clearTimeout(timer);
-        // Every seq assigned is written and recorded as a clean stop: the next run continues it.
-        writer.close(seq.lastSeq);
+        // A clean stop after the last seq sent (a batch cut but not sent is dropped from the
+        // store, and its seqs go to the next run's points): the next run continues it.
+        writer.close(stats.lastSeq);
         if (opts.endOfStream !== false) await bus.send([...END_OF_STREAM]).catch(() => {});
         proxy.terminate();
         await proxyDone;

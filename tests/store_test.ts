@@ -410,3 +410,24 @@ Deno.test("store: one process per data directory: a second open is refused as lo
     first.close(0);
     PointStore.open(dir, { retention: RET }).close(0);
   }));
+
+Deno.test("store: a clean stop after the last seq sent drops what was sequenced but never sent", () =>
+  withDir((dir) => {
+    const w = openWriter(dir, { retention: RET }, { flushMs: 1e6 });
+    for (let seq = 1; seq <= 30; seq++) {
+      assert(w.reserve(seq));
+      w.append(seq % 2 ? "odd" : "even", seq, seq, 1.5);
+      if (seq === 20) w.flush(); // 1..20 written; 21..30 pending
+    }
+    w.close(15); // 16..30 were cut into a batch that was never sent
+    const s = PointStore.open(dir, { retention: RET });
+    assert.deepEqual(s.start, { epoch: s.start.epoch, lastSeq: 15, recovered: "clean" });
+    const loaded = s.load(1000);
+    assert.deepEqual(loaded.map((p) => p.seq), Array.from({ length: 15 }, (_, i) => i + 1));
+    // The next run gives 16.. to new points: stored once each.
+    s.write(batches(16, 18, ["odd"]));
+    s.close(18);
+    const again = PointStore.open(dir, { retention: RET });
+    assert.deepEqual(again.load(1000).map((p) => p.seq).slice(-4), [15, 16, 17, 18]);
+    again.close(18);
+  }));

@@ -340,7 +340,8 @@ export class PointStore {
 
   /**
    * Ends the run. With `lastSeq` (every point up to it written), records a clean stop so the next
-   * run continues after it; without, leaves the file as after a crash.
+   * run continues after it, and drops any point written above it (sequenced, then never sent:
+   * the next run gives those seqs to other points); without, leaves the file as after a crash.
    */
   close(lastSeq?: number): void {
     if (this.#closed) return;
@@ -348,6 +349,7 @@ export class PointStore {
       if (lastSeq !== undefined) {
         this.#guard(() =>
           durably(this.#db, () => {
+            this.#dropAbove(lastSeq);
             this.#setMeta.run("last_seq", lastSeq);
             this.#setMeta.run("clean", 1);
           })
@@ -358,6 +360,29 @@ export class PointStore {
       try {
         this.#db.close();
       } catch { /* closing a failed file */ }
+    }
+  }
+
+  /** Deletes every stored point with a seq above `seq` (rows above it; a row across it is cut). */
+  #dropAbove(seq: number): void {
+    const rows = this.#db.prepare(
+      "SELECT id, first_seq, n, seqs, xy FROM batches WHERE last_seq > ?",
+    )
+      .all(seq) as { id: number; first_seq: number; n: number; seqs: Uint8Array; xy: Uint8Array }[];
+    const del = this.#db.prepare("DELETE FROM batches WHERE id = ?");
+    const cut = this.#db.prepare(
+      "UPDATE batches SET last_seq = ?, n = ?, seqs = ?, xy = ? WHERE id = ?",
+    );
+    for (const r of rows) {
+      const deltas = new Uint32Array(r.seqs.slice().buffer);
+      let keep = 0;
+      while (keep < r.n && r.first_seq + deltas[keep] <= seq) keep++;
+      if (keep === 0) {
+        del.run(r.id);
+        continue;
+      }
+      const last = r.first_seq + deltas[keep - 1];
+      cut.run(last, keep, r.seqs.slice(0, 4 * keep), r.xy.slice(0, 16 * keep), r.id);
     }
   }
 

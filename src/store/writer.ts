@@ -179,11 +179,21 @@ export class StoreWriter {
     }
   }
 
-  /** Writes what is pending and records a clean stop after `lastSeq` (when the store still works). */
+  /**
+   * Writes what is pending up to `lastSeq` (the last seq sent) and records a clean stop after it
+   * (when the store still works).
+   */
   close(lastSeq: number): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
     if (!this.#store) return;
+    // Points sequenced after `lastSeq` were never sent: not written (the store drops any it has).
+    for (const b of this.#pending.values()) {
+      let keep = b.seqs.length;
+      while (keep > 0 && b.seqs[keep - 1] > lastSeq) keep--;
+      this.#pendingCount -= b.seqs.length - keep;
+      b.seqs.length = b.xs.length = b.ys.length = keep;
+    }
     this.flush();
     const store = this.#store;
     if (!store) return; // the last flush failed
