@@ -14,6 +14,7 @@
  */
 import { type Config, ingressExposed, parseConfig, USAGE } from "./src/config.ts";
 import { createHandler, type HttpContext } from "./src/http.ts";
+import { hostPolicy } from "./src/http/host_check.ts";
 import { errorMessage, log, setLogLevel } from "./src/log.ts";
 import type { RelayStats } from "./src/relay_messages.ts";
 import { loadSecrets, NO_SECRETS, type Secrets } from "./src/secrets.ts";
@@ -81,6 +82,16 @@ export async function startServer(
         `reach it can publish, in clear text (see docs/securing.md)`,
     );
   }
+  if (
+    hostPolicy(config.hostname, config.allowedHosts) === null && !config.allowedHosts.includes("*")
+  ) {
+    log(
+      "info",
+      "http",
+      `Host header not checked (bound to ${config.hostname}): set --allowed-hosts to the names ` +
+        `this server answers to, against DNS rebinding (docs/securing.md)`,
+    );
+  }
   if (secrets.authSecret) {
     log(
       "info",
@@ -94,6 +105,7 @@ export async function startServer(
     new WsBridge({
       historyPerSeries: config.history,
       clientBufferBytes: config.clientBufferBytes,
+      clientsBufferBudget: config.clientsBufferBudget,
       slowClientTimeoutMs: config.slowClientTimeout * 1000,
       maxMessageBytes: config.maxWsMessageBytes,
       onEpochChange,
@@ -165,6 +177,7 @@ export async function startServer(
       relay: {
         ingress: config.ingress,
         maxMessageBytes: config.maxMessageBytes,
+        xWindowMs: config.xWindow * 1000,
         demo: config.demo,
         logLevel: config.logLevel,
         persist: {
@@ -222,6 +235,7 @@ export async function startServer(
     relayStats: () => source.relayStats(),
     relayRestarts: () => source.relayRestarts(),
     allowOrigins: config.allowOrigins,
+    hosts: hostPolicy(config.hostname, config.allowedHosts),
     maxClients: config.maxClients,
     startedAt,
     auth: secrets.authSecret ? createTokenVerifier(secrets.authSecret) : null,

@@ -9,7 +9,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { MIN_SECRET_BYTES, signToken } from "./src/auth.ts";
+import { MAX_TOKEN_LENGTH, MIN_SECRET_BYTES, signToken } from "./src/auth.ts";
 import { seriesProblem } from "./src/ingress_protocol.ts";
 import { errorMessage } from "./src/log.ts";
 
@@ -72,7 +72,15 @@ if (import.meta.main) {
     if (bytes.length < MIN_SECRET_BYTES) {
       throw new Error(`the secret must be at least ${MIN_SECRET_BYTES} bytes`);
     }
-    console.log(await signToken(bytes, { ttlSeconds, series, subject: values.sub }));
+    const token = await signToken(bytes, { ttlSeconds, series, subject: values.sub });
+    if (token.length > MAX_TOKEN_LENGTH) {
+      // zws refuses longer tokens: say so here rather than hand out one that never works.
+      throw new Error(
+        `the token would be ${token.length} characters, over zws's limit of ${MAX_TOKEN_LENGTH}: ` +
+          `name fewer or shorter series (docs/securing.md)`,
+      );
+    }
+    console.log(token);
   } catch (err) {
     console.error(`zws token: ${errorMessage(err).split("\n")[0]}\n\n${USAGE}`);
     Deno.exit(2);

@@ -23,7 +23,7 @@ import { helloFrame, historyFrames, pointsFrame } from "./src/frames.ts";
 import { History } from "./src/history.ts";
 import { log, RateLimitedLog } from "./src/log.ts";
 import { type BusBatch, decodeBus, lastSeqOf, pointJson, pointSeries } from "./src/protocol/bus.ts";
-import { faults, superviseLoop } from "./src/runtime/loop.ts";
+import { faults, superviseLoop, Yielder } from "./src/runtime/loop.ts";
 import {
   type AcceptOptions,
   type Client,
@@ -61,6 +61,11 @@ export interface BridgeOptions {
   clientBufferBytes?: number;
   /** How long a client may stay over its bound before it is closed, in ms. */
   slowClientTimeoutMs?: number;
+  /**
+   * Unsent bytes all clients together may have queued; over it, the clients with the most queued
+   * are held back (`src/hub/budget.ts`). Default: no budget.
+   */
+  clientsBufferBudget?: number;
   /** Points held per series for new and returning clients. */
   historyPerSeries?: number;
   /** Series held at most (the stalest is dropped beyond). */
@@ -136,6 +141,7 @@ export class WsBridge implements WebSocketHub {
     this.#slow = new SlowClients({
       bound: opts.clientBufferBytes ?? 1024 * 1024,
       timeoutMs: opts.slowClientTimeoutMs ?? 10_000,
+      budget: opts.clientsBufferBudget,
       clients: () => this.#clients,
       catchUp: (c) =>
         this.#sendHistory(c, this.#historyFor(c.lastSent, c.series, c.seriesKey ?? "*")),
@@ -166,6 +172,10 @@ export class WsBridge implements WebSocketHub {
       clients: this.#clients.size,
       slowClients: slow,
       slowClientsClosed: this.#slow.closedTotal,
+      queuedBytes: this.#slow.queuedBytes,
+      queuedBytesMax: this.#slow.queuedBytesMax,
+      clientsBufferBudget: Number.isFinite(this.#slow.budget) ? this.#slow.budget : 0,
+      heldForBudget: this.#slow.heldForBudgetTotal,
       historyPoints: this.#history.size,
       busIdleMs: this.#lastBusAt === -Infinity
         ? null
@@ -235,11 +245,15 @@ export class WsBridge implements WebSocketHub {
    */
   #receive(gen: BusSubscription): Promise<void> {
     let finished = false;
+    const turns = new Yielder(5);
     const once = async () => {
       while (!gen.sub.closed) {
         // The fault point sits before the receive: a test's failure then loses no message.
         const fault = faults.check("bridge.receive");
         if (fault) await fault;
+        // Under sustained input, give the batching tick and HTTP (`/healthz`) a turn.
+        const turn = turns.maybe();
+        if (turn) await turn;
         const frames = await gen.sub.receive();
         const m = decodeBus(frames);
         if (m.kind === "end") {
@@ -347,6 +361,7 @@ export class WsBridge implements WebSocketHub {
       return f;
     };
     const now = performance.now();
+    this.#slow.measure();
     for (const c of this.#clients) {
       const out = frameFor(c);
       if (this.#slow.holdBack(c, now)) {
@@ -416,6 +431,7 @@ export class WsBridge implements WebSocketHub {
       session: crypto.randomUUID(),
       transport,
       lastSent: 0,
+      queued: 0,
       allowed: opts.allowed,
       seriesListVersion: this.#history.seriesVersion,
       expiresAt: opts.expiresAt,

@@ -22,12 +22,13 @@
  * @module
  */
 import { seriesProblem } from "./ingress_protocol.ts";
+import { MAX_SELECTED_SERIES, splitSeriesParam } from "../static/protocol.js";
 
 /** Default largest message accepted from a client, in bytes. */
 export const MAX_CLIENT_MESSAGE_BYTES = 4096;
 
-/** Most series one connection may select (message or URL). */
-export const MAX_SELECTED_SERIES = 100;
+/** Most series one connection may select (message or URL): `static/protocol.js`, shared with the page. */
+export { MAX_SELECTED_SERIES };
 
 /** A valid client message. */
 export type ClientMessage =
@@ -109,31 +110,11 @@ function checkSeriesNames(names: readonly unknown[]): string[] | string {
  * Several `series` parameters add up.
  */
 export function seriesFromUrl(url: URL): ReadonlySet<string> | undefined | { error: string } {
-  const query = url.search.slice(1);
-  if (query === "") return undefined;
-  let found = false;
-  const names: string[] = [];
-  for (const pair of query.split("&")) {
-    const eq = pair.indexOf("=");
-    const key = eq < 0 ? pair : pair.slice(0, eq);
-    if (key !== "series") continue;
-    found = true;
-    const raw = eq < 0 ? "" : pair.slice(eq + 1);
-    if (raw === "") continue;
-    for (const part of raw.split(",")) {
-      if (part === "") continue;
-      let name: string;
-      try {
-        name = decodeURIComponent(part.replaceAll("+", " "));
-      } catch {
-        return { error: "series: malformed percent-encoding" };
-      }
-      names.push(name);
-      if (names.length > MAX_SELECTED_SERIES * 4) break; // checkSeriesNames reports the excess
-    }
-  }
-  if (!found) return undefined;
-  const checked = checkSeriesNames(names);
+  // The parser the page uses too (static/protocol.js); names past 4x the limit are not decoded.
+  const param = splitSeriesParam(url.search, MAX_SELECTED_SERIES * 4);
+  if (!param.found) return undefined;
+  if (param.malformed > 0) return { error: "series: malformed percent-encoding" };
+  const checked = checkSeriesNames(param.names);
   if (typeof checked === "string") return { error: `series: ${checked}` };
   return new Set(checked);
 }

@@ -27,6 +27,10 @@ export interface Config {
   demo: boolean;
   /** Largest producer message accepted, in bytes (all frames together). */
   maxMessageBytes: number;
+  /** Seconds a point's x may lie from the server's clock, either way (0 = any finite x). */
+  xWindow: number;
+  /** Host names (Host header) the server answers to, besides loopback names; "*" = any. */
+  allowedHosts: string[];
   /** Extra origins allowed to open `/ws`, besides the server's own. */
   allowOrigins: string[];
   /** Most clients (WebSocket and event stream) served at once. */
@@ -41,6 +45,8 @@ export interface Config {
   clientBufferBytes: number;
   /** Seconds a client may stay over its buffer bound before it is closed (4008). */
   slowClientTimeout: number;
+  /** Unsent bytes all clients together may have queued; over it the most queued are held back. */
+  clientsBufferBudget: number;
   /** Lowest log level printed. */
   logLevel: LogLevel;
   /** Most WebSocket clients from one IP address at once (0 = no limit). */
@@ -75,6 +81,8 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   reusePort: false,
   demo: true,
   maxMessageBytes: 65536,
+  xWindow: 86400,
+  allowedHosts: [],
   allowOrigins: [],
   maxClients: 10000,
   history: 1000,
@@ -82,6 +90,7 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   retention: Object.freeze({ count: 1000 }),
   clientBufferBytes: 1024 * 1024,
   slowClientTimeout: 10,
+  clientsBufferBudget: 128 * 1024 * 1024,
   logLevel: "info",
   maxClientsPerIp: 0,
   upgradeRate: 0,
@@ -105,6 +114,8 @@ export const ENV_VARS = {
   reusePort: "ZWS_REUSE_PORT",
   demo: "ZWS_NO_DEMO",
   maxMessageBytes: "ZWS_MAX_MESSAGE_BYTES",
+  xWindow: "ZWS_X_WINDOW",
+  allowedHosts: "ZWS_ALLOWED_HOSTS",
   allowOrigins: "ZWS_ALLOW_ORIGIN",
   maxClients: "ZWS_MAX_CLIENTS",
   history: "ZWS_HISTORY",
@@ -113,6 +124,7 @@ export const ENV_VARS = {
   retention: "ZWS_RETENTION",
   clientBufferBytes: "ZWS_CLIENT_BUFFER_BYTES",
   slowClientTimeout: "ZWS_SLOW_CLIENT_TIMEOUT",
+  clientsBufferBudget: "ZWS_CLIENTS_BUFFER_BUDGET",
   logLevel: "ZWS_LOG_LEVEL",
   maxClientsPerIp: "ZWS_MAX_CLIENTS_PER_IP",
   upgradeRate: "ZWS_UPGRADE_RATE",
@@ -148,8 +160,13 @@ Flags (environment fallback in brackets):
                              [ZWS_REUSE_PORT=1]
   --no-demo                  do not run the built-in demo producer  [ZWS_NO_DEMO=1]
   --max-message-bytes <n>    largest producer message accepted      [ZWS_MAX_MESSAGE_BYTES] (default 65536)
+  --x-window <s>             accept x within this many seconds of the server's clock, either
+                             way; others count as invalid_x, 0 = any x [ZWS_X_WINDOW] (default 86400)
   --allow-origin <origin>    another origin allowed to open /ws and /events; repeatable
                              [ZWS_ALLOW_ORIGIN, comma-separated]
+  --allowed-hosts <names>    host names (Host header) served besides loopback ones, comma-
+                             separated; "*" = any (default: any when bound to a non-loopback
+                             address, loopback names only when bound to loopback) [ZWS_ALLOWED_HOSTS]
   --max-clients <n>          most clients at once (WS and SSE)      [ZWS_MAX_CLIENTS] (default 10000)
   --history <n>              points held per series for new and returning clients
                              [ZWS_HISTORY] (default 1000)
@@ -162,6 +179,9 @@ Flags (environment fallback in brackets):
                              [ZWS_CLIENT_BUFFER_BYTES] (default 1048576)
   --slow-client-timeout <s>  seconds over that bound before the client is closed (4008)
                              [ZWS_SLOW_CLIENT_TIMEOUT] (default 10)
+  --clients-buffer-budget <n>  unsent bytes of all clients together; over it the clients
+                             with the most queued are held back
+                             [ZWS_CLIENTS_BUFFER_BUDGET] (default 134217728)
   --log-level <level>        debug | info | warn | error            [ZWS_LOG_LEVEL] (default info)
   -h, --help                 print this help and exit
 
@@ -213,6 +233,8 @@ export function parseConfig(
         "reuse-port": { type: "boolean" },
         "no-demo": { type: "boolean" },
         "max-message-bytes": { type: "string" },
+        "x-window": { type: "string" },
+        "allowed-hosts": { type: "string", multiple: true },
         "allow-origin": { type: "string", multiple: true },
         "max-clients": { type: "string" },
         history: { type: "string" },
@@ -221,6 +243,7 @@ export function parseConfig(
         retention: { type: "string" },
         "client-buffer-bytes": { type: "string" },
         "slow-client-timeout": { type: "string" },
+        "clients-buffer-budget": { type: "string" },
         "log-level": { type: "string" },
         "max-clients-per-ip": { type: "string" },
         "upgrade-rate": { type: "string" },
@@ -334,6 +357,17 @@ export function parseConfig(
         64,
         64 * 1024 * 1024,
       ),
+      xWindow: integer(
+        "--x-window",
+        str("x-window", ENV_VARS.xWindow),
+        DEFAULTS.xWindow,
+        0,
+        100 * 365 * 86400,
+      ),
+      allowedHosts: hostNames(
+        (values["allowed-hosts"] as string[] | undefined)?.flatMap((v) => v.split(",")) ??
+          (nonEmpty(env(ENV_VARS.allowedHosts))?.split(",") ?? []),
+      ),
       allowOrigins: origins(
         (values["allow-origin"] as string[] | undefined) ??
           (nonEmpty(env(ENV_VARS.allowOrigins))?.split(",") ?? []),
@@ -360,6 +394,13 @@ export function parseConfig(
         DEFAULTS.slowClientTimeout,
         1,
         3600,
+      ),
+      clientsBufferBudget: integer(
+        "--clients-buffer-budget",
+        str("clients-buffer-budget", ENV_VARS.clientsBufferBudget),
+        DEFAULTS.clientsBufferBudget,
+        1024 * 1024,
+        64 * 1024 * 1024 * 1024,
       ),
       logLevel: logLevel(str("log-level", ENV_VARS.logLevel) ?? DEFAULTS.logLevel),
       maxClientsPerIp: integer(
@@ -729,4 +770,19 @@ export function parseForwarderConfig(
   } catch (err) {
     return { kind: "error", message: (err as Error).message };
   }
+}
+
+/** Checks `--allowed-hosts` names: host names (lower-cased), `.suffix` or `*`. */
+function hostNames(list: string[]): string[] {
+  return list.map((h) => h.trim().toLowerCase().replace(/\.$/, "")).filter((h) => h !== "").map(
+    (h) => {
+      if (h !== "*" && !/^\.?[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(h) && !/^[0-9a-f:.]+$/.test(h)) {
+        throw new Error(
+          `--allowed-hosts: "${h}" is not a host name (expected e.g. zws.example.com, ` +
+            `.example.com or *)`,
+        );
+      }
+      return h;
+    },
+  );
 }

@@ -2,8 +2,9 @@
  * The browser protocol: JSON text frames sent on `/ws`. Each point is encoded once (in the relay)
  * and every frame is built once and sent as the same string to every client. Pure: no I/O.
  *
- * - `{"type":"hello","session":"…","server":{…},"epoch":"…","seq":N,"resumed":bool}`: the first
- *   frame. `resumed` says the connection continues the client's `since` exactly.
+ * - `{"type":"hello","session":"…","server":{…},"epoch":"…","seq":N,"resumed":bool,"time":T}`: the
+ *   first frame. `resumed` says the connection continues the client's `since` exactly; `time` is
+ *   the server's clock (epoch ms), which the page's time window follows.
  * - `{"type":"history","reset":bool,"points":[…]}`: held points, right after hello (and when a
  *   slow client catches up). `reset: true` means "clear the chart first": the points do not
  *   continue what the client had.
@@ -66,9 +67,9 @@ export interface Hello {
   resumed: boolean;
 }
 
-/** Builds the hello frame, the first frame on every connection. */
-export function helloFrame(h: Hello): string {
-  return JSON.stringify({ type: "hello", ...h, server: SERVER_INFO });
+/** Builds the hello frame, the first frame on every connection; `now`: the server's clock. */
+export function helloFrame(h: Hello, now: number = Date.now()): string {
+  return JSON.stringify({ type: "hello", ...h, server: SERVER_INFO, time: now });
 }
 
 /** Builds a `series_list` frame: the names of the series held, sorted. */

@@ -4,6 +4,9 @@
  * Server-Sent Events at `/events` (`sse.ts`), with the same checks: origin, capacity (both count
  * in one client limit), and a valid `?series=` selection (400 otherwise).
  *
+ * Every request first passes the host check (`src/http/host_check.ts`, `--allowed-hosts`): a
+ * `Host` the server does not answer to gets 421 (DNS rebinding).
+ *
  * Checks on `/ws` and `/events`, in order: upgrade header (426, `/ws` only), upgrade rate per IP
  * (429), origin (403), a valid `?series=` (400), token when auth is on (401), total clients (503),
  * clients per IP (429). With auth on, the page itself
@@ -35,6 +38,7 @@ import { persistHealth } from "./store/writer.ts";
 import type { Health } from "./runtime/health.ts";
 import { seriesFromUrl } from "./client_messages.ts";
 import { acceptEventStream, EVENT_STREAM_HEADERS, type EventStreamBridge } from "./sse.ts";
+import { hostAllowed, type HostPolicy } from "./http/host_check.ts";
 
 /** What the HTTP side needs from the hub (`WsBridge` in `ws_bridge.ts`). */
 export interface Hub extends EventStreamBridge {
@@ -61,6 +65,8 @@ export interface HttpContext {
   health?: () => Health;
   /** Extra origins allowed to open `/ws` and `/events`. */
   allowOrigins: readonly string[];
+  /** The `Host` names served (`hostPolicy`); absent or null: every host. */
+  hosts?: HostPolicy;
   /** Most clients at once (WebSocket and event stream together). */
   maxClients: number;
   /** `performance.now()` at start. */
@@ -220,6 +226,12 @@ export function createHandler(
 
   return async (req, info) => {
     const url = new URL(req.url);
+    // HTTP/2 has no Host header: its :authority is the URL's host.
+    if (!hostAllowed(ctx.hosts ?? null, req.headers.get("host") ?? url.host)) {
+      const ip = peerAddress(info);
+      rateLog.log("info", "http", "host", `refused a request from ${ip}: Host not served`);
+      return text(421, "this server does not answer to that host name (see --allowed-hosts)\n");
+    }
     if (req.method !== "GET" && req.method !== "HEAD") {
       const r = text(405, "method not allowed\n");
       r.headers.set("Allow", "GET, HEAD");
@@ -295,7 +307,10 @@ export function createHandler(
     const headers = {
       ...SECURITY_HEADERS,
       "Content-Type": asset.contentType,
-      "Cache-Control": asset.cacheControl,
+      // With auth on, the page's address holds a token: no copy of it may stay in a cache.
+      "Cache-Control": ctx.auth && asset.contentType.startsWith("text/html")
+        ? "no-store"
+        : asset.cacheControl,
       ETag: asset.etag,
     };
     if (req.headers.get("if-none-match") === asset.etag) {

@@ -5,9 +5,20 @@
  * - One frame of JSON: `{"x": <epoch ms>, "y": <number>, "series"?: "<name>"}`, or an array of them.
  * - Two frames `[series, json]`: the first frame (the ZeroMQ topic) names the series of every point.
  * - `x` below 1e11 is taken as epoch seconds and multiplied by 1000.
+ * - `x` must lie within a window around the relay's clock (`--x-window`, default
+ *   {@link DEFAULT_X_WINDOW_MS} either way): a point outside it (the year 3000, 1e308, nanoseconds,
+ *   1970) is dropped and counted as `invalid_x`, so one bad point cannot move every chart.
+ *
+ * Late and out-of-order points (x older than the series' newest, within the window) are accepted
+ * and sequenced in arrival order like any other: clients receive them in seq order, the history
+ * holds them in arrival order, and the page sorts each series by x when it stores a point.
+ *
+ * Series names, their limits and the default series come from `static/protocol.js`, which the
+ * page loads too.
  *
  * @module
  */
+import { DEFAULT_SERIES, MAX_SERIES_LENGTH, seriesProblem } from "../static/protocol.js";
 
 /** A validated data point, as it travels from the relay to the browsers. */
 export interface Point {
@@ -52,22 +63,34 @@ export interface ParsedMessage {
   rejected: Rejection[];
 }
 
-/** The series of points that name none. */
-export const DEFAULT_SERIES = "value";
-/** Longest series name, in characters. */
-export const MAX_SERIES_LENGTH = 64;
+export { DEFAULT_SERIES, MAX_SERIES_LENGTH, seriesProblem };
 /** `x` below this is epoch seconds. */
 export const SECONDS_THRESHOLD = 1e11;
+/** Default largest distance of `x` from the relay's clock, either way, in ms (one day): `--x-window`. */
+export const DEFAULT_X_WINDOW_MS = 86_400_000;
+
+/** The range of `x` accepted: within `windowMs` of `now()`; `windowMs` 0 accepts any finite x. */
+export interface XWindow {
+  /** Largest distance from now, either way, in ms; 0: no check. */
+  windowMs: number;
+  /** The clock, in epoch ms (default `Date.now`). */
+  now?: () => number;
+}
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 /** For series names: a leading U+FEFF is part of the name, not a byte-order mark to drop. */
 const utf8Keep = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /**
- * Parses one producer message (its frames) into points. `maxBytes` bounds the frames' total size.
+ * Parses one producer message (its frames) into points. `maxBytes` bounds the frames' total size;
+ * `xWindow` the x accepted (absent: any finite x; the server passes `--x-window`).
  * Never throws.
  */
-export function parseMessage(frames: readonly Uint8Array[], maxBytes: number): ParsedMessage {
+export function parseMessage(
+  frames: readonly Uint8Array[],
+  maxBytes: number,
+  xWindow: XWindow = { windowMs: 0 },
+): ParsedMessage {
   let size = 0;
   for (const f of frames) size += f.byteLength;
   if (size > maxBytes) return reject("oversize", `${size} bytes > limit ${maxBytes}`);
@@ -91,20 +114,37 @@ export function parseMessage(frames: readonly Uint8Array[], maxBytes: number): P
     return reject("invalid_json", (err as Error).message.slice(0, 120));
   }
   const out: ParsedMessage = { points: [], rejected: [] };
+  const range = xRange(xWindow);
   if (Array.isArray(value)) {
     if (value.length === 0) return reject("empty_batch", "empty array");
-    for (const item of value) addPoint(out, item, topicSeries);
+    for (const item of value) addPoint(out, item, topicSeries, range);
   } else {
-    addPoint(out, value, topicSeries);
+    addPoint(out, value, topicSeries, range);
   }
   return out;
 }
 
-/** The last series name that passed {@link seriesProblem} (points of a message mostly share one). */
-let lastGoodSeries = "";
+/** The x accepted, in epoch ms: [lo, hi]. */
+export interface XRange {
+  lo: number;
+  hi: number;
+}
 
-/** Validates one decoded JSON value as a point; `topicSeries` overrides its `series`. */
-export function toPoint(value: unknown, topicSeries?: string): Point | Rejection {
+/** The x range a window allows right now. */
+export function xRange(w: XWindow): XRange {
+  if (!(w.windowMs > 0)) return { lo: -Infinity, hi: Infinity };
+  const now = (w.now ?? Date.now)();
+  return { lo: now - w.windowMs, hi: now + w.windowMs };
+}
+
+/** The last series name that passed {@link seriesProblem} (points of a message mostly share one). */
+let lastGoodSeries: string | undefined;
+
+/**
+ * Validates one decoded JSON value as a point; `topicSeries` overrides its `series`, `range`
+ * bounds x (after seconds became milliseconds; default: any finite x).
+ */
+export function toPoint(value: unknown, topicSeries?: string, range?: XRange): Point | Rejection {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return { reason: "not_a_point", detail: `expected an object, got ${kind(value)}` };
   }
@@ -134,23 +174,24 @@ export function toPoint(value: unknown, topicSeries?: string): Point | Rejection
   // Seconds become milliseconds, rounded to the microsecond to keep float noise out of the JSON.
   const ms = Math.abs(x) < SECONDS_THRESHOLD ? Math.round(x * 1e6) / 1e3 : x;
   if (!Number.isFinite(ms)) return { reason: "invalid_x", detail: "x out of range" };
+  if (range && (ms < range.lo || ms > range.hi)) {
+    return {
+      reason: "invalid_x",
+      detail: `x ${ms} ms is ${ms < range.lo ? "before" : "after"} the accepted window ` +
+        `(${new Date(range.lo).toISOString()} .. ${new Date(range.hi).toISOString()}; ` +
+        `--x-window; x is epoch ms, or seconds below 1e11)`,
+    };
+  }
   return { x: ms, y, series };
 }
 
-/** Returns why `s` is not a valid series name, or undefined when it is. */
-export function seriesProblem(s: string): string | undefined {
-  if (s.length === 0) return "series is empty";
-  // Count code points, not UTF-16 units; avoid spreading huge strings.
-  if (s.length > MAX_SERIES_LENGTH * 2 || [...s].length > MAX_SERIES_LENGTH) {
-    return `series longer than ${MAX_SERIES_LENGTH} characters`;
-  }
-  // deno-lint-ignore no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(s)) return "series contains control characters";
-  return undefined;
-}
-
-function addPoint(out: ParsedMessage, item: unknown, topicSeries: string | undefined): void {
-  const p = toPoint(item, topicSeries);
+function addPoint(
+  out: ParsedMessage,
+  item: unknown,
+  topicSeries: string | undefined,
+  range: XRange,
+): void {
+  const p = toPoint(item, topicSeries, range);
   if ("reason" in p) out.rejected.push(p);
   else out.points.push(p);
 }

@@ -161,6 +161,30 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "Clients closed (code 4008) for staying over the buffer bound too long.",
     [["", m.bridge.slowClientsClosed]],
   );
+  metric(
+    "zws_clients_queued_bytes",
+    "gauge",
+    "Bytes queued to all clients together and not yet sent (at the last batch).",
+    [["", m.bridge.queuedBytes ?? 0]],
+  );
+  metric(
+    "zws_clients_queued_bytes_max",
+    "gauge",
+    "Highest zws_clients_queued_bytes since start.",
+    [["", m.bridge.queuedBytesMax ?? 0]],
+  );
+  metric(
+    "zws_clients_buffer_budget_bytes",
+    "gauge",
+    "Budget for the bytes queued to all clients together (--clients-buffer-budget).",
+    [["", m.bridge.clientsBufferBudget ?? 0]],
+  );
+  metric(
+    "zws_clients_held_budget_total",
+    "counter",
+    "Clients within their own bound held back because all clients were over the budget.",
+    [["", m.bridge.heldForBudget ?? 0]],
+  );
   metric("zws_client_resumes_total", "counter", "Connections by how their history started.", [
     [`{result="exact"}`, m.bridge.resumesExact],
     [`{result="reset"}`, m.bridge.resumesReset],

@@ -18,6 +18,8 @@ export interface RelayOptions {
   ingress: string;
   /** Largest producer message accepted, in bytes. */
   maxMessageBytes: number;
+  /** Largest distance of a point's x from the relay's clock, in ms (absent or 0: no check). */
+  xWindowMs?: number;
   /** Whether the demo producer runs inside the relay. */
   demo: boolean;
   /** Inproc endpoint the relay publishes sequenced points on. */

@@ -7,6 +7,11 @@
  */
 import indexHtml from "../static/index.html" with { type: "text" };
 import appJs from "../static/app.js" with { type: "text" };
+import protocolJs from "../static/protocol.js" with { type: "text" };
+import storeJs from "../static/store.js" with { type: "text" };
+import chartJs from "../static/chart.js" with { type: "text" };
+import legendJs from "../static/legend.js" with { type: "text" };
+import connectionJs from "../static/connection.js" with { type: "text" };
 import styleCss from "../static/style.css" with { type: "text" };
 import jquery from "jquery/dist/jquery.min.js" with { type: "text" };
 import flot from "flot/dist/es5/jquery.flot.js" with { type: "text" };
@@ -27,6 +32,12 @@ const files: Array<[string, string, string, boolean]> = [
   ["/", indexHtml, "text/html; charset=utf-8", false],
   ["/index.html", indexHtml, "text/html; charset=utf-8", false],
   ["/app.js", appJs, JS, false],
+  // The page's ES modules (app.js imports them; protocol.js is shared with the server).
+  ["/protocol.js", protocolJs, JS, false],
+  ["/store.js", storeJs, JS, false],
+  ["/chart.js", chartJs, JS, false],
+  ["/legend.js", legendJs, JS, false],
+  ["/connection.js", connectionJs, JS, false],
   ["/style.css", styleCss, "text/css; charset=utf-8", false],
   ["/vendor/jquery.min.js", jquery, JS, true],
   ["/vendor/jquery.flot.js", flot, JS, true],

@@ -29,6 +29,12 @@ export const RESULTS = new URL("../test-results/", import.meta.url);
 
 /** Whether Chromium is here (the browser tests are ignored without it). */
 export const haveChromium = await Deno.stat(CHROMIUM).then((s) => s.isFile, () => false);
+/** Where Debian installs Firefox ESR (puppeteer-core drives it over WebDriver BiDi). */
+export const FIREFOX = "/usr/bin/firefox-esr";
+/** Whether Firefox ESR is here (its runs of the page tests are ignored without it). */
+export const haveFirefox = await Deno.stat(FIREFOX).then((s) => s.isFile, () => false);
+/** The browsers the page tests run in. */
+export type BrowserKind = "chrome" | "firefox";
 
 /** What the page reported that it should not have. */
 export interface Problems {
@@ -48,20 +54,31 @@ export interface BrowserSession {
 /** Launches Chromium (fresh profile, removed on close) with one page of `viewport`. */
 export async function openBrowser(
   viewport: { width: number; height: number },
+  kind: BrowserKind = "chrome",
 ): Promise<BrowserSession> {
-  const profile = await Deno.makeTempDir({ prefix: "zws-chromium-" });
+  const profile = await Deno.makeTempDir({ prefix: `zws-${kind}-` });
   let browser: Browser | undefined;
   try {
-    browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
-      // Puppeteer adds its usual automation defaults too (--enable-automation, no background
-      // timer throttling, --disable-dev-shm-usage, ...); `args` are the flags these tests require.
-      headless: true,
-      args: [...CHROMIUM_ARGS, `--user-data-dir=${profile}`],
-      defaultViewport: viewport,
-      timeout: 30000,
-      protocolTimeout: 30000,
-    });
+    browser = kind === "firefox"
+      ? await puppeteer.launch({
+        browser: "firefox",
+        executablePath: FIREFOX,
+        headless: true,
+        userDataDir: profile,
+        defaultViewport: viewport,
+        timeout: 60000,
+        protocolTimeout: 30000,
+      })
+      : await puppeteer.launch({
+        executablePath: CHROMIUM,
+        // Puppeteer adds its usual automation defaults too (--enable-automation, no background
+        // timer throttling, --disable-dev-shm-usage, ...); `args` are the flags these tests require.
+        headless: true,
+        args: [...CHROMIUM_ARGS, `--user-data-dir=${profile}`],
+        defaultViewport: viewport,
+        timeout: 30000,
+        protocolTimeout: 30000,
+      });
     const page = await browser.newPage();
     page.setDefaultTimeout(15000);
     const problems: Problems = { console: [], pageErrors: [], failedRequests: [] };

@@ -8,14 +8,18 @@
  */
 import assert from "node:assert/strict";
 import type { Page } from "puppeteer-core";
+import type * as zmq from "zeromq";
 import {
+  type BrowserKind,
   type BrowserSession,
   CHROMIUM,
+  FIREFOX,
   haveChromium,
+  haveFirefox,
   openBrowser as launch,
   RESULTS,
 } from "./_browser.ts";
-import { sleep, startZws, waitFor, type ZwsProcess } from "./_helpers.ts";
+import { connectPublisher, metric, sleep, startZws, waitFor, type ZwsProcess } from "./_helpers.ts";
 
 const VIEWPORT = { width: 1100, height: 650 };
 const openBrowser = () => launch(VIEWPORT);
@@ -180,3 +184,176 @@ Deno.test({
     }
   },
 });
+
+// ---- Issue 13: what one producer's bad x and series churn must not do to the page -------------
+
+/** Reads a page global through `zws` (the test is type-checked without the DOM library). */
+function zwsValue<T>(page: Page, key: string): Promise<T> {
+  // deno-lint-ignore no-explicit-any
+  return page.evaluate((k) => (globalThis as any).zws[k], key) as Promise<T>;
+}
+
+/** The time range the chart shows (its x axis), in epoch ms. */
+function shownRange(page: Page): Promise<{ from: number; to: number }> {
+  return page.evaluate(() => {
+    // deno-lint-ignore no-explicit-any
+    const axis = (globalThis as any).zws.plot.getXAxes()[0];
+    return { from: Number(axis.min), to: Number(axis.max) };
+  });
+}
+
+/** The plotted series by name: point count and whether x ascends. */
+async function plotted(page: Page): Promise<Record<string, { n: number; ascending: boolean }>> {
+  const snap = await snapshot(page);
+  return Object.fromEntries(snap.series.map((s) => [s.label, { n: s.n, ascending: s.ascending }]));
+}
+
+const BROWSERS: Array<{ kind: BrowserKind; have: boolean; bin: string }> = [
+  { kind: "chrome", have: haveChromium, bin: CHROMIUM },
+  { kind: "firefox", have: haveFirefox, bin: FIREFOX },
+];
+if (!haveFirefox) console.log(`SKIP Firefox runs of the page tests: ${FIREFOX} not found`);
+
+for (const b of BROWSERS) {
+  Deno.test({
+    name:
+      `browser (${b.kind}): a bad x cannot move the window; late and shuffled points plot in x order`,
+    ignore: !b.have,
+    sanitizeResources: false, // puppeteer's Firefox pipe outlives close() by a tick
+    async fn() {
+      let zws: ZwsProcess | undefined;
+      let session: BrowserSession | undefined;
+      let pub: zmq.Publisher | undefined;
+      try {
+        zws = await startZws(["--no-demo"]);
+        pub = await connectPublisher(zws.ingress);
+        session = await launch(VIEWPORT, b.kind);
+        const { page, problems } = session;
+        await page.goto(zws.base + "/", { waitUntil: "load", timeout: 15000 });
+        await waitFor(async () => (await snapshot(page)).state === "connected", 15000, "connected");
+        const now = Date.now();
+        // A steady series, then what broke every chart on 7815959: the year 3000, 1e308,
+        // nanoseconds, 1970 (x in seconds), and one point an hour ahead (inside --x-window).
+        await pub.send(JSON.stringify(
+          Array.from(
+            { length: 20 },
+            (_, i) => ({ x: now - 19_000 + i * 1000, y: i, series: "steady" }),
+          ),
+        ));
+        await pub.send(JSON.stringify([
+          { x: 32503680000000, y: 1, series: "bad" },
+          { x: 1e308, y: 1, series: "bad" },
+          { x: now * 1e6, y: 1, series: "bad" },
+          { x: 5, y: 1, series: "bad" },
+          { x: now + 3_600_000, y: 99, series: "steady" },
+        ]));
+        // 100 points 50 s long, sent shuffled (x going backwards most of the time).
+        const xs = Array.from({ length: 100 }, (_, i) => now - 50_000 + i * 500);
+        const shuffled = xs.map((x, i) => ({ x, y: Math.sin(i / 5), k: (i * 37) % 100 }))
+          .sort((p, q) => p.k - q.k).map(({ x, y }) => ({ x, y, series: "shuffled" }));
+        for (let i = 0; i < shuffled.length; i += 10) {
+          await pub.send(JSON.stringify(shuffled.slice(i, i + 10)));
+        }
+        await waitFor(
+          async () => (await zwsValue<Record<string, number>>(page, "held")).shuffled === 100,
+          10000,
+          "100 shuffled points held",
+        );
+        await sleep(500); // a draw or two
+        const view = await shownRange(page);
+        assert(Math.abs(view.to - Date.now()) < 5000, `the window ends now, not at ${view.to}`);
+        let p = await plotted(page);
+        assert.equal(p.bad, undefined, "no point of the bad series reached the page");
+        assert.equal(p.shuffled.n, 100, "every shuffled point in the 1 min window is drawn");
+        assert(p.shuffled.ascending, "shuffled points are drawn in x order (no fan lines)");
+        assert(p.steady.n >= 20, `steady still shows its 20 points (${p.steady.n})`);
+        assert(p.steady.ascending);
+        const metrics = await (await fetch(`${zws.base}/metrics`)).text();
+        assert.equal(metric(metrics, 'zws_ingress_rejected_total{reason="invalid_x"}'), 4);
+
+        // "all held": from the oldest point held to now; still in order, still everything.
+        await page.click('input[name="window"][value="all"]');
+        await sleep(500);
+        const all = await shownRange(page);
+        assert(all.from >= now - 60_000, `all held starts at the oldest point, not ${all.from}`);
+        p = await plotted(page);
+        assert.equal(p.shuffled.n, 100);
+        assert(p.shuffled.ascending && p.steady.ascending);
+        assert.deepEqual(problems, { console: [], pageErrors: [], failedRequests: [] });
+      } finally {
+        pub?.close();
+        await session?.close();
+        await zws?.stop();
+      }
+    },
+  });
+
+  Deno.test({
+    name:
+      `browser (${b.kind}): series that leave the server's list leave the page; 1,000 series stay usable`,
+    ignore: !b.have,
+    sanitizeResources: false,
+    async fn() {
+      let zws: ZwsProcess | undefined;
+      let session: BrowserSession | undefined;
+      let pub: zmq.Publisher | undefined;
+      try {
+        zws = await startZws(["--no-demo", "--history", "3"]);
+        pub = await connectPublisher(zws.ingress);
+        session = await launch(VIEWPORT, b.kind);
+        const { page, problems } = session;
+        await page.goto(zws.base + "/?window=5m", { waitUntil: "load", timeout: 15000 });
+        await waitFor(async () => (await snapshot(page)).state === "connected", 15000, "connected");
+        // 1,500 names: the server keeps the 1,000 fed last (its series limit).
+        const name = (i: number) => `s${String(i).padStart(4, "0")}`;
+        for (let i = 0; i < 1500; i += 250) {
+          const t = Date.now();
+          await pub.send(JSON.stringify(
+            Array.from({ length: 250 }, (_, k) => ({ x: t, y: k, series: name(i + k) })),
+          ));
+          await sleep(50);
+        }
+        // One series keeps going: the most active, first in the legend.
+        const hot = name(700);
+        const until = Date.now() + 3000;
+        while (Date.now() < until) {
+          await pub.send(JSON.stringify({ x: Date.now(), y: 1, series: hot }));
+          await sleep(50);
+        }
+        await waitFor(
+          async () => (await zwsValue<string[]>(page, "known")).length === 1000,
+          10000,
+          "series_list of 1,000",
+        );
+        await sleep(1500); // the next series_list and legend update
+        const known = new Set(await zwsValue<string[]>(page, "known"));
+        assert(!known.has(name(0)) && known.has(name(1499)));
+        const held = Object.keys(await zwsValue<Record<string, number>>(page, "held"));
+        assert(held.length <= 1000, `the page holds ${held.length} series (the server 1,000)`);
+        assert.deepEqual(held.filter((n) => !known.has(n)), [], "nothing the server dropped");
+        const sizes = await zwsValue<{ series: number; colors: number; toggles: number }>(
+          page,
+          "sizes",
+        );
+        assert(sizes.toggles <= 60, `${sizes.toggles} toggles in the legend`);
+        assert(sizes.colors <= 1000, `${sizes.colors} colours kept`);
+        const legend = await zwsValue<string[]>(page, "legend");
+        assert.equal(legend[0], hot, `the most active series first: ${legend.slice(0, 3)}`);
+        const more = await page.$eval(".legend-more", (e) => e.textContent ?? "");
+        assert.match(more, /showing 60 of 1000/);
+        // The filter box finds one series among the thousand.
+        await page.type("#series-filter", name(1234));
+        await waitFor(
+          async () => (await zwsValue<string[]>(page, "legend")).join() === name(1234),
+          5000,
+          "the filter shows only s1234",
+        );
+        assert.deepEqual(problems, { console: [], pageErrors: [], failedRequests: [] });
+      } finally {
+        pub?.close();
+        await session?.close();
+        await zws?.stop();
+      }
+    },
+  });
+}

@@ -70,6 +70,8 @@ Deno.test("config: no flags and no env give the defaults", () => {
     reusePort: false,
     demo: true,
     maxMessageBytes: 65536,
+    xWindow: 86400,
+    allowedHosts: [],
     allowOrigins: [],
     maxClients: 10000,
     history: 1000,
@@ -77,6 +79,7 @@ Deno.test("config: no flags and no env give the defaults", () => {
     retention: { count: 1000 },
     clientBufferBytes: 1048576,
     slowClientTimeout: 10,
+    clientsBufferBudget: 134217728,
     logLevel: "info",
     ...OFF,
   });
@@ -107,6 +110,10 @@ Deno.test("config: every flag is read", () => {
     "--no-demo",
     "--max-message-bytes",
     "1024",
+    "--x-window",
+    "600",
+    "--allowed-hosts",
+    "zws.example,.corp.example",
     "--allow-origin",
     "https://a.example",
     "--allow-origin",
@@ -123,6 +130,8 @@ Deno.test("config: every flag is read", () => {
     "65536",
     "--slow-client-timeout",
     "3",
+    "--clients-buffer-budget",
+    "2097152",
     "--log-level",
     "debug",
     "--max-clients-per-ip",
@@ -151,6 +160,8 @@ Deno.test("config: every flag is read", () => {
     reusePort: true,
     demo: false,
     maxMessageBytes: 1024,
+    xWindow: 600,
+    allowedHosts: ["zws.example", ".corp.example"],
     allowOrigins: ["https://a.example", "http://b.example:8080"],
     maxClients: 5,
     history: 50,
@@ -158,6 +169,7 @@ Deno.test("config: every flag is read", () => {
     retention: { count: 5000, ageMs: 86_400_000 },
     clientBufferBytes: 65536,
     slowClientTimeout: 3,
+    clientsBufferBudget: 2097152,
     logLevel: "debug",
     maxClientsPerIp: 3,
     upgradeRate: 2.5,
@@ -189,6 +201,8 @@ Deno.test("config: ENV_VARS names the documented variables", () => {
     reusePort: "ZWS_REUSE_PORT",
     demo: "ZWS_NO_DEMO",
     maxMessageBytes: "ZWS_MAX_MESSAGE_BYTES",
+    xWindow: "ZWS_X_WINDOW",
+    allowedHosts: "ZWS_ALLOWED_HOSTS",
     allowOrigins: "ZWS_ALLOW_ORIGIN",
     maxClients: "ZWS_MAX_CLIENTS",
     history: "ZWS_HISTORY",
@@ -197,6 +211,7 @@ Deno.test("config: ENV_VARS names the documented variables", () => {
     retention: "ZWS_RETENTION",
     clientBufferBytes: "ZWS_CLIENT_BUFFER_BYTES",
     slowClientTimeout: "ZWS_SLOW_CLIENT_TIMEOUT",
+    clientsBufferBudget: "ZWS_CLIENTS_BUFFER_BUDGET",
     logLevel: "ZWS_LOG_LEVEL",
     maxClientsPerIp: "ZWS_MAX_CLIENTS_PER_IP",
     upgradeRate: "ZWS_UPGRADE_RATE",
@@ -224,6 +239,8 @@ Deno.test("config: every setting falls back to its environment variable", () => 
     ZWS_REUSE_PORT: "yes",
     ZWS_NO_DEMO: "1",
     ZWS_MAX_MESSAGE_BYTES: "4096",
+    ZWS_X_WINDOW: "0",
+    ZWS_ALLOWED_HOSTS: "*",
     ZWS_ALLOW_ORIGIN: "https://a.example",
     ZWS_MAX_CLIENTS: "77",
     ZWS_HISTORY: "12",
@@ -231,6 +248,7 @@ Deno.test("config: every setting falls back to its environment variable", () => 
     ZWS_RETENTION: "1h",
     ZWS_CLIENT_BUFFER_BYTES: "2048",
     ZWS_SLOW_CLIENT_TIMEOUT: "4",
+    ZWS_CLIENTS_BUFFER_BUDGET: "3145728",
     ZWS_LOG_LEVEL: "error",
     ZWS_MAX_CLIENTS_PER_IP: "4",
     ZWS_UPGRADE_RATE: "10",
@@ -250,6 +268,8 @@ Deno.test("config: every setting falls back to its environment variable", () => 
     reusePort: true,
     demo: false,
     maxMessageBytes: 4096,
+    xWindow: 0,
+    allowedHosts: ["*"],
     allowOrigins: ["https://a.example"],
     maxClients: 77,
     history: 12,
@@ -257,6 +277,7 @@ Deno.test("config: every setting falls back to its environment variable", () => 
     retention: { count: 12, ageMs: 3_600_000 },
     clientBufferBytes: 2048,
     slowClientTimeout: 4,
+    clientsBufferBudget: 3145728,
     logLevel: "error",
     maxClientsPerIp: 4,
     upgradeRate: 10,
@@ -329,6 +350,8 @@ Deno.test("config: a flag beats its environment variable", () => {
     ZWS_HOSTNAME: "10.0.0.1",
     ZWS_INGRESS: "tcp://127.0.0.1:1111",
     ZWS_MAX_MESSAGE_BYTES: "1111",
+    ZWS_X_WINDOW: "1111",
+    ZWS_ALLOWED_HOSTS: "env.example",
     ZWS_ALLOW_ORIGIN: "https://env-a.example,https://env-b.example",
     ZWS_MAX_CLIENTS: "1111",
     ZWS_HISTORY: "1111",
@@ -345,6 +368,10 @@ Deno.test("config: a flag beats its environment variable", () => {
     "tcp://127.0.0.1:2222",
     "--max-message-bytes",
     "2222",
+    "--x-window",
+    "2222",
+    "--allowed-hosts",
+    "flag.example",
     "--allow-origin",
     "https://flag.example",
     "--max-clients",
@@ -365,6 +392,8 @@ Deno.test("config: a flag beats its environment variable", () => {
     reusePort: false,
     demo: true,
     maxMessageBytes: 2222,
+    xWindow: 2222,
+    allowedHosts: ["flag.example"],
     allowOrigins: ["https://flag.example"],
     maxClients: 2222,
     history: 2222,
@@ -372,6 +401,7 @@ Deno.test("config: a flag beats its environment variable", () => {
     retention: { count: 2222 },
     clientBufferBytes: 1048576,
     slowClientTimeout: 10,
+    clientsBufferBudget: 134217728,
     logLevel: "debug",
     ...OFF,
   });
@@ -615,6 +645,10 @@ Deno.test("config: parseConfig never mutates its args", () => {
 Deno.test("config: --history, --client-buffer-bytes and --slow-client-timeout are bounded", () => {
   assert.match(err(["--history", "0"]), /--history must be between 1 and 1000000/);
   assert.match(err(["--client-buffer-bytes", "10"]), /--client-buffer-bytes must be between 1024/);
+  assert.match(
+    err(["--clients-buffer-budget", "1000"]),
+    /--clients-buffer-budget must be between 1048576/,
+  );
   assert.match(err(["--slow-client-timeout", "0"]), /--slow-client-timeout must be between 1/);
   assert.match(err([], { ZWS_HISTORY: "lots" }), /--history must be a whole number/);
 });
@@ -817,4 +851,15 @@ Deno.test("forwarder config: a flag value that starts with '-' gets the same hin
     message: '--state-file: a value that starts with "-" needs the form --state-file=VALUE',
   });
   assert.deepEqual(fwd(["--state-file=-x.json", "--no-demo"]).kind, "config");
+});
+
+Deno.test("config: --x-window takes seconds 0..100 years, --allowed-hosts host names", () => {
+  assert.equal(ok(["--x-window", "0"]).xWindow, 0);
+  assert.match(err(["--x-window=-1"]), /--x-window must be a whole number/);
+  assert.match(err(["--x-window", String(101 * 365 * 86400)]), /--x-window must be between/);
+  assert.deepEqual(ok(["--allowed-hosts", "A.Example.,b.example"]).allowedHosts, [
+    "a.example",
+    "b.example",
+  ]);
+  assert.match(err(["--allowed-hosts", "http://a.example/"]), /--allowed-hosts: .* not a host/);
 });

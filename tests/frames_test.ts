@@ -102,7 +102,7 @@ Deno.test("frames: pointsFrame does not modify its input", () => {
 });
 
 Deno.test("frames: helloFrame carries session, epoch, seq and the server info", () => {
-  const frame = helloFrame({ session: "s-1", epoch: "e-42", seq: 123, resumed: false });
+  const frame = helloFrame({ session: "s-1", epoch: "e-42", seq: 123, resumed: false }, 1.7e12);
   const back = JSON.parse(frame);
   assert.deepEqual(back, {
     type: "hello",
@@ -111,6 +111,7 @@ Deno.test("frames: helloFrame carries session, epoch, seq and the server info", 
     seq: 123,
     resumed: false,
     server: { name: "zws", version: "0.1.0" },
+    time: 1.7e12,
   });
   assert.equal(Object.keys(back)[0], "type", "type comes first");
   assert.deepEqual(back.server, SERVER_INFO);

@@ -551,3 +551,36 @@ Deno.test("ingress: a leading U+FEFF in the series frame stays part of the name"
   const r = parseMessage([enc.encode("\ufeffcpu"), enc.encode('{"x":1e12,"y":1}')], 65536);
   assert.deepEqual(r.points.map((p) => p.series), ["\ufeffcpu"]);
 });
+
+Deno.test("parseMessage: x outside the window around now is invalid_x; inside, late or early, passes", () => {
+  const now = 1_780_000_000_000;
+  const w = { windowMs: 86_400_000, now: () => now };
+  const enc = (v: unknown) => [new TextEncoder().encode(JSON.stringify(v))];
+  const bad = [
+    { x: 32503680000000, y: 1 }, // the year 3000
+    { x: 1e308, y: 1 },
+    { x: now * 1e6, y: 1 }, // nanoseconds (time.time_ns())
+    { x: 0, y: 1 }, // 1970
+    { x: 5, y: 1 }, // 1970, in seconds
+    { x: now - 86_400_001, y: 1 },
+    { x: now + 86_400_001, y: 1 },
+  ];
+  const r = parseMessage(enc(bad), 65536, w);
+  assert.equal(r.points.length, 0);
+  assert.deepEqual(r.rejected.map((j) => j.reason), bad.map(() => "invalid_x"));
+  assert.match(r.rejected[0].detail, /after the accepted window .*--x-window/);
+  assert.match(r.rejected[3].detail, /before the accepted window/);
+  const good = [
+    { x: now, y: 1 },
+    { x: now - 3_600_000, y: 2 }, // an hour late
+    { x: now - 86_400_000, y: 3 },
+    { x: now + 86_400_000, y: 4 },
+    { x: now / 1000 - 10, y: 5 }, // seconds
+  ];
+  const g = parseMessage(enc(good), 65536, w);
+  assert.deepEqual(g.rejected, []);
+  assert.deepEqual(g.points.map((p) => p.y), [1, 2, 3, 4, 5]);
+  // 0 turns the check off; so does leaving the window out.
+  assert.equal(parseMessage(enc(bad.slice(0, 4)), 65536, { windowMs: 0 }).points.length, 4);
+  assert.equal(parseMessage(enc(bad.slice(0, 4)), 65536).points.length, 4);
+});

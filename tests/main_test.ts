@@ -178,7 +178,11 @@ Deno.test("static serving: page, vendor libs, headers; traversal gets 404", asyn
     const flot = await get("/vendor/jquery.flot.js");
     assert.deepEqual(flot.r.status, 200);
     assert.match((await get("/style.css")).r.headers.get("content-type")!, /^text\/css/);
-    assert.match((await get("/app.js")).body, /setupGrid\(true\)/);
+    // The page is ES modules: app.js imports the chart, which redraws with setupGrid(true).
+    assert.match((await get("/app.js")).body, /from "\.\/chart\.js"/);
+    assert.match((await get("/chart.js")).body, /setupGrid\(true\)/);
+    // Dot segments resolve within the URL (docs: "Paths are resolved as URLs are").
+    assert.equal(await rawStatus(zws.base, "/vendor/%2e%2e/app.js"), 200);
     // Raw request paths, so that no client normalizes them first.
     for (
       const path of [

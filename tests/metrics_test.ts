@@ -28,6 +28,10 @@ function snapshot(): MetricsSnapshot {
       clientsClosedTokenExpired: 22,
       framesBuilt: 60,
       sseClients: 3,
+      queuedBytes: 61,
+      queuedBytesMax: 62,
+      clientsBufferBudget: 63,
+      heldForBudget: 64,
     },
     server: {
       wsRejected: { origin: 13, capacity: 14, ip_capacity: 15, rate: 16, unauthorized: 17 },
@@ -91,6 +95,10 @@ const EXPECTED: Array<[string, string]> = [
   ["zws_points_dropped_total", "counter"],
   ["zws_slow_clients", "gauge"],
   ["zws_slow_clients_closed_total", "counter"],
+  ["zws_clients_queued_bytes", "gauge"],
+  ["zws_clients_queued_bytes_max", "gauge"],
+  ["zws_clients_buffer_budget_bytes", "gauge"],
+  ["zws_clients_held_budget_total", "counter"],
   ["zws_client_resumes_total", "counter"],
   ["zws_history_points", "gauge"],
   ["zws_client_protocol_errors_total", "counter"],
@@ -144,6 +152,10 @@ Deno.test("metrics: values come from the right fields", () => {
   assert.equal(v("zws_ws_closed_total", '{reason="token_expired"}'), 22);
   assert.equal(v("zws_ingress_producers_refused_total"), 23);
   assert.equal(v("zws_sse_clients"), 3);
+  assert.equal(v("zws_clients_queued_bytes"), 61);
+  assert.equal(v("zws_clients_queued_bytes_max"), 62);
+  assert.equal(v("zws_clients_buffer_budget_bytes"), 63);
+  assert.equal(v("zws_clients_held_budget_total"), 64);
   assert.equal(v("zws_sse_rejected_total", '{reason="origin"}'), 24);
   assert.equal(v("zws_sse_rejected_total", '{reason="capacity"}'), 25);
   assert.equal(v("zws_ingress_messages_total"), 101);
@@ -207,10 +219,10 @@ Deno.test("metrics: an all-zero snapshot still lists every series", () => {
       samples++;
     }
   }
-  // 16 unlabeled (with sse_clients) + 5 ws_rejected + 5 sse_rejected + 3 auth failures
-  // + 2 ws_closed + every reject reason + 1 dropped + 2 resume results; the data path's loops
-  // and bus: 5 unlabeled + 2 loop-restart stages.
-  assert.equal(samples, 16 + 5 + 5 + 3 + 2 + REJECT_REASONS.length + 1 + 2 + 5 + 2);
+  // 16 unlabeled (with sse_clients) + 4 of the clients' budget + 5 ws_rejected + 5 sse_rejected
+  // + 3 auth failures + 2 ws_closed + every reject reason + 1 dropped + 2 resume results; the data
+  // path's loops and bus: 5 unlabeled + 2 loop-restart stages.
+  assert.equal(samples, 16 + 4 + 5 + 5 + 3 + 2 + REJECT_REASONS.length + 1 + 2 + 5 + 2);
   assert(!text.includes("undefined") && !text.includes("NaN"));
 });
 

@@ -20,10 +20,13 @@ import {
   waitFor,
 } from "./_helpers.ts";
 
+/** Points carry x near now: the server drops x outside --x-window (one day). */
+const T0 = Date.now();
+
 type Pt = { seq: number; x: number; y: number; series: string };
 
 Deno.test("sse: event ids are <epoch>:<last seq of the frame>, only on frames with points", () => {
-  const p = (seq: number, series = "a") => encodePoint(seq, { x: 1e12 + seq, y: seq, series });
+  const p = (seq: number, series = "a") => encodePoint(seq, { x: T0 + seq, y: seq, series });
   assert.equal(lastSeqOf(pointsFrame([p(3), p(4), p(17)])), 17);
   assert.equal(lastSeqOf(historyFrames([p(1), p(2)], true)[0]), 2);
   assert.equal(lastSeqOf(historyFrames([], true)[0]), undefined);
@@ -67,7 +70,7 @@ Deno.test("/events: headers, retry hint, hello, history, series_list, then live 
   let c: SseRecorder | undefined;
   try {
     await pub.send(JSON.stringify(
-      Array.from({ length: 10 }, (_, i) => ({ x: 1e12 + i, y: i, series: i % 2 ? "b" : "a" })),
+      Array.from({ length: 10 }, (_, i) => ({ x: T0 + i, y: i, series: i % 2 ? "b" : "a" })),
     ));
     await waitFor(
       async () => metric(await metrics(zws.base), "zws_history_points") === 10,
@@ -101,7 +104,7 @@ Deno.test("/events: headers, retry hint, hello, history, series_list, then live 
     assert.equal(list.id, undefined);
 
     await pub.send(
-      JSON.stringify([{ x: 2e12, y: 1, series: "a" }, { x: 2e12, y: 2, series: "c" }]),
+      JSON.stringify([{ x: T0 + 1000, y: 1, series: "a" }, { x: T0 + 1000, y: 2, series: "c" }]),
     );
     await waitFor(() => c!.points().length === 2, 5000, "two live points");
     const live = c.events.find((e) => JSON.parse(e.data).type === "points")!;
@@ -171,7 +174,7 @@ Deno.test("/events: a resume from another epoch or from points no longer held is
   const zws = await startZws(["--no-demo", "--history", "10"]);
   const pub = await connectPublisher(zws.ingress);
   try {
-    await pub.send(JSON.stringify(Array.from({ length: 30 }, (_, i) => ({ x: 1e12 + i, y: i }))));
+    await pub.send(JSON.stringify(Array.from({ length: 30 }, (_, i) => ({ x: T0 + i, y: i }))));
     await waitFor(
       async () => metric(await metrics(zws.base), "zws_history_points") === 10,
       5000,
@@ -210,7 +213,7 @@ Deno.test("/events?series=: only the selected series, while series_list names th
   const pub = await connectPublisher(zws.ingress);
   try {
     const names = ["a", "b,c", "温度"];
-    await pub.send(JSON.stringify(names.map((s, i) => ({ x: 1e12, y: i, series: s }))));
+    await pub.send(JSON.stringify(names.map((s, i) => ({ x: T0, y: i, series: s }))));
     await waitFor(
       async () => metric(await metrics(zws.base), "zws_history_points") === 3,
       5000,
@@ -221,7 +224,7 @@ Deno.test("/events?series=: only the selected series, while series_list names th
     await waitFor(() => c.frames.length >= 3, 5000, "hello, history, series_list");
     assert.deepEqual((c.frames[1].points as Pt[]).map((p) => p.series), ["b,c", "温度"]);
     assert.deepEqual(c.frames[2], { type: "series_list", series: [...names].sort() });
-    await pub.send(JSON.stringify(names.map((s, i) => ({ x: 2e12, y: i, series: s }))));
+    await pub.send(JSON.stringify(names.map((s, i) => ({ x: T0 + 1000, y: i, series: s }))));
     await waitFor(() => c.points().length >= 2, 5000, "live points");
     await sleep(100);
     assert.deepEqual(c.points().map((p) => p.series), ["b,c", "温度"]);
@@ -329,7 +332,7 @@ Deno.test("/events: a reader that stalls is held back, then closed with 4008", a
     while (Date.now() - t0 < 40000 && closed === 0) {
       for (let k = 0; k < 50; k++) {
         await pub.send(
-          JSON.stringify(Array.from({ length: 20 }, (_, i) => ({ x: 1e12, y: i, series: fat }))),
+          JSON.stringify(Array.from({ length: 20 }, (_, i) => ({ x: T0, y: i, series: fat }))),
         );
       }
       await sleep(20);

@@ -12,6 +12,11 @@ Deno.test("static assets: every known path exists with its content type and cach
     ["/", "text/html; charset=utf-8", "no-cache"],
     ["/index.html", "text/html; charset=utf-8", "no-cache"],
     ["/app.js", JS, "no-cache"],
+    ["/protocol.js", JS, "no-cache"],
+    ["/store.js", JS, "no-cache"],
+    ["/chart.js", JS, "no-cache"],
+    ["/legend.js", JS, "no-cache"],
+    ["/connection.js", JS, "no-cache"],
     ["/style.css", "text/css; charset=utf-8", "no-cache"],
     ["/vendor/jquery.min.js", JS, "public, max-age=86400"],
     ["/vendor/jquery.flot.js", JS, "public, max-age=86400"],
@@ -32,6 +37,30 @@ Deno.test("static assets: the page files are the ones in static/", async () => {
   assert.equal(findAsset("/index.html")!.body, index);
   assert.equal(findAsset("/app.js")!.body, await readStatic("app.js"));
   assert.equal(findAsset("/style.css")!.body, await readStatic("style.css"));
+  for (const m of ["protocol", "store", "chart", "legend", "connection"]) {
+    assert.equal(findAsset(`/${m}.js`)!.body, await readStatic(`${m}.js`));
+  }
+});
+
+Deno.test("static assets: every module the page imports is served (no build step, no 404)", () => {
+  const seen = new Set<string>();
+  const visit = (path: string) => {
+    if (seen.has(path)) return;
+    seen.add(path);
+    const a = findAsset(path);
+    assert(a, `${path} is imported but not served`);
+    for (const m of a.body.matchAll(/^import [^;]* from "\.\/([\w-]+\.js)";$/gm)) visit(`/${m[1]}`);
+  };
+  visit("/app.js");
+  assert.deepEqual([...seen].sort(), [
+    "/app.js",
+    "/chart.js",
+    "/connection.js",
+    "/legend.js",
+    "/protocol.js",
+    "/store.js",
+  ]);
+  assert.match(findAsset("/")!.body, /<script type="module" src="\/app\.js"><\/script>/);
 });
 
 Deno.test("static assets: the page references only servable paths", () => {

@@ -50,6 +50,8 @@ export interface Client {
   readonly transport: ClientTransport;
   /** Last seq this client was sent (or had). */
   lastSent: number;
+  /** Bytes queued to it and not yet sent, as last measured (`SlowClients.measure`). */
+  queued: number;
   /** When it went over its buffer bound (ms), or undefined when it keeps up. */
   slowSince?: number;
   /**

@@ -22,6 +22,14 @@ export interface BridgeStats {
   slowClients: number;
   /** Clients closed for staying slow too long. */
   slowClientsClosed: number;
+  /** Bytes queued to all clients together, not yet sent (at the last batch). */
+  queuedBytes?: number;
+  /** The highest `queuedBytes` since start. */
+  queuedBytesMax?: number;
+  /** The budget for all clients' queued bytes together (0: none). */
+  clientsBufferBudget?: number;
+  /** Times a client within its own bound was held back because all were over the budget. */
+  heldForBudget?: number;
   /** Connections that resumed exactly from their `since`. */
   resumesExact: number;
   /** Connections that got a reset snapshot (new, other epoch, or gap). */
