@@ -18,6 +18,7 @@
  * @module
  */
 import { type Relay, startRelay } from "./relay.ts";
+import { persistHealth } from "./src/store/writer.ts";
 import {
   FORWARDER_USAGE,
   type ForwarderConfig,
@@ -195,6 +196,9 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
         ...(saved?.clean ? { epoch: saved.epoch, lastSeq: saved.lastSeq } : {}),
         logLevel: config.logLevel,
         endOfStream: false,
+        // The store keeps epoch, seq and points (src/store/); no history to load: gateways hold
+        // what clients are served.
+        persist: { dataDir: config.dataDir, retention: config.retention, history: 0, maxSeries: 0 },
       });
       if (saved?.clean) {
         log("info", "forwarder", `continuing epoch ${saved.epoch} after seq ${saved.lastSeq}`);
@@ -240,6 +244,7 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
         server: SERVER_INFO,
         uptime: uptime(),
         ...(relay ? { ingress: relay.ingress, epoch: relay.epoch, lastSeq: s.relay!.lastSeq } : {}),
+        ...(s.relay?.persist ? { persist: persistHealth(s.relay.persist) } : {}),
         egress: egressEndpoint,
         gateways: s.peers.connected,
         ...(s.upstream

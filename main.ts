@@ -184,11 +184,19 @@ export async function startServer(
         xWindowMs: config.xWindow * 1000,
         demo: config.demo,
         logLevel: config.logLevel,
+        persist: {
+          dataDir: config.dataDir,
+          retention: config.retention,
+          history: config.history,
+          maxSeries: 1000,
+        },
         ...(secrets.curve
           ? { curve: { secretKey: secrets.curve.secretKey, allow: secrets.curve.allow } }
           : {}),
       },
       onReady: (r, generation) => {
+        // First start: the history the store kept (a restart continues where it stopped).
+        if (generation === 1 && r.held) bridge.preload(r.held, r.lastSeq);
         bridge.attach(r.bus, r.epoch, r.lastSeq);
         if (generation > 1) log("info", "relay", `worker restarted (generation ${generation})`);
       },

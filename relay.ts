@@ -19,6 +19,8 @@ import { runProducer } from "./producer.ts";
 import { parseMessage, type RejectReason } from "./src/protocol/ingress.ts";
 import { type CutBatch, Sequencer } from "./src/relay/sequencer.ts";
 import { countPoints, IngressGovernor } from "./src/relay/overload.ts";
+import { openWriter } from "./src/store/writer.ts";
+import type { StoredPoint } from "./src/store/point_store.ts";
 import { encodeHeartbeat, END_OF_STREAM } from "./src/protocol/bus.ts";
 import { faults, sendWithBackpressure, superviseLoop, Yielder } from "./src/runtime/loop.ts";
 import { errorMessage, log, RateLimitedLog, setLogLevel } from "./src/runtime/log.ts";
@@ -33,6 +35,11 @@ export interface Relay {
   readonly ingress: string;
   /** The sequencer's epoch. */
   readonly epoch: string;
+  /**
+   * Points loaded from the store on a first start (in seq order; empty otherwise), for the
+   * bridge's history. Taken once: a second call gets nothing.
+   */
+  takeHeld(): StoredPoint[];
   /** Current counters (a copy). */
   stats(): RelayStats;
   /** Settles when the receive loop has ended: on close, or when it failed (then nothing flows). */
@@ -121,12 +128,24 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     throw new Error(`cannot start relay: ${errorMessage(err)}`);
   }
 
-  const epoch = opts.epoch ?? crypto.randomUUID().slice(0, 8);
+  // The store (when persisting) holds the epoch and seq: a clean restart continues them, a crash
+  // continues after every seq it reserved (src/store/point_store.ts).
+  const persist = opts.persist;
+  const writer = openWriter(persist?.dataDir ?? null, {
+    retention: persist?.retention ?? { count: 1 },
+    ...(opts.epoch ? { newEpoch: opts.epoch } : {}),
+  });
+  const start = writer.start;
+  const epoch = start?.epoch ?? opts.epoch ?? crypto.randomUUID().slice(0, 8);
+  // Loaded on the first start only: a restarted worker's bridge still holds its history.
+  let held = persist && opts.epoch === undefined
+    ? writer.load(persist.history, persist.maxSeries)
+    : [];
   const stats: RelayStats = {
     messages: 0,
     points: 0,
     rejected: {},
-    lastSeq: opts.lastSeq ?? 0,
+    lastSeq: Math.max(opts.lastSeq ?? 0, start?.lastSeq ?? 0),
     pending: 0,
     loopRestarts: 0,
     busWaitMs: 0,
@@ -135,7 +154,12 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     stats.rejected[reason] = (stats.rejected[reason] ?? 0) + n;
     rateLog.log("warn", "relay", reason, `dropped producer input: ${reason} (${detail})`);
   };
-  const seq = new Sequencer(epoch, stats.lastSeq, opts.maxPendingPoints);
+  const seq = new Sequencer(
+    epoch,
+    stats.lastSeq,
+    opts.maxPendingPoints,
+    writer.status().mode === "off" ? undefined : writer,
+  );
   let stopped = false;
   const isStopped = () => stopped;
   /** Wakes the send loop: points queued, a probe seen, or stopping. */
@@ -258,8 +282,14 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     ingress,
     epoch,
     ended: pump,
+    takeHeld: () => {
+      const h = held;
+      held = [];
+      return h;
+    },
     stats: () => ({
       ...stats,
+      ...(persist ? { persist: writer.status() } : {}),
       pending: seq.pending,
       loopRestarts: stats.loopRestarts! + (zap?.restarts ?? 0),
       rejected: { ...stats.rejected },
@@ -281,6 +311,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         let timer: ReturnType<typeof setTimeout> | undefined;
         await Promise.race([sendLoop.done, new Promise((r) => timer = setTimeout(r, 500))]);
         clearTimeout(timer);
+        // A clean stop after the last seq sent (a batch cut but not sent is dropped from the
+        // store, and its seqs go to the next run's points): the next run continues it.
+        writer.close(stats.lastSeq);
         if (opts.endOfStream !== false) await bus.send([...END_OF_STREAM]).catch(() => {});
         proxy.terminate();
         await proxyDone;
@@ -333,6 +366,7 @@ export function runAsWorker(scope: WorkerScope): void {
             bus: msg.options.bus,
             epoch: relay.epoch,
             lastSeq: relay.stats().lastSeq,
+            held: relay.takeHeld(),
           });
         } catch (err) {
           post({ type: "fatal", message: errorMessage(err) });

@@ -215,6 +215,18 @@ export class WsBridge implements WebSocketHub {
   }
 
   /**
+   * Fills the history with points loaded from the store (a restart), before any point arrives:
+   * `points` in seq order, then every seq up to `upTo` counts as held or lost (after a crash), so
+   * a client that resumes into what was lost gets a reset.
+   */
+  preload(points: readonly { series: string; seq: number; json: string }[], upTo: number): void {
+    for (const p of points) this.#history.add(p.series, p.seq, p.json);
+    this.#history.skipTo(upTo);
+    this.#lastSeq = Math.max(this.#lastSeq, upTo);
+    this.#snapshots.clear();
+  }
+
+  /**
    * Follows a (new) relay generation: a fresh subscriber on its bus. Each subscription ends when
    * its relay's end-of-stream arrives, and is closed then (never with a receive pending: that
    * crashes the process under Deno); one whose relay died without it stays idle. An empty `epoch`

@@ -318,8 +318,12 @@ export interface Server {
   stderr(): string;
 }
 
-/** Starts zws exactly like tests/_helpers.ts `startZws()` (the flags of `deno task start`). */
+/**
+ * Starts zws with the flags of `deno task start`, persisting (the default) into a data directory
+ * of its own under ./data, removed when it stops: each workload starts with an empty history.
+ */
 export async function startServer(kind: ServerKind, maxClients: number): Promise<Server> {
+  const dataDir = `./data/bench-${crypto.randomUUID().slice(0, 8)}`;
   const args = kind === "zws"
     ? [
       ...(await taskArgs("start")),
@@ -332,6 +336,8 @@ export async function startServer(kind: ServerKind, maxClients: number): Promise
       "--no-demo",
       "--max-clients",
       String(maxClients),
+      // ZWS_NO_PERSIST=1 deno task bench …: the same workloads in memory only (W6's control).
+      ...(Deno.env.get("ZWS_NO_PERSIST") === "1" ? ["--no-persist"] : ["--data-dir", dataDir]),
     ]
     : [
       "run",
@@ -379,6 +385,9 @@ export async function startServer(kind: ServerKind, maxClients: number): Promise
       proc.kill("SIGTERM");
     } catch { /* gone */ }
     await waitExit(proc, status, 4000);
+    if (kind === "zws") {
+      await Deno.remove(new URL(dataDir, ROOT), { recursive: true }).catch(() => {});
+    }
   };
   if (!m) {
     await stop();

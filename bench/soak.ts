@@ -373,7 +373,17 @@ async function main(): Promise<number> {
       `${SERIES.length} series, ${LONG_LIVED} long-lived + ${CHURNERS} churning clients, ` +
       `${STALLED} stalled client; Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs`,
   );
-  const zws = await startServer(["--no-demo"]);
+  // A store of its own (persistence is on by default): the run starts at seq 1 with no history.
+  const dataDir = `./data/soak-${crypto.randomUUID().slice(0, 8)}`;
+  const dataUrl = new URL(`../${dataDir}/`, import.meta.url);
+  const storeBytes = async () => {
+    let n = 0;
+    for (const f of ["points.db", "points.db-wal"]) {
+      n += await Deno.stat(new URL(f, dataUrl)).then((s) => s.size, () => 0);
+    }
+    return n;
+  };
+  const zws = await startServer(["--no-demo", "--data-dir", dataDir]);
   console.log(`soak: server pid ${zws.pid} on ${zws.base}, ingress ${zws.ingress}`);
   const pubs: zmq.Publisher[] = [];
   const longLived: CheckedClient[] = [];
@@ -510,6 +520,9 @@ async function main(): Promise<number> {
       `exact resumes ${sum(churners, (c) => c.resumesExact)}, not exact ${notExact}, ` +
       `delivered per client min ${ch.min} max ${ch.max}`,
       `  lost ${lost}, duplicated ${dup}, producer-order breaks ${breaks}`,
+      `  store: ${metric(endText, "zws_store_points_written_total")} points written, ` +
+      `${metric(endText, "zws_store_points_trimmed_total")} trimmed by retention, files ` +
+      `${fmtMB(await storeBytes())} at the end, up ${metric(endText, "zws_store_up")}`,
       `  slow-client closes (4008) ${metric(endText, "zws_slow_clients_closed_total")}; ` +
       `stalled clients opened ${stalled.length}; unexpected closes of checked clients: ` +
       `${unexpected.length ? unexpected.join(" ") : "none"}`,
@@ -520,6 +533,7 @@ async function main(): Promise<number> {
     if (breaks > 0) problems.push(`${breaks} producer-order breaks`);
     if (notExact > 0) problems.push(`${notExact} resumes not exact`);
     if (lastSeq !== published) problems.push(`server last seq ${lastSeq} != published`);
+    if (metric(endText, "zws_store_up") !== 1) problems.push("the store failed (in memory)");
     if (rejected > 0) problems.push(`${rejected} producer messages rejected`);
     if (behind.length) problems.push(`clients behind at the end: ${behind.join(" ")}`);
     if (longLived.some((c) => c.unexpectedCloses.size > 0)) {
@@ -547,6 +561,7 @@ async function main(): Promise<number> {
     stalled.forEach((s) => s.close());
     pubs.forEach((p) => p.close());
     const code = await zws.stop();
+    await Deno.remove(dataUrl, { recursive: true }).catch(() => {});
     if (code !== 0) {
       failure ||= `server exited ${code}`;
       console.log(`server exit code ${code}; stderr tail:\n${zws.stderrTail().slice(-2000)}`);

@@ -104,6 +104,27 @@ async function spawnReady(
 }
 
 /**
+ * Tests share one checkout: a server or forwarder persists only when the test gives it a data
+ * directory of its own (see {@link testDataDir}); else `--no-persist`.
+ */
+function persistFlags(flags: string[]): string[] {
+  const chosen = flags.some((f) =>
+    /^--(data-dir|no-persist|state-file)(=|$)/.test(f) || f === "--upstream"
+  );
+  return chosen ? [] : ["--no-persist"];
+}
+
+/**
+ * A fresh data directory under `./data` (where `deno task start` and `deno task relay` may
+ * write), for one test: `dir` for the flag (servers run in the checkout), `url` for the test.
+ */
+export function testDataDir(): { dir: string; url: URL; remove(): Promise<void> } {
+  const dir = `./data/test-${crypto.randomUUID().slice(0, 8)}`;
+  const url = new URL(`${dir}/`, ROOT);
+  return { dir, url, remove: () => Deno.remove(url, { recursive: true }).catch(() => {}) };
+}
+
+/**
  * Starts `main.ts` like `deno task start`, on ephemeral ports. Extra flags go after; with
  * `--upstream` it is a gateway (no ingress of its own).
  */
@@ -119,6 +140,7 @@ export async function startZws(
     "--hostname",
     "127.0.0.1",
     ...(gateway ? [] : ["--ingress", "tcp://127.0.0.1:*"]),
+    ...persistFlags(flags),
     ...flags,
   ];
   const p = await spawnReady(
@@ -172,6 +194,7 @@ export async function startForwarder(
     ...(has("--ingress") || has("--upstream") ? [] : ["--ingress", "tcp://127.0.0.1:*"]),
     ...(has("--egress") ? [] : ["--egress", "tcp://127.0.0.1:*"]),
     ...(has("--upstream") ? [] : ["--no-demo"]),
+    ...persistFlags(flags),
     ...flags,
   ];
   const p = await spawnReady(

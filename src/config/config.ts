@@ -4,6 +4,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { parseRetention, type Retention } from "../store/retention.ts";
 import { LOG_LEVELS, type LogLevel } from "../runtime/log.ts";
 import { isCurveKey } from "../zmq/curve.ts";
 
@@ -36,6 +37,10 @@ export interface Config {
   maxClients: number;
   /** Points held per series for new and returning clients. */
   history: number;
+  /** Where history, epoch and seq are kept across restarts (`src/store/`); null: `--no-persist`. */
+  dataDir: string | null;
+  /** What the store keeps per series (`--retention`; the count defaults to `--history`). */
+  retention: Retention;
   /** Unsent bytes a client may have queued before it is held back. */
   clientBufferBytes: number;
   /** Seconds a client may stay over its buffer bound before it is closed (4008). */
@@ -81,6 +86,8 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   allowOrigins: [],
   maxClients: 10000,
   history: 1000,
+  dataDir: "./data",
+  retention: Object.freeze({ count: 1000 }),
   clientBufferBytes: 1024 * 1024,
   slowClientTimeout: 10,
   clientsBufferBudget: 128 * 1024 * 1024,
@@ -112,6 +119,9 @@ export const ENV_VARS = {
   allowOrigins: "ZWS_ALLOW_ORIGIN",
   maxClients: "ZWS_MAX_CLIENTS",
   history: "ZWS_HISTORY",
+  dataDir: "ZWS_DATA_DIR",
+  noPersist: "ZWS_NO_PERSIST",
+  retention: "ZWS_RETENTION",
   clientBufferBytes: "ZWS_CLIENT_BUFFER_BYTES",
   slowClientTimeout: "ZWS_SLOW_CLIENT_TIMEOUT",
   clientsBufferBudget: "ZWS_CLIENTS_BUFFER_BUDGET",
@@ -160,6 +170,11 @@ Flags (environment fallback in brackets):
   --max-clients <n>          most clients at once (WS and SSE)      [ZWS_MAX_CLIENTS] (default 10000)
   --history <n>              points held per series for new and returning clients
                              [ZWS_HISTORY] (default 1000)
+  --data-dir <dir>           keep history, epoch and seq there across restarts (SQLite)
+                             [ZWS_DATA_DIR] (default ./data)
+  --no-persist               keep everything in memory only         [ZWS_NO_PERSIST]
+  --retention <count,age>    what the store keeps per series: a count and/or an age (30s, 15m,
+                             24h, 7d), e.g. 100000,24h  [ZWS_RETENTION] (default: --history)
   --client-buffer-bytes <n>  unsent bytes per client before it is held back
                              [ZWS_CLIENT_BUFFER_BYTES] (default 1048576)
   --slow-client-timeout <s>  seconds over that bound before the client is closed (4008)
@@ -223,6 +238,9 @@ export function parseConfig(
         "allow-origin": { type: "string", multiple: true },
         "max-clients": { type: "string" },
         history: { type: "string" },
+        "data-dir": { type: "string" },
+        "no-persist": { type: "boolean" },
+        retention: { type: "string" },
         "client-buffer-bytes": { type: "string" },
         "slow-client-timeout": { type: "string" },
         "clients-buffer-budget": { type: "string" },
@@ -319,6 +337,13 @@ export function parseConfig(
       throw new Error("--cert and --key go together");
     }
     const upstream = str("upstream", ENV_VARS.upstream);
+    const history = integer(
+      "--history",
+      str("history", ENV_VARS.history),
+      DEFAULTS.history,
+      1,
+      1e6,
+    );
     const config: Config = {
       port: integer("--port", str("port", ENV_VARS.port), DEFAULTS.port, 0, 65535),
       hostname: hostname(str("hostname", ENV_VARS.hostname) ?? DEFAULTS.hostname),
@@ -354,7 +379,8 @@ export function parseConfig(
         1,
         1_000_000,
       ),
-      history: integer("--history", str("history", ENV_VARS.history), DEFAULTS.history, 1, 1e6),
+      history,
+      ...persistence(values, env, str, DEFAULTS.dataDir!, history),
       clientBufferBytes: integer(
         "--client-buffer-bytes",
         str("client-buffer-bytes", ENV_VARS.clientBufferBytes),
@@ -419,6 +445,32 @@ export function argsProblem(err: unknown): string {
   const m = /^Option '(--[\w-]+)[^']*' argument is ambiguous/.exec(line);
   // Do not repeat parseArgs' suggestion: it quotes the value, which may be a secret key.
   return m ? `${m[1]}: a value that starts with "-" needs the form ${m[1]}=VALUE` : line;
+}
+
+/**
+ * `--data-dir`, `--no-persist` and `--retention` (shared by the server and the forwarder; the
+ * environment variables have the same names for both).
+ */
+function persistence(
+  values: Record<string, string | boolean | string[] | undefined>,
+  env: (name: string) => string | undefined,
+  str: (flag: string, name: string) => string | undefined,
+  defaultDir: string,
+  defaultCount: number,
+): { dataDir: string | null; retention: Retention } {
+  if (values["no-persist"] === true && values["data-dir"] !== undefined) {
+    throw new Error("--data-dir and --no-persist exclude each other");
+  }
+  // A flag beats the environment: --data-dir persists whatever ZWS_NO_PERSIST says.
+  const off = values["no-persist"] === true ||
+    (values["data-dir"] === undefined && truthy(env(ENV_VARS.noPersist)));
+  const dirRaw = str("data-dir", ENV_VARS.dataDir);
+  const spec = str("retention", ENV_VARS.retention);
+  const retention = spec === undefined
+    ? { count: defaultCount }
+    : parseRetention(spec, defaultCount);
+  if (typeof retention === "string") throw new Error(retention);
+  return { dataDir: off ? null : path("--data-dir", dirRaw ?? defaultDir), retention };
 }
 
 /** Looks a string option up in the parsed flags, else in the environment variable `name`. */
@@ -552,8 +604,12 @@ export interface ForwarderConfig {
   demo: boolean;
   /** Largest producer message accepted, in bytes. */
   maxMessageBytes: number;
-  /** File that keeps the epoch and last seq across clean restarts (root only). */
+  /** File that keeps the epoch and last seq across clean restarts (root, with `--no-persist`). */
   stateFile?: string;
+  /** Where the root keeps points, epoch and seq (`src/store/`); null: `--no-persist`. */
+  dataDir: string | null;
+  /** What the store keeps per series. */
+  retention: Retention;
   /** Lowest log level printed. */
   logLevel: LogLevel;
 }
@@ -566,6 +622,8 @@ export const FORWARDER_DEFAULTS: Readonly<ForwarderConfig> = Object.freeze({
   hostname: "127.0.0.1",
   demo: true,
   maxMessageBytes: 65536,
+  dataDir: "./data/relay",
+  retention: Object.freeze({ count: 1000 }),
   logLevel: "info",
 });
 
@@ -582,6 +640,9 @@ export const FORWARDER_ENV_VARS = {
   demo: "ZWS_NO_DEMO",
   maxMessageBytes: "ZWS_MAX_MESSAGE_BYTES",
   stateFile: "ZWS_STATE_FILE",
+  dataDir: "ZWS_DATA_DIR",
+  noPersist: "ZWS_NO_PERSIST",
+  retention: "ZWS_RETENTION",
   logLevel: "ZWS_LOG_LEVEL",
 } as const;
 
@@ -601,8 +662,14 @@ Flags (environment fallback in brackets):
                              (default tcp://127.0.0.1:5001)
   --upstream <endpoint>      chain: follow a parent forwarder's egress instead of an ingress
                              (a pure pass-through, one level of a tree) [ZWS_FORWARDER_UPSTREAM]
-  --state-file <path>        keep epoch and seq across clean restarts, so clients resume
-                             exactly; after a crash a new epoch starts   [ZWS_STATE_FILE]
+  --data-dir <dir>           keep points, epoch and seq there (SQLite): a restart continues the
+                             sequence, after a crash too (seqs are reserved ahead)
+                             [ZWS_DATA_DIR] (default ./data/relay)
+  --no-persist               keep nothing across restarts           [ZWS_NO_PERSIST]
+  --retention <count,age>    points kept per series on disk, e.g. 100000,24h [ZWS_RETENTION]
+                             (default 1000)
+  --state-file <path>        instead of --data-dir: keep only epoch and seq, across clean
+                             restarts; after a crash a new epoch starts   [ZWS_STATE_FILE]
   --port <n>                 HTTP port of /healthz and /metrics, 0 = any [ZWS_FORWARDER_PORT]
                              (default 8001)
   --hostname <host>          interface of that port           [ZWS_FORWARDER_HOSTNAME] (default 127.0.0.1)
@@ -631,6 +698,9 @@ export function parseForwarderConfig(
         egress: { type: "string" },
         upstream: { type: "string" },
         "state-file": { type: "string" },
+        "data-dir": { type: "string" },
+        "no-persist": { type: "boolean" },
+        retention: { type: "string" },
         port: { type: "string" },
         hostname: { type: "string" },
         "no-demo": { type: "boolean" },
@@ -671,11 +741,28 @@ export function parseForwarderConfig(
         64 * 1024 * 1024,
       ),
       logLevel: logLevel(str("log-level", V.logLevel) ?? FORWARDER_DEFAULTS.logLevel),
+      ...persistence(
+        values,
+        env,
+        str,
+        FORWARDER_DEFAULTS.dataDir!,
+        FORWARDER_DEFAULTS.retention.count,
+      ),
     };
     const upstream = str("upstream", V.upstream);
     if (upstream !== undefined) config.upstream = connectEndpoint(upstream, "--upstream");
     const stateFile = str("state-file", V.stateFile);
     if (stateFile !== undefined) config.stateFile = stateFile;
+    if (stateFile !== undefined) {
+      // The state file (epoch and seq only) is the older way: with it, no store.
+      if (str("data-dir", ENV_VARS.dataDir) !== undefined) {
+        throw new Error(
+          "--state-file and --data-dir both keep epoch and seq: the data dir also keeps points " +
+            "(drop --state-file)",
+        );
+      }
+      config.dataDir = null;
+    }
     if (config.upstream !== undefined && config.egress === config.upstream) {
       throw new Error(`--egress and --upstream are the same endpoint (${config.egress})`);
     }

@@ -34,6 +34,7 @@ import type { RelayStats } from "../relay/worker_messages.ts";
 import type { AcceptOptions } from "../hub/client.ts";
 import type { BridgeStats } from "../protocol/stats.ts";
 import { SERVER_INFO } from "../protocol/frames.ts";
+import { persistHealth } from "../store/writer.ts";
 import type { Health } from "../runtime/health.ts";
 import { seriesFromUrl } from "../protocol/client_messages.ts";
 import { acceptEventStream, EVENT_STREAM_HEADERS, type EventStreamBridge } from "./sse.ts";
@@ -269,6 +270,7 @@ export function createHandler(
           }, SECURITY_HEADERS));
       }
       case "/healthz": {
+        const persist = (await ctx.relayStats()).persist;
         const health = ctx.health?.() ?? { ok: true };
         return text(
           health.ok ? 200 : 503,
@@ -278,6 +280,7 @@ export function createHandler(
             uptime: uptime(),
             server: SERVER_INFO,
             relayRestarts: ctx.relayRestarts(),
+            ...(persist ? { persist: persistHealth(persist) } : {}),
             ...(ctx.upstream ? { upstream: ctx.upstream.health() } : {}),
           }) + "\n",
           "application/json",

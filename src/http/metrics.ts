@@ -5,6 +5,7 @@
  */
 import { REJECT_REASONS } from "../protocol/ingress.ts";
 import type { RelayStats } from "../relay/worker_messages.ts";
+import type { PersistStatus } from "../store/writer.ts";
 import type { BridgeStats } from "../protocol/stats.ts";
 import { AUTH_FAILURE_REASONS, type AuthFailureReason } from "./auth.ts";
 
@@ -133,6 +134,7 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "",
     m.relay.lastSeq,
   ]]);
+  storeMetrics(metric, m.relay.persist);
   metric("zws_points_received_total", "counter", "Points received by the bridge.", [[
     "",
     m.bridge.pointsReceived,
@@ -288,6 +290,40 @@ export interface ForwarderMetrics {
   uptimeSeconds: number;
 }
 
+/** The point store's counters (`src/store/`), when the relay has store options. */
+function storeMetrics(
+  metric: (name: string, type: string, help: string, rows: Row[]) => void,
+  p: PersistStatus | undefined,
+): void {
+  if (!p) return;
+  metric("zws_store_up", "gauge", "1 while points are written to disk, 0 in memory only.", [[
+    "",
+    p.mode === "disk" ? 1 : 0,
+  ]]);
+  metric("zws_store_points_written_total", "counter", "Points written to the store.", [[
+    "",
+    p.pointsPersisted,
+  ]]);
+  metric(
+    "zws_store_points_not_written_total",
+    "counter",
+    "Points kept in memory only because the store had failed.",
+    [["", p.pointsNotPersisted]],
+  );
+  metric("zws_store_failures_total", "counter", "Store failures (full, unwritable, corrupt).", [[
+    "",
+    p.failures,
+  ]]);
+  metric("zws_store_points_trimmed_total", "counter", "Points dropped from disk by retention.", [[
+    "",
+    p.pointsTrimmed,
+  ]]);
+  metric("zws_store_flush_max_seconds", "gauge", "Longest store write (one transaction).", [[
+    "",
+    p.maxFlushMs / 1000,
+  ]]);
+}
+
 /** Renders a forwarder's counters in the Prometheus text format (version 0.0.4). */
 export function renderForwarderMetrics(m: ForwarderMetrics): string {
   const out: string[] = [];
@@ -320,6 +356,7 @@ export function renderForwarderMetrics(m: ForwarderMetrics): string {
       "",
       m.relay.lastSeq,
     ]]);
+    storeMetrics(metric, m.relay.persist);
   }
   metric(
     "zws_forwarder_gateways_connected",

@@ -129,6 +129,16 @@ export class History {
     this.#lastSeq = seq;
   }
 
+  /**
+   * Declares every seq up to `seq` unknown (points lost in a crash, after those loaded from the
+   * store): a client that resumes from below it gets a reset; the next point is `seq + 1`.
+   */
+  skipTo(seq: number): void {
+    if (seq <= this.#lastSeq) return;
+    this.#maxEvicted = Math.max(this.#maxEvicted, seq);
+    this.#lastSeq = seq;
+  }
+
   #evictStalestSeries(): void {
     let stalest: string | undefined;
     let stalestSeq = Infinity;

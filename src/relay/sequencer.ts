@@ -23,6 +23,16 @@ export interface CutBatch {
   count: number;
 }
 
+/**
+ * Where sequenced points also go (the point store's writer, `src/store/writer.ts`): `reserve` is
+ * asked before a seq is used, `append` gets each point once it has its seq.
+ */
+export interface SequenceSink {
+  /** Whether `seq` may be used; false: it is past what was made durable (logged by the sink). */
+  reserve(seq: number): boolean;
+  append(series: string, seq: number, x: number, y: number): void;
+}
+
 /** Bounded queue of validated points -> sequenced bus batches. */
 export class Sequencer {
   #queue: Point[][] = [];
@@ -35,11 +45,13 @@ export class Sequencer {
    * @param epoch the sequencer's run id
    * @param lastSeq the last seq already assigned in `epoch`
    * @param maxPending most points queued
+   * @param sink gets every point with its seq (persistence)
    */
   constructor(
     readonly epoch: string,
     public lastSeq: number,
     readonly maxPending = DEFAULT_MAX_PENDING_POINTS,
+    readonly sink?: SequenceSink,
   ) {}
 
   /** Points queued, not yet in a batch. */
@@ -62,10 +74,15 @@ export class Sequencer {
     const b = this.#builder;
     const firstSeq = this.lastSeq + 1;
     let seq = firstSeq;
+    const sink = this.sink;
     while (this.#queue.length > 0 && !b.full) {
       const msg = this.#queue[0];
       while (this.#head < msg.length && !b.full) {
         const p = msg[this.#head++];
+        if (sink) {
+          sink.reserve(seq);
+          sink.append(p.series, seq, p.x, p.y);
+        }
         b.add(encodePoint(seq++, p), p.series);
       }
       if (this.#head === msg.length) {

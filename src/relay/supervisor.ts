@@ -6,6 +6,7 @@
  */
 import { errorMessage, log } from "../runtime/log.ts";
 import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./worker_messages.ts";
+import type { StoredPoint } from "../store/point_store.ts";
 
 /** What the relay reported when it became ready. */
 export interface RelayReady {
@@ -17,6 +18,8 @@ export interface RelayReady {
   epoch: string;
   /** Last sequence number assigned when it started. */
   lastSeq: number;
+  /** Points loaded from the store on the first start (see `relay_messages.ts`). */
+  held?: StoredPoint[];
 }
 
 /** Options of {@link RelaySupervisor}. */
@@ -89,6 +92,7 @@ export class RelaySupervisor {
               bus: msg.bus,
               epoch: msg.epoch,
               lastSeq: msg.lastSeq,
+              ...(msg.held ? { held: msg.held } : {}),
             };
             this.opts.onReady(info, generation);
             resolve(info);
@@ -178,6 +182,8 @@ export class RelaySupervisor {
       pending: s.pending ?? 0,
       loopRestarts: (this.#carried.loopRestarts ?? 0) + (s.loopRestarts ?? 0),
       busWaitMs: (this.#carried.busWaitMs ?? 0) + (s.busWaitMs ?? 0),
+      // The current generation's store state (a restarted worker reopens the store).
+      ...(s.persist ? { persist: s.persist } : {}),
     };
   }
 

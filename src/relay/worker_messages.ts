@@ -8,6 +8,9 @@
  */
 import type { RejectReason } from "../protocol/ingress.ts";
 import type { LogLevel } from "../runtime/log.ts";
+import type { Retention } from "../store/retention.ts";
+import type { StoredPoint } from "../store/point_store.ts";
+import type { PersistStatus } from "../store/writer.ts";
 
 /** What the relay needs to start. */
 export interface RelayOptions {
@@ -39,6 +42,12 @@ export interface RelayOptions {
    * `relay/sequencer.ts`); a producer message that does not fit is shed, counted as `overload`.
    */
   maxPendingPoints?: number;
+  /**
+   * Persistence (`--data-dir`, `src/store/`): the relay writes every point it sequences, keeps
+   * epoch and seq in the store, and (on its first start) loads the last `history` points of at
+   * most `maxSeries` series for the bridge. `dataDir` null or absent: memory only.
+   */
+  persist?: { dataDir: string | null; retention: Retention; history: number; maxSeries: number };
 }
 
 /** Counters kept by the relay. */
@@ -51,6 +60,8 @@ export interface RelayStats {
   rejected: Partial<Record<RejectReason, number>>;
   /** Last sequence number assigned. */
   lastSeq: number;
+  /** What persistence is doing (absent: the relay has no store options). */
+  persist?: PersistStatus;
   /** Producer connections refused by the CURVE allow-list (absent: 0). */
   producersRefused?: number;
   /** Validated points waiting for the bus now. */
@@ -71,7 +82,15 @@ export type ToRelay =
 
 /** Relay worker -> main thread. */
 export type FromRelay =
-  | { type: "ready"; ingress: string; bus: string; epoch: string; lastSeq: number }
+  | {
+    type: "ready";
+    ingress: string;
+    bus: string;
+    epoch: string;
+    lastSeq: number;
+    /** Points loaded from the store (first start only), in seq order. */
+    held?: StoredPoint[];
+  }
   | { type: "stats"; id: number; stats: RelayStats }
   | { type: "fatal"; message: string }
   | { type: "crashed"; message: string; stats?: RelayStats }

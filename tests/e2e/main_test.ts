@@ -293,6 +293,8 @@ Deno.test("bad flags exit 2 with a clear message; a taken port exits 1 naming it
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {
     const taken = (listener.addr as Deno.NetAddr).port;
+    // --no-persist: the store's own line ("new store …") is not the point here, and the tests
+    // do not write into the checkout's ./data.
     const busy = await run([
       "--hostname",
       "127.0.0.1",
@@ -300,6 +302,7 @@ Deno.test("bad flags exit 2 with a clear message; a taken port exits 1 naming it
       String(taken),
       "--ingress",
       "tcp://127.0.0.1:*",
+      "--no-persist",
     ]);
     assert.deepEqual(busy.code, 1);
     assert.match(busy.err, new RegExp(`port ${taken} .*already in use`));

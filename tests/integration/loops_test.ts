@@ -31,6 +31,7 @@ async function server() {
     "--ingress",
     "tcp://127.0.0.1:*",
     "--no-demo",
+    "--no-persist", // the checkout's ./data is not for tests (tests/_helpers.ts persistFlags)
   ]);
   if (parsed.kind !== "config") throw new Error("bad test config");
   const s = await startServer(parsed.config);

@@ -75,6 +75,8 @@ Deno.test("config: no flags and no env give the defaults", () => {
     allowOrigins: [],
     maxClients: 10000,
     history: 1000,
+    dataDir: "./data",
+    retention: { count: 1000 },
     clientBufferBytes: 1048576,
     slowClientTimeout: 10,
     clientsBufferBudget: 134217728,
@@ -120,6 +122,10 @@ Deno.test("config: every flag is read", () => {
     "5",
     "--history",
     "50",
+    "--data-dir",
+    "/var/lib/zws",
+    "--retention",
+    "5000,24h",
     "--client-buffer-bytes",
     "65536",
     "--slow-client-timeout",
@@ -159,6 +165,8 @@ Deno.test("config: every flag is read", () => {
     allowOrigins: ["https://a.example", "http://b.example:8080"],
     maxClients: 5,
     history: 50,
+    dataDir: "/var/lib/zws",
+    retention: { count: 5000, ageMs: 86_400_000 },
     clientBufferBytes: 65536,
     slowClientTimeout: 3,
     clientsBufferBudget: 2097152,
@@ -198,6 +206,9 @@ Deno.test("config: ENV_VARS names the documented variables", () => {
     allowOrigins: "ZWS_ALLOW_ORIGIN",
     maxClients: "ZWS_MAX_CLIENTS",
     history: "ZWS_HISTORY",
+    dataDir: "ZWS_DATA_DIR",
+    noPersist: "ZWS_NO_PERSIST",
+    retention: "ZWS_RETENTION",
     clientBufferBytes: "ZWS_CLIENT_BUFFER_BYTES",
     slowClientTimeout: "ZWS_SLOW_CLIENT_TIMEOUT",
     clientsBufferBudget: "ZWS_CLIENTS_BUFFER_BUDGET",
@@ -233,6 +244,8 @@ Deno.test("config: every setting falls back to its environment variable", () => 
     ZWS_ALLOW_ORIGIN: "https://a.example",
     ZWS_MAX_CLIENTS: "77",
     ZWS_HISTORY: "12",
+    ZWS_NO_PERSIST: "1",
+    ZWS_RETENTION: "1h",
     ZWS_CLIENT_BUFFER_BYTES: "2048",
     ZWS_SLOW_CLIENT_TIMEOUT: "4",
     ZWS_CLIENTS_BUFFER_BUDGET: "3145728",
@@ -260,6 +273,8 @@ Deno.test("config: every setting falls back to its environment variable", () => 
     allowOrigins: ["https://a.example"],
     maxClients: 77,
     history: 12,
+    dataDir: null,
+    retention: { count: 12, ageMs: 3_600_000 },
     clientBufferBytes: 2048,
     slowClientTimeout: 4,
     clientsBufferBudget: 3145728,
@@ -340,6 +355,8 @@ Deno.test("config: a flag beats its environment variable", () => {
     ZWS_ALLOW_ORIGIN: "https://env-a.example,https://env-b.example",
     ZWS_MAX_CLIENTS: "1111",
     ZWS_HISTORY: "1111",
+    ZWS_DATA_DIR: "/env/data",
+    ZWS_RETENTION: "1111",
     ZWS_LOG_LEVEL: "error",
   };
   const c = ok([
@@ -361,6 +378,10 @@ Deno.test("config: a flag beats its environment variable", () => {
     "2222",
     "--history",
     "2222",
+    "--data-dir",
+    "/flag/data",
+    "--retention",
+    "2222",
     "--log-level",
     "debug",
   ], env);
@@ -376,6 +397,8 @@ Deno.test("config: a flag beats its environment variable", () => {
     allowOrigins: ["https://flag.example"],
     maxClients: 2222,
     history: 2222,
+    dataDir: "/flag/data",
+    retention: { count: 2222 },
     clientBufferBytes: 1048576,
     slowClientTimeout: 10,
     clientsBufferBudget: 134217728,
@@ -732,8 +755,32 @@ Deno.test("forwarder config: defaults, every flag, and env fallbacks", () => {
         demo: false,
         maxMessageBytes: 1024,
         logLevel: "warn",
+        dataDir: null,
+        retention: { count: 1000 },
       },
     },
+  );
+  assert.deepEqual(fwd(["--data-dir", "/var/lib/zws/relay", "--retention", "10,7d"]), {
+    kind: "config",
+    config: {
+      ...FORWARDER_DEFAULTS,
+      dataDir: "/var/lib/zws/relay",
+      retention: { count: 10, ageMs: 7 * 86_400_000 },
+    },
+  });
+  assert.deepEqual(fwd(["--no-persist"]), {
+    kind: "config",
+    config: { ...FORWARDER_DEFAULTS, dataDir: null },
+  });
+  assert.match(
+    (fwd(["--state-file", "s.json", "--data-dir", "d"]) as { message: string }).message,
+    /--state-file and --data-dir/,
+  );
+  assert.equal(ok(["--data-dir", "d"], { ZWS_NO_PERSIST: "1" }).dataDir, "d", "the flag wins");
+  assert.equal(ok(["--no-persist"], { ZWS_DATA_DIR: "d" }).dataDir, null, "the flag wins");
+  assert.match(
+    (fwd(["--retention", "soon"]) as { message: string }).message,
+    /--retention: "soon" is neither a count nor an age/,
   );
   const env = {
     ZWS_INGRESS: "ipc:///tmp/in",
@@ -761,6 +808,8 @@ Deno.test("forwarder config: defaults, every flag, and env fallbacks", () => {
       maxMessageBytes: 2048,
       stateFile: "s.json",
       logLevel: "debug",
+      dataDir: null,
+      retention: { count: 1000 },
     },
   });
   for (const name of Object.values(FORWARDER_ENV_VARS)) {

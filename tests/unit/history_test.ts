@@ -119,3 +119,17 @@ Deno.test("history: eviction still bounds exact resumes", () => {
   assert.equal(h.resume(6).reset, true);
   assert.deepEqual(seqs(h, 7), { reset: false, seqs: [8, 9, 10] });
 });
+
+Deno.test("history: skipTo marks seqs lost in a crash: a resume from below gets a reset", () => {
+  const h = new History(100);
+  fill(h, 1, 10, () => "a");
+  h.skipTo(50);
+  assert.equal(h.lastSeq, 50);
+  assert.equal(h.canResume(10), false, "10..50 cannot be vouched for");
+  assert.equal(h.resume(10).reset, true);
+  h.add("a", 51, pt(51));
+  assert.equal(h.canResume(50), true);
+  assert.deepEqual(h.resume(50).points.map((p) => p.seq), [51]);
+  h.skipTo(20); // never backwards
+  assert.equal(h.lastSeq, 51);
+});

@@ -1,0 +1,128 @@
+/**
+ * `deno run --allow-read=/tmp --allow-write=/tmp bench/store.ts`: what a point costs in the store
+ * (src/store/), on a file in a temp dir with the store's pragmas (WAL, synchronous NORMAL), one
+ * transaction per flush: a row per point (its JSON), a row per series per flush (JSON joined), and
+ * the store's layout (a row per series per flush, seqs and x/y as binary), appended through
+ * `StoreWriter` as the relay does. Prints CPU and wall time per point. Bounded: 200,000 points each.
+ *
+ * @module
+ */
+import process from "node:process";
+import { DatabaseSync } from "node:sqlite";
+import { openWriter } from "../src/store/writer.ts";
+import { encodePoint } from "../src/protocol/frames.ts";
+import { Sequencer } from "../src/relay/sequencer.ts";
+import type { Point } from "../src/protocol/ingress.ts";
+
+const N = 200_000;
+const SERIES = 5;
+const x = (i: number) => 1.7e12 + i * 10;
+const y = (i: number) => Math.sin(i / 100);
+const series = (i: number) => `s${i % SERIES}`;
+const jsons = Array.from(
+  { length: N },
+  (_, i) => encodePoint(i + 1, { series: series(i), x: x(i), y: y(i) }),
+);
+
+function measure(name: string, perFlush: number, run: () => number): void {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const flushes = run();
+  const wall = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  console.log(
+    `${name}, ${perFlush} points per flush: ${
+      ((c.user + c.system) / N).toFixed(2)
+    } us CPU/point, ` +
+      `${(wall * 1000 / N).toFixed(2)} us wall/point, ${(wall / flushes).toFixed(1)} ms per flush`,
+  );
+}
+
+function sqlite(path: string, columns: string): DatabaseSync {
+  const db = new DatabaseSync(path);
+  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL");
+  db.exec(`CREATE TABLE p (id INTEGER PRIMARY KEY, ${columns})`);
+  db.exec("CREATE INDEX p_series ON p (series, id)");
+  return db;
+}
+
+const dir = await Deno.makeTempDir({ prefix: "zws-store-bench-" });
+try {
+  for (const perFlush of [1000, 10_000, 50_000]) {
+    measure("row per point (JSON)", perFlush, () => {
+      const db = sqlite(`${dir}/row-${perFlush}.db`, "series TEXT, seq INTEGER, json TEXT");
+      const ins = db.prepare("INSERT INTO p (series, seq, json) VALUES (?, ?, ?)");
+      for (let from = 0; from < N; from += perFlush) {
+        db.exec("BEGIN");
+        for (let i = from; i < from + perFlush; i++) ins.run(series(i), i + 1, jsons[i]);
+        db.exec("COMMIT");
+      }
+      db.close();
+      return N / perFlush;
+    });
+    measure("row per batch (JSON joined)", perFlush, () => {
+      const db = sqlite(`${dir}/text-${perFlush}.db`, "series TEXT, seqs TEXT, points TEXT");
+      const ins = db.prepare("INSERT INTO p (series, seqs, points) VALUES (?, ?, ?)");
+      for (let from = 0; from < N; from += perFlush) {
+        const seqs: string[][] = Array.from({ length: SERIES }, () => []);
+        const pts: string[][] = Array.from({ length: SERIES }, () => []);
+        for (let i = from; i < from + perFlush; i++) {
+          seqs[i % SERIES].push(String(i - from));
+          pts[i % SERIES].push(jsons[i]);
+        }
+        db.exec("BEGIN");
+        for (let s = 0; s < SERIES; s++) ins.run(`s${s}`, seqs[s].join(","), pts[s].join("\n"));
+        db.exec("COMMIT");
+      }
+      db.close();
+      return N / perFlush;
+    });
+    measure("store (row per batch, binary)", perFlush, () => {
+      const w = openWriter(`${dir}/store-${perFlush}`, { retention: { count: N } }, {
+        flushMs: 1e9,
+      });
+      for (let i = 0; i < N; i++) {
+        w.reserve(i + 1);
+        w.append(series(i), i + 1, x(i), y(i));
+        if ((i + 1) % perFlush === 0) w.flush();
+      }
+      w.close(N);
+      return N / perFlush;
+    });
+  }
+  // The relay's hot path: sequencing 100-point messages into bus batches, without and with the
+  // writer as the sequencer's sink (its flushes included: every 100 ms of wall time).
+  const msgs: Point[][] = [];
+  for (let i = 0; i < N; i += 100) {
+    msgs.push(
+      Array.from({ length: 100 }, (_, k) => ({ series: series(i + k), x: x(i + k), y: y(i + k) })),
+    );
+  }
+  for (const withStore of [false, true, false, true]) {
+    const w = openWriter(`${dir}/seq`, { retention: { count: 1000 } }, { flushMs: 100 });
+    const seq = new Sequencer("bench", 0, N, withStore ? w : undefined);
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    let flushedAt = t0;
+    for (const m of msgs) {
+      seq.offer(m);
+      while (seq.cut());
+      const now = performance.now();
+      if (now - flushedAt >= 100) {
+        w.flush();
+        flushedAt = now;
+      }
+    }
+    w.flush();
+    const c = process.cpuUsage(c0);
+    const st = w.status();
+    w.close(seq.lastSeq);
+    if (withStore && st.pointsPersisted !== N) throw new Error(`store: ${JSON.stringify(st)}`);
+    console.log(
+      `sequencer, 100-point messages, ${withStore ? "with" : "without"} the store: ` +
+        `${((c.user + c.system) / N).toFixed(2)} us CPU/point`,
+    );
+  }
+} finally {
+  await Deno.remove(dir, { recursive: true });
+}
