@@ -22,6 +22,7 @@ import { type Relay, startRelay } from "./relay.ts";
 import { FORWARDER_USAGE, type ForwarderConfig, parseForwarderConfig } from "./src/config.ts";
 import { SERVER_INFO } from "./src/frames.ts";
 import { SECURITY_HEADERS } from "./src/http.ts";
+import { jetstreamRelayMain } from "./src/nats/relay.ts";
 import { errorMessage, log, setLogLevel } from "./src/log.ts";
 import { renderForwarderMetrics } from "./src/metrics.ts";
 import type { RelayStats } from "./src/relay_messages.ts";
@@ -335,6 +336,8 @@ export async function forwarderMain(args: string[]): Promise<void> {
   }
   const config = parsed.config;
   setLogLevel(config.logLevel);
+  // --nats: publish into a JetStream stream instead of an egress (src/nats/relay.ts).
+  if (config.nats) return await jetstreamRelayMain({ ...config, nats: config.nats }, startRelay);
   let fwd: Forwarder;
   try {
     fwd = await startForwarder(config);

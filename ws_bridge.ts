@@ -200,6 +200,8 @@ interface Incoming {
   series: string;
   seq: number;
   json: string;
+  /** Set by {@link WsBridge.ingest}: whether it directly follows the point before it. */
+  follows?: boolean;
 }
 
 /** A WebSocket as a {@link ClientTransport} (methods on the prototype: no closures per client). */
@@ -336,6 +338,28 @@ export class WsBridge {
     this.#lastSeq = Math.max(this.#lastSeq, lastSeq);
   }
 
+  /**
+   * Takes points from a source that is not a ZeroMQ bus (a JetStream follower, `src/nats/`), on
+   * the same path as the bus's. Seqs ascend but may jump (derived from stream sequences):
+   * `follows` says whether the first point directly follows the last one taken (the rest of the
+   * batch follows it), so the history counts a gap only where the source had one. An empty
+   * bridge epoch is set to `epoch`.
+   */
+  ingest(
+    epoch: string,
+    series: string,
+    seqs: readonly number[],
+    jsons: readonly string[],
+    follows: boolean,
+  ): void {
+    if (this.#epoch === "") this.#setEpoch(epoch);
+    for (let i = 0; i < seqs.length; i++) {
+      this.#lastSeq = seqs[i];
+      this.#stats.pointsReceived++;
+      this.#batcher.push({ series, seq: seqs[i], json: jsons[i], follows: i > 0 || follows });
+    }
+  }
+
   async #receive(gen: BusSubscription): Promise<void> {
     try {
       for await (const [series, seq, json, epoch] of gen.sub) {
@@ -366,7 +390,7 @@ export class WsBridge {
     const jsons = new Array<string>(items.length);
     for (let i = 0; i < items.length; i++) {
       const it = items[i];
-      this.#history.add(it.series, it.seq, it.json);
+      this.#history.add(it.series, it.seq, it.json, it.follows);
       jsons[i] = it.json;
     }
     if (this.#history.seriesVersion !== this.#seriesList.shipped) this.#scheduleSeriesList();
