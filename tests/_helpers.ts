@@ -35,7 +35,7 @@ export interface StartOptions {
 }
 
 /** A child process started by {@link spawnReady}, once it printed its ready line. */
-interface ReadyChild {
+export interface ReadyChild {
   child: Deno.ChildProcess;
   /** The ready line's match. */
   match: RegExpExecArray;
@@ -47,7 +47,7 @@ interface ReadyChild {
  * Runs `deno <args>` from the project root and waits (at most 20 s) for stdout to match `ready`.
  * Stdout and stderr keep being drained, so the child never blocks on a full pipe.
  */
-async function spawnReady(
+export async function spawnReady(
   args: string[],
   ready: RegExp,
   what: string,
@@ -111,7 +111,7 @@ export async function startZws(
   flags: string[] = [],
   opts: StartOptions = {},
 ): Promise<ZwsProcess> {
-  const gateway = flags.includes("--upstream");
+  const gateway = flags.includes("--upstream") || flags.includes("--nats");
   const args = [
     ...(await taskArgs("start")),
     "--port",
@@ -123,7 +123,7 @@ export async function startZws(
   ];
   const p = await spawnReady(
     args,
-    /listening on (https?:\/\/[^\s/]+)\/ \((ingress|upstream) (\S+)\)/,
+    /listening on (https?:\/\/[^\s/]+)\/ \((ingress|upstream|JetStream) (\S+)[^)]*\)/,
     "zws",
     opts.env,
   );
@@ -132,7 +132,7 @@ export async function startZws(
     base,
     wsUrl: base.replace(/^http/, "ws") + "/ws", // https -> wss
     ingress: p.match[2] === "ingress" ? p.match[3] : "",
-    upstream: p.match[2] === "upstream" ? p.match[3] : "",
+    upstream: p.match[2] !== "ingress" ? p.match[3] : "",
     child: p.child,
     stderr: p.stderr,
     stop: p.stop,

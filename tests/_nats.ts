@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { type ReadyChild, spawnReady, taskArgs } from "./_helpers.ts";
 
 /** Where nats-server is: `NATS_SERVER_BIN`, Debian's path, or PATH. Undefined when absent. */
 export function natsServerBin(): string | undefined {
@@ -102,10 +103,10 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     const exited = proc.status.then((s) => {
       throw new Error(`nats-server exited (${s.code}) at start:\n${text}`);
     });
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, rej) =>
-      setTimeout(() => rej(new Error(`nats-server not ready in 10 s:\n${text}`)), 10_000)
+      timer = setTimeout(() => rej(new Error(`nats-server not ready in 10 s:\n${text}`)), 10_000)
     );
-    let timer: number | undefined;
     try {
       await Promise.race([readyP, exited, timeout]);
     } finally {
@@ -189,4 +190,36 @@ export async function startNatsCluster(n = 3): Promise<NatsCluster> {
       await Promise.all(servers.map((s) => s.stop()));
     },
   };
+}
+
+/** A JetStream relay (`deno task relay --nats …`) in a child process. */
+export interface JsRelayProcess extends ReadyChild {
+  /** Producers' endpoint. */
+  ingress: string;
+  /** `http://127.0.0.1:PORT` of `/healthz` and `/metrics`. */
+  base: string;
+  epoch: string;
+}
+
+/**
+ * Starts a JetStream relay like `deno task relay --nats <urls>`: ephemeral ingress and HTTP ports
+ * unless `flags` name them, no demo. Resolves once it publishes (NATS reachable).
+ */
+export async function startJsRelay(urls: string[], flags: string[] = []): Promise<JsRelayProcess> {
+  const has = (f: string) => flags.includes(f);
+  const args = [
+    ...(await taskArgs("relay")),
+    "--nats",
+    urls.join(","),
+    ...(has("--port") ? [] : ["--port", "0"]),
+    ...(has("--ingress") ? [] : ["--ingress", "tcp://127.0.0.1:*"]),
+    "--no-demo",
+    ...flags,
+  ];
+  const p = await spawnReady(
+    args,
+    /zws relay: ingress (\S+), JetStream \S+ stream \S+, http (http:\/\/[^\s/]+)\/, epoch (\S+)\n/,
+    "JetStream relay",
+  );
+  return { ...p, ingress: p.match[1], base: p.match[2], epoch: p.match[3] };
 }

@@ -66,7 +66,7 @@ export interface FollowerOptions {
   onBatch(b: FollowedBatch): void;
   /** The stream was made again: the batches that follow belong to `epoch` (start over). */
   onEpoch(epoch: string): void;
-  /** How often the watchdog looks at the stream, in ms (default 3000). */
+  /** How often the watchdog looks at the stream, in ms (default 1000). */
   watchMs?: number;
   who?: string;
 }
@@ -112,6 +112,8 @@ export async function startFollower(opts: FollowerOptions): Promise<Follower> {
   checkReady();
   let current: { close(): Promise<void | Error> } | undefined;
   let restart = false;
+  let stalled = 0;
+  let seenAt = -1;
 
   const readOnce = async () => {
     const consumer = await js.consumers.get(opts.cfg.stream, {
@@ -119,7 +121,8 @@ export async function startFollower(opts: FollowerOptions): Promise<Follower> {
         ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: stats.streamSeq + 1 }
         : { deliver_policy: DeliverPolicy.All }),
     });
-    const messages = await consumer.consume({ max_messages: 512 });
+    // Heartbeats every 2.5 s: the client notices a lost consumer by itself too.
+    const messages = await consumer.consume({ max_messages: 512, expires: 5000 });
     current = messages;
     if (stop.signal.aborted || restart) {
       await messages.close();
@@ -177,6 +180,23 @@ export async function startFollower(opts: FollowerOptions): Promise<Follower> {
       return;
     }
     stats.streamLastSeq = info.state.last_seq;
+    // Behind the stream and no progress since the last look, twice: the consumer is stuck (its
+    // server went away and the client has not noticed yet). Start it again from what we hold.
+    if (info.created === created && info.state.last_seq > stats.streamSeq) {
+      stalled = stats.streamSeq === seenAt ? stalled + 1 : 0;
+      seenAt = stats.streamSeq;
+      if (stalled >= 2) {
+        stalled = 0;
+        rate.log(
+          "warn",
+          who,
+          "stalled",
+          `consumer stalled at stream seq ${stats.streamSeq}; restarting it`,
+        );
+        restart = true;
+        await current?.close();
+      }
+    } else stalled = 0;
     if (info.created !== created) {
       created = info.created;
       const epoch = epochOfStream(created);
@@ -193,7 +213,7 @@ export async function startFollower(opts: FollowerOptions): Promise<Follower> {
       restart = true;
       await current?.close();
     }
-  }, opts.watchMs ?? 3000);
+  }, opts.watchMs ?? 1000);
 
   return {
     ready,

@@ -72,10 +72,11 @@ export async function startJetStreamGateway<B extends IngestingBridge>(
       cfg: opts.nats,
       who: "gateway",
       onBatch: (b) => bridge.ingest(b.epoch, b.series, b.seqs, b.jsons, b.follows),
-      onEpoch: () => {
+      onEpoch: (epoch) => {
         const old = bridge;
         bridge = opts.newBridge();
         opts.onBridge(bridge);
+        bridge.ingest(epoch, "", [], [], true);
         old.closeClients(1012, "stream was made again");
         const closing = old.close().finally(() => retiring.delete(closing));
         retiring.add(closing);
@@ -86,6 +87,8 @@ export async function startJetStreamGateway<B extends IngestingBridge>(
     await link.close();
     throw err;
   }
+  // No points: tells a bridge that has none yet the epoch, for its first clients' hello.
+  bridge.ingest(follower.stats().epoch, "", [], [], true);
   const ready = follower.ready.then(() => {
     const s = follower.stats();
     log(

@@ -2,16 +2,18 @@
  * A relay's side of the JetStream backbone: validated points in, one JetStream message per batch
  * of one series out (`codec.ts`), acknowledged by the stream.
  *
- * - **Batches**: points of a series gather for at most `lingerMs` (or {@link MAX_BATCH_POINTS} /
- *   ~60 KiB), then go out as one message on the series' subject.
- * - **Backpressure, bounded**: at most `maxInFlight` publishes await their ack at once; batches
- *   beyond wait in a queue. Points queued or in flight are bounded by `maxPendingPoints`: a point
- *   over it is shed and counted (`shed`), so a slow or absent NATS never wedges the relay nor
- *   grows its memory.
+ * - **Batches, in order**: each series has at most one batch awaiting its ack; its points gather
+ *   meanwhile (up to {@link MAX_BATCH_POINTS} / ~60 KiB a batch) and go out as the next one. So
+ *   batches grow with the round trip (the busier, the bigger), and a series' points land in the
+ *   stream in the order they came, retries included. An idle series' first point waits at most
+ *   `lingerMs`.
+ * - **Backpressure, bounded**: at most `maxInFlight` publishes (one per series) await their ack at
+ *   once; points queued or in flight are bounded by `maxPendingPoints`: a point over it is shed
+ *   and counted (`pointsShed`), so a slow or absent NATS never wedges the relay nor grows its
+ *   memory.
  * - **No duplicates on retry**: each batch carries a message id (`Nats-Msg-Id`, this relay's
  *   random id and a counter); a publish that failed or timed out is retried with the same id
  *   (JetStream drops the copy it may already hold) for up to `retryForMs`, then shed and counted.
- *   While a retry is pending no new batch starts, so batches of a series stay in order.
  *
  * @module
  */
@@ -26,9 +28,9 @@ export interface PublisherOptions {
   subjectPrefix: string;
   /** Points queued or in flight at most; beyond, points are shed and counted. */
   maxPendingPoints: number;
-  /** Publishes awaiting an ack at most (default 64). */
+  /** Publishes awaiting an ack at most, over all series (default 64). */
   maxInFlight?: number;
-  /** Longest time a batch waits for more points, in ms (default 5). */
+  /** Longest time an idle series' first point waits for more, in ms (default 2). */
   lingerMs?: number;
   /** How long a failing batch is retried before it is shed, in ms (default 30,000). */
   retryForMs?: number;
@@ -64,6 +66,17 @@ interface Batch {
   firstTry: number;
 }
 
+/** One series: the points gathering, batches sealed behind the one awaiting its ack. */
+interface SeriesState {
+  subject: string;
+  bodies: string[];
+  bytes: number;
+  sealed: Batch[];
+  inFlight?: Batch;
+  /** Queued in `#ready` (its next batch may go out). */
+  ready: boolean;
+}
+
 const MAX_BATCH_BYTES = 60 * 1024;
 
 /** Publishes points into the stream in acknowledged batches (see the module doc). */
@@ -72,11 +85,11 @@ export class JetStreamPublisher {
   #opts: Required<PublisherOptions>;
   #id = crypto.randomUUID().slice(0, 12);
   #counter = 0;
-  #open = new Map<string, { bodies: string[]; bytes: number }>();
-  #queue: Batch[] = [];
+  #series = new Map<string, SeriesState>();
+  /** Series with something to send and nothing in flight, oldest first. */
+  #ready: SeriesState[] = [];
   #timer?: ReturnType<typeof setTimeout>;
-  #retrying = false;
-  #retryTimer?: ReturnType<typeof setTimeout>;
+  #retryTimers = new Set<ReturnType<typeof setTimeout>>();
   #closed = false;
   #idle?: () => void;
   #rate = new RateLimitedLog(5000);
@@ -95,7 +108,7 @@ export class JetStreamPublisher {
     this.#js = jetstream(nc);
     this.#opts = {
       maxInFlight: 64,
-      lingerMs: 5,
+      lingerMs: 2,
       retryForMs: 30_000,
       ackTimeoutMs: 5000,
       ...opts,
@@ -122,58 +135,81 @@ export class JetStreamPublisher {
       return;
     }
     this.#stats.pendingPoints++;
-    let open = this.#open.get(series);
-    if (!open) {
-      open = { bodies: [], bytes: 0 };
-      this.#open.set(series, open);
+    let st = this.#series.get(series);
+    if (!st) {
+      st = {
+        subject: subjectFor(this.#opts.subjectPrefix, series),
+        bodies: [],
+        bytes: 0,
+        sealed: [],
+        ready: false,
+      };
+      this.#series.set(series, st);
     }
-    open.bodies.push(body);
-    open.bytes += body.length + 1;
-    if (open.bodies.length >= MAX_BATCH_POINTS || open.bytes >= MAX_BATCH_BYTES) {
-      this.#seal(series, open);
-      this.#pump();
-    } else {
-      this.#timer ??= setTimeout(() => this.flush(), this.#opts.lingerMs);
-    }
+    st.bodies.push(body);
+    st.bytes += body.length + 1;
+    if (st.bodies.length >= MAX_BATCH_POINTS || st.bytes >= MAX_BATCH_BYTES) this.#seal(st);
+    if (!st.inFlight) this.#timer ??= setTimeout(() => this.flush(), this.#opts.lingerMs);
   }
 
-  /** Sends every open batch now. */
+  /** Sends what gathered now (series with a batch awaiting its ack keep gathering). */
   flush(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    for (const [series, open] of this.#open) this.#seal(series, open);
+    for (const st of this.#series.values()) {
+      if (!st.inFlight && st.bodies.length > 0) this.#seal(st);
+    }
     this.#pump();
   }
 
-  #seal(series: string, open: { bodies: string[]; bytes: number }): void {
-    this.#open.delete(series);
-    if (open.bodies.length === 0) return;
-    this.#queue.push({
-      subject: subjectFor(this.#opts.subjectPrefix, series),
-      payload: encodeBatch(open.bodies),
-      points: open.bodies.length,
+  #seal(st: SeriesState): void {
+    if (st.bodies.length === 0) return;
+    st.sealed.push({
+      subject: st.subject,
+      payload: encodeBatch(st.bodies),
+      points: st.bodies.length,
       msgID: `${this.#id}-${++this.#counter}`,
       firstTry: 0,
     });
+    st.bodies = [];
+    st.bytes = 0;
+    if (!st.inFlight && !st.ready) {
+      st.ready = true;
+      this.#ready.push(st);
+    }
   }
 
   #pump(): void {
-    while (!this.#retrying && this.#stats.inFlight < this.#opts.maxInFlight) {
-      const b = this.#queue.shift();
-      if (!b) break;
-      this.#send(b);
+    while (this.#stats.inFlight < this.#opts.maxInFlight && this.#ready.length > 0) {
+      const st = this.#ready.shift()!;
+      st.ready = false;
+      const b = st.sealed.shift();
+      if (!b) continue;
+      st.inFlight = b;
+      this.#stats.inFlight++;
+      this.#send(st, b);
     }
-    if (this.#stats.pendingPoints === 0 && this.#open.size === 0) this.#idle?.();
+    if (this.#stats.pendingPoints === 0) this.#idle?.();
   }
 
-  #send(b: Batch): void {
-    this.#stats.inFlight++;
+  /** After a series' batch is done (acked or shed): its next one, or what gathered meanwhile. */
+  #next(st: SeriesState): void {
+    st.inFlight = undefined;
+    this.#stats.inFlight--;
+    if (st.sealed.length === 0 && st.bodies.length > 0) this.#seal(st);
+    else if (st.sealed.length > 0 && !st.ready) {
+      st.ready = true;
+      this.#ready.push(st);
+    }
+    this.#pump();
+  }
+
+  #send(st: SeriesState, b: Batch): void {
     b.firstTry ||= performance.now();
     this.#js.publish(b.subject, b.payload, {
       msgID: b.msgID,
       timeout: this.#opts.ackTimeoutMs,
     }).then((ack) => {
-      this.#stats.inFlight--;
       this.#stats.pendingPoints -= b.points;
       if (ack.duplicate) this.#stats.duplicates++;
       else {
@@ -181,9 +217,8 @@ export class JetStreamPublisher {
         this.#stats.pointsPublished += b.points;
       }
       this.#stats.lastStreamSeq = Math.max(this.#stats.lastStreamSeq, ack.seq);
-      this.#pump();
+      this.#next(st);
     }, (err) => {
-      this.#stats.inFlight--;
       if (this.#closed || performance.now() - b.firstTry > this.#opts.retryForMs) {
         this.#stats.pendingPoints -= b.points;
         this.#stats.pointsShed += b.points;
@@ -193,7 +228,7 @@ export class JetStreamPublisher {
           "nats-publish-shed",
           `dropped a batch of ${b.points} points after retrying it: ${errorMessage(err)}`,
         );
-        this.#pump();
+        this.#next(st);
         return;
       }
       this.#stats.retries++;
@@ -203,14 +238,14 @@ export class JetStreamPublisher {
         "nats-publish",
         `publish to ${b.subject} failed: ${errorMessage(err)}; retrying`,
       );
-      // Hold new batches back until this one is in: they would overtake it.
-      this.#retrying = true;
-      this.#retryTimer = setTimeout(() => {
-        this.#retryTimer = undefined;
-        this.#retrying = false;
-        this.#send(b);
-        this.#pump();
+      // The same batch again (same message id: no duplicate if the first try landed); the
+      // series' later points wait behind it, so they stay in order.
+      const t = setTimeout(() => {
+        this.#retryTimers.delete(t);
+        if (this.#closed) return;
+        this.#send(st, b);
       }, 250);
+      this.#retryTimers.add(t);
     });
   }
 
@@ -226,9 +261,13 @@ export class JetStreamPublisher {
       clearTimeout(timer);
     }
     this.#closed = true;
-    clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
-    this.#stats.pointsShed += this.#queue.reduce((n, b) => n + b.points, 0);
-    this.#queue = [];
+    for (const t of this.#retryTimers) clearTimeout(t);
+    this.#retryTimers.clear();
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#stats.pointsShed += this.#stats.pendingPoints;
+    this.#stats.pendingPoints = 0;
+    this.#series.clear();
+    this.#ready = [];
   }
 }
