@@ -17,11 +17,13 @@
 import * as zmq from "zeromq";
 import { runProducer } from "./producer.ts";
 import { parseMessage, type RejectReason } from "./src/ingress_protocol.ts";
-import { encodePoint } from "./src/frames.ts";
+import { Sequencer } from "./src/relay/sequencer.ts";
+import { encodeHeartbeat, END_OF_STREAM } from "./src/protocol/bus.ts";
+import { faults, sendWithBackpressure, superviseLoop } from "./src/runtime/loop.ts";
 import { errorMessage, log, RateLimitedLog, setLogLevel } from "./src/log.ts";
 import { ZAP_DOMAIN } from "./src/curve.ts";
 import { startZapHandler, type ZapHandler } from "./src/zap.ts";
-import { endReceiveLoop, isStopMessage } from "./src/loop_stop.ts";
+import { endReceiveLoop, isStopMessage, stopMessage } from "./src/loop_stop.ts";
 import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./src/relay_messages.ts";
 
 /** A running relay; {@link startRelay} makes one. */
@@ -40,6 +42,9 @@ export interface Relay {
 
 let relayCount = 0;
 
+/** How often the relay probes its own receive path (and, when idle, sends a bus heartbeat). */
+export const PROBE_INTERVAL_MS = 1000;
+
 /**
  * Binds the ingress and the points bus and starts relaying. Throws (with the endpoint in the
  * message) when the ingress cannot be bound.
@@ -50,6 +55,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const demoIngress = `inproc://zws-demo-${id}`;
   const control = `inproc://zws-control-${id}`;
   const stopToken = crypto.randomUUID();
+  const probeToken = crypto.randomUUID();
   // Native cap: ZeroMQ cuts the connection of a peer that exceeds it, so keep it well above the
   // configured limit; messages between the two are dropped and counted by the parser instead.
   const nativeCap = Math.max(4 * opts.maxMessageBytes, 1024 * 1024);
@@ -84,7 +90,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   // instead of dropping points silently between the proxy and us.
   const back = new zmq.XPublisher({ sendHighWaterMark: 10000, noDrop: true });
   const inbox = new zmq.Subscriber({ receiveHighWaterMark: 10000 });
-  const bus = new zmq.Publisher({ sendHighWaterMark: 100000, noDrop: true });
+  // Counted in batches (up to BUS_BATCH_POINTS points each): a full bus is EAGAIN, which the send
+  // loop waits out.
+  const bus = new zmq.Publisher({ sendHighWaterMark: 1000, noDrop: true });
   const sockets = [front, back, inbox, bus];
   const closeAll = () => sockets.forEach((s) => s.closed || s.close());
   try {
@@ -113,28 +121,105 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   }
 
   const epoch = opts.epoch ?? crypto.randomUUID().slice(0, 8);
-  const stats: RelayStats = { messages: 0, points: 0, rejected: {}, lastSeq: opts.lastSeq ?? 0 };
-  const countReject = (reason: RejectReason, detail: string) => {
-    stats.rejected[reason] = (stats.rejected[reason] ?? 0) + 1;
+  const stats: RelayStats = {
+    messages: 0,
+    points: 0,
+    rejected: {},
+    lastSeq: opts.lastSeq ?? 0,
+    pending: 0,
+    loopRestarts: 0,
+    busWaitMs: 0,
+  };
+  const countReject = (reason: RejectReason, detail: string, n = 1) => {
+    stats.rejected[reason] = (stats.rejected[reason] ?? 0) + n;
     rateLog.log("warn", "relay", reason, `dropped producer input: ${reason} (${detail})`);
   };
+  const seq = new Sequencer(epoch, stats.lastSeq, opts.maxPendingPoints);
+  let stopped = false;
+  const isStopped = () => stopped;
+  /** Wakes the send loop: points queued, a probe seen, or stopping. */
+  let wake: (() => void) | undefined;
+  const signal = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  let probeSeen = false;
 
-  const epochFrame = new TextEncoder().encode(epoch);
-  const pump = (async () => {
+  // Receive loop: producers' messages -> validation -> the sequencer's bounded queue. It never
+  // waits on the bus, so it keeps taking producers' input (and shedding what does not fit, counted
+  // in points as `overload`) however far behind the bridge is.
+  const receiveOnce = async () => {
     for await (const frames of inbox) {
-      if (isStopMessage(frames, stopToken)) break;
+      faults.check("relay.receive");
+      if (isStopMessage(frames, stopToken)) {
+        stopped = true;
+        signal();
+        return;
+      }
+      if (isStopMessage(frames, probeToken)) {
+        probeSeen = true;
+        signal();
+        continue;
+      }
       stats.messages++;
       const parsed = parseMessage(frames, opts.maxMessageBytes);
       for (const r of parsed.rejected) countReject(r.reason, r.detail);
-      for (const p of parsed.points) {
-        const seq = ++stats.lastSeq;
-        stats.points++;
-        await bus.send([p.series, String(seq), encodePoint(seq, p), epochFrame]);
-      }
+      if (!seq.offer(parsed.points)) {
+        countReject(
+          "overload",
+          `${parsed.points.length} points; ${seq.pending} already waiting for the bus`,
+          parsed.points.length,
+        );
+      } else if (parsed.points.length > 0) signal();
     }
-  })().catch((err) => {
-    if (!inbox.closed) log("error", "relay", `receive loop ended: ${errorMessage(err)}`);
+  };
+  const receiveLoop = superviseLoop(receiveOnce, {
+    component: "relay",
+    name: "receive loop",
+    stopped: isStopped,
+    onRestart: () => stats.loopRestarts!++,
   });
+
+  // Send loop: the queue -> sequenced batches -> the bus. EAGAIN is backpressure: it waits and
+  // retries the same batch (same seqs). An idle bus gets a heartbeat for each probe the receive
+  // loop saw, so the bridge can tell idle from dead.
+  const sendOnce = async () => {
+    while (!stopped) {
+      faults.check("relay.send");
+      const batch = seq.cut();
+      if (batch) {
+        const waited = await sendWithBackpressure(bus, batch.frames, isStopped);
+        if (waited < 0) return;
+        stats.busWaitMs! += waited;
+        stats.points += batch.count;
+        stats.lastSeq = batch.firstSeq + batch.count - 1;
+        continue;
+      }
+      if (probeSeen) {
+        probeSeen = false;
+        await sendWithBackpressure(bus, encodeHeartbeat(epoch, seq.lastSeq + 1), isStopped);
+        continue;
+      }
+      await new Promise<void>((r) => wake = r);
+    }
+  };
+  const sendLoop = superviseLoop(sendOnce, {
+    component: "relay",
+    name: "bus send loop",
+    stopped: isStopped,
+    onRestart: () => stats.loopRestarts!++,
+  });
+
+  // The probe: a message through the ingress proxy every second. Seeing it proves the receive
+  // path alive; on an idle bus it becomes a heartbeat.
+  const prober = new zmq.Publisher({ linger: 0, sendHighWaterMark: 10 });
+  prober.connect(control);
+  sockets.push(prober);
+  const probeTimer = setInterval(() => {
+    prober.send(stopMessage(probeToken)).catch(() => {});
+  }, PROBE_INTERVAL_MS);
+  const pump = Promise.all([receiveLoop.done, sendLoop.done]).then(() => {});
 
   const demoStop = new AbortController();
   const demoDone = opts.demo
@@ -150,6 +235,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     ended: pump,
     stats: () => ({
       ...stats,
+      pending: seq.pending,
       rejected: { ...stats.rejected },
       ...(zap ? { producersRefused: zap.refused } : {}),
     }),
@@ -161,8 +247,12 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         // End both receive loops (ours, and the bridge's on the bus) before closing: closing a
         // socket with a receive pending crashes the process under Deno (a uv_poll callback runs
         // on the freed poller).
-        await endReceiveLoop(control, stopToken, pump);
-        if (opts.endOfStream !== false) await bus.send(["", "", ""]).catch(() => {});
+        clearInterval(probeTimer);
+        await endReceiveLoop(control, stopToken, receiveLoop.done);
+        stopped = true;
+        signal();
+        await sendLoop.done;
+        if (opts.endOfStream !== false) await bus.send([...END_OF_STREAM]).catch(() => {});
         proxy.terminate();
         await proxyDone;
         closeAll();
@@ -221,6 +311,9 @@ export function runAsWorker(scope: WorkerScope): void {
         break;
       case "stats":
         if (relay) post({ type: "stats", id: msg.id, stats: relay.stats() });
+        break;
+      case "fault":
+        faults.arm(msg.loop);
         break;
       case "stop":
         await relay?.close();

@@ -16,14 +16,15 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import * as zmq from "zeromq";
 import { Batcher } from "./src/batcher.ts";
 import { TOKEN_EXPIRED_CLOSE_CODE } from "./src/auth.ts";
 import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage } from "./src/client_messages.ts";
 import { helloFrame, historyFrames, pointsFrame, seriesListFrame } from "./src/frames.ts";
 import { History } from "./src/history.ts";
-import { errorMessage, log, RateLimitedLog } from "./src/log.ts";
+import { log, RateLimitedLog } from "./src/log.ts";
+import { type BusBatch, decodeBus, lastSeqOf, pointJson, pointSeries } from "./src/protocol/bus.ts";
+import { faults, superviseLoop } from "./src/runtime/loop.ts";
 
 /** WebSocket close code for a client that stayed over its buffer bound too long. */
 export const CLOSE_SLOW_CLIENT = 4008;
@@ -126,6 +127,14 @@ export interface BridgeStats {
   framesBuilt: number;
   /** Clients connected now over Server-Sent Events (`/events`; also counted in `clients`). */
   sseClients: number;
+  /** Bus batches with points received. */
+  busBatches?: number;
+  /** Bus messages dropped as malformed. */
+  busInvalid?: number;
+  /** Times the bus receive loop ended and was restarted. */
+  loopRestarts?: number;
+  /** Ms since the last bus batch or heartbeat (`null`: none yet). */
+  busIdleMs?: number | null;
 }
 
 /** Where a client's frames go: a WebSocket, or an event stream (`src/sse.ts`). */
@@ -236,8 +245,6 @@ export class WsBridge {
   #current?: BusSubscription;
   #clients = new Set<Client>();
   #epoch = "";
-  /** `#epoch` as UTF-8, to compare with each point's epoch frame. */
-  #epochBytes: Buffer = Buffer.alloc(0);
   #lastSeq = 0;
   #batcher: Batcher<Incoming>;
   #history: History;
@@ -267,7 +274,12 @@ export class WsBridge {
     clientsClosedTooBig: 0,
     clientsClosedTokenExpired: 0,
     framesBuilt: 0,
+    busBatches: 0,
+    busInvalid: 0,
+    loopRestarts: 0,
   };
+  /** `performance.now()` of the last bus batch or heartbeat (-Infinity: none yet). */
+  #lastBusAt = -Infinity;
 
   constructor(opts: BridgeOptions = {}) {
     this.#batcher = new Batcher((items) => this.#broadcast(items), opts.tickMs ?? 10);
@@ -292,6 +304,9 @@ export class WsBridge {
       clients: this.#clients.size,
       slowClients: slow,
       historyPoints: this.#history.size,
+      busIdleMs: this.#lastBusAt === -Infinity
+        ? null
+        : Math.round(performance.now() - this.#lastBusAt),
       ...this.#stats,
     };
   }
@@ -308,7 +323,6 @@ export class WsBridge {
 
   #setEpoch(epoch: string): void {
     this.#epoch = epoch;
-    this.#epochBytes = Buffer.from(epoch);
   }
 
   /** The sequencer epoch of the data served. */
@@ -328,7 +342,8 @@ export class WsBridge {
    * is learnt from the first point's epoch frame (a gateway, before its forwarder has sent any).
    */
   attach(bus: string, epoch: string, lastSeq: number): void {
-    const sub = new zmq.Subscriber({ receiveHighWaterMark: 100000 });
+    // Counted in bus batches (up to BUS_BATCH_POINTS points each).
+    const sub = new zmq.Subscriber({ receiveHighWaterMark: 1000 });
     sub.subscribe();
     sub.connect(bus);
     const gen: BusSubscription = { sub, done: Promise.resolve() };
@@ -339,50 +354,79 @@ export class WsBridge {
   }
 
   /**
-   * Takes points from a source that is not a ZeroMQ bus (a JetStream follower, `src/nats/`), on
-   * the same path as the bus's. Seqs ascend but may jump (derived from stream sequences):
-   * `follows` says whether the first point directly follows the last one taken (the rest of the
-   * batch follows it), so the history counts a gap only where the source had one. An empty
-   * bridge epoch is set to `epoch`.
+   * Takes a batch from a source that is not this process's ZeroMQ bus (a JetStream follower,
+   * `src/nats/`), on the same path as the bus's batches. Seqs ascend but may jump between batches
+   * (derived from stream sequences): `follows` says whether the batch's first point directly
+   * follows the last one taken, so the history counts a gap only where the source had one. An
+   * empty bridge epoch is set to the batch's (a batch of no points only does that).
    */
-  ingest(
-    epoch: string,
-    series: string,
-    seqs: readonly number[],
-    jsons: readonly string[],
-    follows: boolean,
-  ): void {
-    if (this.#epoch === "") this.#setEpoch(epoch);
-    for (let i = 0; i < seqs.length; i++) {
-      this.#lastSeq = seqs[i];
-      this.#stats.pointsReceived++;
-      this.#batcher.push({ series, seq: seqs[i], json: jsons[i], follows: i > 0 || follows });
+  ingest(b: BusBatch, follows: boolean): void {
+    if (this.#epoch === "") this.#setEpoch(b.epoch);
+    this.#lastBusAt = performance.now();
+    if (b.count > 0) this.#take(b, follows);
+  }
+
+  /** A batch's points into the batcher (`follows`: see {@link ingest}; absent: by seq). */
+  #take(b: BusBatch, follows?: boolean): void {
+    this.#lastSeq = lastSeqOf(b);
+    this.#stats.pointsReceived += b.count;
+    this.#stats.busBatches++;
+    for (let i = 0; i < b.count; i++) {
+      this.#batcher.push({
+        series: pointSeries(b, i),
+        seq: b.firstSeq + i,
+        json: pointJson(b, i),
+        follows: follows === undefined || i > 0 ? undefined : follows,
+      });
     }
   }
 
-  async #receive(gen: BusSubscription): Promise<void> {
-    try {
-      for await (const [series, seq, json, epoch] of gen.sub) {
-        // The relay's end-of-stream (see relay.ts): this bus is done; a restarted relay gets a
-        // new bus and subscription.
-        if (seq.length === 0) break;
-        const n = Number(seq.toString());
-        // Compared as bytes: no string is decoded per point while the epoch stays the same.
-        if (epoch !== undefined && !epoch.equals(this.#epochBytes)) {
-          if (this.#epoch === "") this.#setEpoch(epoch.toString());
+  /**
+   * The bus receive loop of one subscription, owned by {@link superviseLoop}: an exception (a bad
+   * message, a fault) never ends it for good; it is counted and the loop starts again on the same
+   * socket. It ends for good on the end-of-stream or an epoch change.
+   */
+  #receive(gen: BusSubscription): Promise<void> {
+    let finished = false;
+    const once = async () => {
+      for await (const frames of gen.sub) {
+        faults.check("bridge.receive");
+        const m = decodeBus(frames);
+        if (m.kind === "end") {
+          // The relay's end-of-stream: this bus is done; a restarted relay gets a new bus and
+          // subscription.
+          finished = true;
+          gen.sub.close();
+          return;
+        }
+        if (m.kind === "invalid") {
+          this.#stats.busInvalid++;
+          this.#rateLog.log("warn", "bridge", "bus-invalid", `dropped bus message: ${m.reason}`);
+          continue;
+        }
+        const b = m.batch;
+        this.#lastBusAt = performance.now();
+        if (b.epoch !== this.#epoch) {
+          if (this.#epoch === "") this.#setEpoch(b.epoch);
           else {
-            this.#onEpochChange?.(epoch.toString(), n);
-            break;
+            finished = true;
+            gen.sub.close();
+            this.#onEpochChange?.(b.epoch, b.firstSeq);
+            return;
           }
         }
-        this.#lastSeq = n;
-        this.#stats.pointsReceived++;
-        this.#batcher.push({ series: series.toString(), seq: n, json: json.toString() });
+        if (b.count === 0) continue; // a heartbeat: the path is alive
+        this.#take(b);
       }
-      gen.sub.close();
-    } catch (err) {
-      if (!gen.sub.closed) log("error", "bridge", `bus receive ended: ${errorMessage(err)}`);
-    }
+      finished = true;
+    };
+    const loop = superviseLoop(once, {
+      component: "bridge",
+      name: "bus receive loop",
+      stopped: () => finished || gen.sub.closed,
+      onRestart: () => this.#stats.loopRestarts++,
+    });
+    return loop.done;
   }
 
   #broadcast(items: Incoming[]): void {

@@ -30,6 +30,7 @@ export const REJECT_REASONS = [
   "invalid_x",
   "invalid_y",
   "invalid_series",
+  "overload",
 ] as const;
 
 /** One of {@link REJECT_REASONS}. */

@@ -175,6 +175,31 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "",
     m.server.relayRestarts,
   ]]);
+  metric(
+    "zws_loop_restarts_total",
+    "counter",
+    "Data-path loops that ended and were restarted by their owner, by stage.",
+    [
+      [`{stage="relay"}`, m.relay.loopRestarts ?? 0],
+      [`{stage="bridge"}`, m.bridge.loopRestarts ?? 0],
+    ],
+  );
+  metric("zws_ingress_pending_points", "gauge", "Validated points waiting for the bus.", [[
+    "",
+    m.relay.pending ?? 0,
+  ]]);
+  metric("zws_bus_wait_seconds_total", "counter", "Time the relay waited on a full bus.", [[
+    "",
+    (m.relay.busWaitMs ?? 0) / 1000,
+  ]]);
+  metric("zws_bus_batches_total", "counter", "Bus batches received by the bridge.", [[
+    "",
+    m.bridge.busBatches ?? 0,
+  ]]);
+  metric("zws_bus_invalid_total", "counter", "Malformed bus messages dropped by the bridge.", [[
+    "",
+    m.bridge.busInvalid ?? 0,
+  ]]);
   metric("zws_uptime_seconds", "gauge", "Seconds since the server started.", [[
     "",
     m.server.uptimeSeconds,

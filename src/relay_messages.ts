@@ -1,23 +1,8 @@
 /**
- * Messages between the main thread and the relay worker (`postMessage`), and the layout of the
- * points bus (inproc ZeroMQ) that carries the data itself.
+ * Messages between the main thread and the relay worker (`postMessage`).
  *
- * Points bus, and the forwarder's egress (`forwarder.ts`) that carries it over TCP to gateways:
- * one ZeroMQ message per point, four frames `[series, seq, pointJson, epoch]`:
- *
- * - `series`: the series name, UTF-8. First, so it is the ZeroMQ topic: a subscriber that
- *   subscribes to some series only gets those, and XPUB/XSUB proxies pass subscriptions upstream
- *   (a forwarder sends a gateway only what it subscribed to).
- * - `seq`: decimal ASCII, assigned once by the one relay that validated the point; it increases by
- *   exactly 1 per point within an epoch, so a gap in it means points were missed.
- * - `pointJson`: the point as browsers receive it (see `frames.ts`), its `seq` included.
- * - `epoch`: the sequencer's run id (ASCII, at most 64 bytes). Seqs compare only within one epoch;
- *   a gateway learns the epoch from here, so clients can resume on any gateway of one forwarder.
- *
- * End of stream: a message whose `seq` frame is empty (`["", "", ""]`) ends the bridge's receive
- * loop (see `ws_bridge.ts`). The relay sends it on its bus when it stops; a forwarder never sends
- * one on its egress (its gateways keep following across its restarts), and a gateway sends its own
- * into its upstream proxy when it shuts down (`upstream.ts`).
+ * The points bus itself (relay -> bridge, forwarder -> gateways) is defined in one place,
+ * `protocol/bus.ts` (and docs/architecture.md, "Points bus").
  *
  * @module
  */
@@ -47,6 +32,11 @@ export interface RelayOptions {
    * forwarder turns it off: its bus goes out to gateways, which keep following across restarts.
    */
   endOfStream?: boolean;
+  /**
+   * Most validated points waiting for the bus (default `DEFAULT_MAX_PENDING_POINTS` in
+   * `relay/sequencer.ts`); a producer message that does not fit is shed, counted as `overload`.
+   */
+  maxPendingPoints?: number;
 }
 
 /** Counters kept by the relay. */
@@ -61,13 +51,21 @@ export interface RelayStats {
   lastSeq: number;
   /** Producer connections refused by the CURVE allow-list (absent: 0). */
   producersRefused?: number;
+  /** Validated points waiting for the bus now. */
+  pending?: number;
+  /** Times one of the relay's loops ended and was restarted (absent: 0). */
+  loopRestarts?: number;
+  /** Time the bus send loop spent waiting on a full bus (EAGAIN), in ms. */
+  busWaitMs?: number;
 }
 
 /** Main thread -> relay worker. */
 export type ToRelay =
   | { type: "start"; options: RelayOptions }
   | { type: "stats"; id: number }
-  | { type: "stop" };
+  | { type: "stop" }
+  /** Tests only: makes the named loop fail once (see `runtime/loop.ts` `faults`). */
+  | { type: "fault"; loop: string };
 
 /** Relay worker -> main thread. */
 export type FromRelay =

@@ -144,6 +144,8 @@ export class RelaySupervisor {
     this.#carried.points += s.points;
     this.#carried.producersRefused = (this.#carried.producersRefused ?? 0) +
       (s.producersRefused ?? 0);
+    this.#carried.loopRestarts = (this.#carried.loopRestarts ?? 0) + (s.loopRestarts ?? 0);
+    this.#carried.busWaitMs = (this.#carried.busWaitMs ?? 0) + (s.busWaitMs ?? 0);
     for (const [k, v] of Object.entries(s.rejected) as [keyof RelayStats["rejected"], number][]) {
       this.#carried.rejected[k] = (this.#carried.rejected[k] ?? 0) + v;
     }
@@ -160,6 +162,9 @@ export class RelaySupervisor {
       rejected,
       lastSeq: s.lastSeq,
       producersRefused: (this.#carried.producersRefused ?? 0) + (s.producersRefused ?? 0),
+      pending: s.pending ?? 0,
+      loopRestarts: (this.#carried.loopRestarts ?? 0) + (s.loopRestarts ?? 0),
+      busWaitMs: (this.#carried.busWaitMs ?? 0) + (s.busWaitMs ?? 0),
     };
   }
 

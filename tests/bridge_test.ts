@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import * as zmq from "zeromq";
 import { type AcceptOptions, WsBridge } from "../ws_bridge.ts";
 import { encodePoint } from "../src/frames.ts";
+import { encodeBus, END_OF_STREAM } from "../src/protocol/bus.ts";
 import { openClient, sleep, waitFor, type WsRecorder } from "./_helpers.ts";
 
 interface Harness {
@@ -35,10 +36,11 @@ async function harness(maxMessageBytes?: number): Promise<Harness> {
     url: `ws://127.0.0.1:${server.addr.port}/ws`,
     async publish(series, y) {
       seq++;
-      await pub.send([series, String(seq), encodePoint(seq, { x: Date.now(), y, series })]);
+      const json = encodePoint(seq, { x: Date.now(), y, series });
+      await pub.send(encodeBus("epoch1", seq, [{ series, json }]));
     },
     async close() {
-      await pub.send(["", "", ""]); // the relay's end-of-stream
+      await pub.send([...END_OF_STREAM]); // the relay's end-of-stream
       await bridge.close();
       pub.close();
       await server.shutdown();

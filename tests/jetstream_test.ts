@@ -17,6 +17,7 @@ import {
   type ZwsProcess,
 } from "./_helpers.ts";
 import {
+  freePort,
   type JsRelayProcess,
   natsServerBin,
   startJsRelay,
@@ -212,7 +213,8 @@ Deno.test({
       await sleep(10_000);
       const gw = await startZws(["--no-demo", "--nats", nats.url, "--history", "1000"]);
       procs.push(gw);
-      client = await openClient(gw.wsUrl);
+      const c = client = await openClient(gw.wsUrl);
+      await waitFor(() => c.frames.some((f) => f.type === "series_list"), 5000, "the history");
       const pts = allPoints(client);
       assert.equal(client.frames[1].type, "history");
       assert.equal(pts.filter((p) => p.series === "a").length, 300, "all of a, from the stream");
@@ -295,9 +297,21 @@ Deno.test({
     let viewer: Viewer | undefined;
     try {
       // Both roles started while NATS is down; they wait (and say so), they do not exit.
-      const relayP = startJsRelay([nats.url]);
+      const relayPort = freePort();
+      const relayP = startJsRelay([nats.url], ["--port", String(relayPort)]);
       const gwP = startZws(["--no-demo", "--nats", nats.url]);
-      await sleep(2500);
+      // The relay's /healthz is up at once, and says why it is not ready.
+      await waitFor(
+        async () => {
+          const r = await fetch(`http://127.0.0.1:${relayPort}/healthz`).catch(() => undefined);
+          if (!r) return false;
+          const body = await r.json();
+          return r.status === 503 && /connecting to NATS/.test(body.reason);
+        },
+        20000,
+        "the relay's /healthz to answer 503 while NATS is down",
+      );
+      await sleep(2000); // the gateway started alongside: let it fail to connect too
       await nats.start();
       const relay = await relayP;
       procs.push(relay);

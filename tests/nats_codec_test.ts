@@ -19,6 +19,7 @@ import {
 import { parseNatsConfig } from "../src/nats/config.ts";
 import { connectNats } from "../src/nats/connect.ts";
 import { encodePoint } from "../src/frames.ts";
+import { decodeBus, encodeBus, pointJson, pointSeries } from "../src/protocol/bus.ts";
 import { History } from "../src/history.ts";
 import { parseConfig, parseForwarderConfig } from "../src/config.ts";
 import { setLogSink } from "../src/log.ts";
@@ -44,18 +45,23 @@ Deno.test("batches: bodies without seq, seqs derived from the stream sequence", 
   const bodies = pts.map((p, i) => pointBody(encodePoint(77 + i, p))!);
   assert.deepEqual(bodies, ['"x":1,"y":2,"series":"a"}', '"x":3,"y":-4.5,"series":"a"}']);
   assert.equal(pointBody('{"x":1}'), undefined);
-  const d = decodeBatch(encodeBatch(bodies), 42);
-  assert.deepEqual(d.seqs, [42 * SEQ_STRIDE, 42 * SEQ_STRIDE + 1]);
-  assert.deepEqual(d.jsons.map((j) => JSON.parse(j)), [
+  const d = decodeBatch(encodeBatch(bodies), 42, "a", "E")!;
+  assert.equal(d.firstSeq, 42 * SEQ_STRIDE);
+  assert.equal(d.count, 2);
+  assert.equal(d.epoch, "E");
+  const jsons = Array.from({ length: d.count }, (_, i) => pointJson(d, i));
+  assert.deepEqual(jsons.map((j) => JSON.parse(j)), [
     { seq: 42000, x: 1, y: 2, series: "a" },
     { seq: 42001, x: 3, y: -4.5, series: "a" },
   ]);
-  assert.equal(d.rejected, 0);
+  assert.equal(pointSeries(d, 1), "a");
+  // The same batch the bus codec would make of these points.
+  const bus = decodeBus(encodeBus("E", 42000, jsons.map((json) => ({ json, series: "a" }))));
+  assert.deepEqual(bus, { kind: "batch", batch: d });
   assert.equal(streamSeqOf(pointSeq(42, 999)), 42);
-  const bad = decodeBatch(new TextEncoder().encode('garbage\n"x":1,"y":1,"series":"a"}'), 5);
-  assert.equal(bad.rejected, 1);
-  assert.deepEqual(bad.seqs, [5001], "a bad body is dropped; the others keep their place");
-  assert.deepEqual(decodeBatch(new Uint8Array(0), 1).jsons, []);
+  const bad = new TextEncoder().encode('garbage\n"x":1,"y":1,"series":"a"}');
+  assert.equal(decodeBatch(bad, 5, "a", "E"), undefined, "not a zws batch: dropped whole");
+  assert.equal(decodeBatch(new Uint8Array(0), 1, "a", "E"), undefined);
 });
 
 Deno.test("epoch: from the stream's creation time; another creation is another epoch", () => {

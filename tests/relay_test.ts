@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import * as zmq from "zeromq";
 import { startRelay } from "../relay.ts";
+import { decodeBus, pointJson, pointSeries } from "../src/protocol/bus.ts";
 import { connectPublisher, handshakeOutcome, sleep, waitFor } from "./_helpers.ts";
 
-/** Subscribes to a relay's points bus and records `[series, seq, json]` per point. */
+/** Subscribes to a relay's points bus and records each point of its batches, and heartbeats. */
 function busRecorder(bus: string) {
   const sub = new zmq.Subscriber();
   sub.connect(bus);
@@ -11,19 +12,29 @@ function busRecorder(bus: string) {
   const got: Array<
     { series: string; seq: number; point: Record<string, unknown>; epoch: string }
   > = [];
+  let heartbeats = 0;
   const loop = (async () => {
-    for await (const [series, seq, json, epoch] of sub) {
-      if (seq.length === 0) break; // the relay's end-of-stream
-      got.push({
-        series: series.toString(),
-        seq: Number(seq),
-        point: JSON.parse(json.toString()),
-        epoch: epoch.toString(),
-      });
+    for await (const frames of sub) {
+      const m = decodeBus(frames);
+      if (m.kind === "end") break; // the relay's end-of-stream
+      if (m.kind === "invalid") throw new Error(`invalid bus message: ${m.reason}`);
+      const b = m.batch;
+      if (b.count === 0) heartbeats++;
+      for (let i = 0; i < b.count; i++) {
+        got.push({
+          series: pointSeries(b, i),
+          seq: b.firstSeq + i,
+          point: JSON.parse(pointJson(b, i)),
+          epoch: b.epoch,
+        });
+      }
     }
   })();
   return {
     got,
+    get heartbeats() {
+      return heartbeats;
+    },
     async close() {
       await loop;
       sub.close();

@@ -4,8 +4,9 @@ import { startUpstream, waitUntilHeld } from "../src/upstream.ts";
 import { setLogSink } from "../src/log.ts";
 import { sleep, waitFor } from "./_helpers.ts";
 import { WsBridge } from "../ws_bridge.ts";
+import { decodeBus, encodeBus } from "../src/protocol/bus.ts";
 
-/** A subscriber on the upstream's bus that records `[series, seq, epoch]` until end-of-stream. */
+/** A subscriber on the upstream's bus that records each batch's topic, first seq and epoch. */
 function busRecorder(bus: string) {
   const got: Array<{ series: string; seq: number; epoch: string; frames: number }> = [];
   const sub = new zmq.Subscriber();
@@ -13,11 +14,13 @@ function busRecorder(bus: string) {
   sub.connect(bus);
   const loop = (async () => {
     for await (const frames of sub) {
-      if (frames[1].length === 0) break; // end-of-stream
+      const m = decodeBus(frames);
+      if (m.kind === "end") break;
+      if (m.kind === "invalid") throw new Error(m.reason);
       got.push({
         series: frames[0].toString(),
-        seq: Number(frames[1].toString()),
-        epoch: frames[3]?.toString() ?? "",
+        seq: m.batch.firstSeq,
+        epoch: m.batch.epoch,
         frames: frames.length,
       });
     }
@@ -26,12 +29,9 @@ function busRecorder(bus: string) {
   return { got, loop };
 }
 
-const msg = (series: string, seq: number, epoch: string) => [
-  series,
-  String(seq),
-  `{"seq":${seq},"x":1,"y":1,"series":"${series}"}`,
-  epoch,
-];
+/** A bus batch of one point. */
+const msg = (series: string, seq: number, epoch: string) =>
+  encodeBus(epoch, seq, [{ series, json: `{"seq":${seq},"x":1,"y":1,"series":"${series}"}` }]);
 
 Deno.test({
   name: "upstream: the forwarder's messages reach the bus as they are; close ends the stream first",

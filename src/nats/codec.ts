@@ -12,7 +12,8 @@
  *   publish into one stream with no coordinator; so the gateway derives it from the stream
  *   sequence of the message: `streamSeq * SEQ_STRIDE + index`. It only grows, every gateway
  *   derives the same one, and it is contiguous exactly when the stream sequences are (the
- *   gateway tells the history whether a batch follows the previous one).
+ *   gateway tells the history whether a batch follows the previous one). Within a message the
+ *   seqs go up by 1, so a message is a bus batch (`src/protocol/bus.ts`) for the bridge.
  * - **Epoch**: the stream's creation time (`js-` and milliseconds in base 36): a stream deleted
  *   and made again is a new epoch, whose seqs do not compare with the old ones.
  *
@@ -27,6 +28,8 @@ export const SEQ_STRIDE = MAX_BATCH_POINTS;
 export const DEFAULT_STREAM = "ZWS";
 /** Default subject prefix (subjects `zws.points.<series>`). */
 export const DEFAULT_SUBJECT_PREFIX = "zws.points";
+
+import type { BusBatch } from "../protocol/bus.ts";
 
 const KEEP = /^[A-Za-z0-9_-]$/;
 const enc = new TextEncoder();
@@ -106,30 +109,40 @@ export function encodeBatch(bodies: readonly string[]): Uint8Array {
 }
 
 /**
- * The browser JSON of each point of a message at `streamSeq`, with its derived seq. Bodies that
- * are not JSON object tails are dropped (a message no zws relay wrote), counted in `rejected`.
+ * A stream message as a bus batch (`src/protocol/bus.ts`' shape, the one the bridge takes): its
+ * points' browser JSON with seqs `streamSeq * SEQ_STRIDE + i`, under `epoch`. Undefined when a
+ * body is not a JSON object tail or there are too many points (a message no zws relay wrote):
+ * the caller drops and counts it.
  */
 export function decodeBatch(
   payload: Uint8Array,
   streamSeq: number,
-): { jsons: string[]; seqs: number[]; rejected: number } {
+  series: string,
+  epoch: string,
+): BusBatch | undefined {
   const text = dec.decode(payload);
-  const jsons: string[] = [];
-  const seqs: number[] = [];
-  let rejected = 0;
-  if (text === "") return { jsons, seqs, rejected };
+  if (text === "") return undefined;
   const bodies = text.split("\n");
+  if (bodies.length > MAX_BATCH_POINTS) return undefined;
+  const firstSeq = pointSeq(streamSeq, 0);
+  const ends = new Uint32Array(bodies.length);
+  const jsons = new Array<string>(bodies.length);
+  let chars = -1;
   for (let i = 0; i < bodies.length; i++) {
     const b = bodies[i];
-    if (i >= MAX_BATCH_POINTS || !b.startsWith('"') || !b.endsWith("}")) {
-      rejected++;
-      continue;
-    }
-    const seq = pointSeq(streamSeq, i);
-    jsons.push(`{"seq":${seq},${b}`);
-    seqs.push(seq);
+    if (!b.startsWith('"') || !b.endsWith("}")) return undefined;
+    jsons[i] = `{"seq":${firstSeq + i},${b}`;
+    chars += jsons[i].length + 1;
+    ends[i] = chars;
   }
-  return { jsons, seqs, rejected };
+  return {
+    epoch,
+    firstSeq,
+    count: bodies.length,
+    body: jsons.join(","),
+    ends,
+    seriesNames: [series],
+  };
 }
 
 /** The epoch of a stream from its creation time (RFC 3339, as JetStream reports it). */

@@ -23,16 +23,12 @@ import type { NatsConfig } from "./config.ts";
 import { decodeBatch, epochOfStream, seriesOfSubject } from "./codec.ts";
 import { manager, waitForStream } from "./stream.ts";
 import { errorMessage, log, RateLimitedLog } from "../log.ts";
+import type { BusBatch } from "../protocol/bus.ts";
 
 /** One message's points, as the bridge takes them. */
 export interface FollowedBatch {
-  /** The stream's epoch. */
-  epoch: string;
-  series: string;
-  /** Derived seqs, ascending. */
-  seqs: number[];
-  /** Browser JSON of each point, `seq` included. */
-  jsons: string[];
+  /** The points, seqs derived from the stream sequence (`codec.ts`). */
+  batch: BusBatch;
   /** Whether the first point directly follows the previous batch (no stream sequence between). */
   follows: boolean;
 }
@@ -50,7 +46,7 @@ export interface FollowerStats {
   points: number;
   /** Batches that did not follow the previous one (stream messages this gateway never saw). */
   gaps: number;
-  /** Messages that were not zws batches (another subject, bad body). */
+  /** Messages that were not zws batches (another subject, a bad body): dropped. */
   rejected: number;
   /** Times the consumer was started again after it ended. */
   restarts: number;
@@ -133,22 +129,17 @@ export async function startFollower(opts: FollowerOptions): Promise<Follower> {
       const follows = m.seq === stats.streamSeq + 1;
       stats.streamSeq = m.seq;
       const series = seriesOfSubject(opts.cfg.subjectPrefix, m.subject);
-      const decoded = series === undefined ? undefined : decodeBatch(m.data, m.seq);
-      if (series === undefined || !decoded || decoded.jsons.length === 0) {
+      const batch = series === undefined
+        ? undefined
+        : decodeBatch(m.data, m.seq, series, stats.epoch);
+      if (!batch) {
         stats.rejected++;
         rate.log("warn", who, "bad-message", `ignored stream message ${m.seq} on ${m.subject}`);
       } else {
-        stats.rejected += decoded.rejected;
         if (!follows) stats.gaps++;
         stats.batches++;
-        stats.points += decoded.jsons.length;
-        opts.onBatch({
-          epoch: stats.epoch,
-          series,
-          seqs: decoded.seqs,
-          jsons: decoded.jsons,
-          follows,
-        });
+        stats.points += batch.count;
+        opts.onBatch({ batch, follows });
       }
       if (!stats.ready && (m.info.pending === 0 || m.seq >= target)) {
         stats.ready = true;

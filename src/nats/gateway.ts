@@ -13,20 +13,20 @@ import { type Follower, startFollower } from "./follower.ts";
 import { renderFollowerMetrics, renderNatsLinkMetrics } from "./metrics.ts";
 import type { UpstreamMetrics } from "../metrics.ts";
 import { log } from "../log.ts";
+import type { BusBatch } from "../protocol/bus.ts";
 
 /** What the gateway needs of a bridge (`ws_bridge.ts`' `WsBridge`). */
 export interface IngestingBridge {
-  ingest(
-    epoch: string,
-    series: string,
-    seqs: readonly number[],
-    jsons: readonly string[],
-    follows: boolean,
-  ): void;
+  ingest(batch: BusBatch, follows: boolean): void;
   readonly epoch: string;
   readonly lastSeq: number;
   closeClients(code: number, reason: string): void;
   close(): Promise<void>;
+}
+
+/** A batch of no points: tells a bridge the epoch. */
+function epochOnly(epoch: string): BusBatch {
+  return { epoch, firstSeq: 0, count: 0, body: "", ends: new Uint32Array(0), seriesNames: [] };
 }
 
 /** Options of {@link startJetStreamGateway}. */
@@ -71,12 +71,12 @@ export async function startJetStreamGateway<B extends IngestingBridge>(
       nc: link.nc,
       cfg: opts.nats,
       who: "gateway",
-      onBatch: (b) => bridge.ingest(b.epoch, b.series, b.seqs, b.jsons, b.follows),
+      onBatch: (b) => bridge.ingest(b.batch, b.follows),
       onEpoch: (epoch) => {
         const old = bridge;
         bridge = opts.newBridge();
         opts.onBridge(bridge);
-        bridge.ingest(epoch, "", [], [], true);
+        bridge.ingest(epochOnly(epoch), true);
         old.closeClients(1012, "stream was made again");
         const closing = old.close().finally(() => retiring.delete(closing));
         retiring.add(closing);
@@ -88,7 +88,7 @@ export async function startJetStreamGateway<B extends IngestingBridge>(
     throw err;
   }
   // No points: tells a bridge that has none yet the epoch, for its first clients' hello.
-  bridge.ingest(follower.stats().epoch, "", [], [], true);
+  bridge.ingest(epochOnly(follower.stats().epoch), true);
   const ready = follower.ready.then(() => {
     const s = follower.stats();
     log(

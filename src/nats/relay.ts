@@ -23,6 +23,7 @@ import { epochOfStream, pointBody } from "./codec.ts";
 import { JetStreamPublisher } from "./publisher.ts";
 import { ensureStream, manager } from "./stream.ts";
 import { renderNatsLinkMetrics, renderPublisherMetrics } from "./metrics.ts";
+import { decodeBus, pointJson, pointSeries } from "../protocol/bus.ts";
 
 /** The in-process relay this role drives (`relay.ts`' `startRelay`, passed in). */
 export interface InnerRelay {
@@ -178,18 +179,26 @@ export async function startJetStreamRelay(
       bus,
       logLevel: config.logLevel,
     });
-    const s = new zmq.Subscriber({ receiveHighWaterMark: 100000 });
+    const s = new zmq.Subscriber({ receiveHighWaterMark: 1000 }); // in batches
     sub = s;
     s.subscribe();
     s.connect(bus);
     const pub = publisher;
     pump = (async () => {
-      // The bus: [series, seq, pointJson, epoch] per point; an empty seq is the relay's end of
-      // stream (it sends one when it closes), which ends this loop before the socket closes.
-      for await (const [series, seq, pointJson] of s) {
-        if (seq.length === 0) break;
-        const body = pointBody(pointJson.toString());
-        if (body !== undefined) pub.add(series.toString(), body);
+      // The relay's bus (src/protocol/bus.ts): batches, heartbeats, and the end of stream it
+      // sends when it closes, which ends this loop before the socket closes.
+      for await (const frames of s) {
+        const m = decodeBus(frames);
+        if (m.kind === "end") break;
+        if (m.kind === "invalid") {
+          log("warn", "relay", `dropped bus message: ${m.reason}`);
+          continue;
+        }
+        const b = m.batch;
+        for (let i = 0; i < b.count; i++) {
+          const body = pointBody(pointJson(b, i));
+          if (body !== undefined) pub.add(pointSeries(b, i), body);
+        }
       }
       s.close();
     })().catch((err) => {

@@ -1,0 +1,81 @@
+/**
+ * The relay's sequencer: validated points wait in a bounded queue, and leave it as bus batches
+ * (`src/protocol/bus.ts`) with their seqs. Seqs are assigned when a batch is cut, after any
+ * shedding, so what is shed never leaves a gap in seq. Pure: no I/O.
+ *
+ * Overload: when the queue holds `maxPending` points, a producer message that does not fit is
+ * shed whole (its points counted by the caller as `overload`), so the queue, and so the delay of
+ * what it holds, stays bounded and comes back to normal as soon as the burst ends.
+ *
+ * @module
+ */
+import type { Point } from "../ingress_protocol.ts";
+import { encodePoint } from "../frames.ts";
+import { BusBatchBuilder, type BusFrames } from "../protocol/bus.ts";
+
+/** Default bound of the sequencer's queue, in points (about 0.1 s at the measured ceiling). */
+export const DEFAULT_MAX_PENDING_POINTS = 100_000;
+
+/** A batch ready for the bus: its frames and what it holds. */
+export interface CutBatch {
+  frames: BusFrames;
+  firstSeq: number;
+  count: number;
+}
+
+/** Bounded queue of validated points -> sequenced bus batches. */
+export class Sequencer {
+  #queue: Point[][] = [];
+  /** Index of the next point in `#queue[0]`. */
+  #head = 0;
+  #pending = 0;
+  #builder = new BusBatchBuilder();
+
+  /**
+   * @param epoch the sequencer's run id
+   * @param lastSeq the last seq already assigned in `epoch`
+   * @param maxPending most points queued
+   */
+  constructor(
+    readonly epoch: string,
+    public lastSeq: number,
+    readonly maxPending = DEFAULT_MAX_PENDING_POINTS,
+  ) {}
+
+  /** Points queued, not yet in a batch. */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** Queues one producer message's points; false (nothing queued) when they do not fit. */
+  offer(points: Point[]): boolean {
+    if (points.length === 0) return true;
+    if (this.#pending + points.length > this.maxPending) return false;
+    this.#queue.push(points);
+    this.#pending += points.length;
+    return true;
+  }
+
+  /** Cuts the next batch (as many queued points as one bus message takes), or undefined. */
+  cut(): CutBatch | undefined {
+    if (this.#pending === 0) return undefined;
+    const b = this.#builder;
+    const firstSeq = this.lastSeq + 1;
+    let seq = firstSeq;
+    while (this.#queue.length > 0 && !b.full) {
+      const msg = this.#queue[0];
+      while (this.#head < msg.length && !b.full) {
+        const p = msg[this.#head++];
+        b.add(encodePoint(seq++, p), p.series);
+      }
+      if (this.#head === msg.length) {
+        this.#queue.shift();
+        this.#head = 0;
+      }
+    }
+    const count = seq - firstSeq;
+    this.#pending -= count;
+    this.lastSeq = seq - 1;
+    return { frames: b.finish(this.epoch, firstSeq), firstSeq, count };
+  }
+}
