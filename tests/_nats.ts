@@ -38,6 +38,8 @@ export interface NatsServer {
   readonly port: number;
   /** Whether the process runs now. */
   readonly running: boolean;
+  /** Its process id while it runs. */
+  readonly pid: number | undefined;
   /** What it printed (stderr), for failure messages. */
   output(): string;
   /** Starts it again on the same ports and store (after {@link kill}). */
@@ -132,6 +134,9 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     port,
     get running() {
       return child !== undefined;
+    },
+    get pid() {
+      return child?.pid;
     },
     output: () => text,
     start,
