@@ -12,9 +12,11 @@
  * end of the window.
  *
  *   deno task bench:scale --jetstream [--clients 2000] [--rate 4000] [--seconds 10]
- *                                     [--warmup 5] [--rounds 2] [--probes 4] [--json]
+ *                                     [--warmup 5] [--rounds 2] [--probes 4] [--max-rss-mb 3000]
+ *                                     [--json]
  *
- * Bounded: every phase runs `--warmup` + `--seconds`, and every process is stopped after it.
+ * Bounded: every phase runs `--warmup` + `--seconds`, and every process is stopped after it; a
+ * server whose RSS passes `--max-rss-mb` ends the run (the machine is shared).
  *
  * @module
  */
@@ -41,6 +43,7 @@ interface Options {
   warmup: number;
   probes: number;
   sink: string;
+  maxRssMB: number;
 }
 
 /** What a phase measured. */
@@ -168,7 +171,29 @@ async function runPhase(setup: JsPhase["setup"], opts: Options): Promise<JsPhase
       ], /producing/);
       procs.push(producer);
     }
-    await sleep(opts.warmup * 1000);
+    // A guard for the shared machine: a server over --max-rss-mb ends the phase (and says so).
+    let overRss = "";
+    const guard = setInterval(async () => {
+      for (const g of gateways) {
+        const rss = await rssBytes(g.proc.child.pid).catch(() => 0);
+        if (rss > opts.maxRssMB * 1e6 && !overRss) {
+          overRss = `${g.proc.name} reached ${(rss / 1e6).toFixed(0)} MB RSS`;
+          for (const p of procs) p.child.kill("SIGKILL");
+        }
+      }
+    }, 500);
+    const check = () => {
+      if (overRss) {
+        throw new Error(`phase aborted: ${overRss} (over --max-rss-mb ${opts.maxRssMB})`);
+      }
+    };
+    try {
+      await sleep(opts.warmup * 1000);
+      check();
+    } catch (err) {
+      clearInterval(guard);
+      throw err;
+    }
     const pids = procs.map((p) => p.child.pid);
     const names = procs.map((p) => p.name);
     if (nats?.pid) {
@@ -181,11 +206,13 @@ async function runPhase(setup: JsPhase["setup"], opts: Options): Promise<JsPhase
       cpu: await Promise.all(pids.map(cpuSeconds)),
       machine: await machineTicks(),
     });
-    const a = await snap();
+    const a = await snap().catch((err) => (check(), Promise.reject(err)));
     delays.on = true;
     await sleep(opts.seconds * 1000);
     delays.on = false;
-    const b = await snap();
+    clearInterval(guard);
+    check();
+    const b = await snap().catch((err) => (check(), Promise.reject(err)));
     const secs = (b.at - a.at) / 1000;
     const perGateway = gateways.map((_, i) =>
       ((b.metrics[i].get("zws_points_sent_total") ?? 0) -
@@ -236,6 +263,7 @@ export async function jetstreamMain(args: string[]): Promise<void> {
       probes: { type: "string", default: "4" },
       sink: { type: "string", default: Deno.build.os === "linux" ? "kernel" : "deno" },
       json: { type: "boolean", default: false },
+      "max-rss-mb": { type: "string", default: "3000" },
     },
   });
   const opts: Options = {
@@ -246,6 +274,7 @@ export async function jetstreamMain(args: string[]): Promise<void> {
     warmup: Number(values.warmup),
     probes: Number(values.probes),
     sink: values.sink!,
+    maxRssMB: Number(values["max-rss-mb"]),
   };
   const rounds = Number(values.rounds);
   console.log(
