@@ -13,6 +13,7 @@
  *
  *   deno task bench:scale --jetstream [--clients 2000] [--rate 4000] [--seconds 10]
  *                                     [--warmup 5] [--rounds 2] [--probes 4] [--max-rss-mb 3000]
+ *                                     [--only one|jetstream]
  *                                     [--json]
  *
  * Bounded: every phase runs `--warmup` + `--seconds`, and every process is stopped after it; a
@@ -58,6 +59,8 @@ interface JsPhase {
   rssPerGatewayMB: number[];
   cpu: Record<string, number>;
   shed: number;
+  /** Stream messages a gateway had not read yet at the end (JetStream), per gateway. */
+  lagMessages: number[];
   otherCores: number;
 }
 
@@ -240,6 +243,9 @@ async function runPhase(setup: JsPhase["setup"], opts: Options): Promise<JsPhase
       rssPerGatewayMB: rss.map((x) => Math.round(x / 1e5) / 10),
       cpu,
       shed,
+      lagMessages: b.metrics.map((m) =>
+        (m.get("zws_nats_stream_last_seq") ?? 0) - (m.get("zws_nats_stream_seq") ?? 0)
+      ),
       otherCores: Math.max(0, busy - ours),
     };
   } finally {
@@ -264,6 +270,7 @@ export async function jetstreamMain(args: string[]): Promise<void> {
       sink: { type: "string", default: Deno.build.os === "linux" ? "kernel" : "deno" },
       json: { type: "boolean", default: false },
       "max-rss-mb": { type: "string", default: "3000" },
+      only: { type: "string" },
     },
   });
   const opts: Options = {
@@ -277,6 +284,9 @@ export async function jetstreamMain(args: string[]): Promise<void> {
     maxRssMB: Number(values["max-rss-mb"]),
   };
   const rounds = Number(values.rounds);
+  const setups = (["one process", "jetstream"] as const).filter((x) =>
+    values.only === undefined || x.startsWith(values.only)
+  );
   console.log(
     `zws scale benchmark, JetStream variant: ${opts.clients} clients + ${opts.probes} probes, ` +
       `${opts.rate} points/s in (messages of ${opts.batch}), ${opts.seconds} s measured after ` +
@@ -286,7 +296,7 @@ export async function jetstreamMain(args: string[]): Promise<void> {
   const fmt = (x: number) => Math.round(x).toLocaleString("en-US");
   const results: JsPhase[] = [];
   for (let round = 1; round <= rounds; round++) {
-    for (const setup of ["one process", "jetstream"] as const) {
+    for (const setup of setups) {
       await waitForQuiet([Deno.pid], 0.3, 60);
       const r = await runPhase(setup, opts);
       results.push(r);
@@ -295,7 +305,8 @@ export async function jetstreamMain(args: string[]): Promise<void> {
         `round ${round}, ${setup}: delivered ${fmt(r.deliveredPerSecond)} points/s ` +
           `(per gateway ${r.perGateway.map(fmt).join(" + ")}), latency p50 ${r.p50Ms} ms, ` +
           `p99 ${r.p99Ms} ms, max ${r.maxMs} ms (${fmt(r.latencySamples)} samples), RSS per ` +
-          `gateway ${r.rssPerGatewayMB.join(" / ")} MB, shed ${r.shed}; CPU cores: ${cpu}; ` +
+          `gateway ${r.rssPerGatewayMB.join(" / ")} MB, shed ${r.shed}, behind ` +
+          `${r.lagMessages.join("/")} messages; CPU cores: ${cpu}; ` +
           `other load ${r.otherCores.toFixed(2)} cores`,
       );
     }
