@@ -24,6 +24,7 @@ import { History } from "../src/history.ts";
 import { parseConfig, parseForwarderConfig } from "../src/config.ts";
 import { setLogSink } from "../src/log.ts";
 import { natsServerBin, startNatsServer } from "./_nats.ts";
+import { makeCertificate } from "./_helpers.ts";
 
 Deno.test("series tokens: any name makes one valid subject token and decodes back", () => {
   for (const s of ["cpu", "a.b", "x y", "*", ">", "~", "", "temp/°C", "日本", "a-b_c", "%41"]) {
@@ -176,6 +177,42 @@ Deno.test({
     } finally {
       await userSrv.stop();
       await tokenSrv.stop();
+      await Deno.remove(dir, { recursive: true });
+      setLogSink(previous);
+    }
+  },
+});
+
+Deno.test({
+  name: "nats TLS: a tls:// server with a private CA; a client without that CA is refused",
+  ignore: natsServerBin() === undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const previous = setLogSink(() => {});
+    const dir = await Deno.makeTempDir({ prefix: "zws-nats-tls-" });
+    await makeCertificate(dir);
+    const srv = await startNatsServer({
+      args: ["--tls", "--tlscert", `${dir}/zws.crt`, "--tlskey", `${dir}/zws.key`],
+    });
+    try {
+      const url = `tls://127.0.0.1:${srv.port}`;
+      const cfg = parseNatsConfig(
+        { nats: [url], "nats-tls-ca": `${dir}/zws.crt` },
+        () => undefined,
+      )!;
+      const link = await connectNats(cfg, "t", "test");
+      assert.equal(link.state().connected, true);
+      await link.close();
+      // Without the CA the certificate is not trusted: the attempt fails (and would retry).
+      const stop = new AbortController();
+      setTimeout(() => stop.abort(), 1500);
+      await assert.rejects(
+        connectNats({ ...cfg, tlsCa: undefined }, "t", "test", stop.signal),
+        /stopped before NATS/,
+      );
+    } finally {
+      await srv.stop();
       await Deno.remove(dir, { recursive: true });
       setLogSink(previous);
     }
