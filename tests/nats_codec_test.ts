@@ -24,7 +24,9 @@ import { History } from "../src/history.ts";
 import { parseConfig, parseForwarderConfig } from "../src/config.ts";
 import { setLogSink } from "../src/log.ts";
 import { natsServerBin, startNatsServer } from "./_nats.ts";
-import { makeCertificate } from "./_helpers.ts";
+import { makeCertificate, sleep, waitFor } from "./_helpers.ts";
+import { JetStreamPublisher } from "../src/nats/publisher.ts";
+import { ensureStream, manager } from "../src/nats/stream.ts";
 
 Deno.test("series tokens: any name makes one valid subject token and decodes back", () => {
   for (const s of ["cpu", "a.b", "x y", "*", ">", "~", "", "temp/°C", "日本", "a-b_c", "%41"]) {
@@ -214,6 +216,54 @@ Deno.test({
     } finally {
       await srv.stop();
       await Deno.remove(dir, { recursive: true });
+      setLogSink(previous);
+    }
+  },
+});
+
+Deno.test({
+  name: "nats publisher: NATS gone -> queues up to the bound, sheds and counts beyond, never " +
+    "blocks; NATS back -> the queued points land once, in order",
+  ignore: natsServerBin() === undefined,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const previous = setLogSink(() => {});
+    const srv = await startNatsServer();
+    const cfg = {
+      ...parseNatsConfig({ nats: [srv.url] }, () => undefined)!,
+      maxPendingPoints: 1000,
+    };
+    const link = await connectNats(cfg, "t", "test");
+    try {
+      const jsm = await manager(link.nc, "test");
+      await ensureStream(jsm, cfg, "test");
+      const pub = new JetStreamPublisher(link.nc, {
+        subjectPrefix: cfg.subjectPrefix,
+        maxPendingPoints: cfg.maxPendingPoints,
+      });
+      await srv.kill();
+      const t0 = performance.now();
+      for (let i = 0; i < 1500; i++) pub.add("s", `"x":${i},"y":${i},"series":"s"}`);
+      assert(performance.now() - t0 < 500, "add() never waits");
+      assert.equal(pub.stats().pointsShed, 500, "over the bound: shed, counted");
+      assert.equal(pub.stats().pendingPoints, 1000);
+      await sleep(500);
+      await srv.start();
+      await waitFor(() => pub.stats().pointsPublished === 1000, 20000, "the queued points to land");
+      const info = await jsm.streams.info(cfg.stream);
+      assert.equal(info.state.messages, pub.stats().batchesPublished, "no duplicate message");
+      const xs: number[] = [];
+      for (let seq = 1; seq <= info.state.last_seq; seq++) {
+        const m = await jsm.streams.getMessage(cfg.stream, { seq });
+        const b = decodeBatch(m!.data, seq, "s", "E")!;
+        for (let i = 0; i < b.count; i++) xs.push(JSON.parse(pointJson(b, i)).x);
+      }
+      assert.deepEqual(xs, [...Array(1000).keys()], "every queued point once, in order");
+      await pub.close();
+    } finally {
+      await link.close();
+      await srv.stop();
       setLogSink(previous);
     }
   },
