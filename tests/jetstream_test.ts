@@ -6,6 +6,8 @@
  */
 import assert from "node:assert/strict";
 import type * as zmq from "zeromq";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
 import {
   connectPublisher,
   metric,
@@ -13,6 +15,7 @@ import {
   sleep,
   startZws,
   waitFor,
+  withTimeout,
   type WsRecorder,
   type ZwsProcess,
 } from "./_helpers.ts";
@@ -355,6 +358,62 @@ Deno.test({
     } finally {
       await viewer?.close().catch(() => {});
       pub?.close();
+      for (const p of procs) await p.stop("SIGTERM");
+      await nats.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "jetstream: the stream deleted and made again is a new epoch: the relay remakes it, " +
+    "gateways start over, clients are closed (1012) and come back with a reset",
+  ignore: !HAVE_NATS,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const nats = await startNatsServer();
+    const procs: Array<ZwsProcess | JsRelayProcess> = [];
+    let pub: zmq.Publisher | undefined;
+    let client: WsRecorder | undefined;
+    let nc: NatsConnection | undefined;
+    let s: ReturnType<typeof produce> | undefined;
+    try {
+      const relay = await startJsRelay([nats.url]);
+      procs.push(relay);
+      const gw = await startZws(["--no-demo", "--nats", nats.url]);
+      procs.push(gw);
+      client = await openClient(gw.wsUrl);
+      const c = client;
+      assert.equal(c.frames[0].epoch, relay.epoch);
+      pub = await connectPublisher(relay.ingress);
+      s = produce(pub, "e", 10);
+      await waitFor(() => allPoints(c).length > 5, 5000, "points flow");
+      nc = await connect({ servers: nats.url });
+      await (await jetstreamManager(nc)).streams.delete("ZWS");
+      const closed = await withTimeout(c.closed, 10000, "the client to be closed");
+      assert.equal(closed.code, 1012);
+      const last = allPoints(c).at(-1)!.seq;
+      await waitFor(
+        async () => {
+          const h = await getJson(`${gw.base}/healthz`);
+          const e = (h.upstream as Record<string, unknown>).epoch;
+          return typeof e === "string" && e !== relay.epoch;
+        },
+        10000,
+        "the gateway to follow the new epoch",
+      );
+      client = await openClient(`${gw.wsUrl}?since=${last}&epoch=${relay.epoch}`);
+      const again = client;
+      assert.notEqual(again.frames[0].epoch, relay.epoch);
+      assert.equal(again.frames[0].resumed, false, "another epoch: a reset, not a resume");
+      await waitFor(() => allPoints(again).length > 5, 10000, "points flow in the new epoch");
+      await s.stop();
+      assert.equal(await getMetric(gw.base, "zws_upstream_epoch_changes_total"), 1);
+    } finally {
+      await s?.stop();
+      await client?.close().catch(() => {});
+      pub?.close();
+      await nc?.close();
       for (const p of procs) await p.stop("SIGTERM");
       await nats.stop();
     }

@@ -93,6 +93,8 @@ export class JetStreamPublisher {
   #closed = false;
   #idle?: () => void;
   #rate = new RateLimitedLog(5000);
+  /** Called when a publish finds no stream (deleted): the relay makes it again. */
+  onMissingStream?: () => void;
   #stats: PublisherStats = {
     pointsPublished: 0,
     batchesPublished: 0,
@@ -232,6 +234,9 @@ export class JetStreamPublisher {
         return;
       }
       this.#stats.retries++;
+      if (/no responders|stream not found|not enabled|503/i.test(errorMessage(err))) {
+        this.onMissingStream?.();
+      }
       this.#rate.log(
         "warn",
         this.who,

@@ -170,6 +170,16 @@ export async function startJetStreamRelay(
       subjectPrefix: nats.subjectPrefix,
       maxPendingPoints: nats.maxPendingPoints,
     });
+    // The stream deleted under us (or not reachable through this node yet): make it again (a new
+    // epoch; gateways start over). Once at a time; a no-op when it exists.
+    let remaking: Promise<void> | undefined;
+    publisher.onMissingStream = () => {
+      remaking ??= ensureStream(jsm, nats, "relay", signal).then((again) => {
+        const e = epochOfStream(again.created);
+        if (e !== epoch) log("warn", "relay", `stream ${nats.stream} made again: epoch ${e}`);
+        epoch = e;
+      }).catch(() => {}).finally(() => remaking = undefined);
+    };
     const bus = `inproc://zws-nats-relay-${crypto.randomUUID()}`;
     // The subscriber first, so the relay's first points (the demo's) are not lost to a slow join.
     relay = await startRelay({
