@@ -19,20 +19,24 @@
  */
 import * as zmq from "zeromq";
 import { type Relay, startRelay } from "./relay.ts";
-import { FORWARDER_USAGE, type ForwarderConfig, parseForwarderConfig } from "./src/config.ts";
-import { SERVER_INFO } from "./src/frames.ts";
-import { SECURITY_HEADERS } from "./src/http.ts";
+import {
+  FORWARDER_USAGE,
+  type ForwarderConfig,
+  parseForwarderConfig,
+} from "./src/config/config.ts";
+import { SERVER_INFO } from "./src/protocol/frames.ts";
+import { SECURITY_HEADERS } from "./src/http/handler.ts";
+import { errorMessage, log, setLogLevel } from "./src/runtime/log.ts";
+import { renderForwarderMetrics } from "./src/http/metrics.ts";
+import type { RelayStats } from "./src/relay/worker_messages.ts";
 import { jetstreamRelayMain } from "./src/nats/relay.ts";
-import { errorMessage, log, setLogLevel } from "./src/log.ts";
-import { renderForwarderMetrics } from "./src/metrics.ts";
-import type { RelayStats } from "./src/relay_messages.ts";
 import {
   type LinkState,
   type LinkWatch,
   type PeerState,
   watchPeers,
   watchUpstream,
-} from "./src/zmq_links.ts";
+} from "./src/zmq/links.ts";
 
 /** Counters and state of a forwarder. */
 export interface ForwarderStats {

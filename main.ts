@@ -12,17 +12,20 @@
  *
  * @module
  */
-import { type Config, ingressExposed, parseConfig, USAGE } from "./src/config.ts";
-import { createHandler, type HttpContext } from "./src/http.ts";
-import { errorMessage, log, setLogLevel } from "./src/log.ts";
-import type { RelayStats } from "./src/relay_messages.ts";
-import { loadSecrets, NO_SECRETS, type Secrets } from "./src/secrets.ts";
-import { createTokenVerifier } from "./src/auth.ts";
-import { collectAfterChurn } from "./src/gc.ts";
-import { RelaySupervisor } from "./src/relay_supervisor.ts";
-import { startUpstream, waitUntilHeld } from "./src/upstream.ts";
+import { type Config, ingressExposed, parseConfig, USAGE } from "./src/config/config.ts";
+import { createHandler, type HttpContext } from "./src/http/handler.ts";
+import { hostPolicy } from "./src/http/host_check.ts";
+import { errorMessage, log, setLogLevel } from "./src/runtime/log.ts";
+import type { RelayStats } from "./src/relay/worker_messages.ts";
+import { loadSecrets, NO_SECRETS, type Secrets } from "./src/config/secrets.ts";
+import { createTokenVerifier } from "./src/http/auth.ts";
+import { collectAfterChurn } from "./src/runtime/gc.ts";
+import { RelaySupervisor } from "./src/relay/supervisor.ts";
+import { assessHealth, type Health } from "./src/runtime/health.ts";
+import { startUpstream, waitUntilHeld } from "./src/sources/upstream_link.ts";
+import { WsBridge } from "./ws_bridge.ts";
+import { resumeFromUrl } from "./src/protocol/resume.ts";
 import { startJetStreamGateway } from "./src/nats/gateway.ts";
-import { resumeFromUrl, WsBridge } from "./ws_bridge.ts";
 import { forwarderMain } from "./forwarder.ts";
 
 /** A running server. */
@@ -35,6 +38,8 @@ export interface RunningServer {
   upstream?: string;
   /** Closes clients (1001), the relay and the listener. */
   shutdown(): Promise<void>;
+  /** Tests only: makes one of the relay worker's loops fail (`runtime/loop.ts` `faults`). */
+  injectRelayFault?(loop: string, kind?: "throw" | "hang"): void;
 }
 
 /** How long a gateway holds a resuming client back until it holds the client's last point. */
@@ -42,8 +47,12 @@ const RESUME_WAIT_MS = 2000;
 
 /** The server's data source: its own relay (one process) or a forwarder (gateway). */
 interface Source {
+  /** The data path's health for `/healthz` (absent: always ok). */
+  health?: () => Health;
   relayStats(): Promise<RelayStats>;
   relayRestarts(): number;
+  /** Tests only: arms a fault in the relay worker (see {@link RunningServer.injectRelayFault}). */
+  injectFault?: (loop: string, kind?: "throw" | "hang") => void;
   /** Stops the source and closes the bridge(s): never a socket with a receive pending on it. */
   stop(): Promise<void>;
 }
@@ -74,6 +83,16 @@ export async function startServer(
         `reach it can publish, in clear text (see docs/securing.md)`,
     );
   }
+  if (
+    hostPolicy(config.hostname, config.allowedHosts) === null && !config.allowedHosts.includes("*")
+  ) {
+    log(
+      "info",
+      "http",
+      `Host header not checked (bound to ${config.hostname}): set --allowed-hosts to the names ` +
+        `this server answers to, against DNS rebinding (docs/securing.md)`,
+    );
+  }
   if (secrets.authSecret) {
     log(
       "info",
@@ -87,6 +106,7 @@ export async function startServer(
     new WsBridge({
       historyPerSeries: config.history,
       clientBufferBytes: config.clientBufferBytes,
+      clientsBufferBudget: config.clientsBufferBudget,
       slowClientTimeoutMs: config.slowClientTimeout * 1000,
       maxMessageBytes: config.maxWsMessageBytes,
       onEpochChange,
@@ -189,6 +209,7 @@ export async function startServer(
       relay: {
         ingress: config.ingress,
         maxMessageBytes: config.maxMessageBytes,
+        xWindowMs: config.xWindow * 1000,
         demo: config.demo,
         logLevel: config.logLevel,
         ...(secrets.curve
@@ -208,8 +229,16 @@ export async function startServer(
       throw err;
     }
     source = {
+      health: () =>
+        assessHealth({
+          relayUp: relay.up,
+          busIdleMs: bridge.stats().busIdleMs,
+          uptimeMs: performance.now() - startedAt,
+          pending: relay.pending,
+        }),
       relayStats: () => relay.stats(),
       relayRestarts: () => relay.restarts,
+      injectFault: (loop, kind) => relay.postToWorker({ type: "fault", loop, kind }),
       stop: async () => {
         await relay.stop();
         await bridge.close();
@@ -226,9 +255,11 @@ export async function startServer(
     get bridge() {
       return bridge;
     },
+    health: source.health,
     relayStats: () => source.relayStats(),
     relayRestarts: () => source.relayRestarts(),
     allowOrigins: config.allowOrigins,
+    hosts: hostPolicy(config.hostname, config.allowedHosts),
     maxClients: config.maxClients,
     startedAt,
     auth: secrets.authSecret ? createTokenVerifier(secrets.authSecret) : null,
@@ -269,6 +300,7 @@ export async function startServer(
     url: `${secrets.tls ? "https" : "http"}://${host}:${addr.port}/`,
     ingress,
     upstream: config.upstream ?? config.nats?.servers.join(","),
+    injectRelayFault: source.injectFault,
     shutdown() {
       closing ??= (async () => {
         stopGc();

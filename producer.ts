@@ -8,9 +8,9 @@
  */
 import { parseArgs } from "node:util";
 import * as zmq from "zeromq";
-import { argsProblem, endpoint } from "./src/config.ts";
-import { isCurveKey, parseKeyFile, publicKeyFromSecret } from "./src/curve.ts";
-import { errorMessage } from "./src/log.ts";
+import { argsProblem, endpoint } from "./src/config/config.ts";
+import { isCurveKey, parseKeyFile, publicKeyFromSecret } from "./src/zmq/curve.ts";
+import { errorMessage } from "./src/runtime/log.ts";
 
 /** One demo point as sent on the wire. */
 export interface DemoPoint {

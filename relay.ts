@@ -16,15 +16,15 @@
  */
 import * as zmq from "zeromq";
 import { runProducer } from "./producer.ts";
-import { parseMessage, type RejectReason } from "./src/ingress_protocol.ts";
+import { parseMessage, type RejectReason } from "./src/protocol/ingress.ts";
 import { Sequencer } from "./src/relay/sequencer.ts";
 import { encodeHeartbeat, END_OF_STREAM } from "./src/protocol/bus.ts";
 import { faults, sendWithBackpressure, superviseLoop } from "./src/runtime/loop.ts";
-import { errorMessage, log, RateLimitedLog, setLogLevel } from "./src/log.ts";
-import { ZAP_DOMAIN } from "./src/curve.ts";
-import { startZapHandler, type ZapHandler } from "./src/zap.ts";
-import { endReceiveLoop, isStopMessage, stopMessage } from "./src/loop_stop.ts";
-import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./src/relay_messages.ts";
+import { errorMessage, log, RateLimitedLog, setLogLevel } from "./src/runtime/log.ts";
+import { ZAP_DOMAIN } from "./src/zmq/curve.ts";
+import { startZapHandler, type ZapHandler } from "./src/zmq/zap.ts";
+import { endReceiveLoop, isStopMessage, stopMessage } from "./src/zmq/loop_stop.ts";
+import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./src/relay/worker_messages.ts";
 
 /** A running relay; {@link startRelay} makes one. */
 export interface Relay {
@@ -150,8 +150,11 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   // waits on the bus, so it keeps taking producers' input (and shedding what does not fit, counted
   // in points as `overload`) however far behind the bridge is.
   const receiveOnce = async () => {
-    for await (const frames of inbox) {
-      faults.check("relay.receive");
+    while (!inbox.closed) {
+      // The fault point sits before the receive: a test's failure then loses no message.
+      const fault = faults.check("relay.receive");
+      if (fault) await fault;
+      const frames = await inbox.receive();
       if (isStopMessage(frames, stopToken)) {
         stopped = true;
         signal();
@@ -163,7 +166,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         continue;
       }
       stats.messages++;
-      const parsed = parseMessage(frames, opts.maxMessageBytes);
+      const parsed = parseMessage(frames, opts.maxMessageBytes, { windowMs: opts.xWindowMs ?? 0 });
       for (const r of parsed.rejected) countReject(r.reason, r.detail);
       if (!seq.offer(parsed.points)) {
         countReject(
@@ -186,7 +189,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   // loop saw, so the bridge can tell idle from dead.
   const sendOnce = async () => {
     while (!stopped) {
-      faults.check("relay.send");
+      const fault = faults.check("relay.send");
+      if (fault) await fault;
       const batch = seq.cut();
       if (batch) {
         const waited = await sendWithBackpressure(bus, batch.frames, isStopped);
@@ -236,6 +240,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     stats: () => ({
       ...stats,
       pending: seq.pending,
+      loopRestarts: stats.loopRestarts! + (zap?.restarts ?? 0),
       rejected: { ...stats.rejected },
       ...(zap ? { producersRefused: zap.refused } : {}),
     }),
@@ -251,7 +256,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         await endReceiveLoop(control, stopToken, receiveLoop.done);
         stopped = true;
         signal();
-        await sendLoop.done;
+        // A wedged send loop must not keep the sockets open for good.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([sendLoop.done, new Promise((r) => timer = setTimeout(r, 500))]);
+        clearTimeout(timer);
         if (opts.endOfStream !== false) await bus.send([...END_OF_STREAM]).catch(() => {});
         proxy.terminate();
         await proxyDone;
@@ -313,7 +321,7 @@ export function runAsWorker(scope: WorkerScope): void {
         if (relay) post({ type: "stats", id: msg.id, stats: relay.stats() });
         break;
       case "fault":
-        faults.arm(msg.loop);
+        faults.arm(msg.loop, msg.kind);
         break;
       case "stop":
         await relay?.close();

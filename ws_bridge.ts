@@ -1,14 +1,13 @@
 /**
- * The bridge: one inproc subscription to the relay's points bus (see `relay.ts`), fanned out to every
- * client. Each batch of points becomes one frame, built once and sent as the same string to every
- * client that keeps up. It also keeps the history (`src/history.ts`), so new clients get a full
- * chart and returning ones get exactly what they missed, and it holds back slow clients instead of
- * queueing without bound. Clients are WebSockets (`/ws`, {@link WsBridge.accept}) or event streams
- * (`/events`, `src/sse.ts`), both behind {@link ClientTransport}. Each may select the series it
- * receives (`?series=`, or the `series` message: {@link WsBridge.setSeries}), within what its token
- * allows; clients with the same series set share one frame per batch. Every client is told the
- * names of the series held (`series_list` frames). Next stop of the data: the page,
- * `static/app.js`.
+ * The hub: one inproc subscription to the relay's points bus (see `relay.ts`) -> the history
+ * (`src/history.ts`) -> batches (`src/batcher.ts`) -> fan-out. Each batch of points becomes one
+ * frame per series set, built once and sent as the same string to every client that keeps up. New
+ * clients get a full chart from the history and returning ones exactly what they missed.
+ *
+ * Its parts live beside it: the client types (`src/hub/client.ts`), the slow-client policy
+ * (`src/hub/slow_clients.ts`), the `series_list` broadcast (`src/hub/series_list.ts`), the
+ * WebSocket upgrade and client-message policing (`src/http/websocket.ts`), event streams
+ * (`src/sse.ts`). Next stop of the data: the page, `static/app.js`.
  *
  * Close codes the bridge sends: 1001 (server shutting down), 1003 (binary message), 1007 (invalid
  * message), 1008 (message flood), 1009 (message over `maxMessageBytes`), 4001 (the client's token
@@ -17,19 +16,38 @@
  * @module
  */
 import * as zmq from "zeromq";
-import { Batcher } from "./src/batcher.ts";
-import { TOKEN_EXPIRED_CLOSE_CODE } from "./src/auth.ts";
-import { MAX_CLIENT_MESSAGE_BYTES, parseClientMessage } from "./src/client_messages.ts";
-import { helloFrame, historyFrames, pointsFrame, seriesListFrame } from "./src/frames.ts";
-import { History } from "./src/history.ts";
-import { log, RateLimitedLog } from "./src/log.ts";
+import { Batcher } from "./src/hub/batcher.ts";
+import { TOKEN_EXPIRED_CLOSE_CODE } from "./src/http/auth.ts";
+import { MAX_CLIENT_MESSAGE_BYTES } from "./src/protocol/client_messages.ts";
+import { helloFrame, historyFrames, pointsFrame } from "./src/protocol/frames.ts";
+import { History } from "./src/hub/history.ts";
+import { log, RateLimitedLog } from "./src/runtime/log.ts";
 import { type BusBatch, decodeBus, lastSeqOf, pointJson, pointSeries } from "./src/protocol/bus.ts";
 import { faults, superviseLoop } from "./src/runtime/loop.ts";
+import {
+  type AcceptOptions,
+  type Client,
+  type ClientOptions,
+  type ClientTransport,
+  effectiveSeries,
+  selectSeries,
+} from "./src/hub/client.ts";
+import { SlowClients } from "./src/hub/slow_clients.ts";
+import { SeriesListBroadcast } from "./src/hub/series_list.ts";
+import type { BridgeStats } from "./src/protocol/stats.ts";
+import type { ResumeRequest } from "./src/protocol/resume.ts";
+import {
+  acceptWebSocket,
+  type ClientMessageLimits,
+  type WebSocketHub,
+} from "./src/http/websocket.ts";
 
-/** WebSocket close code for a client that stayed over its buffer bound too long. */
-export const CLOSE_SLOW_CLIENT = 4008;
-/** WebSocket close code for a client that sends messages too fast. */
-export const CLOSE_MESSAGE_FLOOD = 1008;
+// Re-exported while tests and other branches move to the new modules.
+export type { AcceptOptions, BridgeStats, Client, ClientOptions, ClientTransport, ResumeRequest };
+export { effectiveSeries } from "./src/hub/client.ts";
+export { CLOSE_SLOW_CLIENT } from "./src/hub/slow_clients.ts";
+export { CLOSE_MESSAGE_FLOOD } from "./src/http/websocket.ts";
+export { resumeFromUrl } from "./src/protocol/resume.ts";
 
 /** Options of {@link WsBridge}. */
 export interface BridgeOptions {
@@ -43,6 +61,11 @@ export interface BridgeOptions {
   clientBufferBytes?: number;
   /** How long a client may stay over its bound before it is closed, in ms. */
   slowClientTimeoutMs?: number;
+  /**
+   * Unsent bytes all clients together may have queued; over it, the clients with the most queued
+   * are held back (`src/hub/budget.ts`). Default: no budget.
+   */
+  clientsBufferBudget?: number;
   /** Points held per series for new and returning clients. */
   historyPerSeries?: number;
   /** Series held at most (the stalest is dropped beyond). */
@@ -59,130 +82,6 @@ export interface BridgeOptions {
   onEpochChange?: (epoch: string, seq: number) => void;
 }
 
-/** What {@link WsBridge.accept} knows about a client: its token's claims, its selection. */
-export interface AcceptOptions {
-  /** Series this client may see (its token's claim); all when `null` or absent. */
-  series?: readonly string[] | null;
-  /** Series it asked for (`?series=`); all it may see when absent. */
-  select?: ReadonlySet<string>;
-  /** When its token expires (ms since the epoch); it is closed with 4001 then. */
-  expiresAt?: number;
-  /** Called once when the connection ends (or the upgrade fails). */
-  onClose?: () => void;
-}
-
-/** Options of {@link WsBridge.addClient}. */
-export interface ClientOptions {
-  /** Series it may see at most (its token's claim); all when absent. */
-  allowed?: ReadonlySet<string>;
-  /** Series it asked for; all it may see when absent. */
-  select?: ReadonlySet<string>;
-  /** When its token expires (ms since the epoch); it is closed with 4001 then. */
-  expiresAt?: number;
-  /** Called once when the client ends. */
-  onClose?: () => void;
-}
-
-/** The series a client receives: its selection within what it may see (undefined: all). */
-export function effectiveSeries(
-  select: ReadonlySet<string> | undefined,
-  allowed: ReadonlySet<string> | undefined,
-): ReadonlySet<string> | undefined {
-  if (!allowed) return select;
-  if (!select) return allowed;
-  return new Set([...select].filter((s) => allowed.has(s)));
-}
-
-/** Counters of the bridge, for `/metrics`. */
-export interface BridgeStats {
-  /** Clients connected now. */
-  clients: number;
-  /** Connections accepted since start. */
-  connectionsTotal: number;
-  /** Points sent, summed over clients. */
-  pointsSent: number;
-  /** Frames sent, summed over clients. */
-  framesSent: number;
-  /** Points received from the relay. */
-  pointsReceived: number;
-  /** Points held back from a slow client (it catches up from history later), summed. */
-  pointsDroppedSlow: number;
-  /** Clients held back now because their buffer is over the bound. */
-  slowClients: number;
-  /** Clients closed for staying slow too long. */
-  slowClientsClosed: number;
-  /** Connections that resumed exactly from their `since`. */
-  resumesExact: number;
-  /** Connections that got a reset snapshot (new, other epoch, or gap). */
-  resumesReset: number;
-  /** Points held in the history now. */
-  historyPoints: number;
-  /** Client connections closed for sending what the server does not accept. */
-  clientProtocolErrors: number;
-  /** Client connections closed (1009) for sending a message over the size limit. */
-  clientsClosedTooBig: number;
-  /** Client connections closed (4001) because their token expired. */
-  clientsClosedTokenExpired: number;
-  /** `points` frames built (one per batch for unfiltered clients, one per series set). */
-  framesBuilt: number;
-  /** Clients connected now over Server-Sent Events (`/events`; also counted in `clients`). */
-  sseClients: number;
-  /** Bus batches with points received. */
-  busBatches?: number;
-  /** Bus messages dropped as malformed. */
-  busInvalid?: number;
-  /** Times the bus receive loop ended and was restarted. */
-  loopRestarts?: number;
-  /** Ms since the last bus batch or heartbeat (`null`: none yet). */
-  busIdleMs?: number | null;
-}
-
-/** Where a client's frames go: a WebSocket, or an event stream (`src/sse.ts`). */
-export interface ClientTransport {
-  /** Which kind of connection (for `/metrics`); a WebSocket when absent. */
-  readonly kind?: "websocket" | "sse";
-  /** Queues one text frame. */
-  send(frame: string): void;
-  /** Bytes queued and not yet sent. */
-  bufferedAmount(): number;
-  /** Ends the connection with a close code and reason. */
-  close(code: number, reason: string): void;
-}
-
-/** Where a connecting client says it stopped (from `/ws?since=<seq>&epoch=<id>`). */
-export interface ResumeRequest {
-  since?: number;
-  epoch?: string;
-}
-
-/** One connected client. */
-export interface Client {
-  readonly session: string;
-  readonly transport: ClientTransport;
-  /** Last seq this client was sent (or had). */
-  lastSent: number;
-  /** When it went over its buffer bound (ms), or undefined when it keeps up. */
-  slowSince?: number;
-  /**
-   * The series this client receives; undefined: all. Set it with {@link WsBridge.setSeries}
-   * (subscriptions, or the series a token allows).
-   */
-  series?: ReadonlySet<string>;
-  /** The series its token allows (undefined: all). */
-  allowed?: ReadonlySet<string>;
-  /** The history's `seriesVersion` of the last `series_list` frame sent to this client. */
-  seriesListVersion: number;
-  /** Start of the current message-rate window and messages in it. */
-  msgWindowStart: number;
-  msgCount: number;
-  /** Token expiry (ms since the epoch) and its timer. */
-  expiresAt?: number;
-  expiryTimer?: ReturnType<typeof setTimeout>;
-  /** Set once the connection has ended. */
-  ended?: boolean;
-  onClose?: () => void;
-}
-
 /** Longest single timer (setTimeout's limit); longer waits re-arm. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -193,11 +92,6 @@ interface BusSubscription {
   done: Promise<void>;
 }
 
-/** Cache key of a series filter (sorted names). */
-function filterKey(set: ReadonlySet<string>): string {
-  return [...set].sort().join("\u0000");
-}
-
 /** History frames ready to send, and what they hold. */
 interface HistoryFrames {
   reset: boolean;
@@ -205,69 +99,34 @@ interface HistoryFrames {
   points: number;
 }
 
-interface Incoming {
-  series: string;
-  seq: number;
-  json: string;
-  /** Set by {@link WsBridge.ingest}: whether it directly follows the point before it. */
-  follows?: boolean;
-}
-
-/** A WebSocket as a {@link ClientTransport} (methods on the prototype: no closures per client). */
-class WebSocketTransport implements ClientTransport {
-  readonly kind = "websocket";
-  constructor(readonly socket: WebSocket) {}
-  send(frame: string): void {
-    this.socket.send(frame);
-  }
-  bufferedAmount(): number {
-    return this.socket.bufferedAmount;
-  }
-  close(code: number, reason: string): void {
-    try {
-      this.socket.close(code, reason);
-    } catch { /* already closing */ }
-  }
-}
-
-/** Reads `since` and `epoch` from a `/ws` URL; malformed values are ignored (a fresh start). */
-export function resumeFromUrl(url: URL): ResumeRequest {
-  const since = url.searchParams.get("since");
-  const epoch = url.searchParams.get("epoch");
-  const out: ResumeRequest = {};
-  if (since !== null && /^\d{1,15}$/.test(since)) out.since = Number(since);
-  if (epoch !== null && epoch.length <= 64) out.epoch = epoch;
-  return out;
-}
+/**
+ * A batch taken by {@link WsBridge.ingest}: `follows` says whether its first point directly follows
+ * the point before it (seqs derived from a JetStream stream jump between batches by design).
+ */
+type IngestedBatch = BusBatch & { follows?: boolean };
 
 /** Fans the relay's points out to clients. */
-export class WsBridge {
+export class WsBridge implements WebSocketHub {
   #current?: BusSubscription;
   #clients = new Set<Client>();
   #epoch = "";
   #lastSeq = 0;
-  #batcher: Batcher<Incoming>;
+  #batcher: Batcher<BusBatch>;
   #history: History;
   /** Reset snapshots by series set, valid until the history changes. */
   #snapshots = new Map<string, HistoryFrames>();
-  #bound: number;
-  #slowTimeout: number;
-  #msgRate: number;
-  #maxMessageBytes: number;
-  #onEpochChange?: (epoch: string, seq: number) => void;
-  #slowCheck?: ReturnType<typeof setInterval>;
   #rateLog = new RateLimitedLog(5000);
-  #seriesList: { timer?: ReturnType<typeof setTimeout>; sentAt: number; shipped: number } = {
-    sentAt: -Infinity,
-    shipped: 0,
-  };
+  #slow: SlowClients;
+  #seriesList: SeriesListBroadcast;
+  #onEpochChange?: (epoch: string, seq: number) => void;
+  /** Limits on what each WebSocket client may send (`src/http/websocket.ts`). */
+  readonly messageLimits: ClientMessageLimits;
   #stats = {
     connectionsTotal: 0,
     pointsSent: 0,
     framesSent: 0,
     pointsReceived: 0,
     pointsDroppedSlow: 0,
-    slowClientsClosed: 0,
     resumesExact: 0,
     resumesReset: 0,
     clientProtocolErrors: 0,
@@ -276,6 +135,7 @@ export class WsBridge {
     framesBuilt: 0,
     busBatches: 0,
     busInvalid: 0,
+    busGaps: 0,
     loopRestarts: 0,
   };
   /** `performance.now()` of the last bus batch or heartbeat (-Infinity: none yet). */
@@ -283,11 +143,25 @@ export class WsBridge {
 
   constructor(opts: BridgeOptions = {}) {
     this.#batcher = new Batcher((items) => this.#broadcast(items), opts.tickMs ?? 10);
-    this.#bound = opts.clientBufferBytes ?? 1024 * 1024;
-    this.#slowTimeout = opts.slowClientTimeoutMs ?? 10_000;
     this.#history = new History(opts.historyPerSeries ?? 1000, opts.maxSeries ?? 1000);
-    this.#msgRate = opts.clientMessageRate ?? 20;
-    this.#maxMessageBytes = opts.maxMessageBytes ?? MAX_CLIENT_MESSAGE_BYTES;
+    this.#slow = new SlowClients({
+      bound: opts.clientBufferBytes ?? 1024 * 1024,
+      timeoutMs: opts.slowClientTimeoutMs ?? 10_000,
+      budget: opts.clientsBufferBudget,
+      clients: () => this.#clients,
+      catchUp: (c) =>
+        this.#sendHistory(c, this.#historyFor(c.lastSent, c.series, c.seriesKey ?? "*")),
+      end: (c) => this.#end(c),
+    });
+    this.#seriesList = new SeriesListBroadcast({
+      history: this.#history,
+      clients: () => this.#clients,
+      onSent: () => this.#stats.framesSent++,
+    });
+    this.messageLimits = {
+      messageRate: opts.clientMessageRate ?? 20,
+      maxMessageBytes: opts.maxMessageBytes ?? MAX_CLIENT_MESSAGE_BYTES,
+    };
     this.#onEpochChange = opts.onEpochChange;
   }
 
@@ -303,6 +177,11 @@ export class WsBridge {
       sseClients: sse,
       clients: this.#clients.size,
       slowClients: slow,
+      slowClientsClosed: this.#slow.closedTotal,
+      queuedBytes: this.#slow.queuedBytes,
+      queuedBytesMax: this.#slow.queuedBytesMax,
+      clientsBufferBudget: Number.isFinite(this.#slow.budget) ? this.#slow.budget : 0,
+      heldForBudget: this.#slow.heldForBudgetTotal,
       historyPoints: this.#history.size,
       busIdleMs: this.#lastBusAt === -Infinity
         ? null
@@ -366,19 +245,13 @@ export class WsBridge {
     if (b.count > 0) this.#take(b, follows);
   }
 
-  /** A batch's points into the batcher (`follows`: see {@link ingest}; absent: by seq). */
-  #take(b: BusBatch, follows?: boolean): void {
+  /** A batch into the batcher (`follows`: see {@link ingest}). */
+  #take(b: BusBatch, follows: boolean): void {
     this.#lastSeq = lastSeqOf(b);
     this.#stats.pointsReceived += b.count;
     this.#stats.busBatches++;
-    for (let i = 0; i < b.count; i++) {
-      this.#batcher.push({
-        series: pointSeries(b, i),
-        seq: b.firstSeq + i,
-        json: pointJson(b, i),
-        follows: follows === undefined || i > 0 ? undefined : follows,
-      });
-    }
+    const taken: IngestedBatch = { ...b, follows };
+    this.#batcher.push(taken);
   }
 
   /**
@@ -389,8 +262,11 @@ export class WsBridge {
   #receive(gen: BusSubscription): Promise<void> {
     let finished = false;
     const once = async () => {
-      for await (const frames of gen.sub) {
-        faults.check("bridge.receive");
+      while (!gen.sub.closed) {
+        // The fault point sits before the receive: a test's failure then loses no message.
+        const fault = faults.check("bridge.receive");
+        if (fault) await fault;
+        const frames = await gen.sub.receive();
         const m = decodeBus(frames);
         if (m.kind === "end") {
           // The relay's end-of-stream: this bus is done; a restarted relay gets a new bus and
@@ -416,7 +292,20 @@ export class WsBridge {
           }
         }
         if (b.count === 0) continue; // a heartbeat: the path is alive
-        this.#take(b);
+        if (this.#lastSeq > 0 && b.firstSeq > this.#lastSeq + 1) {
+          // Never expected on the bus (the relay retries, never drops, a sequenced batch).
+          this.#stats.busGaps += b.firstSeq - this.#lastSeq - 1;
+          this.#rateLog.log(
+            "error",
+            "bridge",
+            "bus-gap",
+            `bus skipped seqs ${this.#lastSeq + 1}..${b.firstSeq - 1}`,
+          );
+        }
+        this.#lastSeq = lastSeqOf(b);
+        this.#stats.pointsReceived += b.count;
+        this.#stats.busBatches++;
+        this.#batcher.push(b);
       }
       finished = true;
     };
@@ -429,49 +318,73 @@ export class WsBridge {
     return loop.done;
   }
 
-  #broadcast(items: Incoming[]): void {
+  /**
+   * One tick's bus batches -> history -> one frame per series set -> clients. The cost is per
+   * batch (a frame is the batches' bodies joined) plus a slice per point for the history; a point
+   * is touched one by one only for clients whose series set splits a mixed batch.
+   */
+  #broadcast(batches: BusBatch[]): void {
     this.#snapshots.clear();
-    const jsons = new Array<string>(items.length);
-    for (let i = 0; i < items.length; i++) {
-      const it = items[i];
-      this.#history.add(it.series, it.seq, it.json, it.follows);
-      jsons[i] = it.json;
+    for (const b of batches) {
+      // A batch from ingest() says itself whether its first point follows; the bus's go by seq.
+      const first = (b as IngestedBatch).follows;
+      for (let i = 0; i < b.count; i++) {
+        this.#history.add(
+          pointSeries(b, i),
+          b.firstSeq + i,
+          pointJson(b, i),
+          i === 0 ? first : undefined,
+        );
+      }
     }
-    if (this.#history.seriesVersion !== this.#seriesList.shipped) this.#scheduleSeriesList();
-    const last = items[items.length - 1].seq;
-    // Built lazily, once per batch: the frame for clients that see every series, and one per
+    this.#seriesList.changed();
+    const last = lastSeqOf(batches[batches.length - 1]);
+    // Built lazily, once per tick: the frame for clients that see every series, and one per
     // distinct series set for the others.
     let all: { frame: string; count: number } | undefined;
     let filtered: Map<string, { frame: string; count: number }> | undefined;
-    const build = (picked: string[]) => {
-      if (picked.length === 0) return { frame: "", count: 0 };
+    const build = (parts: string[], count: number) => {
+      if (count === 0) return { frame: "", count: 0 };
       this.#stats.framesBuilt++;
-      return { frame: pointsFrame(picked), count: picked.length };
+      return { frame: pointsFrame(parts), count };
     };
     const frameFor = (c: Client): { frame: string; count: number } => {
-      if (!c.series) return all ??= build(jsons);
+      if (!c.series) {
+        return all ??= build(batches.map((b) => b.body), batches.reduce((n, b) => n + b.count, 0));
+      }
       filtered ??= new Map();
-      const key = filterKey(c.series);
+      const key = c.seriesKey!;
       let f = filtered.get(key);
       if (!f) {
         const only = c.series;
-        f = build(items.filter((it) => only.has(it.series)).map((it) => it.json));
+        const parts: string[] = [];
+        let count = 0;
+        for (const b of batches) {
+          if (!b.seriesIndex) {
+            if (b.count > 0 && only.has(b.seriesNames[0])) {
+              parts.push(b.body);
+              count += b.count;
+            }
+            continue;
+          }
+          for (let i = 0; i < b.count; i++) {
+            if (only.has(b.seriesNames[b.seriesIndex[i]])) {
+              parts.push(pointJson(b, i));
+              count++;
+            }
+          }
+        }
+        f = build(parts, count);
         filtered.set(key, f);
       }
       return f;
     };
     const now = performance.now();
+    this.#slow.measure();
     for (const c of this.#clients) {
       const out = frameFor(c);
-      if (c.slowSince !== undefined) {
+      if (this.#slow.holdBack(c, now)) {
         this.#stats.pointsDroppedSlow += out.count;
-        continue;
-      }
-      if (c.transport.bufferedAmount() > this.#bound) {
-        // Hold it back: it resumes from history (from c.lastSent) once its buffer drains.
-        c.slowSince = now;
-        this.#stats.pointsDroppedSlow += out.count;
-        this.#watchSlowClients();
         continue;
       }
       c.lastSent = last;
@@ -482,43 +395,17 @@ export class WsBridge {
     }
   }
 
-  #watchSlowClients(): void {
-    this.#slowCheck ??= setInterval(() => this.#checkSlowClients(), 100);
-  }
-
-  #checkSlowClients(): void {
-    const now = performance.now();
-    let slow = 0;
-    for (const c of this.#clients) {
-      if (c.slowSince === undefined) continue;
-      if (c.transport.bufferedAmount() <= this.#bound / 2) {
-        c.slowSince = undefined;
-        this.#sendHistory(c, this.#historyFor(c.lastSent, c.series));
-      } else if (now - c.slowSince > this.#slowTimeout) {
-        this.#stats.slowClientsClosed++;
-        this.#rateLog.log(
-          "info",
-          "bridge",
-          "slow-client",
-          `closed slow client ${c.session.slice(0, 8)}: over ${this.#bound} bytes queued for ` +
-            `${Math.round(this.#slowTimeout / 1000)} s`,
-        );
-        this.#end(c);
-        c.transport.close(CLOSE_SLOW_CLIENT, "slow client");
-      } else slow++;
-    }
-    if (slow === 0) {
-      clearInterval(this.#slowCheck);
-      this.#slowCheck = undefined;
-    }
-  }
-
   /**
    * The history frames a client needs after `since` (undefined: a new client) for its series: the
    * missed points when the resume is exact, else a reset snapshot. Snapshots are built once per
-   * series set until the next batch changes the history, so a crowd connecting at once costs one.
+   * series set (`key`: its {@link Client.seriesKey}, `"*"` for all) until the next batch changes the
+   * history, so a crowd connecting at once costs one.
    */
-  #historyFor(since: number | undefined, series?: ReadonlySet<string>): HistoryFrames {
+  #historyFor(
+    since: number | undefined,
+    series: ReadonlySet<string> | undefined,
+    key: string,
+  ): HistoryFrames {
     if (this.#history.canResume(since)) {
       const points = this.#history.after(since!, series);
       return {
@@ -527,7 +414,6 @@ export class WsBridge {
         points: points.length,
       };
     }
-    const key = series ? filterKey(series) : "*";
     let cached = this.#snapshots.get(key);
     if (!cached) {
       const points = this.#history.snapshot(series);
@@ -560,21 +446,19 @@ export class WsBridge {
     resume: ResumeRequest = {},
     opts: ClientOptions = {},
   ): Client {
-    const series = effectiveSeries(opts.select, opts.allowed);
     const client: Client = {
       session: crypto.randomUUID(),
       transport,
       lastSent: 0,
-      series,
+      queued: 0,
       allowed: opts.allowed,
       seriesListVersion: this.#history.seriesVersion,
-      msgWindowStart: performance.now(),
-      msgCount: 0,
       expiresAt: opts.expiresAt,
       onClose: opts.onClose,
     };
+    selectSeries(client, effectiveSeries(opts.select, opts.allowed));
     const since = resume.epoch === this.#epoch ? resume.since : undefined;
-    const history = this.#historyFor(since, series);
+    const history = this.#historyFor(since, client.series, client.seriesKey ?? "*");
     transport.send(helloFrame({
       session: client.session,
       epoch: this.#epoch,
@@ -582,7 +466,7 @@ export class WsBridge {
       resumed: !history.reset,
     }));
     this.#sendHistory(client, history);
-    transport.send(seriesListFrame(this.#history.seriesNames()));
+    transport.send(this.#seriesList.frameFor(client));
     this.#stats.framesSent++;
     if (history.reset) this.#stats.resumesReset++;
     else this.#stats.resumesExact++;
@@ -597,39 +481,10 @@ export class WsBridge {
    * series it newly sees (a reset snapshot of its new selection), then live points of them.
    */
   setSeries(c: Client, select: ReadonlySet<string> | undefined): void {
-    const series = effectiveSeries(select, c.allowed);
-    c.series = series;
-    if (c.slowSince === undefined) this.#sendHistory(c, this.#historyFor(undefined, series));
-  }
-
-  /**
-   * Tells every client the names of the series held (a `series_list` frame) when they changed:
-   * at most once per second; a client held back for being slow is told once it keeps up again.
-   */
-  #scheduleSeriesList(): void {
-    const list = this.#seriesList;
-    if (list.timer !== undefined) return;
-    const wait = Math.max(0, list.sentAt + 1000 - performance.now());
-    list.timer = setTimeout(() => {
-      list.timer = undefined;
-      list.sentAt = performance.now();
-      const version = this.#history.seriesVersion;
-      list.shipped = version;
-      let frame: string | undefined;
-      let pending = false;
-      for (const c of this.#clients) {
-        if (c.seriesListVersion === version) continue;
-        if (c.slowSince !== undefined) {
-          pending = true;
-          continue;
-        }
-        frame ??= seriesListFrame(this.#history.seriesNames());
-        c.transport.send(frame);
-        c.seriesListVersion = version;
-        this.#stats.framesSent++;
-      }
-      if (pending) this.#scheduleSeriesList();
-    }, wait);
+    selectSeries(c, effectiveSeries(select, c.allowed));
+    if (c.slowSince === undefined) {
+      this.#sendHistory(c, this.#historyFor(undefined, c.series, c.seriesKey ?? "*"));
+    }
   }
 
   /** Forgets a client whose connection ended (the transport's owner calls it, e.g. `/events`). */
@@ -640,7 +495,7 @@ export class WsBridge {
   /** Distinct series sets of connected clients. */
   get filterCount(): number {
     const keys = new Set<string>();
-    for (const c of this.#clients) if (c.series) keys.add(filterKey(c.series));
+    for (const c of this.#clients) if (c.seriesKey !== undefined) keys.add(c.seriesKey);
     return keys.size;
   }
 
@@ -668,75 +523,17 @@ export class WsBridge {
   }
 
   /**
-   * Upgrades `req` to a WebSocket client of the bridge (checks are the caller's job). Throws
-   * (after calling `opts.onClose`) when `req` is not a valid upgrade.
+   * Upgrades `req` to a WebSocket client of the bridge (checks are the caller's job); see
+   * `acceptWebSocket` in `src/http/websocket.ts`, which this calls.
    */
   accept(req: Request, opts: AcceptOptions = {}): Response {
-    let upgraded: { socket: WebSocket; response: Response };
-    try {
-      upgraded = Deno.upgradeWebSocket(req, { idleTimeout: 60 });
-    } catch (err) {
-      opts.onClose?.();
-      throw err;
-    }
-    const { socket, response } = upgraded;
-    const resume = resumeFromUrl(new URL(req.url));
-    const allowed = opts.series ? new Set(opts.series) : undefined;
-    let client: Client | undefined;
-    let closedEarly = false;
-    const transport = new WebSocketTransport(socket);
-    socket.onopen = () => {
-      if (closedEarly) return;
-      client = this.addClient(transport, resume, {
-        allowed,
-        select: opts.select,
-        expiresAt: opts.expiresAt,
-        onClose: opts.onClose,
-      });
-    };
-    socket.onmessage = (e) => client && this.#onClientMessage(client, e.data);
-    const ended = () => {
-      if (client) this.#end(client);
-      else if (!closedEarly) {
-        closedEarly = true;
-        opts.onClose?.();
-      }
-    };
-    socket.onclose = ended;
-    socket.onerror = ended;
-    return response;
+    return acceptWebSocket(this, req, opts);
   }
 
-  #onClientMessage(client: Client, data: unknown): void {
-    const now = performance.now();
-    if (now - client.msgWindowStart > 1000) {
-      client.msgWindowStart = now;
-      client.msgCount = 0;
-    }
-    if (++client.msgCount > 2 * this.#msgRate) {
-      this.#refuse(client, CLOSE_MESSAGE_FLOOD, "message rate limit exceeded");
-      return;
-    }
-    const msg = parseClientMessage(data, this.#maxMessageBytes);
-    if ("code" in msg) {
-      if (msg.code === 1009) this.#stats.clientsClosedTooBig++;
-      this.#refuse(client, msg.code, msg.reason);
-      return;
-    }
-    if (msg.type === "ping") client.transport.send('{"type":"pong"}');
-    else if (msg.type === "series") {
-      this.setSeries(client, msg.only === null ? undefined : new Set(msg.only));
-    }
-  }
-
-  #refuse(client: Client, code: number, reason: string): void {
-    if (code !== 1009) this.#stats.clientProtocolErrors++;
-    this.#rateLog.log(
-      "info",
-      "bridge",
-      "client-protocol",
-      `closed client ${client.session.slice(0, 8)}: ${reason} (${code})`,
-    );
+  /** Closes `client` for something it sent (`src/http/websocket.ts`), counted by code. */
+  refuse(client: Client, code: number, reason: string): void {
+    if (code === 1009) this.#stats.clientsClosedTooBig++;
+    else this.#stats.clientProtocolErrors++;
     this.#end(client);
     client.transport.close(code, reason);
   }
@@ -753,10 +550,8 @@ export class WsBridge {
   async close(): Promise<void> {
     this.closeClients();
     this.#batcher.close();
-    clearInterval(this.#slowCheck);
-    this.#slowCheck = undefined;
-    clearTimeout(this.#seriesList.timer);
-    this.#seriesList.timer = undefined;
+    this.#slow.close();
+    this.#seriesList.close();
     const current = this.#current;
     if (current) {
       let timer: ReturnType<typeof setTimeout> | undefined;

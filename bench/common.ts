@@ -65,6 +65,14 @@ export class Histogram {
     return this.max;
   }
 
+  /** The mean latency in ms (from bucket midpoints), NaN when empty. */
+  mean(): number {
+    if (this.total === 0) return NaN;
+    let sum = 0;
+    for (let i = 0; i < BUCKETS; i++) if (this.counts[i] > 0) sum += this.counts[i] * bucketMid(i);
+    return Math.min(sum / this.total, this.max);
+  }
+
   /** Sparse form for a JSON line: `[[bucket, count], ...]`. */
   toJSON(): HistogramJson {
     const buckets: Array<[number, number]> = [];

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { CHROMIUM, CHROMIUM_ARGS } from "../tests/_browser.ts";
+import { CHROMIUM, CHROMIUM_ARGS } from "../tests/_support/browser.ts";
 import puppeteer, { type Browser } from "puppeteer-core";
 
 /** Results of {@link measurePage}. */

@@ -1,7 +1,8 @@
 /**
- * `deno task bench [--quick] [--only W1,W4,page] [--no-baseline] [--no-write]`: runs workloads
- * W1-W5 against zws and against the naive baseline (`bench/baseline.ts`) in the same run, then the
- * page cost in headless Chromium, prints the tables and zws/baseline ratios, and (full runs) writes
+ * `deno task bench [--quick] [--only W1,W6,W7,page] [--no-baseline] [--no-write]`: runs workloads
+ * W1-W5 and W8 against zws and against the naive baseline (`bench/baseline.ts`) in the same run,
+ * the W6 ingest-ceiling ladder (both) and the W7 burst (zws; `bench/ingest.ts`), then the page cost
+ * in headless Chromium, prints the tables and zws/baseline ratios, and (full runs) writes
  * `docs/benchmarks.md`.
  *
  * Every workload gets a fresh server process. Load comes from separate processes:
@@ -25,8 +26,9 @@ import {
 import type { LoadgenConnected, LoadgenReport, LoadgenStats } from "./loadgen.ts";
 import type { ProducerDone } from "./producer_load.ts";
 import { measurePage, type PageResult } from "./page.ts";
-import { CHROMIUM } from "../tests/_browser.ts";
-import { taskArgs } from "../tests/_tasks.ts";
+import { type BurstResult, type IngestDeps, type Rung, runW6, runW7, w6Ladder } from "./ingest.ts";
+import { CHROMIUM } from "../tests/_support/browser.ts";
+import { taskArgs } from "../tests/_support/tasks.ts";
 
 const ROOT = new URL("../", import.meta.url);
 /** The `deno` on PATH (the one `deno task` runs; `--allow-run=deno` names it). */
@@ -55,7 +57,7 @@ export interface Workload {
   readBuffer: number;
 }
 
-/** W1-W5 as the issue states them (full) or scaled down (quick). */
+/** W1-W5 and W8 as the issues state them (full) or scaled down (quick); W6 and W7: ingest.ts. */
 export function workloads(quick: boolean): Workload[] {
   const d = quick ? 3000 : 10000;
   // ~1 KB producer messages for W5: an array of 18 points of ~56 bytes (see producer_load.ts).
@@ -127,6 +129,17 @@ export function workloads(quick: boolean): Workload[] {
       loadgens: 1,
       readBuffer: 65536,
     },
+    {
+      id: "W8",
+      title: "1,000 clients x 100,000 points/s in 100-point messages",
+      clients: 1000,
+      stalled: 0,
+      rate: 1000,
+      pointsPerMessage: 100,
+      durationMs: d,
+      loadgens: 2,
+      readBuffer: 65536,
+    },
   ];
 }
 
@@ -149,6 +162,8 @@ export interface RunResult {
   p90: number;
   p99: number;
   max: number;
+  /** Mean latency, ms. */
+  mean?: number;
   /** Fewest points one reading client received, as a fraction of what it should have. */
   worstClient: number;
   /** Data frames per second the busiest client received (over first send to last receive). */
@@ -199,7 +214,7 @@ function withFileLimit(args: string[]): string[] {
 }
 
 /** A child process speaking JSON lines on stdout. */
-class Child {
+export class Child {
   readonly proc: Deno.ChildProcess;
   readonly pid: number;
   #queue: Array<Record<string, unknown>> = [];
@@ -294,7 +309,7 @@ async function waitExit(
 }
 
 /** A server under test in a child process. */
-interface Server {
+export interface Server {
   kind: ServerKind;
   pid: number;
   base: string;
@@ -304,7 +319,7 @@ interface Server {
 }
 
 /** Starts zws exactly like tests/_helpers.ts `startZws()` (the flags of `deno task start`). */
-async function startServer(kind: ServerKind, maxClients: number): Promise<Server> {
+export async function startServer(kind: ServerKind, maxClients: number): Promise<Server> {
   const args = kind === "zws"
     ? [
       ...(await taskArgs("start")),
@@ -550,6 +565,7 @@ export async function runWorkload(w: Workload, kind: ServerKind): Promise<RunRes
       result.p50 = hist.quantile(0.5);
       result.p90 = hist.quantile(0.9);
       result.p99 = hist.quantile(0.99);
+      result.mean = hist.mean();
       result.max = hist.total ? hist.max : NaN;
       result.worstClient = done.points > 0 && Number.isFinite(worst) ? worst / done.points : 0;
       result.framesPerClientSec = span > 0 ? frames / (span / 1000) : 0;
@@ -572,6 +588,8 @@ export async function runWorkload(w: Workload, kind: ServerKind): Promise<RunRes
           "zws_points_sent_total",
           "zws_frames_sent_total",
           "zws_points_dropped_total",
+          "zws_ingress_rejected_total",
+          "zws_bus_wait_seconds_total",
         ]
       ) {
         const v = metricSum(text, name);
@@ -610,7 +628,7 @@ async function waitQuiet(maxMs = 15000): Promise<void> {
  * `bench/producer_load.ts` in its own process: `rate` messages/s of `pointsPerMessage` points over
  * 5 series, for `durationMs` once told "go".
  */
-function startProducer(
+export function startProducer(
   ingress: string,
   rate: number,
   durationMs: number,
@@ -752,6 +770,92 @@ function ratioTable(results: RunResult[]): string {
   return markdownTable(head, rows);
 }
 
+function w6Table(w6: Record<string, { rungs: Rung[]; ceiling: number }>): string {
+  const rows = Object.values(w6).flatMap((x) =>
+    x.rungs.map((r) => [
+      r.server,
+      int(r.offered),
+      pct(r.share).replace("%", "") === "100" ? (r.share * 100).toFixed(2) + "%" : pct(r.share),
+      ms(r.meanMs),
+      ms(r.p99Ms),
+      pct(r.serverCpu),
+      r.error ? `error: ${r.error}` : r.ok ? "yes" : "no",
+    ])
+  );
+  return markdownTable(
+    ["server", "offered pts/s", "delivered", "mean lag ms", "p99 ms", "server CPU", "passes"],
+    rows,
+  );
+}
+
+function w7Table(r: BurstResult): string {
+  return markdownTable(
+    [
+      "offered",
+      "accepted",
+      "shed (overload)",
+      "unaccounted",
+      "healthz worst ms",
+      "healthz fails",
+      "healthz 503",
+      "recovery s",
+      "alive",
+    ],
+    [[
+      int(r.offered),
+      int(r.accepted),
+      int(r.shedOverload),
+      int(r.unaccounted),
+      ms(r.healthzWorstMs),
+      int(r.healthzFailures),
+      int(r.healthz503),
+      Number.isFinite(r.recoverySec) ? r.recoverySec.toFixed(2) : "–",
+      r.error ? `error: ${r.error}` : r.alive ? "yes" : "no",
+    ]],
+  );
+}
+
+const mark = (ok: boolean) => ok ? "met" : "NOT met";
+
+/** W6, W7 and W8's targets (issue 11). */
+function ingestTargets(
+  w6: Record<string, { rungs: Rung[]; ceiling: number }>,
+  w7: BurstResult | undefined,
+  results: RunResult[],
+): string[] {
+  const out: string[] = [];
+  const z = w6.zws?.ceiling;
+  const b = w6.baseline?.ceiling;
+  if (z !== undefined) {
+    out.push(
+      `W6: zws ceiling ${int(z)} points/s (target >= 1,000,000: ${mark(z >= 1_000_000)})` +
+        (b ? `; baseline ${int(b)}, ${ratio(z, b)} (target >= 0.6x: ${mark(z / b >= 0.6)})` : ""),
+    );
+  }
+  if (w7) {
+    out.push(
+      `W7: alive ${mark(w7.alive)}; /healthz worst ${ms(w7.healthzWorstMs)} ms, ` +
+        `${w7.healthzFailures} failures (target: within 1 s: ${
+          mark(w7.healthzFailures === 0 && w7.healthzWorstMs <= 1000)
+        }); unaccounted points ${int(w7.unaccounted)} of ${int(w7.offered)} (target 0: ${
+          mark(w7.unaccounted === 0)
+        }); data again after ${
+          Number.isFinite(w7.recoverySec) ? w7.recoverySec.toFixed(2) : "–"
+        } s (target <= 2 s: ${mark(w7.recoverySec <= 2)})`,
+    );
+  }
+  const w8 = results.find((r) => r.workload.id === "W8" && r.server === "zws" && !r.error);
+  if (w8) {
+    const share = w8.expected ? w8.delivered / w8.expected : 0;
+    out.push(
+      `W8: delivered ${(share * 100).toFixed(3)}% (target 100%: ${mark(share >= 1)}), p99 ${
+        ms(w8.p99)
+      } ms`,
+    );
+  }
+  return out;
+}
+
 function pageTable(p: PageResult & { error?: string }): string {
   if (p.error) return `page measurement failed: ${p.error}`;
   return markdownTable(
@@ -797,7 +901,6 @@ function targets(results: RunResult[], page?: PageResult & { error?: string }): 
   const get = (w: string, s: ServerKind) =>
     results.find((r) => r.workload.id === w && r.server === s && !r.error);
   const lines: string[] = [];
-  const mark = (ok: boolean) => ok ? "met" : "NOT met";
   const share = (r: RunResult) => r.expected ? r.delivered / r.expected : 0;
   const w4 = get("W4", "zws");
   const w4b = get("W4", "baseline");
@@ -969,6 +1072,21 @@ async function main(): Promise<void> {
     }
   }
 
+  const ingestDeps: IngestDeps = { runWorkload, startServer, startProducer, waitQuiet };
+  const w6: Record<string, { rungs: Rung[]; ceiling: number }> = {};
+  if (want("W6")) {
+    for (const kind of servers) {
+      console.log(`\nW6 ingest ceiling — ${kind}, ladder ${w6Ladder(quick).join(", ")} ...`);
+      w6[kind] = await runW6(ingestDeps, kind, quick, console.log);
+    }
+  }
+  let w7: BurstResult | undefined;
+  if (want("W7")) {
+    console.log(`\nW7 burst at 2,000,000 points/s, then 1,000 points/s — zws ...`);
+    w7 = await runW7(ingestDeps, quick);
+    console.log(`  ${JSON.stringify(w7)}`);
+  }
+
   let page: (PageResult & { error?: string }) | undefined;
   if (want("PAGE")) {
     const haveChromium = await Deno.stat(CHROMIUM).then((s) => s.isFile, () => false);
@@ -999,7 +1117,9 @@ async function main(): Promise<void> {
   ];
   if (servers.length > 1) parts.push("", "### zws / baseline", "", ratioTable(results));
   if (page) parts.push("", "### Page (headless Chromium)", "", pageTable(page));
-  const t = targets(results, page);
+  if (Object.keys(w6).length) parts.push("", "### W6 ingest ceiling", "", w6Table(w6));
+  if (w7) parts.push("", "### W7 burst", "", w7Table(w7));
+  const t = [...targets(results, page), ...ingestTargets(w6, w7, results)];
   if (t.length) parts.push("", "### Targets", "", ...t.map((l) => `- ${l}`));
   const section = parts.join("\n");
   console.log("\n" + section);

@@ -27,7 +27,7 @@
  */
 import { parseArgs } from "node:util";
 import * as zmq from "zeromq";
-import { taskArgs } from "../tests/_tasks.ts";
+import { taskArgs } from "../tests/_support/tasks.ts";
 import { jetstreamMain } from "./scale_jetstream.ts";
 
 const ROOT = new URL("../", import.meta.url);

@@ -22,8 +22,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { taskArgs } from "../tests/_tasks.ts";
-import { startNatsServer } from "../tests/_nats.ts";
+import { taskArgs } from "../tests/_support/tasks.ts";
+import { startNatsServer } from "../tests/_support/nats.ts";
 import {
   cpuSeconds,
   machineTicks,

@@ -5,7 +5,7 @@
  * @module
  */
 import * as zmq from "zeromq";
-import { taskArgs } from "./_tasks.ts";
+import { taskArgs } from "./_support/tasks.ts";
 
 export { taskArgs };
 

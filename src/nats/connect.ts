@@ -12,7 +12,7 @@ import {
   nkeyAuthenticator,
 } from "@nats-io/transport-node";
 import type { NatsConfig } from "./config.ts";
-import { errorMessage, log, RateLimitedLog } from "../log.ts";
+import { errorMessage, log, RateLimitedLog } from "../runtime/log.ts";
 
 /** Connection state, for `/healthz` and `/metrics`. */
 export interface NatsLinkState {

@@ -22,7 +22,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { NatsConfig } from "./config.ts";
 import { decodeBatch, epochOfStream, seriesOfSubject } from "./codec.ts";
 import { manager, waitForStream } from "./stream.ts";
-import { errorMessage, log, RateLimitedLog } from "../log.ts";
+import { errorMessage, log, RateLimitedLog } from "../runtime/log.ts";
 import type { BusBatch } from "../protocol/bus.ts";
 
 /** One message's points, as the bridge takes them. */

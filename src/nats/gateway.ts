@@ -11,8 +11,8 @@ import type { NatsConfig } from "./config.ts";
 import { connectNats, type NatsLink } from "./connect.ts";
 import { type Follower, startFollower } from "./follower.ts";
 import { renderFollowerMetrics, renderNatsLinkMetrics } from "./metrics.ts";
-import type { UpstreamMetrics } from "../metrics.ts";
-import { log } from "../log.ts";
+import type { UpstreamMetrics } from "../http/metrics.ts";
+import { log } from "../runtime/log.ts";
 import type { BusBatch } from "../protocol/bus.ts";
 
 /** What the gateway needs of a bridge (`ws_bridge.ts`' `WsBridge`). */

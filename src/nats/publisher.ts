@@ -20,7 +20,7 @@
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { encodeBatch, MAX_BATCH_POINTS, subjectFor } from "./codec.ts";
-import { errorMessage, RateLimitedLog } from "../log.ts";
+import { errorMessage, RateLimitedLog } from "../runtime/log.ts";
 
 /** Options of {@link JetStreamPublisher}. */
 export interface PublisherOptions {

@@ -11,13 +11,13 @@
  * @module
  */
 import * as zmq from "zeromq";
-import type { ForwarderConfig } from "../config.ts";
+import type { ForwarderConfig } from "../config/config.ts";
 import type { NatsConfig } from "./config.ts";
-import type { RelayOptions, RelayStats } from "../relay_messages.ts";
-import { REJECT_REASONS } from "../ingress_protocol.ts";
-import { SERVER_INFO } from "../frames.ts";
-import { SECURITY_HEADERS } from "../http.ts";
-import { errorMessage, log } from "../log.ts";
+import type { RelayOptions, RelayStats } from "../relay/worker_messages.ts";
+import { REJECT_REASONS } from "../protocol/ingress.ts";
+import { SERVER_INFO } from "../protocol/frames.ts";
+import { SECURITY_HEADERS } from "../http/handler.ts";
+import { errorMessage, log } from "../runtime/log.ts";
 import { connectNats, type NatsLink } from "./connect.ts";
 import { epochOfStream, pointBody } from "./codec.ts";
 import { JetStreamPublisher } from "./publisher.ts";

@@ -16,7 +16,7 @@ import {
 } from "@nats-io/jetstream";
 import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import type { NatsConfig } from "./config.ts";
-import { errorMessage, RateLimitedLog } from "../log.ts";
+import { errorMessage, RateLimitedLog } from "../runtime/log.ts";
 
 /** How long JetStream remembers a publish's message id, to drop a retried duplicate. */
 export const DUPLICATE_WINDOW_MS = 120_000;

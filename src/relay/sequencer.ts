@@ -9,8 +9,8 @@
  *
  * @module
  */
-import type { Point } from "../ingress_protocol.ts";
-import { encodePoint } from "../frames.ts";
+import type { Point } from "../protocol/ingress.ts";
+import { encodePoint } from "../protocol/frames.ts";
 import { BusBatchBuilder, type BusFrames } from "../protocol/bus.ts";
 
 /** Default bound of the sequencer's queue, in points (about 0.1 s at the measured ceiling). */

@@ -12,21 +12,30 @@
  *
  * @module
  */
-import { errorMessage, RateLimitedLog } from "../log.ts";
+import { errorMessage, RateLimitedLog } from "./log.ts";
 
-/** Named fault points for tests: `faults.arm("relay.receive")` makes that loop throw once. */
+/** What an armed fault does: throw once, or hang the loop for good (a wedge, for `/healthz`). */
+export type FaultKind = "throw" | "hang";
+
+/**
+ * Named fault points for tests: `faults.arm("relay.receive")` makes that loop throw once. A loop
+ * calls `const f = faults.check(name); if (f) await f;` (a cheap lookup when nothing is armed).
+ */
 export const faults: {
-  /** Makes the next {@link faults.check} of `name` throw. */
-  arm(name: string): void;
-  /** Throws once if `name` is armed (a cheap lookup otherwise). */
-  check(name: string): void;
+  /** Arms `name`: its next {@link faults.check} throws, or returns a promise that never settles. */
+  arm(name: string, kind?: FaultKind): void;
+  /** Throws once if `name` is armed to throw; a never-settling promise if armed to hang. */
+  check(name: string): Promise<never> | undefined;
 } = (() => {
-  const armed = new Set<string>();
+  const armed = new Map<string, FaultKind>();
   return {
-    arm: (name: string) => void armed.add(name),
+    arm: (name: string, kind: FaultKind = "throw") => void armed.set(name, kind),
     check(name: string) {
-      if (armed.size === 0 || !armed.has(name)) return;
+      if (armed.size === 0) return undefined;
+      const kind = armed.get(name);
+      if (kind === undefined) return undefined;
       armed.delete(name);
+      if (kind === "hang") return new Promise<never>(() => {});
       throw new Error(`fault injected in ${name}`);
     },
   };

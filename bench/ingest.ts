@@ -1,0 +1,204 @@
+/**
+ * The data path at its limit (issue 11), run by `bench/run.ts`:
+ *
+ * - **W6, ingest ceiling**: 100-point messages to 2 clients, a ladder of offered rates; the result
+ *   is the highest rate delivered >= 99.9 % with a mean lag <= 100 ms (zws and the baseline).
+ * - **W7, burst**: 8 s at 2,000,000 points/s offered, then normal input (1,000 points/s) for 5 s,
+ *   zws only: the process lives, `/healthz` answers within 1 s throughout, every offered point is
+ *   delivered or counted (accepted + shed as `overload`), data flows again within 2 s (a client
+ *   opened after the burst gets the normal input with a lag under 200 ms).
+ *
+ * W8 (1,000 clients at 100,000 points/s in 100-point messages) is an ordinary workload of
+ * `run.ts`'s table.
+ *
+ * @module
+ */
+import type { RunResult, Server, ServerKind, Workload } from "./run.ts";
+import type { ProducerDone } from "./producer_load.ts";
+import { sleep } from "./common.ts";
+
+/** What the ladder needs from `run.ts`. */
+export interface IngestDeps {
+  runWorkload(w: Workload, kind: ServerKind): Promise<RunResult>;
+  startServer(kind: ServerKind, maxClients: number): Promise<Server>;
+  startProducer(ingress: string, rate: number, durationMs: number, perMessage: number): {
+    pid: number;
+    expect<T>(type: string, ms: number): Promise<T>;
+    send(line: string): Promise<void>;
+    stop(ms?: number): Promise<void>;
+  };
+  waitQuiet(): Promise<void>;
+}
+
+/** One rung of the W6 ladder. */
+export interface Rung {
+  server: ServerKind;
+  offered: number;
+  delivered: number;
+  share: number;
+  meanMs: number;
+  p99Ms: number;
+  serverCpu: number;
+  ok: boolean;
+  error?: string;
+}
+
+/** Offered points/s of the W6 ladder. */
+export function w6Ladder(quick: boolean): number[] {
+  return quick
+    ? [250_000, 500_000, 1_000_000, 1_500_000]
+    : [250_000, 500_000, 750_000, 1_000_000, 1_250_000, 1_500_000, 2_000_000];
+}
+
+/** Runs the W6 ladder for one server, stopping after the first rung that fails. */
+export async function runW6(
+  deps: IngestDeps,
+  kind: ServerKind,
+  quick: boolean,
+  log: (s: string) => void,
+): Promise<{ rungs: Rung[]; ceiling: number }> {
+  const rungs: Rung[] = [];
+  let ceiling = 0;
+  for (const offered of w6Ladder(quick)) {
+    await deps.waitQuiet();
+    const w: Workload = {
+      id: "W6",
+      title: `2 clients x ${offered.toLocaleString("en-US")} points/s in 100-point messages`,
+      clients: 2,
+      stalled: 0,
+      rate: offered / 100,
+      pointsPerMessage: 100,
+      durationMs: quick ? 3000 : 5000,
+      loadgens: 1,
+      readBuffer: 1 << 20,
+    };
+    const r = await deps.runWorkload(w, kind);
+    const share = r.expected > 0 ? r.delivered / r.expected : 0;
+    const meanMs = r.mean ?? NaN;
+    const ok = !r.error && share >= 0.999 && meanMs <= 100;
+    rungs.push({
+      server: kind,
+      offered,
+      delivered: r.deliveredPerSec,
+      share,
+      meanMs,
+      p99Ms: r.p99,
+      serverCpu: r.serverCpu,
+      ok,
+      ...(r.error ? { error: r.error } : {}),
+    });
+    log(
+      `  W6 ${kind} ${offered.toLocaleString("en-US")} pts/s: delivered ${
+        (share * 100).toFixed(2)
+      }%, mean ${meanMs.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, server CPU ${
+        (r.serverCpu * 100).toFixed(0)
+      }%${r.error ? `, error: ${r.error}` : ""}${ok ? "" : " (fails)"}`,
+    );
+    if (!ok) break;
+    ceiling = offered;
+  }
+  return { rungs, ceiling };
+}
+
+/** What W7 measured. */
+export interface BurstResult {
+  offered: number;
+  accepted: number;
+  shedOverload: number;
+  unaccounted: number;
+  healthzWorstMs: number;
+  healthzFailures: number;
+  healthz503: number;
+  alive: boolean;
+  /** Seconds from the burst's end until a new client's points arrive with lag < 200 ms. */
+  recoverySec: number;
+  error?: string;
+}
+
+async function metricValue(base: string, name: string): Promise<number> {
+  const text = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(2000) })
+    .then((r) => r.text());
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (line.startsWith(name + " ") || line.startsWith(name + "{")) {
+      sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+    }
+  }
+  return sum;
+}
+
+/** Runs W7 against zws (see the module doc). */
+export async function runW7(deps: IngestDeps, quick: boolean): Promise<BurstResult> {
+  const burstMs = quick ? 4000 : 8000;
+  const result: BurstResult = {
+    offered: 0,
+    accepted: 0,
+    shedOverload: 0,
+    unaccounted: 0,
+    healthzWorstMs: 0,
+    healthzFailures: 0,
+    healthz503: 0,
+    alive: false,
+    recoverySec: NaN,
+  };
+  await deps.waitQuiet();
+  const server = await deps.startServer("zws", 100);
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      const t = performance.now();
+      try {
+        const r = await fetch(`${server.base}/healthz`, { signal: AbortSignal.timeout(1000) });
+        await r.body?.cancel();
+        if (r.status === 503) result.healthz503++;
+      } catch {
+        result.healthzFailures++;
+      }
+      result.healthzWorstMs = Math.max(result.healthzWorstMs, performance.now() - t);
+      await sleep(250);
+    }
+  })();
+  const burst = deps.startProducer(server.ingress, 20_000, burstMs, 100);
+  let normal: ReturnType<IngestDeps["startProducer"]> | undefined;
+  let ws: WebSocket | undefined;
+  try {
+    await burst.expect("ready", 20000);
+    await burst.send("go");
+    const done = await burst.expect<ProducerDone>("done", burstMs + 30000);
+    const burstEnd = performance.now();
+    normal = deps.startProducer(server.ingress, 10, 6000, 100);
+    await normal.expect("ready", 20000);
+    await normal.send("go");
+    // A new client after the burst: when do the normal input's points reach it promptly?
+    ws = new WebSocket(server.base.replace(/^http/, "ws") + "/ws");
+    let recoveredAt = NaN;
+    ws.onmessage = (e) => {
+      if (Number.isFinite(recoveredAt)) return;
+      const f = JSON.parse(e.data);
+      if (f.type !== "points" || !f.points.length) return;
+      const x = f.points[f.points.length - 1].x;
+      if (performance.timeOrigin + performance.now() - x < 200) recoveredAt = performance.now();
+    };
+    const normalDone = await normal.expect<ProducerDone>("done", 30000);
+    await sleep(1000);
+    result.recoverySec = (recoveredAt - burstEnd) / 1000;
+    result.offered = done.points + normalDone.points;
+    result.accepted = await metricValue(server.base, "zws_ingress_points_total");
+    result.shedOverload = await metricValue(
+      server.base,
+      'zws_ingress_rejected_total{reason="overload"}',
+    );
+    result.unaccounted = result.offered - result.accepted - result.shedOverload;
+    result.alive = (await fetch(`${server.base}/healthz`).then((r) => r.status)) === 200;
+  } catch (err) {
+    result.error = err instanceof Error ? err.message : String(err);
+  } finally {
+    polling = false;
+    await poller;
+    ws?.close();
+    await burst.stop();
+    await normal?.stop();
+    await server.stop();
+  }
+  return result;
+}

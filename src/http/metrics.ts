@@ -1,0 +1,330 @@
+/**
+ * Prometheus text exposition of the server's counters. Pure: no I/O.
+ *
+ * @module
+ */
+import { REJECT_REASONS } from "../protocol/ingress.ts";
+import type { RelayStats } from "../relay/worker_messages.ts";
+import type { BridgeStats } from "../protocol/stats.ts";
+import { AUTH_FAILURE_REASONS, type AuthFailureReason } from "./auth.ts";
+
+/** Why a WebSocket upgrade was refused (the `reason` label of `zws_ws_rejected_total`). */
+export type WsRejectReason = "origin" | "capacity" | "ip_capacity" | "rate" | "unauthorized";
+
+/** Every {@link WsRejectReason}, in the order `/metrics` lists them. */
+export const WS_REJECT_REASONS: readonly WsRejectReason[] = [
+  "origin",
+  "capacity",
+  "ip_capacity",
+  "rate",
+  "unauthorized",
+];
+
+/** Server-level counters kept by the HTTP layer. */
+export interface ServerStats {
+  /** Upgrades refused, by reason (missing reasons count 0). */
+  wsRejected: Partial<Record<WsRejectReason, number>>;
+  /** Requests refused for a missing, invalid or expired token, on any endpoint. */
+  authFailures?: Partial<Record<AuthFailureReason, number>>;
+  /** Event streams (`/events`) refused, by reason (missing reasons count 0). */
+  sseRejected?: Partial<Record<WsRejectReason, number>>;
+  /** Relay worker restarts after a crash. */
+  relayRestarts: number;
+  /** Seconds since start. */
+  uptimeSeconds: number;
+}
+
+/** A gateway's upstream (see `upstream.ts`): the link to its forwarder. */
+export interface UpstreamMetrics {
+  /** Whether the link to the forwarder is up now. */
+  connected: boolean;
+  /** Handshakes completed (first connect and reconnects). */
+  connects: number;
+  /** Connections lost. */
+  disconnects: number;
+  /** Epoch changes seen (forwarder restarts without its state). */
+  epochChanges: number;
+}
+
+/** Everything `/metrics` shows. */
+export interface MetricsSnapshot {
+  relay: RelayStats;
+  bridge: BridgeStats;
+  server: ServerStats;
+  /** Present on a gateway (`--upstream`). */
+  upstream?: UpstreamMetrics;
+}
+
+type Row = [labels: string, value: number];
+
+/** Appends one metric family (HELP, TYPE and its samples) to `out`. */
+function family(out: string[], name: string, type: string, help: string, rows: Row[]): void {
+  out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  for (const [labels, value] of rows) out.push(`${name}${labels} ${value}`);
+}
+
+/** Renders a snapshot in the Prometheus text format (version 0.0.4). */
+export function renderMetrics(m: MetricsSnapshot): string {
+  const out: string[] = [];
+  const metric = (name: string, type: string, help: string, rows: Row[]) =>
+    family(out, name, type, help, rows);
+  metric("zws_clients", "gauge", "Clients connected now (WebSocket and SSE).", [[
+    "",
+    m.bridge.clients,
+  ]]);
+  metric("zws_sse_clients", "gauge", "Server-Sent Events clients connected now.", [[
+    "",
+    m.bridge.sseClients,
+  ]]);
+  metric("zws_ws_connections_total", "counter", "Connections accepted (WebSocket and SSE).", [[
+    "",
+    m.bridge.connectionsTotal,
+  ]]);
+  metric(
+    "zws_ws_rejected_total",
+    "counter",
+    "WebSocket upgrades refused, by reason.",
+    WS_REJECT_REASONS.map((r) => [`{reason="${r}"}`, m.server.wsRejected[r] ?? 0]),
+  );
+  metric(
+    "zws_auth_failures_total",
+    "counter",
+    "Requests refused for their token (any endpoint), by reason.",
+    AUTH_FAILURE_REASONS.map((r) => [`{reason="${r}"}`, m.server.authFailures?.[r] ?? 0]),
+  );
+  metric(
+    "zws_ws_closed_total",
+    "counter",
+    "WebSocket connections closed by the server for a limit or an expired token, by reason.",
+    [
+      [`{reason="message_too_big"}`, m.bridge.clientsClosedTooBig],
+      [`{reason="token_expired"}`, m.bridge.clientsClosedTokenExpired],
+    ],
+  );
+  metric(
+    "zws_sse_rejected_total",
+    "counter",
+    "Event streams (/events) refused, by reason.",
+    WS_REJECT_REASONS.map((r) => [`{reason="${r}"}`, m.server.sseRejected?.[r] ?? 0]),
+  );
+  metric("zws_ingress_messages_total", "counter", "Producer messages received.", [[
+    "",
+    m.relay.messages,
+  ]]);
+  metric("zws_ingress_points_total", "counter", "Producer points accepted.", [[
+    "",
+    m.relay.points,
+  ]]);
+  metric(
+    "zws_ingress_rejected_total",
+    "counter",
+    "Producer messages or points dropped, by reason.",
+    REJECT_REASONS.map((r) => [`{reason="${r}"}`, m.relay.rejected[r] ?? 0]),
+  );
+  metric(
+    "zws_ingress_producers_refused_total",
+    "counter",
+    "Producer connections refused by the CURVE allow-list.",
+    [["", m.relay.producersRefused ?? 0]],
+  );
+  metric("zws_last_seq", "gauge", "Last sequence number assigned by the relay.", [[
+    "",
+    m.relay.lastSeq,
+  ]]);
+  metric("zws_points_received_total", "counter", "Points received by the bridge.", [[
+    "",
+    m.bridge.pointsReceived,
+  ]]);
+  metric("zws_points_sent_total", "counter", "Points sent to clients, summed over clients.", [[
+    "",
+    m.bridge.pointsSent,
+  ]]);
+  metric("zws_frames_sent_total", "counter", "WebSocket frames sent, summed over clients.", [[
+    "",
+    m.bridge.framesSent,
+  ]]);
+  metric(
+    "zws_points_dropped_total",
+    "counter",
+    "Points not sent to a client, by reason.",
+    [[`{reason="slow_client"}`, m.bridge.pointsDroppedSlow]],
+  );
+  metric("zws_slow_clients", "gauge", "Clients held back now (buffer over the bound).", [[
+    "",
+    m.bridge.slowClients,
+  ]]);
+  metric(
+    "zws_slow_clients_closed_total",
+    "counter",
+    "Clients closed (code 4008) for staying over the buffer bound too long.",
+    [["", m.bridge.slowClientsClosed]],
+  );
+  metric(
+    "zws_clients_queued_bytes",
+    "gauge",
+    "Bytes queued to all clients together and not yet sent (at the last batch).",
+    [["", m.bridge.queuedBytes ?? 0]],
+  );
+  metric(
+    "zws_clients_queued_bytes_max",
+    "gauge",
+    "Highest zws_clients_queued_bytes since start.",
+    [["", m.bridge.queuedBytesMax ?? 0]],
+  );
+  metric(
+    "zws_clients_buffer_budget_bytes",
+    "gauge",
+    "Budget for the bytes queued to all clients together (--clients-buffer-budget).",
+    [["", m.bridge.clientsBufferBudget ?? 0]],
+  );
+  metric(
+    "zws_clients_held_budget_total",
+    "counter",
+    "Clients within their own bound held back because all clients were over the budget.",
+    [["", m.bridge.heldForBudget ?? 0]],
+  );
+  metric("zws_client_resumes_total", "counter", "Connections by how their history started.", [
+    [`{result="exact"}`, m.bridge.resumesExact],
+    [`{result="reset"}`, m.bridge.resumesReset],
+  ]);
+  metric("zws_history_points", "gauge", "Points held for new and returning clients.", [[
+    "",
+    m.bridge.historyPoints,
+  ]]);
+  metric("zws_client_protocol_errors_total", "counter", "Clients closed for bad messages.", [[
+    "",
+    m.bridge.clientProtocolErrors,
+  ]]);
+  metric("zws_relay_restarts_total", "counter", "Relay worker restarts after a crash.", [[
+    "",
+    m.server.relayRestarts,
+  ]]);
+  metric(
+    "zws_loop_restarts_total",
+    "counter",
+    "Data-path loops that ended and were restarted by their owner, by stage.",
+    [
+      [`{stage="relay"}`, m.relay.loopRestarts ?? 0],
+      [`{stage="bridge"}`, m.bridge.loopRestarts ?? 0],
+    ],
+  );
+  metric("zws_ingress_pending_points", "gauge", "Validated points waiting for the bus.", [[
+    "",
+    m.relay.pending ?? 0,
+  ]]);
+  metric("zws_bus_wait_seconds_total", "counter", "Time the relay waited on a full bus.", [[
+    "",
+    (m.relay.busWaitMs ?? 0) / 1000,
+  ]]);
+  metric("zws_bus_batches_total", "counter", "Bus batches received by the bridge.", [[
+    "",
+    m.bridge.busBatches ?? 0,
+  ]]);
+  metric("zws_bus_invalid_total", "counter", "Malformed bus messages dropped by the bridge.", [[
+    "",
+    m.bridge.busInvalid ?? 0,
+  ]]);
+  metric("zws_bus_gap_points_total", "counter", "Seqs missing between bus batches (expected 0).", [[
+    "",
+    m.bridge.busGaps ?? 0,
+  ]]);
+  metric("zws_uptime_seconds", "gauge", "Seconds since the server started.", [[
+    "",
+    m.server.uptimeSeconds,
+  ]]);
+  const up = m.upstream;
+  if (up) {
+    metric("zws_upstream_connected", "gauge", "1 while the link to the forwarder is up.", [[
+      "",
+      up.connected ? 1 : 0,
+    ]]);
+    metric("zws_upstream_connects_total", "counter", "Handshakes with the forwarder.", [[
+      "",
+      up.connects,
+    ]]);
+    metric("zws_upstream_disconnects_total", "counter", "Links to the forwarder lost.", [[
+      "",
+      up.disconnects,
+    ]]);
+    metric(
+      "zws_upstream_epoch_changes_total",
+      "counter",
+      "Epoch changes seen (forwarder restarts without its state file).",
+      [["", up.epochChanges]],
+    );
+  }
+  return out.join("\n") + "\n";
+}
+
+/** What a forwarder's `/metrics` shows. */
+export interface ForwarderMetrics {
+  /** The sequencer's counters (root forwarder only). */
+  relay?: RelayStats;
+  /** Connections on the egress now, and accepted since start. */
+  gatewaysConnected: number;
+  gatewayConnectionsTotal: number;
+  /** Link to the parent forwarder (chained forwarder only). */
+  upstreamConnected?: boolean;
+  /** Seconds since start. */
+  uptimeSeconds: number;
+}
+
+/** Renders a forwarder's counters in the Prometheus text format (version 0.0.4). */
+export function renderForwarderMetrics(m: ForwarderMetrics): string {
+  const out: string[] = [];
+  const metric = (name: string, type: string, help: string, rows: Row[]) =>
+    family(out, name, type, help, rows);
+  if (m.relay) {
+    metric("zws_forwarder_messages_in_total", "counter", "Producer messages received.", [[
+      "",
+      m.relay.messages,
+    ]]);
+    metric(
+      "zws_forwarder_points_in_total",
+      "counter",
+      "Producer points accepted (valid) and sequenced.",
+      [["", m.relay.points]],
+    );
+    metric(
+      "zws_forwarder_rejected_total",
+      "counter",
+      "Producer messages or points dropped, by reason.",
+      REJECT_REASONS.map((r) => [`{reason="${r}"}`, m.relay!.rejected[r] ?? 0]),
+    );
+    metric(
+      "zws_forwarder_points_out_total",
+      "counter",
+      "Points published on the egress (each subscribed gateway gets each once).",
+      [["", m.relay.points]],
+    );
+    metric("zws_forwarder_last_seq", "gauge", "Last sequence number assigned.", [[
+      "",
+      m.relay.lastSeq,
+    ]]);
+  }
+  metric(
+    "zws_forwarder_gateways_connected",
+    "gauge",
+    "Connections on the egress now (gateways and chained forwarders).",
+    [["", m.gatewaysConnected]],
+  );
+  metric(
+    "zws_forwarder_gateway_connections_total",
+    "counter",
+    "Connections accepted on the egress since start.",
+    [["", m.gatewayConnectionsTotal]],
+  );
+  if (m.upstreamConnected !== undefined) {
+    metric(
+      "zws_forwarder_upstream_connected",
+      "gauge",
+      "1 while the link to the parent forwarder is up.",
+      [["", m.upstreamConnected ? 1 : 0]],
+    );
+  }
+  metric("zws_uptime_seconds", "gauge", "Seconds since the forwarder started.", [[
+    "",
+    m.uptimeSeconds,
+  ]]);
+  return out.join("\n") + "\n";
+}

@@ -1,0 +1,150 @@
+/**
+ * `/ws`: the WebSocket upgrade (once `src/http.ts` has done its checks), the socket as a hub
+ * client's transport, and the policing of what a client sends: a message rate (burst twice the
+ * rate per second: 1008), a size limit (1009), text JSON only (1003, 1007). Valid messages are
+ * `ping` (answered with `pong`) and `series` (a new selection, applied by the hub).
+ *
+ * @module
+ */
+import type { AcceptOptions, Client, ClientOptions, ClientTransport } from "../hub/client.ts";
+import {
+  type ClientMessage,
+  type ClientMessageError,
+  parseClientMessage,
+} from "../protocol/client_messages.ts";
+import { resumeFromUrl, type ResumeRequest } from "../protocol/resume.ts";
+import { RateLimitedLog } from "../runtime/log.ts";
+
+/** WebSocket close code for a client that sends messages too fast. */
+export const CLOSE_MESSAGE_FLOOD = 1008;
+
+/** Limits on what one WebSocket client may send. */
+export interface ClientMessageLimits {
+  /** Messages per second a client may send (burst twice that). */
+  messageRate: number;
+  /** Largest message a client may send, in bytes; a larger one closes it with 1009. */
+  maxMessageBytes: number;
+}
+
+/** What the WebSocket side needs from the hub. */
+export interface WebSocketHub {
+  /** Limits on client messages. */
+  readonly messageLimits: ClientMessageLimits;
+  /** Adds a client (hello, history, then live data). */
+  addClient(transport: ClientTransport, resume?: ResumeRequest, opts?: ClientOptions): Client;
+  /** Forgets a client whose connection ended. */
+  removeClient(client: Client): void;
+  /** Changes the series a client receives (undefined: all it may see). */
+  setSeries(client: Client, select: ReadonlySet<string> | undefined): void;
+  /** Closes a client for what it sent (`code`, `reason`), and counts it. */
+  refuse(client: Client, code: number, reason: string): void;
+}
+
+/** A WebSocket as a {@link ClientTransport} (methods on the prototype: no closures per client). */
+export class WebSocketTransport implements ClientTransport {
+  readonly kind = "websocket";
+  constructor(readonly socket: WebSocket) {}
+  send(frame: string): void {
+    this.socket.send(frame);
+  }
+  bufferedAmount(): number {
+    return this.socket.bufferedAmount;
+  }
+  close(code: number, reason: string): void {
+    try {
+      this.socket.close(code, reason);
+    } catch { /* already closing */ }
+  }
+}
+
+/** A client's message-rate window: its start (ms) and the messages in it. */
+export interface MessageWindow {
+  start: number;
+  count: number;
+}
+
+/**
+ * Checks one message from a client against `limits` at time `now` (ms; `window` is updated):
+ * the parsed message, or the close code and reason to refuse it with.
+ */
+export function policeMessage(
+  window: MessageWindow,
+  data: unknown,
+  limits: ClientMessageLimits,
+  now: number,
+): ClientMessage | ClientMessageError | { code: typeof CLOSE_MESSAGE_FLOOD; reason: string } {
+  if (now - window.start > 1000) {
+    window.start = now;
+    window.count = 0;
+  }
+  if (++window.count > 2 * limits.messageRate) {
+    return { code: CLOSE_MESSAGE_FLOOD, reason: "message rate limit exceeded" };
+  }
+  return parseClientMessage(data, limits.maxMessageBytes);
+}
+
+const rateLog = new RateLimitedLog(5000);
+
+function onClientMessage(hub: WebSocketHub, client: Client, win: MessageWindow, data: unknown) {
+  const msg = policeMessage(win, data, hub.messageLimits, performance.now());
+  if ("code" in msg) {
+    rateLog.log(
+      "info",
+      "bridge",
+      "client-protocol",
+      `closed client ${client.session.slice(0, 8)}: ${msg.reason} (${msg.code})`,
+    );
+    hub.refuse(client, msg.code, msg.reason);
+    return;
+  }
+  if (msg.type === "ping") client.transport.send('{"type":"pong"}');
+  else if (msg.type === "series") {
+    hub.setSeries(client, msg.only === null ? undefined : new Set(msg.only));
+  }
+}
+
+/**
+ * Upgrades `req` to a WebSocket client of `hub` (checks are the caller's job). Throws (after
+ * calling `opts.onClose`) when `req` is not a valid upgrade.
+ */
+export function acceptWebSocket(
+  hub: WebSocketHub,
+  req: Request,
+  opts: AcceptOptions = {},
+): Response {
+  let upgraded: { socket: WebSocket; response: Response };
+  try {
+    upgraded = Deno.upgradeWebSocket(req, { idleTimeout: 60 });
+  } catch (err) {
+    opts.onClose?.();
+    throw err;
+  }
+  const { socket, response } = upgraded;
+  const resume = resumeFromUrl(new URL(req.url));
+  const allowed = opts.series ? new Set(opts.series) : undefined;
+  let client: Client | undefined;
+  let closedEarly = false;
+  const win: MessageWindow = { start: 0, count: 0 };
+  const transport = new WebSocketTransport(socket);
+  socket.onopen = () => {
+    if (closedEarly) return;
+    win.start = performance.now();
+    client = hub.addClient(transport, resume, {
+      allowed,
+      select: opts.select,
+      expiresAt: opts.expiresAt,
+      onClose: opts.onClose,
+    });
+  };
+  socket.onmessage = (e) => client && onClientMessage(hub, client, win, e.data);
+  const ended = () => {
+    if (client) hub.removeClient(client);
+    else if (!closedEarly) {
+      closedEarly = true;
+      opts.onClose?.();
+    }
+  };
+  socket.onclose = ended;
+  socket.onerror = ended;
+  return response;
+}

@@ -1,0 +1,158 @@
+/**
+ * The slow-client policy: a client whose unsent bytes go over its bound is held back (it gets no
+ * live frames), and catches up from history once its buffer has drained to half the bound; one
+ * that stays over the bound longer than the timeout is closed with {@link CLOSE_SLOW_CLIENT}. No
+ * client's queue grows without bound, and none is closed for a short stall.
+ *
+ * All clients together have a budget too (`--clients-buffer-budget`): when the bytes queued to
+ * all of them pass it, the bound of each becomes the budget's water level (`budget.ts`), so the
+ * clients with the most queued are held back, and the ones that keep up go on. The total stays
+ * within the budget plus about one frame per client.
+ *
+ * @module
+ */
+import type { Client } from "./client.ts";
+import { budgetLevel } from "./budget.ts";
+import { RateLimitedLog } from "../runtime/log.ts";
+
+/** WebSocket close code for a client that stayed over its buffer bound too long. */
+export const CLOSE_SLOW_CLIENT = 4008;
+
+/** Options of {@link SlowClients}. */
+export interface SlowClientsOptions {
+  /** Unsent bytes a client may have queued; over it the client is held back. */
+  bound: number;
+  /** How long a client may stay over its bound before it is closed, in ms. */
+  timeoutMs: number;
+  /** Unsent bytes all clients together may have queued (default: no budget). */
+  budget?: number;
+  /** The clients connected now. */
+  clients: () => Iterable<Client>;
+  /** Sends a held-back client what it missed since `lastSent` (it keeps up again). */
+  catchUp: (c: Client) => void;
+  /** Forgets a client that is being closed (before its transport is closed). */
+  end: (c: Client) => void;
+}
+
+/** Holds back clients over their bound, catches them up, closes those slow too long. */
+export class SlowClients {
+  #opts: SlowClientsOptions;
+  #timer?: ReturnType<typeof setInterval>;
+  #closed = 0;
+  #log = new RateLimitedLog(5000);
+  #budget: number;
+  /** The per-client bound now: the budget's water level, or the bound when all fit. */
+  #level = Infinity;
+  #queued = 0;
+  #queuedMax = 0;
+  #heldForBudget = 0;
+  /** Reused arrays for the level: the queued bytes, and their sorted copy. */
+  #values = new Float64Array(0);
+  #sortBuf = new Float64Array(0);
+
+  constructor(opts: SlowClientsOptions) {
+    this.#opts = opts;
+    this.#budget = opts.budget ?? Infinity;
+  }
+
+  /** Bytes queued to all clients together, as last measured. */
+  get queuedBytes(): number {
+    return this.#queued;
+  }
+
+  /** The highest {@link queuedBytes} measured since start. */
+  get queuedBytesMax(): number {
+    return this.#queuedMax;
+  }
+
+  /** Times a client within its own bound was held back because all were over the budget. */
+  get heldForBudgetTotal(): number {
+    return this.#heldForBudget;
+  }
+
+  /** The budget for all clients together, in bytes (`Infinity`: none). */
+  get budget(): number {
+    return this.#budget;
+  }
+
+  /**
+   * Reads what is queued to every client (once per batch, before {@link holdBack}) and, when all
+   * together are over the budget, the water level that decides who is held back.
+   */
+  measure(): void {
+    let total = 0;
+    let n = 0;
+    for (const c of this.#opts.clients()) {
+      const q = c.transport.bufferedAmount();
+      c.queued = q;
+      total += q;
+      n++;
+    }
+    this.#queued = total;
+    if (total > this.#queuedMax) this.#queuedMax = total;
+    if (total <= this.#budget) {
+      this.#level = Infinity;
+      return;
+    }
+    if (this.#values.length < n) {
+      this.#values = new Float64Array(2 * n);
+      this.#sortBuf = new Float64Array(2 * n);
+    }
+    let i = 0;
+    for (const c of this.#opts.clients()) if (i < n) this.#values[i++] = c.queued;
+    this.#level = budgetLevel(this.#values, i, this.#budget, this.#sortBuf);
+  }
+
+  /** Clients closed for staying slow too long, since start. */
+  get closedTotal(): number {
+    return this.#closed;
+  }
+
+  /**
+   * Whether `c` must be skipped for this batch: it is held back already, or what it has queued (as
+   * of {@link measure}) is over its bound or the budget's level now (then it is held back from
+   * `now` and watched until it drains or times out).
+   */
+  holdBack(c: Client, now: number): boolean {
+    if (c.slowSince !== undefined) return true;
+    if (c.queued <= this.#opts.bound && c.queued <= this.#level) return false;
+    if (c.queued <= this.#opts.bound) this.#heldForBudget++;
+    // Held back: it resumes from history (from c.lastSent) once its buffer drains.
+    c.slowSince = now;
+    this.#timer ??= setInterval(() => this.#check(), 100);
+    return true;
+  }
+
+  #check(): void {
+    const { timeoutMs } = this.#opts;
+    const now = performance.now();
+    this.measure();
+    const bound = Math.min(this.#opts.bound, this.#level);
+    let slow = 0;
+    for (const c of this.#opts.clients()) {
+      if (c.slowSince === undefined) continue;
+      if (c.queued <= bound / 2) {
+        c.slowSince = undefined;
+        this.#opts.catchUp(c);
+      } else if (now - c.slowSince > timeoutMs) {
+        this.#closed++;
+        this.#log.log(
+          "info",
+          "bridge",
+          "slow-client",
+          `closed slow client ${c.session.slice(0, 8)}: over ${bound} bytes queued for ` +
+            `${Math.round(timeoutMs / 1000)} s`,
+        );
+        this.#opts.end(c);
+        c.transport.close(CLOSE_SLOW_CLIENT, "slow client");
+      } else slow++;
+    }
+    if (slow === 0) this.close();
+  }
+
+  /** Stops watching (the bridge is closing, or no client is held back). */
+  close(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}

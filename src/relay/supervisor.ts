@@ -1,0 +1,224 @@
+/**
+ * Main-thread side of the relay worker: starts `relay.ts` in a Worker, asks it for counters,
+ * restarts it when it dies (continuing the same sequencer epoch), and stops it on shutdown.
+ *
+ * @module
+ */
+import { errorMessage, log } from "../runtime/log.ts";
+import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./worker_messages.ts";
+
+/** What the relay reported when it became ready. */
+export interface RelayReady {
+  /** The ingress endpoint actually bound. */
+  ingress: string;
+  /** Inproc endpoint of this generation's points bus. */
+  bus: string;
+  /** Sequencer epoch. */
+  epoch: string;
+  /** Last sequence number assigned when it started. */
+  lastSeq: number;
+}
+
+/** Options of {@link RelaySupervisor}. */
+export interface SupervisorOptions {
+  relay: Omit<RelayOptions, "bus" | "epoch" | "lastSeq">;
+  /** Called on every (re)start, before data flows on the new bus. */
+  onReady: (ready: RelayReady, generation: number) => void;
+  /** Returns the last sequence number the main thread saw, so a restarted relay continues it. */
+  lastSeqSeen: () => number;
+  /** Worker module (defaults to `relay.ts`). */
+  workerUrl?: URL;
+}
+
+const EMPTY_STATS: RelayStats = { messages: 0, points: 0, rejected: {}, lastSeq: 0 };
+
+/** Supervises the relay worker. */
+export class RelaySupervisor {
+  #worker?: Worker;
+  #generation = 0;
+  #epoch?: string;
+  #stopping = false;
+  #restarts = 0;
+  #pending = new Map<number, (s: RelayStats) => void>();
+  #nextId = 1;
+  /** Counters of earlier generations, so totals survive restarts. */
+  #carried: RelayStats = structuredClone(EMPTY_STATS);
+  #lastStats: RelayStats = structuredClone(EMPTY_STATS);
+  #stopped?: () => void;
+  #up = false;
+
+  constructor(private readonly opts: SupervisorOptions) {}
+
+  /** Whether a worker is up and ready (false between a crash and the restart's ready). */
+  get up(): boolean {
+    return this.#up;
+  }
+
+  /** Validated points waiting for the bus, as last reported by the relay. */
+  get pending(): number {
+    return this.#lastStats.pending ?? 0;
+  }
+
+  /** How many times the worker was restarted after dying. */
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  /** Starts the first worker; rejects (with the relay's message) when the ingress cannot bind. */
+  start(): Promise<RelayReady> {
+    return this.#spawn();
+  }
+
+  #spawn(): Promise<RelayReady> {
+    const generation = ++this.#generation;
+    const url = this.opts.workerUrl ?? new URL("../../relay.ts", import.meta.url);
+    const worker = new Worker(url, { type: "module", name: `zws-relay-${generation}` });
+    this.#worker = worker;
+    const bus = `inproc://zws-bus-${crypto.randomUUID()}`;
+    return new Promise<RelayReady>((resolve, reject) => {
+      let ready = false;
+      worker.onmessage = (e: MessageEvent<FromRelay>) => {
+        const msg = e.data;
+        switch (msg.type) {
+          case "ready": {
+            ready = true;
+            this.#up = true;
+            this.#epoch = msg.epoch;
+            const info: RelayReady = {
+              ingress: msg.ingress,
+              bus: msg.bus,
+              epoch: msg.epoch,
+              lastSeq: msg.lastSeq,
+            };
+            this.opts.onReady(info, generation);
+            resolve(info);
+            break;
+          }
+          case "stats":
+            this.#lastStats = msg.stats;
+            this.#pending.get(msg.id)?.(this.#total(msg.stats));
+            this.#pending.delete(msg.id);
+            break;
+          case "fatal":
+            worker.terminate();
+            reject(new Error(msg.message));
+            break;
+          case "crashed":
+            if (msg.stats) this.#lastStats = msg.stats;
+            this.#died(worker, msg.message);
+            break;
+          case "stopped":
+            this.#stopped?.();
+            break;
+        }
+      };
+      worker.onerror = (e: ErrorEvent) => {
+        e.preventDefault();
+        if (!ready) {
+          worker.terminate();
+          reject(new Error(`relay worker failed to start: ${e.message}`));
+        } else this.#died(worker, e.message);
+      };
+      const msg: ToRelay = {
+        type: "start",
+        options: {
+          ...this.opts.relay,
+          bus,
+          epoch: this.#epoch,
+          lastSeq: this.#epoch ? this.opts.lastSeqSeen() : undefined,
+        },
+      };
+      worker.postMessage(msg);
+    });
+  }
+
+  #died(worker: Worker, message: string): void {
+    if (worker !== this.#worker || this.#stopping) return;
+    log("error", "relay", `worker died: ${message}; restarting it`);
+    this.#up = false;
+    worker.terminate();
+    this.#restarts++;
+    this.#carry(this.#lastStats);
+    this.#lastStats = structuredClone(EMPTY_STATS);
+    const retry = (delay: number) => {
+      setTimeout(() => {
+        if (this.#stopping) return;
+        this.#spawn().catch((err) => {
+          log("error", "relay", `restart failed: ${errorMessage(err)}; retrying`);
+          retry(Math.min(delay * 2, 5000));
+        });
+      }, delay);
+    };
+    retry(100);
+  }
+
+  #carry(s: RelayStats): void {
+    this.#carried.messages += s.messages;
+    this.#carried.points += s.points;
+    this.#carried.producersRefused = (this.#carried.producersRefused ?? 0) +
+      (s.producersRefused ?? 0);
+    this.#carried.loopRestarts = (this.#carried.loopRestarts ?? 0) + (s.loopRestarts ?? 0);
+    this.#carried.busWaitMs = (this.#carried.busWaitMs ?? 0) + (s.busWaitMs ?? 0);
+    for (const [k, v] of Object.entries(s.rejected) as [keyof RelayStats["rejected"], number][]) {
+      this.#carried.rejected[k] = (this.#carried.rejected[k] ?? 0) + v;
+    }
+  }
+
+  #total(s: RelayStats): RelayStats {
+    const rejected = { ...this.#carried.rejected };
+    for (const [k, v] of Object.entries(s.rejected) as [keyof RelayStats["rejected"], number][]) {
+      rejected[k] = (rejected[k] ?? 0) + v;
+    }
+    return {
+      messages: this.#carried.messages + s.messages,
+      points: this.#carried.points + s.points,
+      rejected,
+      lastSeq: s.lastSeq,
+      producersRefused: (this.#carried.producersRefused ?? 0) + (s.producersRefused ?? 0),
+      pending: s.pending ?? 0,
+      loopRestarts: (this.#carried.loopRestarts ?? 0) + (s.loopRestarts ?? 0),
+      busWaitMs: (this.#carried.busWaitMs ?? 0) + (s.busWaitMs ?? 0),
+    };
+  }
+
+  /** Posts a raw message to the current worker (fault injection in tests). */
+  postToWorker(msg: unknown): void {
+    this.#worker?.postMessage(msg);
+  }
+
+  /** The relay's counters (totals over restarts); the last known ones if it does not answer soon. */
+  stats(timeoutMs = 500): Promise<RelayStats> {
+    const worker = this.#worker;
+    if (!worker || this.#stopping) return Promise.resolve(this.#total(this.#lastStats));
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        resolve(this.#total(this.#lastStats));
+      }, timeoutMs);
+      this.#pending.set(id, (s) => {
+        clearTimeout(timer);
+        resolve(s);
+      });
+      worker.postMessage({ type: "stats", id } satisfies ToRelay);
+    });
+  }
+
+  /** Asks the worker to close its sockets and waits for it (at most `timeoutMs`). */
+  async stop(timeoutMs = 1500): Promise<void> {
+    this.#stopping = true;
+    const worker = this.#worker;
+    if (!worker) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => {
+        this.#stopped = resolve;
+        worker.postMessage({ type: "stop" } satisfies ToRelay);
+      }),
+      new Promise<void>((resolve) => timer = setTimeout(resolve, timeoutMs)),
+    ]);
+    clearTimeout(timer);
+    for (const resolve of this.#pending.values()) resolve(this.#total(this.#lastStats));
+    this.#pending.clear();
+  }
+}

@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { type RelayReady, RelaySupervisor } from "../../src/relay/supervisor.ts";
+import { setLogSink } from "../../src/runtime/log.ts";
+import { WsBridge } from "../../ws_bridge.ts";
+import { connectPublisher, sleep, waitFor } from "../_helpers.ts";
+
+Deno.test("supervisor: a crashed relay worker is restarted; the bridge keeps receiving, same epoch, seq continues", async () => {
+  const logged: string[] = [];
+  const restoreSink = setLogSink((l) => logged.push(l));
+  const bridge = new WsBridge();
+  const readies: RelayReady[] = [];
+  const sup = new RelaySupervisor({
+    relay: { ingress: "tcp://127.0.0.1:*", maxMessageBytes: 65536, demo: false },
+    onReady: (r) => {
+      bridge.attach(r.bus, r.epoch, r.lastSeq);
+      readies.push(r);
+    },
+    lastSeqSeen: () => bridge.lastSeq,
+    workerUrl: new URL("../fixtures/crashable_relay.ts", import.meta.url),
+  });
+  try {
+    const first = await sup.start();
+    await sleep(100);
+    let pub = await connectPublisher(first.ingress);
+    for (let i = 0; i < 5; i++) await pub.send(JSON.stringify({ x: Date.now(), y: i }));
+    await waitFor(() => bridge.stats().pointsReceived >= 5, 5000, "5 points before the crash");
+    pub.close();
+    assert.equal(bridge.lastSeq, 5);
+
+    sup.postToWorker({ type: "test-crash" }); // an uncaught error inside the worker
+    await waitFor(() => readies.length >= 2, 5000, "the worker to be restarted");
+    assert.equal(sup.restarts, 1);
+    const second = readies[1];
+    assert.equal(second.epoch, first.epoch, "same epoch after the restart");
+    assert.equal(second.lastSeq, 5, "sequence continues where the bridge stopped");
+    await sleep(100);
+
+    pub = await connectPublisher(second.ingress);
+    for (let i = 0; i < 5; i++) await pub.send(JSON.stringify({ x: Date.now(), y: i }));
+    await waitFor(() => bridge.stats().pointsReceived >= 10, 5000, "5 points after the restart");
+    pub.close();
+    assert.equal(bridge.lastSeq, 10);
+    const stats = await sup.stats();
+    assert.equal(stats.points, 10, "counters survive the restart");
+    assert.ok(
+      logged.some((l) => /worker died: .*injected crash; restarting it/.test(l)),
+      logged.join("\n"),
+    );
+  } finally {
+    await sup.stop();
+    await bridge.close();
+    setLogSink(restoreSink);
+  }
+});

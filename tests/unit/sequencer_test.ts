@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { Sequencer } from "../../src/relay/sequencer.ts";
+import { BUS_BATCH_POINTS, decodeBus, lastSeqOf, pointJson } from "../../src/protocol/bus.ts";
+import type { Point } from "../../src/protocol/ingress.ts";
+
+const points = (n: number, series = "s"): Point[] =>
+  Array.from({ length: n }, (_, i) => ({ x: 1.7e12 + i, y: i, series }));
+
+Deno.test("Sequencer: batches carry consecutive seqs across messages, from lastSeq + 1", () => {
+  const q = new Sequencer("ep", 41);
+  assert.ok(q.offer(points(3)));
+  assert.ok(q.offer(points(2, "t")));
+  const cut = q.cut()!;
+  assert.deepEqual([cut.firstSeq, cut.count, q.lastSeq, q.pending], [42, 5, 46, 0]);
+  const m = decodeBus(cut.frames);
+  assert.ok(m.kind === "batch");
+  assert.equal(lastSeqOf(m.batch), 46);
+  assert.equal(JSON.parse(pointJson(m.batch, 4)).seq, 46);
+  assert.equal(JSON.parse(pointJson(m.batch, 4)).series, "t");
+  assert.equal(q.cut(), undefined);
+});
+
+Deno.test("Sequencer: a long message is cut at BUS_BATCH_POINTS; the rest follows", () => {
+  const q = new Sequencer("ep", 0);
+  q.offer(points(BUS_BATCH_POINTS + 10));
+  assert.equal(q.cut()!.count, BUS_BATCH_POINTS);
+  const rest = q.cut()!;
+  assert.deepEqual([rest.firstSeq, rest.count], [BUS_BATCH_POINTS + 1, 10]);
+});
+
+Deno.test("Sequencer: over maxPending a message is refused whole, with no seq used", () => {
+  const q = new Sequencer("ep", 0, 100);
+  assert.ok(q.offer(points(60)));
+  assert.ok(!q.offer(points(41)), "60 + 41 > 100: shed");
+  assert.equal(q.pending, 60);
+  assert.ok(q.offer(points(40)));
+  q.cut();
+  assert.equal(q.lastSeq, 100, "exactly the accepted points got seqs");
+  assert.ok(q.offer([]), "an empty message is no overload");
+});

@@ -1,0 +1,126 @@
+/**
+ * The layer check (`deno task check:layers`, part of `deno task check`): the import graph must
+ * follow the data path's direction.
+ *
+ * Rules:
+ * - no module under `src/` imports a top-level file (`main.ts`, `relay.ts`, `ws_bridge.ts`, ...),
+ *   nor refers to one with `new URL("...", import.meta.url)`;
+ * - modules under `src/protocol/` import only `src/protocol/` and `static/protocol.js` (the rules
+ *   the page shares with the server); no npm package, no Deno I/O module;
+ * - `bench/` imports no test file (`tests/**_test.ts`, `tests/_helpers.ts`): shared harness code
+ *   lives in `tests/_support/`.
+ *
+ * Usage: `deno run --allow-read tools/check_layers.ts [root]`. Prints one line per violation and
+ * exits 1 when there is any.
+ *
+ * @module
+ */
+
+/** One import that breaks a layer rule. */
+export interface Violation {
+  /** The importing file, relative to the project root. */
+  file: string;
+  /** The specifier as written. */
+  specifier: string;
+  /** Which rule it breaks. */
+  rule: string;
+}
+
+const IMPORT_PATTERNS: RegExp[] = [
+  /\b(?:import|export)\b[^;"'`]*?\bfrom\s*["']([^"']+)["']/g,
+  /\bimport\s*["']([^"']+)["']/g,
+  /\bimport\s*\(\s*["']([^"']+)["']\s*\)/g,
+  /\bnew\s+URL\(\s*["']([^"']+\.[jt]s)["']\s*,\s*import\.meta\.url\s*\)/g,
+];
+
+/** Every specifier a module's source names (static, dynamic, and `new URL(..., import.meta.url)`). */
+export function importsOf(source: string): string[] {
+  // Comments often quote paths; they are not imports.
+  const code = source.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'`])\/\/.*$/gm, "$1");
+  const out: string[] = [];
+  for (const re of IMPORT_PATTERNS) {
+    for (const m of code.matchAll(re)) out.push(m[1]);
+  }
+  return out;
+}
+
+/** Resolves `specifier` from `file` (both relative to the root) to a root-relative path, or null. */
+export function resolveRelative(file: string, specifier: string): string | null {
+  if (!specifier.startsWith("./") && !specifier.startsWith("../")) return null;
+  const parts = file.split("/").slice(0, -1);
+  for (const seg of specifier.split("/")) {
+    if (seg === "." || seg === "") continue;
+    if (seg === "..") {
+      if (parts.length === 0) return "../" + specifier; // outside the project
+      parts.pop();
+    } else parts.push(seg);
+  }
+  return parts.join("/");
+}
+
+/** The violations of one file's imports, `file` relative to the project root. */
+export function checkFile(file: string, source: string): Violation[] {
+  const out: Violation[] = [];
+  for (const specifier of importsOf(source)) {
+    const target = resolveRelative(file, specifier);
+    if (file.startsWith("src/")) {
+      if (target !== null && !target.includes("/")) {
+        out.push({ file, specifier, rule: "src/ imports a top-level file" });
+      }
+      if (target !== null && target.startsWith("../")) {
+        out.push({ file, specifier, rule: "import outside the project" });
+      }
+    }
+    if (file.startsWith("src/protocol/")) {
+      const inside = target !== null &&
+        (target.startsWith("src/protocol/") || target === "static/protocol.js");
+      if (!inside) {
+        out.push({
+          file,
+          specifier,
+          rule: "src/protocol/ imports outside itself (only src/protocol/ and static/protocol.js)",
+        });
+      }
+    }
+    if (file.startsWith("bench/") && target !== null) {
+      if (/^tests\/.*_test\.ts$/.test(target) || target === "tests/_helpers.ts") {
+        out.push({ file, specifier, rule: "bench/ imports a test file (use tests/_support/)" });
+      }
+    }
+  }
+  return out;
+}
+
+async function* walk(root: string, dir: string): AsyncGenerator<string> {
+  for await (const e of Deno.readDir(`${root}/${dir}`)) {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory) yield* walk(root, path);
+    else if (/\.(ts|js|mjs)$/.test(e.name)) yield path;
+  }
+}
+
+/** Checks every module under `src/` and `bench/` of the project at `root`. */
+export async function checkProject(root: string): Promise<Violation[]> {
+  const out: Violation[] = [];
+  for (const dir of ["src", "bench"]) {
+    try {
+      for await (const file of walk(root, dir)) {
+        out.push(...checkFile(file, await Deno.readTextFile(`${root}/${file}`)));
+      }
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+  return out;
+}
+
+if (import.meta.main) {
+  const root = Deno.args[0] ?? new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+  const violations = await checkProject(root);
+  for (const v of violations) console.error(`${v.file}: imports "${v.specifier}": ${v.rule}`);
+  if (violations.length > 0) {
+    console.error(`layer check: ${violations.length} violation(s)`);
+    Deno.exit(1);
+  }
+  console.log("layer check: ok");
+}
