@@ -17,9 +17,10 @@
 import * as zmq from "zeromq";
 import { runProducer } from "./producer.ts";
 import { parseMessage, type RejectReason } from "./src/protocol/ingress.ts";
-import { Sequencer } from "./src/relay/sequencer.ts";
+import { type CutBatch, Sequencer } from "./src/relay/sequencer.ts";
+import { countPoints, IngressGovernor } from "./src/relay/overload.ts";
 import { encodeHeartbeat, END_OF_STREAM } from "./src/protocol/bus.ts";
-import { faults, sendWithBackpressure, superviseLoop } from "./src/runtime/loop.ts";
+import { faults, sendWithBackpressure, superviseLoop, Yielder } from "./src/runtime/loop.ts";
 import { errorMessage, log, RateLimitedLog, setLogLevel } from "./src/runtime/log.ts";
 import { ZAP_DOMAIN } from "./src/zmq/curve.ts";
 import { startZapHandler, type ZapHandler } from "./src/zmq/zap.ts";
@@ -145,6 +146,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     w?.();
   };
   let probeSeen = false;
+  // Busy loops give the worker's event loop a turn (stats, stop, the probe timer).
+  const receiveTurns = new Yielder(10);
+  const governor = new IngressGovernor();
+  const sendTurns = new Yielder(10);
 
   // Receive loop: producers' messages -> validation -> the sequencer's bounded queue. It never
   // waits on the bus, so it keeps taking producers' input (and shedding what does not fit, counted
@@ -154,7 +159,11 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       // The fault point sits before the receive: a test's failure then loses no message.
       const fault = faults.check("relay.receive");
       if (fault) await fault;
+      const turn = receiveTurns.maybe();
+      if (turn) await turn;
+      const t0 = performance.now();
       const frames = await inbox.receive();
+      const shedNow = governor.shed(performance.now() - t0);
       if (isStopMessage(frames, stopToken)) {
         stopped = true;
         signal();
@@ -166,6 +175,13 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         continue;
       }
       stats.messages++;
+      if (shedNow) {
+        // Input always queued: the worker cannot parse as fast as producers offer. Shed
+        // unparsed (counted in points) until the ingress backlog drains.
+        const n = countPoints(frames);
+        countReject("overload", `${n} points; more input than the relay can parse`, n);
+        continue;
+      }
       const parsed = parseMessage(frames, opts.maxMessageBytes, { windowMs: opts.xWindowMs ?? 0 });
       for (const r of parsed.rejected) countReject(r.reason, r.detail);
       if (!seq.offer(parsed.points)) {
@@ -187,14 +203,20 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   // Send loop: the queue -> sequenced batches -> the bus. EAGAIN is backpressure: it waits and
   // retries the same batch (same seqs). An idle bus gets a heartbeat for each probe the receive
   // loop saw, so the bridge can tell idle from dead.
+  let inFlight: CutBatch | undefined;
   const sendOnce = async () => {
     while (!stopped) {
       const fault = faults.check("relay.send");
       if (fault) await fault;
-      const batch = seq.cut();
+      // A batch whose send failed (the loop restarted) is retried first: its seqs are taken.
+      const batch = inFlight ?? seq.cut();
+      inFlight = batch;
       if (batch) {
+        const turn = sendTurns.maybe();
+        if (turn) await turn;
         const waited = await sendWithBackpressure(bus, batch.frames, isStopped);
         if (waited < 0) return;
+        inFlight = undefined;
         stats.busWaitMs! += waited;
         stats.points += batch.count;
         stats.lastSeq = batch.firstSeq + batch.count - 1;

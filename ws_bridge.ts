@@ -23,7 +23,7 @@ import { helloFrame, historyFrames, pointsFrame } from "./src/protocol/frames.ts
 import { History } from "./src/hub/history.ts";
 import { log, RateLimitedLog } from "./src/runtime/log.ts";
 import { type BusBatch, decodeBus, lastSeqOf, pointJson, pointSeries } from "./src/protocol/bus.ts";
-import { faults, superviseLoop } from "./src/runtime/loop.ts";
+import { faults, superviseLoop, Yielder } from "./src/runtime/loop.ts";
 import {
   type AcceptOptions,
   type Client,
@@ -261,11 +261,15 @@ export class WsBridge implements WebSocketHub {
    */
   #receive(gen: BusSubscription): Promise<void> {
     let finished = false;
+    const turns = new Yielder(5);
     const once = async () => {
       while (!gen.sub.closed) {
         // The fault point sits before the receive: a test's failure then loses no message.
         const fault = faults.check("bridge.receive");
         if (fault) await fault;
+        // Under sustained input, give the batching tick and HTTP (`/healthz`) a turn.
+        const turn = turns.maybe();
+        if (turn) await turn;
         const frames = await gen.sub.receive();
         const m = decodeBus(frames);
         if (m.kind === "end") {

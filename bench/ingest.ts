@@ -176,7 +176,9 @@ export async function runW7(deps: IngestDeps, quick: boolean): Promise<BurstResu
       if (Number.isFinite(recoveredAt)) return;
       const f = JSON.parse(e.data);
       if (f.type !== "points" || !f.points.length) return;
-      const x = f.points[f.points.length - 1].x;
+      // Burst points still in flight may share the frame: the freshest point tells.
+      let x = 0;
+      for (const p of f.points) x = Math.max(x, p.x);
       if (performance.timeOrigin + performance.now() - x < 200) recoveredAt = performance.now();
     };
     const normalDone = await normal.expect<ProducerDone>("done", 30000);

@@ -138,7 +138,7 @@ export function xRange(w: XWindow): XRange {
 }
 
 /** The last series name that passed {@link seriesProblem} (points of a message mostly share one). */
-let lastGoodSeries = "";
+let lastGoodSeries: string | undefined;
 
 /**
  * Validates one decoded JSON value as a point; `topicSeries` overrides its `series`, `range`

@@ -142,3 +142,27 @@ export async function sendWithBackpressure(
     delay = Math.min(delay * 2, 20);
   }
 }
+
+/**
+ * Lets a busy loop give the event loop a turn. A ZeroMQ receive (or send) whose message is ready
+ * settles as a microtask, so a loop fed faster than it works never yields by itself: timers (the
+ * bridge's batching tick, the relay's probe), HTTP requests (`/healthz`) and worker messages
+ * (stats, stop) would wait until the input stops. Call {@link Yielder.maybe} once per message.
+ */
+export class Yielder {
+  #last = performance.now();
+
+  /** @param everyMs longest stretch without a turn for the event loop, in ms */
+  constructor(readonly everyMs = 10) {}
+
+  /** Yields (a zero-delay timer) when `everyMs` have passed since the last turn; else nothing. */
+  maybe(): Promise<void> | undefined {
+    if (performance.now() - this.#last < this.everyMs) return undefined;
+    return new Promise<void>((r) =>
+      setTimeout(() => {
+        this.#last = performance.now();
+        r();
+      }, 0)
+    );
+  }
+}
