@@ -31,6 +31,7 @@ import { renderForwarderMetrics } from "./src/http/metrics.ts";
 import type { RelayStats } from "./src/relay/worker_messages.ts";
 import type { LinkState, PeerState } from "./src/zmq/links.ts";
 import { type ForwardPathRestarts, openForwardPath } from "./src/zmq/forward_path.ts";
+import { jetstreamRelayMain } from "./src/nats/relay.ts";
 
 /** Counters and state of a forwarder. */
 export interface ForwarderStats {
@@ -342,6 +343,8 @@ export async function forwarderMain(args: string[]): Promise<void> {
   }
   const config = parsed.config;
   setLogLevel(config.logLevel);
+  // --nats: publish into a JetStream stream instead of an egress (src/nats/relay.ts).
+  if (config.nats) return await jetstreamRelayMain({ ...config, nats: config.nats }, startRelay);
   let fwd: Forwarder;
   try {
     fwd = await startForwarder(config);

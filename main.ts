@@ -25,6 +25,7 @@ import { assessHealth, type Health } from "./src/runtime/health.ts";
 import { startUpstream, waitUntilHeld } from "./src/sources/upstream_link.ts";
 import { WsBridge } from "./ws_bridge.ts";
 import { resumeFromUrl } from "./src/protocol/resume.ts";
+import { startJetStreamGateway } from "./src/nats/gateway.ts";
 import { forwarderMain } from "./forwarder.ts";
 
 /** A running server. */
@@ -33,7 +34,7 @@ export interface RunningServer {
   url: string;
   /** The ZeroMQ ingress actually bound (single process). */
   ingress?: string;
-  /** The forwarder followed (gateway). */
+  /** The forwarder followed (gateway), or the NATS servers (JetStream gateway). */
   upstream?: string;
   /** Closes clients (1001), the relay and the listener. */
   shutdown(): Promise<void>;
@@ -175,6 +176,37 @@ export async function startServer(
           RESUME_WAIT_MS,
         ),
     };
+  } else if (config.nats) {
+    // JetStream gateway (src/nats/gateway.ts): serves once the stream's history is loaded.
+    const js = await startJetStreamGateway({
+      nats: config.nats,
+      newBridge: () => newBridge(),
+      onBridge: (b) => bridge = b,
+    });
+    await js.ready;
+    source = {
+      relayStats: () => {
+        const b = bridge.stats();
+        return Promise.resolve({
+          messages: b.pointsReceived,
+          points: b.pointsReceived,
+          rejected: {},
+          lastSeq: bridge.lastSeq,
+        });
+      },
+      relayRestarts: () => 0,
+      stop: () => js.stop(),
+    };
+    gatewayExtras = {
+      upstream: { health: js.health, metrics: js.metrics },
+      extraMetrics: js.extraMetrics,
+      beforeUpgrade: (req: Request) =>
+        waitUntilHeld(
+          resumeFromUrl(new URL(req.url)),
+          () => ({ epoch: bridge.epoch, heldSeq: bridge.heldSeq }),
+          RESUME_WAIT_MS,
+        ),
+    };
   } else {
     bridge = newBridge();
     const relay = new RelaySupervisor({
@@ -279,7 +311,7 @@ export async function startServer(
   return {
     url: `${secrets.tls ? "https" : "http"}://${host}:${addr.port}/`,
     ingress,
-    upstream: config.upstream,
+    upstream: config.upstream ?? config.nats?.servers.join(","),
     injectRelayFault: source.injectFault,
     shutdown() {
       closing ??= (async () => {
@@ -336,7 +368,11 @@ if (import.meta.main && Deno.args[0] === "relay") {
     Deno.exit(1);
   }
   const shown = running.url.replace("//0.0.0.0:", "//127.0.0.1:");
-  const from = running.upstream ? `upstream ${running.upstream}` : `ingress ${running.ingress}`;
+  const from = config.nats
+    ? `JetStream ${running.upstream} stream ${config.nats.stream}`
+    : running.upstream
+    ? `upstream ${running.upstream}`
+    : `ingress ${running.ingress}`;
   console.log(`zws: listening on ${shown} (${from})`);
   const stop = async (signal: string) => {
     log("info", "main", `${signal}: shutting down`);

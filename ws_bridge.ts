@@ -102,6 +102,12 @@ interface HistoryFrames {
   points: number;
 }
 
+/**
+ * A batch taken by {@link WsBridge.ingest}: `follows` says whether its first point directly follows
+ * the point before it (seqs derived from a JetStream stream jump between batches by design).
+ */
+type IngestedBatch = BusBatch & { follows?: boolean };
+
 /** Fans the relay's points out to clients. */
 export class WsBridge implements WebSocketHub {
   #current?: BusSubscription;
@@ -245,6 +251,28 @@ export class WsBridge implements WebSocketHub {
   }
 
   /**
+   * Takes a batch from a source that is not this process's ZeroMQ bus (a JetStream follower,
+   * `src/nats/`), on the same path as the bus's batches. Seqs ascend but may jump between batches
+   * (derived from stream sequences): `follows` says whether the batch's first point directly
+   * follows the last one taken, so the history counts a gap only where the source had one. An
+   * empty bridge epoch is set to the batch's (a batch of no points only does that).
+   */
+  ingest(b: BusBatch, follows: boolean): void {
+    if (this.#epoch === "") this.#setEpoch(b.epoch);
+    this.#lastBusAt = performance.now();
+    if (b.count > 0) this.#take(b, follows);
+  }
+
+  /** A batch into the batcher (`follows`: see {@link ingest}). */
+  #take(b: BusBatch, follows: boolean): void {
+    this.#lastSeq = lastSeqOf(b);
+    this.#stats.pointsReceived += b.count;
+    this.#stats.busBatches++;
+    const taken: IngestedBatch = { ...b, follows };
+    this.#batcher.push(taken);
+  }
+
+  /**
    * The bus receive loop of one subscription, owned by {@link superviseLoop}: an exception (a bad
    * message, a fault) never ends it for good; it is counted and the loop starts again on the same
    * socket. It ends for good on the end-of-stream or an epoch change.
@@ -324,10 +352,17 @@ export class WsBridge implements WebSocketHub {
     let prev = this.#history.lastSeq > 0 ? this.#history.lastSeq : batches[0].firstSeq - 1;
     let gap = false;
     for (const b of batches) {
-      if (b.firstSeq !== prev + 1) gap = true;
+      // A batch from ingest() says itself whether its first point follows; the bus's go by seq.
+      const first = (b as IngestedBatch).follows;
+      if (first === undefined ? b.firstSeq !== prev + 1 : !first) gap = true;
       prev = lastSeqOf(b);
       for (let i = 0; i < b.count; i++) {
-        this.#history.add(pointSeries(b, i), b.firstSeq + i, pointJson(b, i));
+        this.#history.add(
+          pointSeries(b, i),
+          b.firstSeq + i,
+          pointJson(b, i),
+          i === 0 ? first : undefined,
+        );
       }
     }
     if (gap) this.#noteGap(batches[0].firstSeq);

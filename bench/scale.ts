@@ -14,6 +14,7 @@
  *                         [--rounds 3] [--gateways 1,2] [--read-every 50] [--sink kernel|deno]
  *                         [--quiet 0.3] [--quiet-wait 120]
  *                         [--json]
+ *   deno task bench:scale --jetstream [...]   the JetStream variant (bench/scale_jetstream.ts)
  *
  * Phases alternate (1, 2, 1, 2, ...) for `--rounds` rounds and the medians are compared, because
  * other load on the machine moves single runs. Before each phase the benchmark waits (at most
@@ -27,6 +28,7 @@
 import { parseArgs } from "node:util";
 import * as zmq from "zeromq";
 import { taskArgs } from "../tests/_support/tasks.ts";
+import { jetstreamMain } from "./scale_jetstream.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -161,7 +163,7 @@ async function clientsRole(
 // ---------------------------------------------------------------------------------------------
 // The benchmark.
 
-interface Proc {
+export interface Proc {
   name: string;
   child: Deno.ChildProcess;
   /** Last stdout line seen. */
@@ -170,7 +172,7 @@ interface Proc {
 }
 
 /** Spawns `deno <args>`, waits for a stdout line matching `ready`, keeps draining both pipes. */
-async function spawn(
+export async function spawn(
   name: string,
   args: string[],
   ready: RegExp,
@@ -223,7 +225,7 @@ async function spawn(
 }
 
 /** CPU seconds (user + system, all threads) a process has used so far. */
-async function cpuSeconds(pid: number): Promise<number> {
+export async function cpuSeconds(pid: number): Promise<number> {
   const out = await new Deno.Command("cat", { args: [`/proc/${pid}/stat`] }).output();
   const text = new TextDecoder().decode(out.stdout);
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
@@ -231,13 +233,13 @@ async function cpuSeconds(pid: number): Promise<number> {
 }
 
 /** Resident memory of a process, in bytes (from ps). */
-async function rssBytes(pid: number): Promise<number> {
+export async function rssBytes(pid: number): Promise<number> {
   const out = await new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)] }).output();
   return Number(new TextDecoder().decode(out.stdout).trim()) * 1024;
 }
 
 /** Machine-wide busy and total CPU ticks (from /proc/stat). */
-async function machineTicks(): Promise<{ busy: number; total: number }> {
+export async function machineTicks(): Promise<{ busy: number; total: number }> {
   const out = await new Deno.Command("cat", { args: ["/proc/stat"] }).output();
   const line = new TextDecoder().decode(out.stdout).split("\n")[0].trim().split(/\s+/).slice(1);
   const v = line.map(Number);
@@ -246,7 +248,7 @@ async function machineTicks(): Promise<{ busy: number; total: number }> {
   return { busy: total - idle, total };
 }
 
-async function metricsOf(base: string): Promise<Map<string, number>> {
+export async function metricsOf(base: string): Promise<Map<string, number>> {
   const text = await (await fetch(`${base}/metrics`)).text();
   const m = new Map<string, number>();
   for (const line of text.split("\n")) {
@@ -292,7 +294,11 @@ interface PhaseResult {
  * Waits (at most `maxWaitS`) until the machine is nearly idle apart from this benchmark: the busy
  * cores over 2 s, minus what `pids` used, below `cores`. Returns that other load when it stopped.
  */
-async function waitForQuiet(pids: number[], cores: number, maxWaitS: number): Promise<number> {
+export async function waitForQuiet(
+  pids: number[],
+  cores: number,
+  maxWaitS: number,
+): Promise<number> {
   const deadline = performance.now() + maxWaitS * 1000;
   let other = Infinity;
   while (true) {
@@ -553,5 +559,7 @@ if (import.meta.main) {
   if (role === "producer") await producerRole(rest[0], Number(rest[1]), Number(rest[2]));
   else if (role === "clients") {
     await clientsRole(Number(rest[0]), rest[1].split(","), Number(rest[2]), rest[3]);
+  } else if (Deno.args.includes("--jetstream")) {
+    await jetstreamMain(Deno.args.filter((a) => a !== "--jetstream"));
   } else await main();
 }

@@ -35,7 +35,7 @@ export interface StartOptions {
 }
 
 /** A child process started by {@link spawnReady}, once it printed its ready line. */
-interface ReadyChild {
+export interface ReadyChild {
   child: Deno.ChildProcess;
   /** The ready line's match. */
   match: RegExpExecArray;
@@ -47,7 +47,7 @@ interface ReadyChild {
  * Runs `deno <args>` from the project root and waits (at most 20 s) for stdout to match `ready`.
  * Stdout and stderr keep being drained, so the child never blocks on a full pipe.
  */
-async function spawnReady(
+export async function spawnReady(
   args: string[],
   ready: RegExp,
   what: string,
@@ -132,7 +132,7 @@ export async function startZws(
   flags: string[] = [],
   opts: StartOptions = {},
 ): Promise<ZwsProcess> {
-  const gateway = flags.includes("--upstream");
+  const gateway = flags.includes("--upstream") || flags.includes("--nats");
   const args = [
     ...(await taskArgs("start")),
     "--port",
@@ -145,7 +145,7 @@ export async function startZws(
   ];
   const p = await spawnReady(
     args,
-    /listening on (https?:\/\/[^\s/]+)\/ \((ingress|upstream) (\S+)\)/,
+    /listening on (https?:\/\/[^\s/]+)\/ \((ingress|upstream|JetStream) (\S+)[^)]*\)/,
     "zws",
     opts.env,
   );
@@ -154,7 +154,7 @@ export async function startZws(
     base,
     wsUrl: base.replace(/^http/, "ws") + "/ws", // https -> wss
     ingress: p.match[2] === "ingress" ? p.match[3] : "",
-    upstream: p.match[2] === "upstream" ? p.match[3] : "",
+    upstream: p.match[2] !== "ingress" ? p.match[3] : "",
     child: p.child,
     stderr: p.stderr,
     stop: p.stop,
@@ -733,4 +733,44 @@ export function streamPoints(
       await done;
     },
   };
+}
+
+/** A CA-less self-signed certificate for localhost/127.0.0.1 (rustls needs CA:FALSE). */
+export async function makeCertificate(dir: string): Promise<void> {
+  const openssl = new Deno.Command("openssl", {
+    args: [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+      "-addext",
+      "basicConstraints=critical,CA:FALSE",
+      "-keyout",
+      `${dir}/zws.key`,
+      "-out",
+      `${dir}/zws.crt`,
+    ],
+    cwd: new URL("../", import.meta.url),
+    stdout: "null",
+    stderr: "piped",
+  });
+  let out: Deno.CommandOutput;
+  try {
+    out = await openssl.output();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new Error("this test needs the openssl command (.ci/run installs it with apt)");
+    }
+    throw err;
+  }
+  if (!out.success) throw new Error(`openssl: ${new TextDecoder().decode(out.stderr)}`);
 }

@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { parseRetention, type Retention } from "../store/retention.ts";
 import { LOG_LEVELS, type LogLevel } from "../runtime/log.ts";
 import { isCurveKey } from "../zmq/curve.ts";
+import { NATS_FLAGS, NATS_USAGE, type NatsConfig, parseNatsConfig } from "../nats/config.ts";
 
 /** The server's validated settings. */
 export interface Config {
@@ -21,6 +22,8 @@ export interface Config {
    * then no relay and no ingress of its own. Undefined: a single process with its own relay.
    */
   upstream?: string;
+  /** JetStream gateway mode (`--nats`, `src/nats/`): consume the stream that relays publish. */
+  nats?: NatsConfig;
   /** Sets SO_REUSEPORT on the HTTP listener, so several gateway processes share one port (Linux). */
   reusePort: boolean;
   /** Whether the built-in demo producer runs. */
@@ -148,6 +151,7 @@ export const USAGE = `zws — live data from ZeroMQ producers to a Flot chart in
 Usage: deno task start [flags]          one process: relay, bridge and page
        deno task start --upstream <egress> a gateway following a forwarder
        deno task relay [flags]          the forwarder (zws relay --help)
+       deno task start --nats <url>     a gateway consuming a JetStream stream (docs/scaling.md)
 
 Flags (environment fallback in brackets):
   --port <n>                 HTTP and WebSocket port, 0 = any free port   [PORT] (default 8000)
@@ -206,7 +210,8 @@ Security (docs/securing.md; files must be readable by zws: put them under ./secr
   --curve-allow=<pubkey>     a producer public key allowed in; repeatable (write it with "=":
                              Z85 keys may start with "-")   [ZWS_CURVE_ALLOW, comma-separated]
   --curve-allow-file <path>  more allowed producer keys, one per line [ZWS_CURVE_ALLOW_FILE]
-`;
+
+${NATS_USAGE}`;
 
 /** The outcome of {@link parseConfig} (or, with `C`, of {@link parseForwarderConfig}). */
 export type ParseResult<C = Config> =
@@ -256,6 +261,7 @@ export function parseConfig(
         "curve-secret-key-file": { type: "string" },
         "curve-allow": { type: "string", multiple: true },
         "curve-allow-file": { type: "string" },
+        ...NATS_FLAGS,
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -433,6 +439,15 @@ export function parseConfig(
       curveAllowFile,
     };
     if (upstream !== undefined) config.upstream = connectEndpoint(upstream, "--upstream");
+    const nats = parseNatsConfig(values, env);
+    if (nats) {
+      if (config.upstream !== undefined || values.ingress !== undefined) {
+        throw new Error(
+          "--nats excludes --upstream and --ingress: a JetStream gateway follows the stream",
+        );
+      }
+      config.nats = nats;
+    }
     return { kind: "config", config };
   } catch (err) {
     return { kind: "error", message: (err as Error).message };
@@ -610,6 +625,8 @@ export interface ForwarderConfig {
   dataDir: string | null;
   /** What the store keeps per series. */
   retention: Retention;
+  /** JetStream relay (`--nats`, `src/nats/`): publish into the stream instead of an egress. */
+  nats?: NatsConfig;
   /** Lowest log level printed. */
   logLevel: LogLevel;
 }
@@ -677,7 +694,11 @@ Flags (environment fallback in brackets):
   --max-message-bytes <n>    largest producer message accepted      [ZWS_MAX_MESSAGE_BYTES] (default 65536)
   --log-level <level>        debug | info | warn | error            [ZWS_LOG_LEVEL] (default info)
   -h, --help                 print this help and exit
-`;
+
+With --nats the relay publishes into a JetStream stream instead of an egress (no --egress,
+--upstream or --state-file: seq and epoch come from the stream).
+
+${NATS_USAGE}`;
 
 /** The outcome of {@link parseForwarderConfig}. */
 export type ForwarderParseResult = ParseResult<ForwarderConfig>;
@@ -706,6 +727,7 @@ export function parseForwarderConfig(
         "no-demo": { type: "boolean" },
         "max-message-bytes": { type: "string" },
         "log-level": { type: "string" },
+        ...NATS_FLAGS,
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -765,6 +787,17 @@ export function parseForwarderConfig(
     }
     if (config.upstream !== undefined && config.egress === config.upstream) {
       throw new Error(`--egress and --upstream are the same endpoint (${config.egress})`);
+    }
+    const nats = parseNatsConfig(values, env);
+    if (nats) {
+      for (const flag of ["egress", "upstream", "state-file"]) {
+        if (values[flag] !== undefined) {
+          throw new Error(`--nats excludes --${flag}: seq and epoch come from the stream`);
+        }
+      }
+      config.nats = nats;
+      delete config.upstream;
+      delete config.stateFile;
     }
     return { kind: "config", config };
   } catch (err) {

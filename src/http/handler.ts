@@ -85,6 +85,8 @@ export interface HttpContext {
     health(): Record<string, unknown>;
     metrics(): UpstreamMetrics;
   };
+  /** More Prometheus text appended to `/metrics` (a JetStream gateway's `zws_nats_*`). */
+  extraMetrics?: () => string;
   /** Runs after the checks and before the upgrade (a gateway waits for a resuming client's point). */
   beforeUpgrade?: (req: Request) => Promise<void>;
 }
@@ -294,7 +296,7 @@ export function createHandler(
             bridge: ctx.bridge.stats(),
             server: { ...server, relayRestarts: ctx.relayRestarts(), uptimeSeconds: uptime() },
             upstream: ctx.upstream?.metrics(),
-          }),
+          }) + (ctx.extraMetrics?.() ?? ""),
           "text/plain; version=0.0.4; charset=utf-8",
         );
     }

@@ -113,9 +113,11 @@ export class History {
    * Adds a point (seqs must increase). A seq that does not follow the last one (a gateway that
    * joined mid-stream, or missed points while its upstream was away) counts as a gap: clients
    * that stopped before it get a reset instead of a resume that would silently skip points.
+   * `follows` overrides that test for seqs that jump by design (a JetStream gateway derives
+   * them from stream sequences, `src/nats/codec.ts`): false counts a gap, true does not.
    */
-  add(series: string, seq: number, json: string): void {
-    if (seq !== this.#lastSeq + 1) this.#maxEvicted = Math.max(this.#maxEvicted, seq - 1);
+  add(series: string, seq: number, json: string, follows = seq === this.#lastSeq + 1): void {
+    if (!follows) this.#maxEvicted = Math.max(this.#maxEvicted, seq - 1);
     let ring = this.#series.get(series);
     if (!ring) {
       if (this.#series.size >= this.maxSeries) this.#evictStalestSeries();

@@ -9,6 +9,7 @@ import { parseKeyFile } from "../../src/zmq/curve.ts";
 import {
   connectPublisher,
   handshakeOutcome,
+  makeCertificate,
   makeSecretsDir,
   metric,
   openClient,
@@ -184,46 +185,6 @@ Deno.test("limits: upgrade rate per IP gets 429, total clients 503, counted in /
     await zws.stop();
   }
 });
-
-/** A CA-less self-signed certificate for localhost/127.0.0.1 (rustls needs CA:FALSE). */
-async function makeCertificate(dir: string): Promise<void> {
-  const openssl = new Deno.Command("openssl", {
-    args: [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=localhost",
-      "-addext",
-      "subjectAltName=DNS:localhost,IP:127.0.0.1",
-      "-addext",
-      "basicConstraints=critical,CA:FALSE",
-      "-keyout",
-      `${dir}/zws.key`,
-      "-out",
-      `${dir}/zws.crt`,
-    ],
-    cwd: new URL("../../", import.meta.url),
-    stdout: "null",
-    stderr: "piped",
-  });
-  let out: Deno.CommandOutput;
-  try {
-    out = await openssl.output();
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new Error("this test needs the openssl command (.ci/run installs it with apt)");
-    }
-    throw err;
-  }
-  if (!out.success) throw new Error(`openssl: ${new TextDecoder().decode(out.stderr)}`);
-}
 
 Deno.test("TLS: --cert/--key serve the page over HTTPS and data over wss:", async () => {
   const secrets = await makeSecretsDir();
