@@ -336,6 +336,8 @@ export interface WorkerScope {
 /** Worker glue: drives one relay from the main thread's messages (see `src/relay_messages.ts`). */
 export function runAsWorker(scope: WorkerScope): void {
   let relay: Relay | undefined;
+  /** The start in progress: a stop waits for it, or the worker would go with a proxy running. */
+  let starting: Promise<void> | undefined;
   let crashed = false;
   const post = (m: FromRelay) => scope.postMessage(m);
   const crash = async (e: Event, what: string) => {
@@ -344,6 +346,7 @@ export function runAsWorker(scope: WorkerScope): void {
     crashed = true;
     // Close the native sockets before the worker goes: terminating a worker that still holds
     // ZeroMQ sockets aborts the whole process inside libzmq.
+    await starting;
     await relay?.close().catch(() => {});
     post({ type: "crashed", message: what, stats: relay?.stats() });
     scope.close();
@@ -358,19 +361,22 @@ export function runAsWorker(scope: WorkerScope): void {
     switch (msg.type) {
       case "start":
         if (msg.options.logLevel) setLogLevel(msg.options.logLevel);
-        try {
-          relay = await startRelay(msg.options);
-          post({
-            type: "ready",
-            ingress: relay.ingress,
-            bus: msg.options.bus,
-            epoch: relay.epoch,
-            lastSeq: relay.stats().lastSeq,
-            held: relay.takeHeld(),
-          });
-        } catch (err) {
-          post({ type: "fatal", message: errorMessage(err) });
-        }
+        starting = (async () => {
+          try {
+            relay = await startRelay(msg.options);
+            post({
+              type: "ready",
+              ingress: relay.ingress,
+              bus: msg.options.bus,
+              epoch: relay.epoch,
+              lastSeq: relay.stats().lastSeq,
+              held: relay.takeHeld(),
+            });
+          } catch (err) {
+            post({ type: "fatal", message: errorMessage(err) });
+          }
+        })();
+        await starting;
         break;
       case "stats":
         if (relay) post({ type: "stats", id: msg.id, stats: relay.stats() });
@@ -379,6 +385,7 @@ export function runAsWorker(scope: WorkerScope): void {
         faults.arm(msg.loop, msg.kind);
         break;
       case "stop":
+        await starting;
         await relay?.close();
         log("debug", "relay", "posting stopped");
         post({ type: "stopped" });

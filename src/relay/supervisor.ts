@@ -104,11 +104,13 @@ export class RelaySupervisor {
             this.#pending.delete(msg.id);
             break;
           case "fatal":
-            worker.terminate();
+            this.#terminate(worker);
             reject(new Error(msg.message));
             break;
           case "crashed":
             if (msg.stats) this.#lastStats = msg.stats;
+            // It closed its sockets before saying so: a stop waiting for it is done.
+            if (this.#stopping) this.#stopped?.();
             this.#died(worker, msg.message);
             break;
           case "stopped":
@@ -119,7 +121,7 @@ export class RelaySupervisor {
       worker.onerror = (e: ErrorEvent) => {
         e.preventDefault();
         if (!ready) {
-          worker.terminate();
+          this.#terminate(worker);
           reject(new Error(`relay worker failed to start: ${e.message}`));
         } else this.#died(worker, e.message);
       };
@@ -140,7 +142,7 @@ export class RelaySupervisor {
     if (worker !== this.#worker || this.#stopping) return;
     log("error", "relay", `worker died: ${message}; restarting it`);
     this.#up = false;
-    worker.terminate();
+    this.#terminate(worker);
     this.#restarts++;
     this.#carry(this.#lastStats);
     this.#lastStats = structuredClone(EMPTY_STATS);
@@ -154,6 +156,18 @@ export class RelaySupervisor {
       }, delay);
     };
     retry(100);
+  }
+
+  /**
+   * Terminates a worker that holds no ZeroMQ sockets (its relay failed to start, or closed them
+   * before reporting its crash). Until a restart replaces it there is no worker: a stop in between
+   * has nothing to wait for.
+   */
+  #terminate(worker: Worker): void {
+    worker.terminate();
+    if (worker !== this.#worker) return;
+    this.#worker = undefined;
+    this.#stopped?.();
   }
 
   #carry(s: RelayStats): void {
@@ -210,20 +224,31 @@ export class RelaySupervisor {
     });
   }
 
-  /** Asks the worker to close its sockets and waits for it (at most `timeoutMs`). */
-  async stop(timeoutMs = 1500): Promise<void> {
+  /**
+   * Asks the worker to close its sockets and waits until it has (it answers "stopped", or
+   * "crashed" after closing them). Returning earlier is what crashed the process: the caller
+   * goes on (a test module ends, the process exits) while the worker's native `zmq.Proxy` still
+   * runs, and tearing down a worker that holds ZeroMQ sockets corrupts the heap inside libzmq
+   * (`malloc(): unsorted double linked list corrupted`, `own.cpp: _term_acks > 0`). The worker's
+   * close is bounded by itself (about 2 s), so `timeoutMs` is only for a worker that is wedged
+   * for good: it is logged, and left alone rather than terminated.
+   */
+  async stop(timeoutMs = 30_000): Promise<void> {
     this.#stopping = true;
     const worker = this.#worker;
     if (!worker) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      new Promise<void>((resolve) => {
-        this.#stopped = resolve;
+    const answered = await Promise.race([
+      new Promise<boolean>((resolve) => {
+        this.#stopped = () => resolve(true);
         worker.postMessage({ type: "stop" } satisfies ToRelay);
       }),
-      new Promise<void>((resolve) => timer = setTimeout(resolve, timeoutMs)),
+      new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), timeoutMs)),
     ]);
     clearTimeout(timer);
+    if (!answered) {
+      log("error", "relay", `worker did not stop within ${timeoutMs} ms; leaving its sockets`);
+    }
     for (const resolve of this.#pending.values()) resolve(this.#total(this.#lastStats));
     this.#pending.clear();
   }

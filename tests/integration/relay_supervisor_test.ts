@@ -72,7 +72,7 @@ Deno.test("supervisor with a store: a crashed worker closes it cleanly, the next
       readies.push(r);
     },
     lastSeqSeen: () => bridge.lastSeq,
-    workerUrl: new URL("./fixtures/crashable_relay.ts", import.meta.url),
+    workerUrl: new URL("../fixtures/crashable_relay.ts", import.meta.url),
   });
   try {
     const first = await sup.start();
@@ -101,4 +101,34 @@ Deno.test("supervisor with a store: a crashed worker closes it cleanly, the next
     setLogSink(restoreSink);
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("supervisor: stop waits for a slow worker to close its sockets (its end-of-stream reaches the bridge)", async () => {
+  const logged: string[] = [];
+  const restoreSink = setLogSink((l) => logged.push(l));
+  const bridge = new WsBridge();
+  const sup = new RelaySupervisor({
+    relay: { ingress: "tcp://127.0.0.1:*", maxMessageBytes: 65536, demo: false },
+    onReady: (r) => bridge.attach(r.bus, r.epoch, r.lastSeq),
+    lastSeqSeen: () => bridge.lastSeq,
+    workerUrl: new URL("../fixtures/slow_stop_relay.ts", import.meta.url),
+  });
+  try {
+    const ready = await sup.start();
+    const pub = await connectPublisher(ready.ingress);
+    for (let i = 0; i < 5; i++) await pub.send(JSON.stringify({ x: Date.now(), y: i }));
+    await waitFor(() => bridge.stats().pointsReceived >= 5, 5000, "5 points");
+    pub.close();
+    const t0 = performance.now();
+    await sup.stop(); // the worker blocks 3 s before closing
+    const took = performance.now() - t0;
+    assert.ok(took >= 2900, `stop returned after ${took.toFixed(0)} ms, before the worker closed`);
+  } finally {
+    await bridge.close();
+    setLogSink(restoreSink);
+  }
+  assert.ok(
+    !logged.some((l) => /relay did not end its stream/.test(l)),
+    `the relay's end-of-stream never reached the bridge:\n${logged.join("\n")}`,
+  );
 });
