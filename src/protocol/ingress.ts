@@ -142,6 +142,8 @@ export function parseEncoded(
 /** Longest number text reused as is in the client JSON (longer ones are formatted again). */
 const MAX_REUSED_NUMBER = 24;
 const DEFAULT_SERIES_JSON = JSON.stringify(DEFAULT_SERIES);
+/** The last series name the scanner sliced (see {@link parseScanned}). */
+let lastScanned = "";
 const spans: ScanSpans = { slots: new Int32Array(SPAN_SLOTS * 128) };
 
 function parse(
@@ -208,13 +210,15 @@ function parseScanned(
   for (let i = 0, b = 0; i < n; i++, b += SPAN_SLOTS) {
     const x0 = s[b + X0], x1 = s[b + X1], y0 = s[b + Y0], y1 = s[b + Y1], s0 = s[b + S0];
     const x = Number(t.slice(x0, x1));
-    const p = checkPoint(
-      x,
-      Number(t.slice(y0, y1)),
-      s0 < 0 ? undefined : t.slice(s0, s[b + S1]),
-      topicSeries,
-      range,
-    );
+    let name: string | undefined;
+    if (s0 >= 0) {
+      // Points of a message mostly share a series: compare in place before slicing a new one.
+      const len = s[b + S1] - s0;
+      name = lastScanned.length === len && t.startsWith(lastScanned, s0)
+        ? lastScanned
+        : (lastScanned = t.slice(s0, s0 + len));
+    }
+    const p = checkPoint(x, Number(t.slice(y0, y1)), name, topicSeries, range);
     if ("reason" in p) rejected.push(p);
     else if (!encoded) points.push(p);
     else if (
