@@ -16,7 +16,7 @@
  */
 import * as zmq from "zeromq";
 import { runProducer } from "./producer.ts";
-import { parseMessage, type RejectReason } from "./src/protocol/ingress.ts";
+import { parseEncoded, type RejectReason } from "./src/protocol/ingress.ts";
 import { type CutBatch, Sequencer } from "./src/relay/sequencer.ts";
 import { countPoints, IngressGovernor } from "./src/relay/overload.ts";
 import { openWriter } from "./src/store/writer.ts";
@@ -205,7 +205,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         countReject("overload", `${n} points; more input than the relay can parse`, n);
         continue;
       }
-      const parsed = parseMessage(frames, opts.maxMessageBytes, { windowMs: opts.xWindowMs ?? 0 });
+      const parsed = parseEncoded(frames, opts.maxMessageBytes, { windowMs: opts.xWindowMs ?? 0 });
       for (const r of parsed.rejected) countReject(r.reason, r.detail);
       if (!seq.offer(parsed.points)) {
         countReject(

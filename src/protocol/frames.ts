@@ -23,11 +23,21 @@ export const SERVER_INFO = Object.freeze({ name: "zws", version: "0.1.0" });
 
 /** Encodes one sequenced point as the JSON object browsers receive. */
 export function encodePoint(seq: number, p: Point): string {
+  return `{"seq":${seq},${pointTail(p)}`;
+}
+
+/** A point's JSON after its seq field: `"x":…,"y":…,"series":…}` ({@link withSeq} completes it). */
+export function pointTail(p: Point): string {
   if (p.series !== lastSeries) {
     lastSeries = p.series;
     lastSeriesJson = JSON.stringify(p.series);
   }
-  return `{"seq":${seq},"x":${p.x},"y":${p.y},"series":${lastSeriesJson}}`;
+  return `"x":${p.x},"y":${p.y},"series":${lastSeriesJson}}`;
+}
+
+/** The JSON browsers receive for a point of seq `seq` whose {@link pointTail} is `tail`. */
+export function withSeq(seq: number, tail: string): string {
+  return `{"seq":${seq},${tail}`;
 }
 
 /** One-entry cache of the series' JSON (consecutive points mostly share a series). */

@@ -19,6 +19,20 @@
  * @module
  */
 import { DEFAULT_SERIES, MAX_SERIES_LENGTH, seriesProblem } from "../../static/protocol.js";
+import { pointTail } from "./frames.ts";
+import {
+  END,
+  OBJ,
+  S0,
+  S1,
+  scanPoints,
+  type ScanSpans,
+  SPAN_SLOTS,
+  X0,
+  X1,
+  Y0,
+  Y1,
+} from "./point_scan.ts";
 
 /** A validated data point, as it travels from the relay to the browsers. */
 export interface Point {
@@ -63,6 +77,23 @@ export interface ParsedMessage {
   rejected: Rejection[];
 }
 
+/**
+ * A validated point already in its client JSON but for the seq: `tail` is what follows
+ * `{"seq":N,` (`"x":…,"y":…,"series":…}`, see `frames.ts`). What the relay sequences.
+ */
+export interface EncodedPoint {
+  /** The series (line) it belongs to. */
+  series: string;
+  /** The client JSON after the seq field. */
+  tail: string;
+}
+
+/** {@link ParsedMessage} with the points encoded ({@link parseEncoded}). */
+export interface EncodedMessage {
+  points: EncodedPoint[];
+  rejected: Rejection[];
+}
+
 export { DEFAULT_SERIES, MAX_SERIES_LENGTH, seriesProblem };
 /** `x` below this is epoch seconds. */
 export const SECONDS_THRESHOLD = 1e11;
@@ -91,6 +122,36 @@ export function parseMessage(
   maxBytes: number,
   xWindow: XWindow = { windowMs: 0 },
 ): ParsedMessage {
+  return parse(frames, maxBytes, xWindow, false) as ParsedMessage;
+}
+
+/**
+ * {@link parseMessage} by the same rules, with each point in its client JSON (but for the seq)
+ * instead of as numbers: what the relay sequences. For compact payloads (`point_scan.ts`) the
+ * producer's own number text is reused, so no number is formatted again (x is, when it came in
+ * seconds). Never throws.
+ */
+export function parseEncoded(
+  frames: readonly Uint8Array[],
+  maxBytes: number,
+  xWindow: XWindow = { windowMs: 0 },
+): EncodedMessage {
+  return parse(frames, maxBytes, xWindow, true) as EncodedMessage;
+}
+
+/** Longest number text reused as is in the client JSON (longer ones are formatted again). */
+const MAX_REUSED_NUMBER = 24;
+const DEFAULT_SERIES_JSON = JSON.stringify(DEFAULT_SERIES);
+/** The last series name the scanner sliced (see {@link parseScanned}). */
+let lastScanned = "";
+const spans: ScanSpans = { slots: new Int32Array(SPAN_SLOTS * 128) };
+
+function parse(
+  frames: readonly Uint8Array[],
+  maxBytes: number,
+  xWindow: XWindow,
+  encoded: boolean,
+): ParsedMessage | EncodedMessage {
   let size = 0;
   for (const f of frames) size += f.byteLength;
   if (size > maxBytes) return reject("oversize", `${size} bytes > limit ${maxBytes}`);
@@ -107,21 +168,75 @@ export function parseMessage(
   }
   const text = decode(frames[frames.length - 1]);
   if (text === undefined) return reject("invalid_utf8", "payload is not UTF-8");
+  const range = xRange(xWindow);
+  const n = scanPoints(text, spans);
+  if (n > 0) return parseScanned(text, n, topicSeries, range, encoded);
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
     return reject("invalid_json", (err as Error).message.slice(0, 120));
   }
-  const out: ParsedMessage = { points: [], rejected: [] };
-  const range = xRange(xWindow);
+  const out: { points: (Point | EncodedPoint)[]; rejected: Rejection[] } = {
+    points: [],
+    rejected: [],
+  };
+  const add = (item: unknown) => {
+    const p = toPoint(item, topicSeries, range);
+    if ("reason" in p) out.rejected.push(p);
+    else out.points.push(encoded ? { series: p.series, tail: pointTail(p) } : p);
+  };
   if (Array.isArray(value)) {
     if (value.length === 0) return reject("empty_batch", "empty array");
-    for (const item of value) addPoint(out, item, topicSeries, range);
+    for (const item of value) add(item);
   } else {
-    addPoint(out, value, topicSeries, range);
+    add(value);
   }
-  return out;
+  return out as ParsedMessage | EncodedMessage;
+}
+
+/** The points {@link scanPoints} found in `t`, validated by {@link checkPoint}. */
+function parseScanned(
+  t: string,
+  n: number,
+  topicSeries: string | undefined,
+  range: XRange,
+  encoded: boolean,
+): ParsedMessage | EncodedMessage {
+  const s = spans.slots;
+  const points: (Point | EncodedPoint)[] = [];
+  const rejected: Rejection[] = [];
+  const topicJson = topicSeries === undefined ? undefined : JSON.stringify(topicSeries);
+  for (let i = 0, b = 0; i < n; i++, b += SPAN_SLOTS) {
+    const x0 = s[b + X0], x1 = s[b + X1], y0 = s[b + Y0], y1 = s[b + Y1], s0 = s[b + S0];
+    const x = Number(t.slice(x0, x1));
+    let name: string | undefined;
+    if (s0 >= 0) {
+      // Points of a message mostly share a series: compare in place before slicing a new one.
+      const len = s[b + S1] - s0;
+      name = lastScanned.length === len && t.startsWith(lastScanned, s0)
+        ? lastScanned
+        : (lastScanned = t.slice(s0, s0 + len));
+    }
+    const p = checkPoint(x, Number(t.slice(y0, y1)), name, topicSeries, range);
+    if ("reason" in p) rejected.push(p);
+    else if (!encoded) points.push(p);
+    else if (
+      p.x !== x || p.x === 0 || p.y === 0 || x1 - x0 > MAX_REUSED_NUMBER ||
+      y1 - y0 > MAX_REUSED_NUMBER
+    ) {
+      // x came in seconds, x or y may be -0 (formatted "0"), or the text is long: format it.
+      points.push({ series: p.series, tail: pointTail(p) });
+    } else if (topicJson === undefined && s0 >= 0) {
+      // The producer's own text, `"x":…,"y":…,"series":"…"}`: a series without escapes is its
+      // own JSON.
+      points.push({ series: p.series, tail: t.slice(s[b + OBJ] + 1, s[b + END] + 1) });
+    } else {
+      const sj = topicJson ?? DEFAULT_SERIES_JSON;
+      points.push({ series: p.series, tail: `${t.slice(s[b + OBJ] + 1, y1)},"series":${sj}}` });
+    }
+  }
+  return { points, rejected } as ParsedMessage | EncodedMessage;
 }
 
 /** The x accepted, in epoch ms: [lo, hi]. */
@@ -149,8 +264,26 @@ export function toPoint(value: unknown, topicSeries?: string, range?: XRange): P
     return { reason: "not_a_point", detail: `expected an object, got ${kind(value)}` };
   }
   const v = value as Record<string, unknown>;
-  const x = Object.hasOwn(v, "x") ? v.x : undefined;
-  const y = Object.hasOwn(v, "y") ? v.y : undefined;
+  return checkPoint(
+    Object.hasOwn(v, "x") ? v.x : undefined,
+    Object.hasOwn(v, "y") ? v.y : undefined,
+    Object.hasOwn(v, "series") ? v.series : undefined,
+    topicSeries,
+    range,
+  );
+}
+
+/**
+ * The rules of one point, whichever way its fields were read: `x`, `y` and `s` (the series;
+ * undefined when absent) as decoded; `topicSeries` overrides `s`, `range` bounds x.
+ */
+function checkPoint(
+  x: unknown,
+  y: unknown,
+  s: unknown,
+  topicSeries: string | undefined,
+  range: XRange | undefined,
+): Point | Rejection {
   if (typeof x !== "number" || !Number.isFinite(x)) {
     return { reason: "invalid_x", detail: `x must be a finite number, got ${kind(x)}` };
   }
@@ -159,7 +292,6 @@ export function toPoint(value: unknown, topicSeries?: string, range?: XRange): P
   }
   let series = topicSeries;
   if (series === undefined) {
-    const s = Object.hasOwn(v, "series") ? v.series : undefined;
     if (s === undefined) series = DEFAULT_SERIES;
     else if (typeof s !== "string") {
       return { reason: "invalid_series", detail: `series must be a string, got ${kind(s)}` };
@@ -183,17 +315,6 @@ export function toPoint(value: unknown, topicSeries?: string, range?: XRange): P
     };
   }
   return { x: ms, y, series };
-}
-
-function addPoint(
-  out: ParsedMessage,
-  item: unknown,
-  topicSeries: string | undefined,
-  range: XRange,
-): void {
-  const p = toPoint(item, topicSeries, range);
-  if ("reason" in p) out.rejected.push(p);
-  else out.points.push(p);
 }
 
 function reject(reason: RejectReason, detail: string): ParsedMessage {

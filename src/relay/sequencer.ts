@@ -9,8 +9,8 @@
  *
  * @module
  */
-import type { Point } from "../protocol/ingress.ts";
-import { encodePoint } from "../protocol/frames.ts";
+import type { EncodedPoint, Point } from "../protocol/ingress.ts";
+import { encodePoint, withSeq } from "../protocol/frames.ts";
 import { BusBatchBuilder, type BusFrames } from "../protocol/bus.ts";
 
 /** Default bound of the sequencer's queue, in points (about 0.1 s at the measured ceiling). */
@@ -35,7 +35,7 @@ export interface SequenceSink {
 
 /** Bounded queue of validated points -> sequenced bus batches. */
 export class Sequencer {
-  #queue: Point[][] = [];
+  #queue: (readonly (Point | EncodedPoint)[])[] = [];
   /** Index of the next point in `#queue[0]`. */
   #head = 0;
   #pending = 0;
@@ -59,8 +59,11 @@ export class Sequencer {
     return this.#pending;
   }
 
-  /** Queues one producer message's points; false (nothing queued) when they do not fit. */
-  offer(points: Point[]): boolean {
+  /**
+   * Queues one producer message's points (as numbers, or already encoded by
+   * `ingress.parseEncoded`); false (nothing queued) when they do not fit.
+   */
+  offer(points: readonly (Point | EncodedPoint)[]): boolean {
     if (points.length === 0) return true;
     if (this.#pending + points.length > this.maxPending) return false;
     this.#queue.push(points);
@@ -83,7 +86,7 @@ export class Sequencer {
           sink.reserve(seq);
           sink.append(p.series, seq, p.x, p.y);
         }
-        b.add(encodePoint(seq++, p), p.series);
+        b.add("tail" in p ? withSeq(seq++, p.tail) : encodePoint(seq++, p), p.series);
       }
       if (this.#head === msg.length) {
         this.#queue.shift();
