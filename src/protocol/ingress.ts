@@ -86,6 +86,9 @@ export interface EncodedPoint {
   series: string;
   /** The client JSON after the seq field. */
   tail: string;
+  /** x in epoch ms and y, as numbers (for the durable store). */
+  x: number;
+  y: number;
 }
 
 /** {@link ParsedMessage} with the points encoded ({@link parseEncoded}). */
@@ -184,7 +187,7 @@ function parse(
   const add = (item: unknown) => {
     const p = toPoint(item, topicSeries, range);
     if ("reason" in p) out.rejected.push(p);
-    else out.points.push(encoded ? { series: p.series, tail: pointTail(p) } : p);
+    else out.points.push(encoded ? { series: p.series, tail: pointTail(p), x: p.x, y: p.y } : p);
   };
   if (Array.isArray(value)) {
     if (value.length === 0) return reject("empty_batch", "empty array");
@@ -226,14 +229,24 @@ function parseScanned(
       y1 - y0 > MAX_REUSED_NUMBER
     ) {
       // x came in seconds, x or y may be -0 (formatted "0"), or the text is long: format it.
-      points.push({ series: p.series, tail: pointTail(p) });
+      points.push({ series: p.series, tail: pointTail(p), x: p.x, y: p.y });
     } else if (topicJson === undefined && s0 >= 0) {
       // The producer's own text, `"x":…,"y":…,"series":"…"}`: a series without escapes is its
       // own JSON.
-      points.push({ series: p.series, tail: t.slice(s[b + OBJ] + 1, s[b + END] + 1) });
+      points.push({
+        series: p.series,
+        tail: t.slice(s[b + OBJ] + 1, s[b + END] + 1),
+        x: p.x,
+        y: p.y,
+      });
     } else {
       const sj = topicJson ?? DEFAULT_SERIES_JSON;
-      points.push({ series: p.series, tail: `${t.slice(s[b + OBJ] + 1, y1)},"series":${sj}}` });
+      points.push({
+        series: p.series,
+        tail: `${t.slice(s[b + OBJ] + 1, y1)},"series":${sj}}`,
+        x: p.x,
+        y: p.y,
+      });
     }
   }
   return { points, rejected } as ParsedMessage | EncodedMessage;
