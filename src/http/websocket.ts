@@ -15,6 +15,12 @@ import {
 import { resumeFromUrl, type ResumeRequest } from "../protocol/resume.ts";
 import { RateLimitedLog } from "../runtime/log.ts";
 
+/**
+ * How long an upgraded socket may take to open before its slot is given back, in ms: Deno fires
+ * no event at all for a client that resets before reading the 101 (docs/upstream/README.md).
+ */
+export const OPEN_TIMEOUT_MS = 5000;
+
 /** WebSocket close code for a client that sends messages too fast. */
 export const CLOSE_MESSAGE_FLOOD = 1008;
 
@@ -126,7 +132,15 @@ export function acceptWebSocket(
   let closedEarly = false;
   const win: MessageWindow = { start: 0, count: 0 };
   const transport = new WebSocketTransport(socket);
+  // Whatever Deno reports (or not), a socket that has not opened in time gives its slot back.
+  const openTimer = setTimeout(() => {
+    if (client || closedEarly) return;
+    closedEarly = true;
+    opts.onClose?.();
+    transport.close(1001, "not opened in time");
+  }, OPEN_TIMEOUT_MS);
   socket.onopen = () => {
+    clearTimeout(openTimer);
     if (closedEarly) return;
     win.start = performance.now();
     client = hub.addClient(transport, resume, {
@@ -138,6 +152,7 @@ export function acceptWebSocket(
   };
   socket.onmessage = (e) => client && onClientMessage(hub, client, win, e.data);
   const ended = () => {
+    clearTimeout(openTimer);
     if (client) hub.removeClient(client);
     else if (!closedEarly) {
       closedEarly = true;

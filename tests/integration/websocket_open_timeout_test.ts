@@ -1,0 +1,51 @@
+/**
+ * Deno fires no event for an upgrade whose client resets before reading the 101
+ * (docs/upstream/README.md); `acceptWebSocket` gives the slot back after OPEN_TIMEOUT_MS anyway.
+ * Real sockets: a bare `Deno.serve` (no front, which would hide the bug) and Node resetting.
+ */
+import assert from "node:assert/strict";
+import { acceptWebSocket, OPEN_TIMEOUT_MS, type WebSocketHub } from "../../src/http/websocket.ts";
+import { waitFor } from "../_helpers.ts";
+
+Deno.test({
+  name: "websocket: a slot whose socket never opens is given back after OPEN_TIMEOUT_MS",
+  // Deno keeps the dead upgrades' resources (its bug); they are not this test's leak.
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    let added = 0;
+    const hub = {
+      messageLimits: { messageRate: 20, maxMessageBytes: 4096 },
+      addClient: () => {
+        added++;
+        throw new Error("not expected: no socket opens");
+      },
+      removeClient: () => {},
+      setSeries: () => {},
+      refuse: () => {},
+    } as unknown as WebSocketHub;
+    let released = 0;
+    const ac = new AbortController();
+    const server = Deno.serve(
+      { port: 0, hostname: "127.0.0.1", signal: ac.signal, onListen: () => {} },
+      (req) => acceptWebSocket(hub, req, { onClose: () => released++ }),
+    );
+    const port = server.addr.port;
+    const req = `GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n` +
+      `Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n` +
+      `Sec-WebSocket-Version: 13\r\n\r\n`;
+    const script = `const net = require("node:net"); let left = 20;
+      for (let i = 0; i < 20; i++) {
+        const s = net.connect(${port}, "127.0.0.1", () => s.write(process.argv[1], () => s.resetAndDestroy()));
+        s.on("error", () => {}); s.on("close", () => { if (--left === 0) console.log("reset 20"); });
+      }`;
+    const out = await new Deno.Command("node", { args: ["-e", script, req], stdout: "piped" })
+      .output();
+    assert.equal(new TextDecoder().decode(out.stdout).trim(), "reset 20");
+    const t0 = performance.now();
+    await waitFor(() => released === 20, OPEN_TIMEOUT_MS + 3000, "20 slots given back");
+    console.log(`20 reset upgrades: slots back after ${Math.round(performance.now() - t0)} ms`);
+    assert.equal(added, 0);
+    ac.abort();
+  },
+});
