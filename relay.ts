@@ -186,13 +186,14 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       const turn = receiveTurns.maybe();
       if (turn) await turn;
       const frames = await inbox.receive();
-      const shedNow = governor.shed(inbox.readable);
+      const shedNow = governor.shed();
       if (isStopMessage(frames, stopToken)) {
         stopped = true;
         signal();
         return;
       }
       if (isStopMessage(frames, probeToken)) {
+        governor.probeSeen();
         probeSeen = true;
         signal();
         continue;

@@ -1,49 +1,56 @@
 /**
- * Telling "busy" from "overloaded" at the ingress, before the costly parse. The relay's receive
- * loop reports, for each message, whether more input was already queued behind it (the socket's
- * `readable`); when over a whole window the queue never ran dry (the producers offer more than the
- * worker can parse), messages are shed
- * unparsed for a short spell, so the backlog in the ingress drains at the cost of a byte scan
- * instead of growing until latency is seconds. Shed points are counted (`overload`) by
- * {@link countPoints}. Pure: no I/O.
+ * Telling "busy" from "overloaded" at the ingress, before the costly parse. The relay sends itself
+ * a probe through the ingress proxy every second (`relay.ts`); it waits in the same queue as the
+ * producers' messages, so the time since the last probe came out is how far behind the relay's
+ * receive is. When that exceeds a window (the producers offer more than the worker can parse, and
+ * the backlog already costs seconds of latency), messages are shed unparsed for a short spell, so
+ * the backlog drains at the cost of a byte scan. A relay that is busy but keeps up (however long
+ * its queue never runs dry) sees a probe every second and sheds nothing. Shed points are counted
+ * (`overload`) by {@link countPoints}. Pure: no I/O.
  *
  * @module
  */
 
 /** Options of {@link IngressGovernor}. */
 export interface GovernorOptions {
-  /** How long the queue may stay non-empty before shedding starts, in ms (default 1000: by then the backlog already costs a second of latency). */
+  /**
+   * How long without a probe coming out of the ingress before shedding starts, in ms (default
+   * 2500: the probe interval of 1 s plus 1.5 s of backlog).
+   */
   windowMs?: number;
-  /** How long to shed unparsed once saturated, in ms (default 50). */
+  /** How long to shed unparsed once behind, in ms (default 50). */
   shedMs?: number;
+  /** The clock at construction (ms), `performance.now()` by default. */
+  now?: number;
 }
 
 /** Decides per message whether the relay parses it or sheds it unparsed. */
 export class IngressGovernor {
-  /** Since when every message had more input queued behind it (undefined: it ran dry). */
-  #backlogSince: number | undefined;
+  /** When a probe last came out of the ingress (or the governor started). */
+  #lastProbe: number;
   #shedUntil = -Infinity;
   readonly #windowMs: number;
   readonly #shedMs: number;
 
   constructor(opts: GovernorOptions = {}) {
-    this.#windowMs = opts.windowMs ?? 1000;
+    this.#windowMs = opts.windowMs ?? 2500;
     this.#shedMs = opts.shedMs ?? 50;
+    this.#lastProbe = opts.now ?? performance.now();
+  }
+
+  /** Records that the relay's own probe came out of the ingress queue. */
+  probeSeen(now: number = performance.now()): void {
+    this.#lastProbe = now;
   }
 
   /**
-   * Records one message; `more` says whether further input was already queued behind it. Returns
-   * true when the message should be shed: the queue has not run dry for `windowMs`, or a spell
-   * of shedding is on. (A queue-state signal rather than a wait time: on a machine short of CPU,
-   * scheduling delays would look like waiting.)
+   * Returns true when the message just received should be shed: no probe came through for
+   * `windowMs` (the queue is that far behind), or a spell of shedding is on.
    * @param now the clock (ms), `performance.now()` by default
    */
-  shed(more: boolean, now = performance.now()): boolean {
-    if (!more) this.#backlogSince = undefined;
-    else if (this.#backlogSince === undefined) this.#backlogSince = now;
-    else if (now - this.#backlogSince >= this.#windowMs) {
+  shed(now: number = performance.now()): boolean {
+    if (now - this.#lastProbe >= this.#windowMs && now >= this.#shedUntil) {
       this.#shedUntil = now + this.#shedMs;
-      this.#backlogSince = now;
     }
     return now < this.#shedUntil;
   }

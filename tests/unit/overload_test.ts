@@ -3,17 +3,21 @@ import { countPoints, IngressGovernor } from "../../src/relay/overload.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
-Deno.test("IngressGovernor sheds for a spell only after a window in which the queue never drained", () => {
-  const g = new IngressGovernor({ windowMs: 100, shedMs: 50 });
-  assert.equal(g.shed(true, 1000), false, "a first message after idling is never shed");
-  // Busy but keeping up: the queue runs dry now and then; never shed.
-  for (let t = 1000; t <= 1300; t += 10) assert.equal(g.shed(t % 50 !== 0, t), false, `t=${t}`);
-  // Saturated: input always queued behind each message for a whole window -> shed for 50 ms.
+Deno.test("IngressGovernor sheds for a spell only when no probe came through the ingress for a window", () => {
+  const g = new IngressGovernor({ windowMs: 2500, shedMs: 50, now: 0 });
+  // Busy but keeping up: a probe comes out every second, however long the queue never drains.
+  for (let t = 0; t <= 10000; t += 10) {
+    if (t % 1000 === 0) g.probeSeen(t);
+    assert.equal(g.shed(t), false, `t=${t}`);
+  }
+  // Behind: the probe sent at 10,000 is still queued at 12,500 -> a 50 ms spell of shedding.
   let shedAt = -1;
-  for (let t = 1310; t <= 1420; t += 1) if (g.shed(true, t) && shedAt < 0) shedAt = t;
-  assert.equal(shedAt, 1410, "shedding starts once the queue stayed non-empty for 100 ms");
-  assert.equal(g.shed(true, 1440), true, "still in the spell");
-  assert.equal(g.shed(false, 1470), false, "the spell is over");
+  for (let t = 10010; t <= 12550; t += 10) if (g.shed(t) && shedAt < 0) shedAt = t;
+  assert.equal(shedAt, 12500, "shedding starts 2.5 s after the last probe came out");
+  assert.equal(g.shed(12540), true, "still in the spell");
+  assert.equal(g.shed(12560), true, "a new spell: still behind");
+  g.probeSeen(12570);
+  assert.equal(g.shed(12620), false, "the probe came out: the backlog drained, no more shedding");
 });
 
 Deno.test("countPoints() counts the x keys of an unparsed message, at least 1", () => {
