@@ -13,6 +13,7 @@ import {
 } from "@nats-io/transport-node";
 import type { NatsConfig } from "./config.ts";
 import { errorMessage, log, RateLimitedLog } from "../runtime/log.ts";
+import { guardLateSocketErrors } from "./late_socket_errors.ts";
 
 /** Connection state, for `/healthz` and `/metrics`. */
 export interface NatsLinkState {
@@ -104,6 +105,7 @@ export async function connectNats(
   who: string,
   signal?: AbortSignal,
 ): Promise<NatsLink> {
+  guardLateSocketErrors();
   const opts = await natsConnectionOptions(cfg, name);
   const rate = new RateLimitedLog(10_000);
   const servers = cfg.servers.join(",");
