@@ -322,6 +322,22 @@ function storeMetrics(
     "",
     p.maxFlushMs / 1000,
   ]]);
+  metric(
+    "zws_store_points_dropped_total",
+    "counter",
+    "Points not written because the store's writer was behind (its queue full) or died with them.",
+    [["", p.pointsDropped]],
+  );
+  metric(
+    "zws_store_writer_restarts_total",
+    "counter",
+    "Times the store's writer worker died (or stopped answering) and was started again.",
+    [["", p.writerRestarts]],
+  );
+  metric("zws_store_queued_points", "gauge", "Points waiting for the store's writer.", [[
+    "",
+    p.queuedPoints,
+  ]]);
 }
 
 /** Renders a forwarder's counters in the Prometheus text format (version 0.0.4). */

@@ -1,8 +1,8 @@
 /**
  * The point store: the history of every series and the sequencer's epoch and seq, in one SQLite
  * file (`<data dir>/points.db`) through `node:sqlite` (built into Deno; needs read and write
- * permission on the directory, nothing else). Synchronous: {@link StoreWriter} calls it from a
- * timer, off the per-point path.
+ * permission on the directory, nothing else). Synchronous: `StoreWriter` (`writer.ts`) calls it
+ * in the store's own Worker (`writer_worker.ts`), off the thread that carries the points.
  *
  * Schema (`SCHEMA_VERSION` 1, `PRAGMA application_id` "zws1"):
  * - `meta(key, value)`: `epoch`; `reserved`, the highest seq that may have been handed out;
@@ -77,6 +77,11 @@ export interface StoreOptions {
   maxTrimRows?: number;
   /** Clock (ms since the Unix epoch; tests). */
   now?: () => number;
+  /**
+   * Reopening while the run goes on (the store's worker died and was restarted): the file must
+   * hold this epoch (or none: a fresh file takes it), and seqs continue after `lastSeq` at least.
+   */
+  resume?: { epoch: string; lastSeq: number };
 }
 
 /** Counters of the store. */
@@ -157,7 +162,9 @@ export class PointStore {
       // FULL (see #durably), so they survive a power cut too, and with them every earlier commit.
       db.exec("PRAGMA synchronous = NORMAL");
       if (opts.maxPages) db.exec(`PRAGMA max_page_count = ${Math.floor(opts.maxPages)}`);
-      if (tables.n > 0) checkIntegrity(db, path);
+      // A reopen while the run goes on (`resume`) skips the full check: this process wrote the
+      // file moments ago, and the sequence must not wait on reading all of it.
+      if (tables.n > 0) checkIntegrity(db, path, !opts.resume);
       else createSchema(db);
       const start = beginRun(db, path, opts);
       const store = new PointStore(db, path, opts, start);
@@ -204,6 +211,17 @@ export class PointStore {
   }
 
   /**
+   * Keeps the reservation ahead of `seq` (the highest seq in use): when less than half a block is
+   * left, reserves `seq + reserveAhead`, durably (rare: once per half a block of seqs).
+   */
+  topUp(seq: number): void {
+    if (this.#reserved - seq >= this.#reserveAhead / 2) return;
+    const next = seq + this.#reserveAhead;
+    this.#guard(() => durably(this.#db, () => this.#setMeta.run("reserved", next)));
+    this.#reserved = next;
+  }
+
+  /**
    * Writes batches in one transaction, with the trims retention asks for now (bounded rows);
    * then, when `topUp` is given and the reservation is less than half a block ahead of it, a new
    * reservation (its own, durable, transaction: rare). Returns the trims made.
@@ -245,11 +263,7 @@ export class PointStore {
         }
         const steps = this.#applyTrim(this.#ledger.trim(now, this.#maxTrimRows, written));
         this.#db.exec("COMMIT");
-        if (topUp !== undefined && this.#reserved - topUp < this.#reserveAhead / 2) {
-          const next = topUp + this.#reserveAhead;
-          durably(this.#db, () => this.#setMeta.run("reserved", next));
-          this.#reserved = next;
-        }
+        if (topUp !== undefined) this.topUp(topUp);
         return steps;
       } catch (err) {
         if (this.#db.isTransaction) this.#db.exec("ROLLBACK");
@@ -425,13 +439,17 @@ function createSchema(db: DatabaseSync): void {
   `);
 }
 
-/** Refuses a damaged file or one of another schema version (never served from). */
-function checkIntegrity(db: DatabaseSync, path: string): void {
+/**
+ * Refuses a damaged file (`full`: reads every page) or one of another schema version (never
+ * served from).
+ */
+function checkIntegrity(db: DatabaseSync, path: string, full: boolean): void {
   const version = (db.prepare("PRAGMA user_version").get() as { user_version: number })
     .user_version;
   if (version !== SCHEMA_VERSION) {
     throw new StoreError("corrupt", path, `schema version ${version}, expected ${SCHEMA_VERSION}`);
   }
+  if (!full) return;
   const check = db.prepare("PRAGMA quick_check").all() as { quick_check: string }[];
   if (check.length !== 1 || check[0].quick_check !== "ok") {
     throw new StoreError("corrupt", path, check.map((r) => r.quick_check).slice(0, 3).join("; "));
@@ -454,14 +472,21 @@ function beginRun(db: DatabaseSync, path: string, opts: StoreOptions): StoreStar
   };
   let start: StoreStart;
   const epoch = meta.get("epoch");
+  const resume = opts.resume;
   if (epoch === undefined) {
     start = {
-      epoch: opts.newEpoch ?? crypto.randomUUID().slice(0, 8),
-      lastSeq: 0,
+      epoch: resume?.epoch ?? opts.newEpoch ?? crypto.randomUUID().slice(0, 8),
+      lastSeq: resume?.lastSeq ?? 0,
       recovered: "fresh",
     };
   } else if (typeof epoch !== "string" || !/^[\x21-\x7e]{1,64}$/.test(epoch)) {
     throw new StoreError("corrupt", path, "meta epoch is not an epoch");
+  } else if (resume && epoch !== resume.epoch) {
+    throw new StoreError(
+      "corrupt",
+      path,
+      `holds epoch ${epoch}, not the running ${resume.epoch} (the file was replaced)`,
+    );
   } else if (int("clean") === 1) {
     start = { epoch, lastSeq: int("last_seq"), recovered: "clean" };
   } else {
@@ -475,6 +500,7 @@ function beginRun(db: DatabaseSync, path: string, opts: StoreOptions): StoreStar
       lostAfter: written.s ?? 0,
     };
   }
+  if (resume) start.lastSeq = Math.max(start.lastSeq, resume.lastSeq);
   const set = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
   durably(db, () => {
     set.run("epoch", start.epoch);

@@ -1,8 +1,11 @@
 /**
- * The sequencer's side of the point store: `append` and `reserve` cost an array push and a
- * comparison per point; a timer writes what was appended every `flushMs` in one transaction. When
- * the disk fails (full, read-only, corrupt) it says so in one log line and goes on in memory: the
- * points are counted as not persisted and `/healthz` shows the state ({@link PersistStatus}).
+ * The store's writer: `append` and `reserve` cost an array push and a comparison per point;
+ * `flush` (a timer every `flushMs`, or its caller) writes what was appended in one transaction.
+ * When the disk fails (full, read-only, corrupt) it says so in one log line and goes on in memory:
+ * the points are counted as not persisted and `/healthz` shows the state ({@link PersistStatus}).
+ *
+ * It runs in the store's own Worker (`writer_worker.ts`), fed by the relay's
+ * {@link WriterThread} (`writer_thread.ts`); tests and `bench/store.ts` also drive it directly.
  *
  * @module
  */
@@ -33,22 +36,40 @@ export interface PersistStatus {
   /** Writes (transactions) since start, and the longest one in ms. */
   flushes: number;
   maxFlushMs: number;
+  /**
+   * Points not written because the writer's queue was full (the disk did not keep up) or its
+   * worker died with them queued.
+   */
+  pointsDropped: number;
+  /** Times the writer's worker died (or stopped answering) and was started again. */
+  writerRestarts: number;
+  /** Points waiting for the writer now. */
+  queuedPoints: number;
 }
 
 /** What `/healthz` says of persistence: the mode, why it is in memory, what was not kept. */
-export function persistHealth(
-  p: PersistStatus,
-): { mode: PersistStatus["mode"]; error?: string; pointsNotPersisted?: number } {
+export function persistHealth(p: PersistStatus): {
+  mode: PersistStatus["mode"];
+  error?: string;
+  pointsNotPersisted?: number;
+  pointsDropped?: number;
+  writerRestarts?: number;
+} {
   return {
     mode: p.mode,
     ...(p.error ? { error: p.error.message } : {}),
     ...(p.mode === "memory" ? { pointsNotPersisted: p.pointsNotPersisted } : {}),
+    ...(p.pointsDropped > 0 ? { pointsDropped: p.pointsDropped } : {}),
+    ...(p.writerRestarts > 0 ? { writerRestarts: p.writerRestarts } : {}),
   };
 }
 
 /** Options of {@link StoreWriter}. */
 export interface WriterOptions {
-  /** How often pending points are written, in ms (default 100): what a crash can lose at most. */
+  /**
+   * How often pending points are written, in ms (default 100): what a crash can lose at most.
+   * 0: no timer (the caller flushes).
+   */
   flushMs?: number;
   /** Trims by age every this many flushes (default 10). */
   trimEvery?: number;
@@ -87,9 +108,13 @@ export class StoreWriter {
       pointsTrimmed: 0,
       flushes: 0,
       maxFlushMs: 0,
+      pointsDropped: 0,
+      writerRestarts: 0,
+      queuedPoints: 0,
       ...(openError ? { error: { kind: openError.kind, message: openError.message } } : {}),
     };
-    if (store) this.#timer = setInterval(() => this.flush(), opts.flushMs ?? 100);
+    const flushMs = opts.flushMs ?? 100;
+    if (store && flushMs > 0) this.#timer = setInterval(() => this.flush(), flushMs);
   }
 
   /** Where the store's run continues (undefined: no store). */
@@ -99,7 +124,35 @@ export class StoreWriter {
 
   /** Current state (a copy). */
   status(): PersistStatus {
-    return { ...this.#status, ...(this.#status.error ? { error: { ...this.#status.error } } : {}) };
+    return {
+      ...this.#status,
+      queuedPoints: this.#pendingCount,
+      ...(this.#status.error ? { error: { ...this.#status.error } } : {}),
+    };
+  }
+
+  /** Highest seq reserved on disk (Infinity: no store, off or failed). */
+  get reserved(): number {
+    return this.#store ? this.#reserved : Infinity;
+  }
+
+  /** Points appended and not written yet. */
+  get pending(): number {
+    return this.#pendingCount;
+  }
+
+  /**
+   * Keeps the durable reservation ahead of `seq`, the highest seq in use (see
+   * `PointStore.topUp`); a failure goes on in memory.
+   */
+  topUp(seq: number): void {
+    if (!this.#store) return;
+    try {
+      this.#store.topUp(seq);
+      this.#reserved = this.#store.reserved;
+    } catch (err) {
+      this.#fail(err);
+    }
   }
 
   /**
@@ -205,6 +258,19 @@ export class StoreWriter {
     this.#store = undefined;
   }
 
+  /**
+   * Closes the file as a crash would leave it (nothing pending written, no clean-stop mark): the
+   * next open continues after the reservation. For a worker that is going away on an error.
+   */
+  abandon(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    try {
+      this.#store?.close();
+    } catch { /* already failed */ }
+    this.#store = undefined;
+  }
+
   /** Goes on in memory after a failure: one log line, the file closed, never read again. */
   #fail(err: unknown): void {
     const e = err instanceof StoreError ? err : new StoreError("io", "?", errorMessage(err));
@@ -227,7 +293,7 @@ export class StoreWriter {
       this.#store?.close();
     } catch { /* already failed */ }
     this.#store = undefined;
-    if (path) setAside(path);
+    if (path) setStoreAside(path);
   }
 }
 
@@ -236,7 +302,7 @@ export class StoreWriter {
  * a rename needs no free space). Seqs go on past its reservation in memory, so a later run must
  * not continue its epoch: it starts a fresh store (a new epoch; clients get a reset) instead.
  */
-function setAside(path: string): void {
+export function setStoreAside(path: string): void {
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   try {
     Deno.renameSync(path, `${path}.failed-${stamp}`);
@@ -285,7 +351,9 @@ export function openWriter(
   log(
     "info",
     "store",
-    s.recovered === "fresh"
+    storeOpts.resume
+      ? `writer restarted: epoch ${s.epoch} continues after seq ${s.lastSeq} (${store.path})`
+      : s.recovered === "fresh"
       ? `new store ${store.path}, epoch ${s.epoch}`
       : s.recovered === "clean"
       ? `continuing epoch ${s.epoch} after seq ${s.lastSeq} (${store.path})`

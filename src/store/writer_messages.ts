@@ -1,0 +1,77 @@
+/**
+ * Messages between the relay's {@link WriterThread} (`writer_thread.ts`) and the store's Worker
+ * (`writer_worker.ts`), and the shared counters both read without waiting for a message.
+ *
+ * @module
+ */
+import type { LogLevel } from "../runtime/log.ts";
+import type { StoredPoint, StoreOptions, StoreStart } from "./point_store.ts";
+import type { PersistStatus } from "./writer.ts";
+
+/**
+ * Slots of the shared counters: a `Float64Array` over a `SharedArrayBuffer` (aligned element
+ * reads and writes do not tear; each slot has one writer).
+ * - `RESERVED` (worker): seqs up to it are reserved on disk; Infinity once the store is gone.
+ * - `DONE` (worker): points taken off the queue (written, or lost with a failed store).
+ * - `SEQ_HI` (relay): the highest seq in use, which the reservation must stay ahead of.
+ * - `BEAT` (worker): counts up while the worker's event loop turns.
+ * - `FAILED` (worker): 1 once the store failed and the file was set aside (memory only).
+ */
+export const SLOT = { RESERVED: 0, DONE: 1, SEQ_HI: 2, BEAT: 3, FAILED: 4 } as const;
+
+/** Number of shared slots. */
+export const SLOTS = 5;
+
+/** Store options that cross the thread boundary (no clock function). */
+export type WorkerStoreOptions = Omit<StoreOptions, "now">;
+
+/** What the worker opens, and what it loads for a first start. */
+export interface WriterConfig {
+  dataDir: string;
+  store: WorkerStoreOptions;
+  /** Trims by age every this many writes (`WriterOptions.trimEvery`). */
+  trimEvery?: number;
+  /** The last `perSeries` points of at most `maxSeries` series, for the bridge (first start). */
+  load?: { perSeries: number; maxSeries: number };
+  /** Lowest log level the worker prints. */
+  logLevel?: LogLevel;
+  /** How often the worker beats and checks the reservation, in ms. */
+  beatMs: number;
+}
+
+/** Relay -> store worker. */
+export type ToWriter =
+  | { type: "open"; config: WriterConfig; shared: SharedArrayBuffer }
+  /**
+   * Points in seq order: point `i` is of series `names[series[i]]`, has seq `seqs[i]` and
+   * (x, y) = (`xy[2i]`, `xy[2i+1]`); `n` points (the arrays may be longer). Transferred.
+   */
+  | {
+    type: "points";
+    n: number;
+    names: string[];
+    series: Uint32Array<ArrayBuffer>;
+    seqs: Float64Array<ArrayBuffer>;
+    xy: Float64Array<ArrayBuffer>;
+  }
+  /** Write what is queued up to `lastSeq`, record a clean stop after it, and end. */
+  | { type: "close"; lastSeq: number }
+  /**
+   * Tests: `throw` ends the worker with an uncaught error; `hang` blocks its thread for good; `slow`
+   * makes every write wait `ms` first (a disk that cannot keep up).
+   */
+  | { type: "fault"; kind: "throw" | "hang" | "slow"; ms?: number };
+
+/** Store worker -> relay. */
+export type FromWriter =
+  | {
+    type: "opened";
+    /** Where the run continues (absent: the store could not be opened; `status` says why). */
+    start?: StoreStart;
+    /** Points loaded for the bridge (first start), in seq order. */
+    held: StoredPoint[];
+    status: PersistStatus;
+  }
+  | { type: "status"; status: PersistStatus }
+  | { type: "closed"; status: PersistStatus }
+  | { type: "crashed"; message: string };

@@ -1,0 +1,144 @@
+/**
+ * The store's Worker: a {@link StoreWriter} on a thread of its own, so SQLite's writes never run
+ * on the thread that receives, sequences and sends the points (the relay's). It takes the points
+ * the relay's {@link WriterThread} posts, writes each batch that arrives as soon as its queue is
+ * empty (one transaction for whatever came in meanwhile), keeps the seq reservation ahead of the
+ * relay's highest seq, and publishes both in the shared counters (`writer_messages.ts`).
+ *
+ * On an uncaught error it closes the file as a crash would, says so, and ends: its owner starts
+ * a new one, which continues the same run.
+ *
+ * @module
+ */
+import { openWriter, type PersistStatus, StoreWriter } from "./writer.ts";
+import { type FromWriter, SLOT, SLOTS, type ToWriter } from "./writer_messages.ts";
+import { errorMessage, setLogLevel } from "../runtime/log.ts";
+
+/** The parts of a worker's global scope the writer uses. */
+export interface WriterScope {
+  postMessage(m: FromWriter): void;
+  addEventListener(type: string, fn: (e: Event) => void): void;
+  close(): void;
+}
+
+/** Drives one {@link StoreWriter} from the relay's messages (see the module doc). */
+export function runWriterWorker(scope: WriterScope): void {
+  let writer: StoreWriter | undefined;
+  let shared: Float64Array<ArrayBufferLike> = new Float64Array(SLOTS);
+  /** Points appended since the last write. */
+  let appended = 0;
+  let scheduled = false;
+  let slowMs = 0;
+  let beat: ReturnType<typeof setInterval> | undefined;
+  let crashed = false;
+  let lastPosted = "";
+  const post = (m: FromWriter) => scope.postMessage(m);
+
+  const publish = () => {
+    if (!writer) return;
+    shared[SLOT.RESERVED] = writer.reserved;
+    if (writer.status().mode !== "disk") shared[SLOT.FAILED] = 1;
+  };
+  /** Posts the status when it changed since the last post (or always, `force`). */
+  const postStatus = (force = false) => {
+    if (!writer) return;
+    const status = writer.status();
+    const key =
+      `${status.mode} ${status.flushes} ${status.pointsNotPersisted} ${status.queuedPoints}`;
+    if (!force && key === lastPosted) return;
+    lastPosted = key;
+    post({ type: "status", status });
+  };
+  const write = () => {
+    scheduled = false;
+    if (!writer) return;
+    if (slowMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, slowMs);
+    const before = writer.status().mode;
+    writer.flush();
+    shared[SLOT.DONE] += appended;
+    appended = 0;
+    publish();
+    if (writer.status().mode !== before) postStatus(true);
+  };
+
+  const crash = (e: Event, what: string) => {
+    e.preventDefault();
+    if (crashed) return;
+    crashed = true;
+    clearInterval(beat);
+    try {
+      writer?.abandon();
+    } catch { /* going anyway */ }
+    post({ type: "crashed", message: what });
+    scope.close();
+  };
+  scope.addEventListener("error", (e) => crash(e, errorMessage((e as ErrorEvent).error ?? e)));
+  scope.addEventListener(
+    "unhandledrejection",
+    (e) => crash(e, errorMessage((e as PromiseRejectionEvent).reason)),
+  );
+
+  scope.addEventListener("message", (e) => {
+    const msg = (e as MessageEvent<ToWriter>).data;
+    switch (msg.type) {
+      case "open": {
+        const c = msg.config;
+        if (c.logLevel) setLogLevel(c.logLevel);
+        shared = new Float64Array(msg.shared);
+        writer = openWriter(c.dataDir, c.store, {
+          flushMs: 0,
+          ...(c.trimEvery ? { trimEvery: c.trimEvery } : {}),
+        });
+        const held = writer.start && c.load ? writer.load(c.load.perSeries, c.load.maxSeries) : [];
+        publish();
+        const status: PersistStatus = writer.status();
+        post({ type: "opened", ...(writer.start ? { start: writer.start } : {}), held, status });
+        if (!writer.start) break; // in memory: the owner closes us
+        // The beat also keeps the reservation ahead of the relay, however far behind the writes
+        // are, and posts the status when it changed.
+        beat = setInterval(() => {
+          shared[SLOT.BEAT]++;
+          writer?.topUp(shared[SLOT.SEQ_HI]);
+          publish();
+          postStatus();
+        }, c.beatMs);
+        break;
+      }
+      case "points": {
+        if (!writer) break;
+        const { n, names, series, seqs, xy } = msg;
+        for (let i = 0; i < n; i++) {
+          writer.append(names[series[i]], seqs[i], xy[2 * i], xy[2 * i + 1]);
+        }
+        appended += n;
+        // Written once the messages that came meanwhile are in: one transaction for all of them.
+        if (!scheduled) {
+          scheduled = true;
+          setTimeout(write, 0);
+        }
+        break;
+      }
+      case "close": {
+        clearInterval(beat);
+        if (writer) {
+          writer.close(msg.lastSeq);
+          post({ type: "closed", status: writer.status() });
+        }
+        scope.close();
+        break;
+      }
+      case "fault":
+        if (msg.kind === "slow") slowMs = msg.ms ?? 200;
+        else if (msg.kind === "hang") Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+        else {setTimeout(() => {
+            throw new Error("fault injected in the store writer");
+          }, 0);}
+        break;
+    }
+  });
+}
+
+// Inside a Worker (`self` is a WorkerGlobalScope), this module drives a store writer.
+if ("WorkerGlobalScope" in globalThis && import.meta.main) {
+  runWriterWorker(self as unknown as WriterScope);
+}
