@@ -57,8 +57,9 @@ export type ToWriter =
   /** Write what is queued up to `lastSeq`, record a clean stop after it, and end. */
   | { type: "close"; lastSeq: number }
   /**
-   * Tests: `throw` ends the worker with an uncaught error; `hang` blocks its thread for good; `slow`
-   * makes every write wait `ms` first (a disk that cannot keep up).
+   * Tests: `throw` ends the worker with an uncaught error; `hang` blocks its thread for `ms`
+   * (default 1000: a disk that hangs); `slow` makes every write wait `ms` first (default 200: a
+   * disk that cannot keep up).
    */
   | { type: "fault"; kind: "throw" | "hang" | "slow"; ms?: number };
 

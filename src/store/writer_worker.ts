@@ -39,26 +39,25 @@ export function runWriterWorker(scope: WriterScope): void {
     shared[SLOT.RESERVED] = writer.reserved;
     if (writer.status().mode !== "disk") shared[SLOT.FAILED] = 1;
   };
-  /** Posts the status when it changed since the last post (or always, `force`). */
-  const postStatus = (force = false) => {
+  /** Posts the status when it changed since the last post. */
+  const postStatus = () => {
     if (!writer) return;
     const status = writer.status();
     const key =
       `${status.mode} ${status.flushes} ${status.pointsNotPersisted} ${status.queuedPoints}`;
-    if (!force && key === lastPosted) return;
+    if (key === lastPosted) return;
     lastPosted = key;
     post({ type: "status", status });
   };
   const write = () => {
     scheduled = false;
     if (!writer) return;
-    if (slowMs > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, slowMs);
-    const before = writer.status().mode;
+    if (slowMs > 0) block(slowMs);
     writer.flush();
     shared[SLOT.DONE] += appended;
     appended = 0;
     publish();
-    if (writer.status().mode !== before) postStatus(true);
+    postStatus();
   };
 
   const crash = (e: Event, what: string) => {
@@ -129,13 +128,21 @@ export function runWriterWorker(scope: WriterScope): void {
       }
       case "fault":
         if (msg.kind === "slow") slowMs = msg.ms ?? 200;
-        else if (msg.kind === "hang") Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+        else if (msg.kind === "hang") block(msg.ms ?? 1000);
         else {setTimeout(() => {
             throw new Error("fault injected in the store writer");
           }, 0);}
         break;
     }
   });
+}
+
+/**
+ * Blocks the thread for `ms` (test faults: a disk that hangs or is slow). Bounded: Deno cannot
+ * end a worker while it is blocked, only once it returns to JavaScript.
+ */
+function block(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 // Inside a Worker (`self` is a WorkerGlobalScope), this module drives a store writer.
