@@ -419,7 +419,7 @@ export class WriterThread {
       worker.onmessage = (e: MessageEvent<FromWriter>) => this.#onMessage(worker, e.data, resolve);
       worker.onerror = (e: ErrorEvent) => {
         e.preventDefault();
-        this.#died(worker, e.message);
+        this.#died(worker, String(e.message).split("\n")[0]);
         resolve();
       };
     });
