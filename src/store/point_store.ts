@@ -24,6 +24,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { encodePoint } from "../protocol/frames.ts";
 import { classifyError, StoreError } from "./errors.ts";
 import { type Retention, RetentionLedger, type TrimStep } from "./retention.ts";
+import type { StoreRow } from "./chunks.ts";
 
 /** Bumped on any change of the schema; a file with another version is refused as corrupt. */
 export const SCHEMA_VERSION = 1;
@@ -46,6 +47,20 @@ export interface SeriesBatch {
   seqs: number[];
   xs: number[];
   ys: number[];
+}
+
+/** A batch as a row of the file. */
+function batchRow(b: SeriesBatch): StoreRow {
+  const n = b.seqs.length;
+  const first = b.seqs[0];
+  const deltas = new Uint32Array(n);
+  const xy = new Float64Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    deltas[i] = b.seqs[i] - first;
+    xy[2 * i] = b.xs[i];
+    xy[2 * i + 1] = b.ys[i];
+  }
+  return { series: b.series, first, last: b.seqs[n - 1], n, deltas, xy };
 }
 
 /** Little-endian on every platform Deno runs on; checked, since the file format depends on it. */
@@ -221,45 +236,37 @@ export class PointStore {
     this.#reserved = next;
   }
 
+  /** Writes batches (see {@link writeRows}): one row per batch. */
+  write(batches: readonly SeriesBatch[], topUp?: number): TrimStep[] {
+    return this.writeRows(batches.filter((b) => b.seqs.length > 0).map(batchRow), topUp);
+  }
+
   /**
-   * Writes batches in one transaction, with the trims retention asks for now (bounded rows);
-   * then, when `topUp` is given and the reservation is less than half a block ahead of it, a new
+   * Writes rows in one transaction, with the trims retention asks for now (bounded rows); then,
+   * when `topUp` is given and the reservation is less than half a block ahead of it, a new
    * reservation (its own, durable, transaction: rare). Returns the trims made.
    */
-  write(batches: readonly SeriesBatch[], topUp?: number): TrimStep[] {
+  writeRows(rows: readonly StoreRow[], topUp?: number): TrimStep[] {
     const now = this.#now();
     return this.#guard(() => {
       this.#db.exec("BEGIN IMMEDIATE");
       try {
         const written: string[] = [];
-        for (const b of batches) {
-          if (b.seqs.length === 0) continue;
-          const n = b.seqs.length;
-          const first = b.seqs[0];
-          const deltas = new Uint32Array(n);
-          const xy = new Float64Array(2 * n);
-          for (let i = 0; i < n; i++) {
-            deltas[i] = b.seqs[i] - first;
-            xy[2 * i] = b.xs[i];
-            xy[2 * i + 1] = b.ys[i];
-          }
+        for (const row of rows) {
+          if (row.n === 0) continue;
           const r = this.#insert.run(
-            b.series,
-            first,
-            b.seqs[n - 1],
-            n,
+            row.series,
+            row.first,
+            row.last,
+            row.n,
             now,
-            new Uint8Array(deltas.buffer),
-            new Uint8Array(xy.buffer),
+            new Uint8Array(row.deltas.buffer, row.deltas.byteOffset, 4 * row.n),
+            new Uint8Array(row.xy.buffer, row.xy.byteOffset, 16 * row.n),
           );
-          this.#ledger.add(b.series, {
-            id: Number(r.lastInsertRowid),
-            n: b.seqs.length,
-            writtenMs: now,
-          });
-          written.push(b.series);
+          this.#ledger.add(row.series, { id: Number(r.lastInsertRowid), n: row.n, writtenMs: now });
+          written.push(row.series);
           this.counters.rowsWritten++;
-          this.counters.pointsWritten += b.seqs.length;
+          this.counters.pointsWritten += row.n;
         }
         const steps = this.#applyTrim(this.#ledger.trim(now, this.#maxTrimRows, written));
         this.#db.exec("COMMIT");

@@ -10,14 +10,9 @@
  * @module
  */
 import { describeKind, StoreError, type StoreErrorKind } from "./errors.ts";
-import {
-  PointStore,
-  type SeriesBatch,
-  type StoredPoint,
-  type StoreOptions,
-  type StoreStart,
-} from "./point_store.ts";
+import { PointStore, type StoredPoint, type StoreOptions, type StoreStart } from "./point_store.ts";
 import { errorMessage, log } from "../runtime/log.ts";
+import { ChunkBuilder, chunkRows, cutChunks, type PointChunk } from "./chunks.ts";
 
 /** What persistence is doing, for `/healthz` and `/metrics`. */
 export interface PersistStatus {
@@ -78,9 +73,9 @@ export interface WriterOptions {
 /** Buffers points and writes them in batches; see the module doc. */
 export class StoreWriter {
   #store?: PointStore;
-  #pending = new Map<string, SeriesBatch>();
-  /** The batch the last point went to. */
-  #last?: SeriesBatch;
+  /** Points appended one by one go into `#builder`, then with chunks appended whole to `#chunks`. */
+  #builder = new ChunkBuilder();
+  #chunks: PointChunk[] = [];
   #pendingCount = 0;
   #lastAppended = 0;
   /** Seqs up to this one are reserved on disk (cached: no call per point). */
@@ -181,32 +176,44 @@ export class StoreWriter {
       if (this.#status.mode === "memory") this.#status.pointsNotPersisted++;
       return;
     }
-    // Points of one producer message are mostly of one series: skip the lookup then.
-    let b = this.#last;
-    if (b?.series !== series) {
-      b = this.#pending.get(series);
-      if (!b) this.#pending.set(series, b = { series, seqs: [], xs: [], ys: [] });
-      this.#last = b;
-    }
-    b.seqs.push(seq);
-    b.xs.push(x);
-    b.ys.push(y);
+    this.#builder.add(series, seq, x, y);
+    if (this.#builder.full) this.#chunks.push(this.#builder.take()!);
     this.#pendingCount++;
+  }
+
+  /** Queues a chunk of points (seqs increase, after any appended before) for the next write. */
+  appendChunk(chunk: PointChunk): void {
+    if (chunk.n === 0) return;
+    this.#lastAppended = chunk.seqs[chunk.n - 1];
+    if (!this.#store) {
+      if (this.#status.mode === "memory") this.#status.pointsNotPersisted += chunk.n;
+      return;
+    }
+    this.#takeBuilder();
+    this.#chunks.push(chunk);
+    this.#pendingCount += chunk.n;
+  }
+
+  #takeBuilder(): void {
+    const c = this.#builder.take();
+    if (c) this.#chunks.push(c);
   }
 
   /** Writes what is pending now (the timer calls it; a clean stop calls it last). */
   flush(): void {
     const store = this.#store;
     if (!store) return;
-    const batches = [...this.#pending.values()];
+    this.#takeBuilder();
+    const chunks = this.#chunks;
     const count = this.#pendingCount;
-    this.#pending.clear();
-    this.#last = undefined;
+    this.#chunks = [];
     this.#pendingCount = 0;
     const t0 = performance.now();
     try {
       // Keep the reservation ahead of the sequence by at least what two flushes carry.
-      const steps = count > 0 ? store.write(batches, this.#lastAppended + count * 2) : [];
+      const steps = count > 0
+        ? store.writeRows(chunkRows(chunks), this.#lastAppended + count * 2)
+        : [];
       this.#status.pointsPersisted += count;
       if (++this.#status.flushes % this.#trimEvery === 0) steps.push(...store.trimAll());
       for (const s of steps) this.#status.pointsTrimmed += s.points;
@@ -241,12 +248,8 @@ export class StoreWriter {
     this.#timer = undefined;
     if (!this.#store) return;
     // Points sequenced after `lastSeq` were never sent: not written (the store drops any it has).
-    for (const b of this.#pending.values()) {
-      let keep = b.seqs.length;
-      while (keep > 0 && b.seqs[keep - 1] > lastSeq) keep--;
-      this.#pendingCount -= b.seqs.length - keep;
-      b.seqs.length = b.xs.length = b.ys.length = keep;
-    }
+    this.#takeBuilder();
+    this.#pendingCount -= cutChunks(this.#chunks, lastSeq);
     this.flush();
     const store = this.#store;
     if (!store) return; // the last flush failed
@@ -285,8 +288,8 @@ export class StoreWriter {
     );
     clearInterval(this.#timer);
     this.#timer = undefined;
-    this.#pending.clear();
-    this.#last = undefined;
+    this.#builder.take();
+    this.#chunks = [];
     this.#pendingCount = 0;
     const path = this.#store?.path;
     try {

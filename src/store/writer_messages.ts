@@ -7,6 +7,7 @@
 import type { LogLevel } from "../runtime/log.ts";
 import type { StoredPoint, StoreOptions, StoreStart } from "./point_store.ts";
 import type { PersistStatus } from "./writer.ts";
+import type { PointChunk } from "./chunks.ts";
 
 /**
  * Slots of the shared counters: a `Float64Array` over a `SharedArrayBuffer` (aligned element
@@ -42,18 +43,8 @@ export interface WriterConfig {
 /** Relay -> store worker. */
 export type ToWriter =
   | { type: "open"; config: WriterConfig; shared: SharedArrayBuffer }
-  /**
-   * Points in seq order: point `i` is of series `names[series[i]]`, has seq `seqs[i]` and
-   * (x, y) = (`xy[2i]`, `xy[2i+1]`); `n` points (the arrays may be longer). Transferred.
-   */
-  | {
-    type: "points";
-    n: number;
-    names: string[];
-    series: Uint32Array<ArrayBuffer>;
-    seqs: Float64Array<ArrayBuffer>;
-    xy: Float64Array<ArrayBuffer>;
-  }
+  /** Points in seq order, in chunks (transferred, not copied): one write for all of them. */
+  | { type: "points"; chunks: PointChunk[] }
   /** Write what is queued up to `lastSeq`, record a clean stop after it, and end. */
   | { type: "close"; lastSeq: number }
   /**

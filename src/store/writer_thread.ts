@@ -3,10 +3,10 @@
  * points to the store's own Worker (`writer_worker.ts`) and never touches SQLite itself, so the
  * disk's time is never spent on the thread that carries the points.
  *
- * - `append` costs a few typed-array stores per point; every `chunkPoints` points, and every
- *   `flushMs`, what was appended is posted (transferred, not copied) to the worker, which writes
- *   it in one transaction as soon as it is free. A crash loses at most what was appended in the
- *   last `flushMs` plus the write in progress.
+ * - `append` costs a few typed-array stores per point (`chunks.ts`); every `flushMs` what was
+ *   appended is posted to the worker in one message (its buffers transferred, not copied), which
+ *   it writes in one transaction as soon as it is free. A crash (SIGKILL) loses at most what was
+ *   appended in the last `flushMs` plus the write in progress.
  * - The queue is bounded (`maxQueuedPoints`, appended but not yet written): when the disk does not
  *   keep up, further points are dropped from the store and counted (`pointsDropped`), live data
  *   goes on and nothing waits. A store with holes is safe: a restart loads what is there, and a
@@ -24,6 +24,7 @@
  *
  * @module
  */
+import { chunkBuffers, ChunkBuilder, type PointChunk } from "./chunks.ts";
 import {
   type FromWriter,
   SLOT,
@@ -42,7 +43,7 @@ export interface WriterThreadOptions {
   flushMs?: number;
   /** Points appended but not yet written, at most (default 1,000,000, about 28 MB); more are dropped. */
   maxQueuedPoints?: number;
-  /** Points per message to the worker at most (default 8192). */
+  /** Points per chunk (default 8192): the unit of memory the queue grows and shrinks by. */
   chunkPoints?: number;
   /** The worker counts as dead when its heartbeat stops for this long, in ms (default 10,000). */
   stallMs?: number;
@@ -83,8 +84,6 @@ const zeroCounters = (): Counters => ({
   maxFlushMs: 0,
 });
 
-type PointsMessage = Extract<ToWriter, { type: "points" }>;
-
 /** The sequencer's sink in front of the store's worker; see the module doc. */
 export class WriterThread {
   #config?: WriterConfig;
@@ -114,17 +113,9 @@ export class WriterThread {
   #dropped = 0;
   #restarts = 0;
 
-  // The chunk being filled: point i is of series #names[#series[i]].
-  #names: string[] = [];
-  #nameIndex = new Map<string, number>();
-  #lastName: string | undefined;
-  #lastIndex = 0;
-  #series: Uint32Array<ArrayBuffer>;
-  #seqs: Float64Array<ArrayBuffer>;
-  #xy: Float64Array<ArrayBuffer>;
-  #n = 0;
-  /** Chunks waiting for a worker that is (re)starting. */
-  #backlog: PointsMessage[] = [];
+  #builder: ChunkBuilder;
+  /** Chunks not yet posted: until the next tick, or while the worker (re)starts. */
+  #backlog: PointChunk[] = [];
   #backlogPoints = 0;
   /** Points posted to the current worker. */
   #sent = 0;
@@ -153,10 +144,7 @@ export class WriterThread {
       restartDelayMs: opts.restartDelayMs ?? 100,
     };
     this.#url = opts.workerUrl ?? new URL("./writer_worker.ts", import.meta.url);
-    const c = this.#opts.chunkPoints;
-    this.#series = new Uint32Array(c);
-    this.#seqs = new Float64Array(c);
-    this.#xy = new Float64Array(2 * c);
+    this.#builder = new ChunkBuilder(this.#opts.chunkPoints);
     this.#mode = config ? "disk" : "off";
     this.#reserved = config ? 0 : Infinity;
     if (config) {
@@ -273,24 +261,8 @@ export class WriterThread {
       return;
     }
     this.#room--;
-    // Points of one producer message are mostly of one series: skip the lookup then.
-    let i = this.#lastIndex;
-    if (series !== this.#lastName) {
-      let found = this.#nameIndex.get(series);
-      if (found === undefined) {
-        found = this.#names.length;
-        this.#names.push(series);
-        this.#nameIndex.set(series, found);
-      }
-      i = this.#lastIndex = found;
-      this.#lastName = series;
-    }
-    const n = this.#n;
-    this.#series[n] = i;
-    this.#seqs[n] = seq;
-    this.#xy[2 * n] = x;
-    this.#xy[2 * n + 1] = y;
-    if (++this.#n === this.#opts.chunkPoints) this.#post();
+    this.#builder.add(series, seq, x, y);
+    if (this.#builder.full) this.#cut();
   }
 
   /**
@@ -309,7 +281,10 @@ export class WriterThread {
       await this.#opening;
       const worker = this.#worker;
       if (!worker) return;
-      if (this.#mode === "disk") this.#post();
+      if (this.#mode === "disk") {
+        this.#cut();
+        this.#send();
+      }
       let timer: ReturnType<typeof setTimeout> | undefined;
       const done = await Promise.race([
         new Promise<boolean>((resolve) => {
@@ -344,53 +319,41 @@ export class WriterThread {
 
   /** Points appended and not yet written. */
   #queued(): number {
-    return this.#sent - this.#shared[SLOT.DONE] + this.#backlogPoints + this.#n;
+    return this.#sent - this.#shared[SLOT.DONE] + this.#backlogPoints + this.#builder.length;
   }
 
   #resume(): { epoch: string; lastSeq: number } {
     return { epoch: this.#start!.epoch, lastSeq: Math.max(this.#seqHi, this.#refused) };
   }
 
-  /** Hands the chunk to the worker (or the backlog while it restarts). */
-  #post(): void {
-    const n = this.#n;
-    if (n === 0) return;
-    this.#shared[SLOT.SEQ_HI] = this.#seqHi;
-    const full = n === this.#opts.chunkPoints;
-    // A full chunk's buffers are transferred (new ones are made); a partial one is copied out.
-    const msg: PointsMessage = {
-      type: "points",
-      n,
-      names: this.#names,
-      series: full ? this.#series : this.#series.slice(0, n),
-      seqs: full ? this.#seqs : this.#seqs.slice(0, n),
-      xy: full ? this.#xy : this.#xy.slice(0, 2 * n),
-    };
-    if (full) {
-      this.#series = new Uint32Array(n);
-      this.#seqs = new Float64Array(n);
-      this.#xy = new Float64Array(2 * n);
-    }
-    this.#names = [];
-    this.#nameIndex.clear();
-    this.#lastName = undefined;
-    this.#n = 0;
-    if (this.#mode !== "disk") {
-      this.#notPersisted += n;
-    } else if (this.#worker && this.#opened) {
-      this.#worker.postMessage(msg, [msg.series.buffer, msg.seqs.buffer, msg.xy.buffer]);
-      this.#sent += n;
-    } else {
-      this.#backlog.push(msg);
-      this.#backlogPoints += n;
-    }
+  /** Moves the chunk being filled to the backlog. */
+  #cut(): void {
+    const chunk = this.#builder.take();
+    if (!chunk) return;
+    this.#backlog.push(chunk);
+    this.#backlogPoints += chunk.n;
+  }
+
+  /**
+   * Posts the backlog to the worker in one message (its buffers transferred), so the worker writes
+   * it in one transaction: one write per `flushMs`, whatever the rate.
+   */
+  #send(): void {
+    const worker = this.#worker;
+    if (this.#backlog.length === 0 || !worker || !this.#opened || this.#mode !== "disk") return;
+    const chunks = this.#backlog;
+    worker.postMessage({ type: "points", chunks } satisfies ToWriter, chunkBuffers(chunks));
+    this.#sent += this.#backlogPoints;
+    this.#backlog = [];
+    this.#backlogPoints = 0;
   }
 
   /** Every `flushMs`: posts the chunk, follows the store's state and the worker's heartbeat. */
   #tick(): void {
     if (this.#mode === "disk" && this.#shared[SLOT.FAILED] === 1) this.#toMemory();
-    this.#post();
     this.#shared[SLOT.SEQ_HI] = this.#seqHi;
+    this.#cut();
+    this.#send();
     const worker = this.#worker;
     if (!worker || !this.#opened) return;
     const now = performance.now();
@@ -452,12 +415,7 @@ export class WriterThread {
           }
           this.#everOpened = true;
           this.#reserved = this.#shared[SLOT.RESERVED];
-          for (const m of this.#backlog) {
-            worker.postMessage(m, [m.series.buffer, m.seqs.buffer, m.xy.buffer]);
-            this.#sent += m.n;
-          }
-          this.#backlog = [];
-          this.#backlogPoints = 0;
+          this.#send();
         }
         opened();
         break;
@@ -527,10 +485,10 @@ export class WriterThread {
   #toMemory(): void {
     this.#mode = "memory";
     this.#reserved = Infinity;
-    this.#notPersisted += this.#backlogPoints + this.#n;
+    this.#notPersisted += this.#backlogPoints + this.#builder.length;
     this.#backlog = [];
     this.#backlogPoints = 0;
-    this.#n = 0;
+    this.#builder.take();
   }
 
   /**

@@ -105,11 +105,10 @@ export function runWriterWorker(scope: WriterScope): void {
       }
       case "points": {
         if (!writer) break;
-        const { n, names, series, seqs, xy } = msg;
-        for (let i = 0; i < n; i++) {
-          writer.append(names[series[i]], seqs[i], xy[2 * i], xy[2 * i + 1]);
+        for (const chunk of msg.chunks) {
+          writer.appendChunk(chunk);
+          appended += chunk.n;
         }
-        appended += n;
         // Written once the messages that came meanwhile are in: one transaction for all of them.
         if (!scheduled) {
           scheduled = true;
