@@ -273,41 +273,47 @@ export class WriterThread {
   close(lastSeq: number): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#timer);
-      if (this.#mode === "disk" && !this.#worker && this.#everOpened) {
-        // Between a death and its restart: restart now, so the stop is recorded as clean.
-        clearTimeout(this.#restartTimer);
-        await this.#spawn(this.#resume());
-      }
-      await this.#opening;
-      const worker = this.#worker;
-      if (!worker) return;
-      if (this.#mode === "disk") {
-        this.#cut();
-        this.#send();
-      }
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const done = await Promise.race([
-        new Promise<boolean>((resolve) => {
-          this.#whenClosed = () => resolve(true);
-          worker.postMessage({ type: "close", lastSeq } satisfies ToWriter);
-        }),
-        new Promise<boolean>((resolve) => {
-          timer = setTimeout(() => resolve(false), this.#opts.closeTimeoutMs);
-        }),
-      ]);
+      const timeout = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), this.#opts.closeTimeoutMs);
+      });
+      const done = await Promise.race([this.#finish(lastSeq), timeout]);
       clearTimeout(timer);
-      if (!done && this.#worker === worker) {
+      if (!done) {
         log(
           "error",
           "store",
-          `the store's writer did not finish within ${this.#opts.closeTimeoutMs} ms; the next ` +
-            `start continues after the reservation (clients get a reset)`,
+          `the store's writer did not record a clean stop (it died, or took over ` +
+            `${this.#opts.closeTimeoutMs} ms); the next start continues after the reservation ` +
+            `(clients get a reset)`,
         );
       }
+      const worker = this.#worker;
       this.#worker = undefined;
-      worker.terminate();
+      worker?.terminate();
     })();
     return this.#closing;
+  }
+
+  /** The steps of {@link close}: true once the worker said it closed the file (or had none). */
+  async #finish(lastSeq: number): Promise<boolean> {
+    if (this.#mode === "disk" && !this.#worker && this.#everOpened) {
+      // Between a death and its restart: restart now, so the stop is recorded as clean.
+      clearTimeout(this.#restartTimer);
+      await this.#spawn(this.#resume());
+    }
+    await this.#opening;
+    const worker = this.#worker;
+    if (!worker) return true;
+    if (this.#mode === "disk") {
+      this.#cut();
+      this.#send();
+    }
+    return await new Promise<boolean>((resolve) => {
+      // Resolved by "closed", or by the worker's death (the file is then as after a crash).
+      this.#whenClosed = () => resolve(this.#worker === worker);
+      worker.postMessage({ type: "close", lastSeq } satisfies ToWriter);
+    });
   }
 
   /** Tests: makes the current worker fail (see `ToWriter` "fault"). */
