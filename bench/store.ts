@@ -1,5 +1,5 @@
 /**
- * `deno run --allow-read=/tmp,./src --allow-write=/tmp --allow-run=cat bench/store.ts`: what a point costs in the store
+ * `deno run --allow-read=/tmp,./src --allow-write=/tmp --allow-run=sh bench/store.ts`: what a point costs in the store
  * (src/store/), on a file in a temp dir with the store's pragmas (WAL, synchronous NORMAL), one
  * transaction per flush: a row per point (its JSON), a row per series per flush (JSON joined), and
  * the store's layout (a row per series per flush, seqs and x/y as binary), appended through
@@ -41,14 +41,32 @@ function measure(name: string, perFlush: number, run: () => number): void {
   );
 }
 
-/** CPU time of the main thread (this one), in microseconds (Linux, 100 Hz ticks). */
-function threadCpuUs(): number {
-  // Through `cat`: Deno lets a program read its own /proc entries only with --allow-all.
-  const out = new Deno.Command("cat", { args: [`/proc/${Deno.pid}/task/${Deno.pid}/stat`] })
-    .outputSync();
-  const stat = new TextDecoder().decode(out.stdout);
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) * 10_000;
+/** CPU so far of each thread of this process (tid -> kind and microseconds; Linux, 100 Hz). */
+function threadsCpu(): Map<number, { kind: "main" | "workers" | "other"; us: number }> {
+  // Through `sh`: Deno lets a program read its own /proc entries only with --allow-all.
+  const out = new Deno.Command("sh", {
+    args: ["-c", `for t in /proc/${Deno.pid}/task/*; do echo "\${t##*/} $(cat $t/stat)"; done`],
+  }).outputSync();
+  const threads = new Map<number, { kind: "main" | "workers" | "other"; us: number }>();
+  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+    if (!line) continue;
+    const tid = Number(line.slice(0, line.indexOf(" ")));
+    const comm = line.slice(line.indexOf("(") + 1, line.lastIndexOf(")"));
+    const f = line.slice(line.lastIndexOf(")") + 2).split(" ");
+    const us = (Number(f[11]) + Number(f[12])) * 10_000;
+    const kind = tid === Deno.pid ? "main" : comm.startsWith("worker") ? "workers" : "other";
+    threads.set(tid, { kind, us });
+  }
+  return threads;
+}
+
+/** CPU used since `before` by this thread, Worker threads and the rest, in microseconds. */
+function cpuSince(
+  before: ReturnType<typeof threadsCpu>,
+): Record<"main" | "workers" | "other", number> {
+  const sum = { main: 0, workers: 0, other: 0 };
+  for (const [tid, t] of threadsCpu()) sum[t.kind] += t.us - (before.get(tid)?.us ?? 0);
+  return sum;
 }
 
 function sqlite(path: string, columns: string): DatabaseSync {
@@ -133,8 +151,7 @@ try {
       inline ?? worker,
     );
     const first = seq.lastSeq;
-    const c0 = process.cpuUsage();
-    const th0 = threadCpuUs();
+    const th0 = threadsCpu();
     let flushedAt = performance.now();
     for (const m of msgs) {
       seq.offer(m);
@@ -146,20 +163,21 @@ try {
       if (seq.blocked) await worker?.whenReserved();
     }
     inline?.flush();
-    const thread = threadCpuUs() - th0;
+    const main = cpuSince(th0).main;
     if (worker) {
       const done = () => worker.status().pointsPersisted + worker.status().pointsDropped >= M;
       while (!done()) await new Promise((r) => setTimeout(r, 10));
     }
-    const c = process.cpuUsage(c0);
+    const th = cpuSince(th0);
     const st = (inline ?? worker)?.status();
     inline?.close(seq.lastSeq);
     await worker?.close(seq.lastSeq);
     if (seq.lastSeq - first !== M) throw new Error(`sequenced ${seq.lastSeq - first}`);
     if (st && st.pointsPersisted !== M) throw new Error(`store: ${JSON.stringify(st)}`);
+    const per = (us: number) => (us / M).toFixed(2);
     console.log(
-      `sequencer, 100-point messages, ${variant}: this thread ${(thread / M).toFixed(2)} us ` +
-        `CPU/point, the process ${((c.user + c.system) / M).toFixed(2)} us`,
+      `sequencer, 100-point messages, ${variant}: this thread ${per(main)} us CPU/point, ` +
+        `worker threads ${per(th.workers)}, other threads (GC, I/O) ${per(th.other)}`,
     );
   }
 } finally {
