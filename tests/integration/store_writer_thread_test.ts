@@ -164,6 +164,32 @@ Deno.test("WriterThread: a seq past the reservation waits for it; when it never 
     assert.equal(onDisk(dir).start.recovered, "fresh", "the next run starts a new epoch");
   }));
 
+Deno.test("WriterThread: a disk that fills up while running: one line, memory only, counted, the file moved aside", () =>
+  withDir(async (dir) => {
+    const w = await WriterThread.open({
+      dataDir: dir,
+      store: { retention: { count: 1e6 }, maxPages: 40 },
+    });
+    let seq = 0;
+    for (let round = 0; round < 200 && w.status().mode === "disk"; round++) {
+      sequence(w, seq + 1, seq + 1000);
+      seq += 1000;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await waitFor(() => w.status().error !== undefined, 5000, "the failure reported");
+    const st = w.status();
+    assert.equal(st.mode, "memory");
+    assert.equal(st.error?.kind, "full");
+    assert(st.pointsPersisted > 0, "what fitted was written");
+    sequence(w, seq + 1, seq + 1000); // the file is gone: no reservation to respect
+    seq += 1000;
+    const end = w.status();
+    assert.equal(end.pointsPersisted + end.pointsNotPersisted + end.pointsDropped, seq);
+    const files = [...Deno.readDirSync(dir)].map((e) => e.name);
+    assert(files.some((f) => f.startsWith(`${STORE_FILE}.failed-`)), `${files}`);
+    await w.close(seq);
+  }));
+
 Deno.test("WriterThread: off (--no-persist) has no worker, refuses nothing, keeps nothing", async () => {
   const w = await WriterThread.open(null);
   assert(w.reserve(1e12));
