@@ -88,11 +88,6 @@ export interface StoreOptions {
   reserveAhead?: number;
   /** Page limit of the file (tests: a "disk" that fills up). */
   maxPages?: number;
-  /**
-   * Page size of a new file, in bytes (default 65536; an existing file keeps its own). Large
-   * pages suit rows of thousands of points: a write costs about 40 % less CPU than with 4096.
-   */
-  pageSize?: number;
   /** Rows deleted per write at most (default 2000), so a trim never takes long. */
   maxTrimRows?: number;
   /** Clock (ms since the Unix epoch; tests). */
@@ -168,8 +163,6 @@ export class PointStore {
       }
       db = new DatabaseSync(path);
       db.exec("PRAGMA busy_timeout = 2000");
-      // Takes effect only on a new file (before WAL mode writes its header).
-      db.exec(`PRAGMA page_size = ${Math.floor(opts.pageSize ?? 65536)}`);
       const found = db.prepare("PRAGMA application_id").get() as { application_id: number };
       const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number };
       if (tables.n > 0 && found.application_id !== APPLICATION_ID) {
@@ -183,9 +176,6 @@ export class PointStore {
       // the disk; a power cut may lose the last ones). The reservation and the clean-stop mark:
       // FULL (see #durably), so they survive a power cut too, and with them every earlier commit.
       db.exec("PRAGMA synchronous = NORMAL");
-      // Checkpoint the write-ahead log at about 4 MB, whatever the page size.
-      const pageSize = (db.prepare("PRAGMA page_size").get() as { page_size: number }).page_size;
-      db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(16, Math.round(4_194_304 / pageSize))}`);
       if (opts.maxPages) db.exec(`PRAGMA max_page_count = ${Math.floor(opts.maxPages)}`);
       // A reopen while the run goes on (`resume`) skips the full check: this process wrote the
       // file moments ago, and the sequence must not wait on reading all of it.

@@ -252,7 +252,7 @@ Deno.test("store: a full disk is a typed error; the writer goes on in memory and
   withDir((dir) => {
     const logs: string[] = [];
     setLogSink((l) => logs.push(l));
-    const store = PointStore.open(dir, { retention: { count: 1e6 }, maxPages: 30, pageSize: 4096 });
+    const store = PointStore.open(dir, { retention: { count: 1e6 }, maxPages: 30 });
     assert.throws(
       () => {
         for (let i = 0; i < 100; i++) store.write(batches(i * 100 + 1, i * 100 + 100));
@@ -260,9 +260,7 @@ Deno.test("store: a full disk is a typed error; the writer goes on in memory and
       (e: unknown) => e instanceof StoreError && e.kind === "full",
     );
     store.close();
-    const w = openWriter(dir, { retention: { count: 1e6 }, maxPages: 30, pageSize: 4096 }, {
-      flushMs: 1e6,
-    });
+    const w = openWriter(dir, { retention: { count: 1e6 }, maxPages: 30 }, { flushMs: 1e6 });
     let seq = w.start!.lastSeq;
     let refused = 0;
     for (let round = 0; round < 50; round++) {
@@ -283,12 +281,7 @@ Deno.test("store: a full disk is a typed error; the writer goes on in memory and
 
 Deno.test("store: after a failure, seqs past the reservation are refused (a new epoch is due)", () =>
   withDir((dir) => {
-    const w = openWriter(dir, {
-      retention: { count: 1e6 },
-      reserveAhead: 100_000,
-      maxPages: 30,
-      pageSize: 4096,
-    }, {
+    const w = openWriter(dir, { retention: { count: 1e6 }, reserveAhead: 100_000, maxPages: 30 }, {
       flushMs: 1e6,
     });
     let seq = 0;

@@ -168,7 +168,7 @@ Deno.test("WriterThread: a disk that fills up while running: one line, memory on
   withDir(async (dir) => {
     const w = await WriterThread.open({
       dataDir: dir,
-      store: { retention: { count: 1e6 }, maxPages: 40, pageSize: 4096 },
+      store: { retention: { count: 1e6 }, maxPages: 40 },
     });
     let seq = 0;
     for (let round = 0; round < 200 && w.status().mode === "disk"; round++) {
