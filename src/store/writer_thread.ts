@@ -5,7 +5,9 @@
  *
  * - `append` costs a few typed-array stores per point (`chunks.ts`); every `flushMs` what was
  *   appended is posted to the worker in one message (its buffers transferred, not copied), which
- *   it writes in one transaction as soon as it is free. A crash (SIGKILL) loses at most what was
+ *   it writes in one transaction as soon as it is free. The post is made from `append` itself when
+ *   a chunk fills (under sustained input the relay's timers do not get a turn), and from a timer
+ *   at low rates. A crash (SIGKILL) loses at most what was
  *   appended in the last `flushMs` plus the write in progress.
  * - The queue is bounded (`maxQueuedPoints`, appended but not yet written): when the disk does not
  *   keep up, further points are dropped from the store and counted (`pointsDropped`), live data
@@ -125,6 +127,7 @@ export class WriterThread {
   #seqHi = 0;
   #reserved: number;
   #refused = 0;
+  #lastSend = 0;
   #timer?: ReturnType<typeof setInterval>;
   #lastBeat = 0;
   #beatSeenAt = 0;
@@ -262,7 +265,7 @@ export class WriterThread {
     }
     this.#room--;
     this.#builder.add(series, seq, x, y);
-    if (this.#builder.full) this.#cut();
+    if (this.#builder.full) this.#full();
   }
 
   /**
@@ -341,10 +344,23 @@ export class WriterThread {
   }
 
   /**
+   * A full chunk (from `append`): sent when `flushMs` have passed since the last send. The timer
+   * alone is not enough: under sustained input the relay's loops take every turn (a ready ZeroMQ
+   * receive settles as a microtask) and its timers wait until the input pauses.
+   */
+  #full(): void {
+    this.#cut();
+    if (performance.now() - this.#lastSend >= this.#opts.flushMs) this.#send();
+  }
+
+  /**
    * Posts the backlog to the worker in one message (its buffers transferred), so the worker writes
    * it in one transaction: one write per `flushMs`, whatever the rate.
    */
   #send(): void {
+    this.#lastSend = performance.now();
+    this.#shared[SLOT.SEQ_HI] = this.#seqHi;
+    if (this.#mode === "disk" && this.#shared[SLOT.FAILED] === 1) this.#toMemory();
     const worker = this.#worker;
     if (this.#backlog.length === 0 || !worker || !this.#opened || this.#mode !== "disk") return;
     const chunks = this.#backlog;
@@ -354,10 +370,11 @@ export class WriterThread {
     this.#backlogPoints = 0;
   }
 
-  /** Every `flushMs`: posts the chunk, follows the store's state and the worker's heartbeat. */
+  /**
+   * Every `flushMs` (when the relay's loops leave timers a turn): posts what was appended, follows
+   * the store's state and the worker's heartbeat.
+   */
   #tick(): void {
-    if (this.#mode === "disk" && this.#shared[SLOT.FAILED] === 1) this.#toMemory();
-    this.#shared[SLOT.SEQ_HI] = this.#seqHi;
     this.#cut();
     this.#send();
     const worker = this.#worker;

@@ -67,6 +67,24 @@ Deno.test("WriterThread: points are written by the worker; close records a clean
     await again.close(20_000);
   }));
 
+Deno.test("WriterThread: points reach the worker while the thread never yields (sustained input starves its timers)", () =>
+  withDir(async (dir) => {
+    const w = await open(dir, { flushMs: 50, chunkPoints: 1000 });
+    // 50,000 points over about 500 ms of a thread that never gives its timers a turn, as the
+    // relay's loops under sustained input.
+    for (let k = 0; k < 50; k++) {
+      sequence(w, k * 1000 + 1, k * 1000 + 1000);
+      const until = performance.now() + 10;
+      while (performance.now() < until) { /* busy */ }
+    }
+    // Still not yielding: the queue (read from the shared counters) drains as the worker writes.
+    const deadline = performance.now() + 5000;
+    while (w.status().queuedPoints > 5000 && performance.now() < deadline) { /* busy */ }
+    assert(w.status().queuedPoints <= 5000, `${w.status().queuedPoints} queued: nothing was sent`);
+    await w.close(50_000);
+    assert.deepEqual(onDisk(dir).seqs, range(1, 50_000));
+  }));
+
 Deno.test("WriterThread: a worker that dies is restarted, the writes go on in the same epoch, no seq reused", () =>
   withDir(async (dir, logs) => {
     const w = await open(dir);
