@@ -12,7 +12,7 @@
 import { describeKind, StoreError, type StoreErrorKind } from "./errors.ts";
 import { PointStore, type StoredPoint, type StoreOptions, type StoreStart } from "./point_store.ts";
 import { errorMessage, log } from "../runtime/log.ts";
-import { ChunkBuilder, chunkRows, cutChunks, type PointChunk } from "./chunks.ts";
+import { ChunkBuilder, chunkRows, cutChunks, type PointChunk, RowScratch } from "./chunks.ts";
 
 /** What persistence is doing, for `/healthz` and `/metrics`. */
 export interface PersistStatus {
@@ -76,6 +76,7 @@ export class StoreWriter {
   /** Points appended one by one go into `#builder`, then with chunks appended whole to `#chunks`. */
   #builder = new ChunkBuilder();
   #chunks: PointChunk[] = [];
+  #scratch = new RowScratch();
   #pendingCount = 0;
   #lastAppended = 0;
   /** Seqs up to this one are reserved on disk (cached: no call per point). */
@@ -212,7 +213,7 @@ export class StoreWriter {
     try {
       // Keep the reservation ahead of the sequence by at least what two flushes carry.
       const steps = count > 0
-        ? store.writeRows(chunkRows(chunks), this.#lastAppended + count * 2)
+        ? store.writeRows(chunkRows(chunks, this.#scratch), this.#lastAppended + count * 2)
         : [];
       this.#status.pointsPersisted += count;
       if (++this.#status.flushes % this.#trimEvery === 0) steps.push(...store.trimAll());

@@ -7,7 +7,7 @@
 import type { LogLevel } from "../runtime/log.ts";
 import type { StoredPoint, StoreOptions, StoreStart } from "./point_store.ts";
 import type { PersistStatus } from "./writer.ts";
-import type { PointChunk } from "./chunks.ts";
+import type { PoolBuffers } from "./chunks.ts";
 
 /**
  * Slots of the shared counters: a `Float64Array` over a `SharedArrayBuffer` (aligned element
@@ -42,9 +42,19 @@ export interface WriterConfig {
 
 /** Relay -> store worker. */
 export type ToWriter =
-  | { type: "open"; config: WriterConfig; shared: SharedArrayBuffer }
-  /** Points in seq order, in chunks (transferred, not copied): one write for all of them. */
-  | { type: "points"; chunks: PointChunk[] }
+  /** `pool`: the chunk slots the points come in (`chunks.ts`), handed to `generation`. */
+  | {
+    type: "open";
+    config: WriterConfig;
+    shared: SharedArrayBuffer;
+    pool: PoolBuffers;
+    generation: number;
+  }
+  /**
+   * Points in seq order, in pool slots (`n` points of series `names` each): one write for all of
+   * them, then the slots are released.
+   */
+  | { type: "points"; chunks: { slot: number; n: number; names: string[] }[] }
   /** Write what is queued up to `lastSeq`, record a clean stop after it, and end. */
   | { type: "close"; lastSeq: number }
   /**

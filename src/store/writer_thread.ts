@@ -3,15 +3,16 @@
  * points to the store's own Worker (`writer_worker.ts`) and never touches SQLite itself, so the
  * disk's time is never spent on the thread that carries the points.
  *
- * - `append` costs a few typed-array stores per point (`chunks.ts`); every `flushMs` what was
- *   appended is posted to the worker in one message (its buffers transferred, not copied), which
- *   it writes in one transaction as soon as it is free. The post is made from `append` itself when
+ * - `append` costs a few typed-array stores per point, into chunks that live in shared memory
+ *   (`chunks.ts` `ChunkPool`); every `flushMs` the filled chunks are handed to the worker in one
+ *   small message (slot numbers: nothing is copied, transferred or left for the garbage
+ *   collector), which writes them in one transaction as soon as it is free and frees the slots. The post is made from `append` itself when
  *   a chunk fills (under sustained input the relay's timers do not get a turn), and from a timer
  *   at low rates. A crash (SIGKILL) loses at most what was
  *   appended in the last `flushMs` plus the write in progress.
- * - The queue is bounded (`maxQueuedPoints`, appended but not yet written): when the disk does not
- *   keep up, further points are dropped from the store and counted (`pointsDropped`), live data
- *   goes on and nothing waits. A store with holes is safe: a restart loads what is there, and a
+ * - The queue is bounded (the pool's slots: `maxQueuedPoints` appended but not yet written): when
+ *   the disk does not keep up, further points are dropped from the store and counted
+ *   (`pointsDropped`), live data goes on and nothing waits. A store with holes is safe: a restart loads what is there, and a
  *   client that resumes across a hole gets a reset (`hub/history.ts` counts jumps in seq).
  * - `reserve` reads the durable reservation the worker keeps ahead of the highest seq in use
  *   (shared counters, `writer_messages.ts`): no message, no wait. Only when the worker is a whole
@@ -26,7 +27,7 @@
  *
  * @module
  */
-import { chunkBuffers, ChunkBuilder, type PointChunk } from "./chunks.ts";
+import { ChunkBuilder, ChunkPool, type PointChunk } from "./chunks.ts";
 import {
   type FromWriter,
   SLOT,
@@ -43,9 +44,12 @@ import { getLogLevel, log, RateLimitedLog } from "../runtime/log.ts";
 export interface WriterThreadOptions {
   /** How often appended points go to the worker, in ms (default 100). */
   flushMs?: number;
-  /** Points appended but not yet written, at most (default 1,000,000, about 28 MB); more are dropped. */
+  /**
+   * Points appended but not yet written, at most (default 524,288: 64 chunks, about 14.7 MB of
+   * shared memory, touched only as far as used); more are dropped.
+   */
   maxQueuedPoints?: number;
-  /** Points per chunk (default 8192): the unit of memory the queue grows and shrinks by. */
+  /** Points per chunk (default 8192): the queue is a pool of such chunks. */
   chunkPoints?: number;
   /** The worker counts as dead when its heartbeat stops for this long, in ms (default 10,000). */
   stallMs?: number;
@@ -115,14 +119,15 @@ export class WriterThread {
   #dropped = 0;
   #restarts = 0;
 
+  #pool: ChunkPool;
   #builder: ChunkBuilder;
+  /** Generation of the current worker: the pool slots handed to it carry it. */
+  #generation = 0;
   /** Chunks not yet posted: until the next tick, or while the worker (re)starts. */
   #backlog: PointChunk[] = [];
   #backlogPoints = 0;
   /** Points posted to the current worker. */
   #sent = 0;
-  /** Appends allowed before the queue is measured again. */
-  #room = 0;
 
   #seqHi = 0;
   #reserved: number;
@@ -138,7 +143,7 @@ export class WriterThread {
   private constructor(config: WriterThreadConfig | null, opts: WriterThreadOptions) {
     this.#opts = {
       flushMs: opts.flushMs ?? 100,
-      maxQueuedPoints: opts.maxQueuedPoints ?? 1_000_000,
+      maxQueuedPoints: opts.maxQueuedPoints ?? 64 * 8192,
       chunkPoints: opts.chunkPoints ?? 8192,
       stallMs: opts.stallMs ?? 10_000,
       reservationWaitMs: opts.reservationWaitMs ?? 1000,
@@ -147,7 +152,9 @@ export class WriterThread {
       restartDelayMs: opts.restartDelayMs ?? 100,
     };
     this.#url = opts.workerUrl ?? new URL("./writer_worker.ts", import.meta.url);
-    this.#builder = new ChunkBuilder(this.#opts.chunkPoints);
+    const slots = Math.max(1, Math.ceil(this.#opts.maxQueuedPoints / this.#opts.chunkPoints));
+    this.#pool = new ChunkPool(config ? slots : 1, config ? this.#opts.chunkPoints : 1);
+    this.#builder = new ChunkBuilder(this.#opts.chunkPoints, this.#pool);
     this.#mode = config ? "disk" : "off";
     this.#reserved = config ? 0 : Infinity;
     if (config) {
@@ -252,18 +259,17 @@ export class WriterThread {
       if (this.#mode === "memory") this.#notPersisted++;
       return;
     }
-    if (this.#room <= 0 && (this.#room = this.#opts.maxQueuedPoints - this.#queued()) <= 0) {
+    if (!this.#builder.ready) {
       this.#dropped++;
       this.#rateLog.log(
         "warn",
         "store",
         "queue-full",
-        `the store's writer is behind (${this.#opts.maxQueuedPoints} points queued): points are ` +
+        `the store's writer is behind (${this.#queued()} points queued): points are ` +
           `not kept on disk until it catches up (${this.#dropped} so far; live data goes on)`,
       );
       return;
     }
-    this.#room--;
     this.#builder.add(series, seq, x, y);
     if (this.#builder.full) this.#full();
   }
@@ -363,8 +369,11 @@ export class WriterThread {
     if (this.#mode === "disk" && this.#shared[SLOT.FAILED] === 1) this.#toMemory();
     const worker = this.#worker;
     if (this.#backlog.length === 0 || !worker || !this.#opened || this.#mode !== "disk") return;
-    const chunks = this.#backlog;
-    worker.postMessage({ type: "points", chunks } satisfies ToWriter, chunkBuffers(chunks));
+    const chunks = this.#backlog.map((c) => {
+      this.#pool.handOver(c.slot!, this.#generation);
+      return { slot: c.slot!, n: c.n, names: c.names };
+    });
+    worker.postMessage({ type: "points", chunks } satisfies ToWriter);
     this.#sent += this.#backlogPoints;
     this.#backlog = [];
     this.#backlogPoints = 0;
@@ -395,7 +404,7 @@ export class WriterThread {
     this.#worker = worker;
     this.#opened = false;
     this.#sent = 0;
-    this.#room = 0;
+    this.#generation = (this.#generation + 1) % (1 << 30);
     this.#shared[SLOT.DONE] = 0;
     this.#shared[SLOT.BEAT] = 0;
     this.#shared[SLOT.SEQ_HI] = this.#seqHi;
@@ -413,6 +422,8 @@ export class WriterThread {
       type: "open",
       config: resume ? { ...config, store: { ...config.store, resume }, load: undefined } : config,
       shared: this.#sab,
+      pool: this.#pool.buffers,
+      generation: this.#generation,
     };
     worker.postMessage(msg);
     return this.#opening;
@@ -464,7 +475,7 @@ export class WriterThread {
     worker.terminate();
     const lost = Math.max(0, this.#sent - this.#shared[SLOT.DONE]);
     this.#sent = 0;
-    this.#room = 0;
+    this.#pool.reclaim(this.#generation);
     this.#carry();
     if (this.#closing) {
       this.#whenClosed?.();
@@ -509,9 +520,11 @@ export class WriterThread {
     this.#mode = "memory";
     this.#reserved = Infinity;
     this.#notPersisted += this.#backlogPoints + this.#builder.length;
+    for (const c of this.#backlog) this.#pool.free(c.slot!);
     this.#backlog = [];
     this.#backlogPoints = 0;
-    this.#builder.take();
+    const rest = this.#builder.take();
+    if (rest) this.#pool.free(rest.slot!);
   }
 
   /**
@@ -527,6 +540,7 @@ export class WriterThread {
     worker?.terminate();
     this.#carry();
     this.#notPersisted += Math.max(0, this.#sent - this.#shared[SLOT.DONE]);
+    this.#pool.reclaim(this.#generation);
     this.#toMemory();
     if (setAside) setStoreAside(this.#path());
   }

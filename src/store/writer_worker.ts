@@ -13,6 +13,7 @@
 import { openWriter, type PersistStatus, StoreWriter } from "./writer.ts";
 import { type FromWriter, SLOT, SLOTS, type ToWriter } from "./writer_messages.ts";
 import { errorMessage, setLogLevel } from "../runtime/log.ts";
+import { ChunkPool } from "./chunks.ts";
 
 /** The parts of a worker's global scope the writer uses. */
 export interface WriterScope {
@@ -25,6 +26,10 @@ export interface WriterScope {
 export function runWriterWorker(scope: WriterScope): void {
   let writer: StoreWriter | undefined;
   let shared: Float64Array<ArrayBufferLike> = new Float64Array(SLOTS);
+  let pool: ChunkPool | undefined;
+  /** Pool slots appended since the last write: released once it is done. */
+  let slots: number[] = [];
+  let generation = 0;
   /** Points appended since the last write. */
   let appended = 0;
   let scheduled = false;
@@ -54,6 +59,8 @@ export function runWriterWorker(scope: WriterScope): void {
     if (!writer) return;
     if (slowMs > 0) block(slowMs);
     writer.flush();
+    for (const slot of slots) pool?.release(slot, generation);
+    slots = [];
     shared[SLOT.DONE] += appended;
     appended = 0;
     publish();
@@ -84,6 +91,8 @@ export function runWriterWorker(scope: WriterScope): void {
         const c = msg.config;
         if (c.logLevel) setLogLevel(c.logLevel);
         shared = new Float64Array(msg.shared);
+        pool = ChunkPool.of(msg.pool);
+        generation = msg.generation;
         writer = openWriter(c.dataDir, c.store, {
           flushMs: 0,
           ...(c.trimEvery ? { trimEvery: c.trimEvery } : {}),
@@ -105,9 +114,10 @@ export function runWriterWorker(scope: WriterScope): void {
       }
       case "points": {
         if (!writer) break;
-        for (const chunk of msg.chunks) {
-          writer.appendChunk(chunk);
-          appended += chunk.n;
+        for (const { slot, n, names } of msg.chunks) {
+          writer.appendChunk({ n, names, ...pool!.views(slot), slot });
+          slots.push(slot);
+          appended += n;
         }
         // Written once the messages that came meanwhile are in: one transaction for all of them.
         if (!scheduled) {
@@ -120,6 +130,8 @@ export function runWriterWorker(scope: WriterScope): void {
         clearInterval(beat);
         if (writer) {
           writer.close(msg.lastSeq);
+          for (const slot of slots) pool?.release(slot, generation);
+          slots = [];
           post({ type: "closed", status: writer.status() });
         }
         scope.close();

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { ChunkBuilder, chunkRows, cutChunks, type PointChunk } from "../../src/store/chunks.ts";
+import {
+  ChunkBuilder,
+  ChunkPool,
+  chunkRows,
+  cutChunks,
+  type PointChunk,
+  RowScratch,
+} from "../../src/store/chunks.ts";
 
 /** Points seq from..to of `series(seq)`, x = seq, y = -seq, in chunks of `capacity`. */
 function build(from: number, to: number, series: (seq: number) => string, capacity = 4) {
@@ -58,4 +65,44 @@ Deno.test("cutChunks: drops the points above a seq, whole chunks and part of one
   assert.equal(cutChunks(chunks, 99), 0);
   assert.equal(cutChunks(chunks, 0), 5);
   assert.equal(chunks.length, 0);
+});
+
+Deno.test("ChunkPool: slots are filled, handed over by generation, released; a full pool is a full queue", () => {
+  const pool = new ChunkPool(2, 3);
+  const b = new ChunkBuilder(99, pool);
+  assert.equal(b.capacity, 3, "the pool's chunk size wins");
+  const chunks: PointChunk[] = [];
+  for (let seq = 1; seq <= 6; seq++) {
+    assert(b.ready, `slot for ${seq}`);
+    b.add("a", seq, seq, 0);
+    if (b.full) chunks.push(b.take()!);
+  }
+  assert.deepEqual(chunks.map((c) => c.slot), [0, 1]);
+  assert.equal(b.ready, false, "both slots in use: nothing more fits");
+  // The other thread's view of the same memory.
+  const reader = ChunkPool.of(pool.buffers);
+  assert.deepEqual([...reader.views(1).seqs], [4, 5, 6]);
+  pool.handOver(0, 7);
+  pool.handOver(1, 7);
+  reader.release(0, 6);
+  assert.equal(b.ready, false, "another generation cannot release it");
+  reader.release(0, 7);
+  assert(b.ready, "released by its generation: free again");
+  assert.equal(b.slot, 0);
+  assert.deepEqual(pool.reclaim(7), [1], "a dead reader's slots come back");
+  assert.equal(pool.used, 1);
+  b.add("a", 7, 7, 0);
+  const partial = b.take()!;
+  assert.deepEqual([partial.slot, partial.n], [0, 1]);
+  pool.free(partial.slot!);
+  assert.equal(pool.used, 0);
+});
+
+Deno.test("chunkRows with a RowScratch reuses its arrays from one call to the next", () => {
+  const scratch = new RowScratch();
+  const first = chunkRows(build(1, 10, () => "a"), scratch)[0];
+  const second = chunkRows(build(11, 15, () => "a"), scratch)[0];
+  assert.equal(first.deltas.buffer, second.deltas.buffer);
+  assert.deepEqual([...second.deltas].map((d) => second.first + d), [11, 12, 13, 14, 15]);
+  assert.deepEqual([...second.xy], [11, -11, 12, -12, 13, -13, 14, -14, 15, -15]);
 });
