@@ -191,10 +191,20 @@ export class ChunkBuilder {
 
   /** Adds one point (seqs increase); the chunk must not be full, and must be {@link ready}. */
   add(series: string, seq: number, x: number, y: number): void {
-    // Points of one producer message are mostly of one series: skip the lookup then.
+    // Points of one producer message are mostly of one series: skip the lookup then. With a few
+    // series taking turns, comparing them beats hashing a new string per point.
     let i = this.#lastIndex;
     if (series !== this.#lastName) {
-      let found = this.#index.get(series);
+      const names = this.#names;
+      let found: number | undefined;
+      if (names.length <= 8) {
+        for (let k = 0; k < names.length; k++) {
+          if (names[k] === series) {
+            found = k;
+            break;
+          }
+        }
+      } else found = this.#index.get(series);
       if (found === undefined) {
         found = this.#names.length;
         this.#names.push(series);

@@ -106,3 +106,13 @@ Deno.test("chunkRows with a RowScratch reuses its arrays from one call to the ne
   assert.deepEqual([...second.deltas].map((d) => second.first + d), [11, 12, 13, 14, 15]);
   assert.deepEqual([...second.xy], [11, -11, 12, -12, 13, -13, 14, -14, 15, -15]);
 });
+
+Deno.test("ChunkBuilder: many series taking turns (past the short list, by map) keep their points", () => {
+  const rows = chunkRows(build(1, 48, (seq) => `s${seq % 12}`, 16));
+  assert.equal(rows.length, 12);
+  for (const r of rows) {
+    const k = Number(r.series.slice(1));
+    const want = Array.from({ length: 48 }, (_, i) => i + 1).filter((s) => s % 12 === k);
+    assert.deepEqual([...r.deltas].map((d) => r.first + d), want, r.series);
+  }
+});
