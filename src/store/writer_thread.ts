@@ -61,6 +61,13 @@ export interface WriterThreadOptions {
   beatMs?: number;
   /** Delay before a dead worker is started again, in ms (default 100; doubles while it keeps dying). */
   restartDelayMs?: number;
+  /**
+   * Nice value of the worker's thread (default 10; 0 leaves it): with every core busy, the
+   * threads that carry the points go first and the writer takes what they leave (its queue
+   * absorbs the wait, and drops are counted if it never catches up). Measured with W6 in
+   * docs/benchmarks.md. Needs the FFI permission for libc (`runtime/thread_priority.ts`).
+   */
+  nice?: number;
   /** Worker module (defaults to `writer_worker.ts`). */
   workerUrl?: URL;
 }
@@ -150,6 +157,7 @@ export class WriterThread {
       closeTimeoutMs: opts.closeTimeoutMs ?? 10_000,
       beatMs: opts.beatMs ?? 50,
       restartDelayMs: opts.restartDelayMs ?? 100,
+      nice: opts.nice ?? 10,
     };
     this.#url = opts.workerUrl ?? new URL("./writer_worker.ts", import.meta.url);
     const slots = Math.max(1, Math.ceil(this.#opts.maxQueuedPoints / this.#opts.chunkPoints));
@@ -165,6 +173,7 @@ export class WriterThread {
         ...(config.load ? { load: config.load } : {}),
         logLevel: getLogLevel(),
         beatMs: this.#opts.beatMs,
+        nice: this.#opts.nice,
       };
     }
   }
