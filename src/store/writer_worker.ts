@@ -1,9 +1,10 @@
 /**
- * The store's Worker: a {@link StoreWriter} on a thread of its own, so SQLite's writes never run
- * on the thread that receives, sequences and sends the points (the relay's). It takes the points
- * the relay's {@link WriterThread} posts, writes each batch that arrives as soon as its queue is
- * empty (one transaction for whatever came in meanwhile), keeps the seq reservation ahead of the
- * relay's highest seq, and publishes both in the shared counters (`writer_messages.ts`).
+ * The store's Worker: a {@link StoreWriter} on a thread of its own (at a lower priority), so
+ * SQLite's writes never run on the thread that receives, sequences and sends the points (the
+ * relay's). It takes the chunks the relay's `WriterThread` (`writer_thread.ts`) hands over in
+ * shared memory, writes them as soon as its queue is empty (one transaction for whatever came in
+ * meanwhile) and frees their slots, keeps the seq reservation ahead of the relay's highest seq, and
+ * publishes both in the shared counters (`writer_messages.ts`).
  *
  * On an uncaught error it closes the file as a crash would, says so, and ends: its owner starts
  * a new one, which continues the same run.
