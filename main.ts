@@ -233,6 +233,7 @@ export async function startServer(
         if (generation > 1) log("info", "relay", `worker restarted (generation ${generation})`);
       },
       lastSeqSeen: () => bridge.lastSeq,
+      workerUrl: new URL("./relay.ts", import.meta.url),
     });
     try {
       ingress = (await relay.start()).ingress;

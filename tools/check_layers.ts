@@ -26,9 +26,10 @@ export interface Violation {
   rule: string;
 }
 
+/** Static imports and re-exports start a line; a dynamic import may sit anywhere. */
 const IMPORT_PATTERNS: RegExp[] = [
-  /\b(?:import|export)\b[^;"'`]*?\bfrom\s*["']([^"']+)["']/g,
-  /\bimport\s*["']([^"']+)["']/g,
+  /^\s*(?:import|export)\b[^;"'`]*?\bfrom\s*["']([^"']+)["']/gm,
+  /^\s*import\s*["']([^"']+)["']/gm,
   /\bimport\s*\(\s*["']([^"']+)["']\s*\)/g,
   /\bnew\s+URL\(\s*["']([^"']+\.[jt]s)["']\s*,\s*import\.meta\.url\s*\)/g,
 ];

@@ -1,5 +1,6 @@
 /**
- * Main-thread side of the relay worker: starts `relay.ts` in a Worker, asks it for counters,
+ * Main-thread side of the relay worker: starts the relay (top-level `relay.ts`, whose URL the
+ * caller gives: nothing under `src/` names a top-level file) in a Worker, asks it for counters,
  * restarts it when it dies (continuing the same sequencer epoch), and stops it on shutdown.
  *
  * @module
@@ -29,8 +30,8 @@ export interface SupervisorOptions {
   onReady: (ready: RelayReady, generation: number) => void;
   /** Returns the last sequence number the main thread saw, so a restarted relay continues it. */
   lastSeqSeen: () => number;
-  /** Worker module (defaults to `relay.ts`). */
-  workerUrl?: URL;
+  /** The worker module: `relay.ts` (or a test's wrapper of it). */
+  workerUrl: URL;
 }
 
 const EMPTY_STATS: RelayStats = { messages: 0, points: 0, rejected: {}, lastSeq: 0 };
@@ -74,8 +75,10 @@ export class RelaySupervisor {
 
   #spawn(): Promise<RelayReady> {
     const generation = ++this.#generation;
-    const url = this.opts.workerUrl ?? new URL("../../relay.ts", import.meta.url);
-    const worker = new Worker(url, { type: "module", name: `zws-relay-${generation}` });
+    const worker = new Worker(this.opts.workerUrl, {
+      type: "module",
+      name: `zws-relay-${generation}`,
+    });
     this.#worker = worker;
     const bus = `inproc://zws-bus-${crypto.randomUUID()}`;
     return new Promise<RelayReady>((resolve, reject) => {

@@ -1,0 +1,67 @@
+/**
+ * The layer check (`tools/check_layers.ts`, run by `deno task check`): on a fixture project with one
+ * breach of each rule, on single sources, and on this project (which must pass).
+ */
+import assert from "node:assert/strict";
+import { checkFile, checkProject, importsOf, resolveRelative } from "../../tools/check_layers.ts";
+
+const FIXTURE = new URL("../fixtures/layers/", import.meta.url).pathname.replace(/\/$/, "");
+const PROJECT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+
+Deno.test("layers: the fixture's breaches are found, one per import, and nothing else", async () => {
+  const found = (await checkProject(FIXTURE))
+    .map((v) => `${v.file} ${v.specifier} | ${v.rule}`)
+    .sort();
+  assert.deepEqual(found, [
+    "bench/bench.ts ../tests/_helpers.ts | bench/ imports a test file (use tests/_support/)",
+    "src/http/top.ts ../../main.ts | src/ imports a top-level file",
+    "src/http/top.ts ../../main.ts | src/ imports a top-level file",
+    "src/protocol/bad.ts ../runtime/log.ts | " +
+    "src/protocol/ imports outside itself (only src/protocol/ and static/protocol.js)",
+    "src/protocol/bad.ts zeromq | " +
+    "src/protocol/ imports outside itself (only src/protocol/ and static/protocol.js)",
+  ]);
+});
+
+Deno.test("layers: this project passes", async () => {
+  assert.deepEqual(await checkProject(PROJECT), []);
+});
+
+Deno.test("layers: static, dynamic and re-export imports and worker URLs count; comments do not", () => {
+  const src = [
+    `import a from "./a.ts";`,
+    `import "./side.ts";`,
+    `export { b } from "../b.ts";`,
+    `const m = await import("./lazy.ts");`,
+    `new Worker(new URL("../../w.ts", import.meta.url));`,
+    `// import c from "./commented.ts";`,
+    `/* import d from "./block.ts"; */`,
+    `const s = "import e from './string.ts'";`,
+  ].join("\n");
+  assert.deepEqual(importsOf(src).sort(), [
+    "../../w.ts",
+    "../b.ts",
+    "./a.ts",
+    "./lazy.ts",
+    "./side.ts",
+  ]);
+});
+
+Deno.test("layers: a dynamic import of a top-level file from src/ is a breach too", () => {
+  const v = checkFile("src/sources/x.ts", `const f = await import("../../forwarder.ts");`);
+  assert.equal(v.length, 1);
+  assert.equal(v[0].rule, "src/ imports a top-level file");
+  // Top-level files may import anything; so may tools.
+  assert.deepEqual(checkFile("main.ts", `import "./forwarder.ts";`), []);
+  assert.deepEqual(checkFile("tools/gen.ts", `import "../main.ts";`), []);
+});
+
+Deno.test("layers: paths resolve against the importing file; outside the project is named", () => {
+  assert.equal(resolveRelative("src/http/a.ts", "../hub/b.ts"), "src/hub/b.ts");
+  assert.equal(resolveRelative("src/http/a.ts", "../../main.ts"), "main.ts");
+  assert.equal(resolveRelative("src/a.ts", "./b.ts"), "src/b.ts");
+  assert.equal(resolveRelative("src/a.ts", "zeromq"), null);
+  assert.equal(resolveRelative("src/a.ts", "../../x.ts"), "../../../x.ts");
+  const v = checkFile("src/a.ts", `import "../../shared/notes.ts";`);
+  assert.deepEqual(v.map((x) => x.rule), ["import outside the project"]);
+});
