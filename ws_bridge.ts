@@ -17,6 +17,7 @@
  */
 import * as zmq from "zeromq";
 import { Batcher } from "./src/hub/batcher.ts";
+import { CLOSE } from "./src/protocol/close_codes.ts";
 import { TOKEN_EXPIRED_CLOSE_CODE } from "./src/http/auth.ts";
 import { MAX_CLIENT_MESSAGE_BYTES } from "./src/protocol/client_messages.ts";
 import { helloFrame, historyFrames, pointsFrame } from "./src/protocol/frames.ts";
@@ -580,14 +581,14 @@ export class WsBridge implements WebSocketHub {
 
   /** Closes `client` for something it sent (`src/http/websocket.ts`), counted by code. */
   refuse(client: Client, code: number, reason: string): void {
-    if (code === 1009) this.#stats.clientsClosedTooBig++;
+    if (code === CLOSE.message_too_big) this.#stats.clientsClosedTooBig++;
     else this.#stats.clientProtocolErrors++;
     this.#end(client);
     client.transport.close(code, reason);
   }
 
   /** Closes every client with `code` (1001 "going away" by default). */
-  closeClients(code = 1001, reason = "server shutting down"): void {
+  closeClients(code: number = CLOSE.going_away, reason = "server shutting down"): void {
     for (const c of [...this.#clients]) {
       this.#end(c);
       c.transport.close(code, reason);

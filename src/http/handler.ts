@@ -39,6 +39,9 @@ import type { Health } from "../runtime/health.ts";
 import { seriesFromUrl } from "../protocol/client_messages.ts";
 import { acceptEventStream, EVENT_STREAM_HEADERS, type EventStreamBridge } from "./sse.ts";
 import { hostAllowed, type HostPolicy } from "./host_check.ts";
+import { SECURITY_HEADERS } from "./headers.ts";
+
+export { SECURITY_HEADERS } from "./headers.ts";
 
 /** What the HTTP side needs from the hub (`WsBridge` in `ws_bridge.ts`). */
 export interface Hub extends EventStreamBridge {
@@ -95,15 +98,6 @@ export interface HttpContext {
 export interface RequestInfo {
   remoteAddr: Deno.Addr;
 }
-
-/** Headers on every response. */
-export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
-  "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self' " +
-    "'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; " +
-    "form-action 'none'; frame-ancestors 'none'",
-  "X-Content-Type-Options": "nosniff",
-  "Referrer-Policy": "no-referrer",
-});
 
 /**
  * Whether a WebSocket upgrade or event stream with this `Origin` may proceed: no Origin (not a

@@ -1,13 +1,16 @@
 /**
- * Prometheus text exposition of the server's counters. Pure: no I/O.
+ * Prometheus text exposition of the server's counters (`/metrics`); a forwarder's are in
+ * `forwarder_metrics.ts`. Pure: no I/O.
  *
  * @module
  */
 import { REJECT_REASONS } from "../protocol/ingress.ts";
 import type { RelayStats } from "../relay/worker_messages.ts";
-import type { PersistStatus } from "../store/writer.ts";
 import type { BridgeStats } from "../protocol/stats.ts";
 import { AUTH_FAILURE_REASONS, type AuthFailureReason } from "./auth.ts";
+import { storeMetrics, writerInto } from "./prometheus.ts";
+
+export { type ForwarderMetrics, renderForwarderMetrics } from "./forwarder_metrics.ts";
 
 /** Why a WebSocket upgrade was refused (the `reason` label of `zws_ws_rejected_total`). */
 export type WsRejectReason = "origin" | "capacity" | "ip_capacity" | "rate" | "unauthorized";
@@ -58,19 +61,10 @@ export interface MetricsSnapshot {
   upstream?: UpstreamMetrics;
 }
 
-type Row = [labels: string, value: number];
-
-/** Appends one metric family (HELP, TYPE and its samples) to `out`. */
-function family(out: string[], name: string, type: string, help: string, rows: Row[]): void {
-  out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-  for (const [labels, value] of rows) out.push(`${name}${labels} ${value}`);
-}
-
 /** Renders a snapshot in the Prometheus text format (version 0.0.4). */
 export function renderMetrics(m: MetricsSnapshot): string {
   const out: string[] = [];
-  const metric = (name: string, type: string, help: string, rows: Row[]) =>
-    family(out, name, type, help, rows);
+  const metric = writerInto(out);
   metric("zws_clients", "gauge", "Clients connected now (WebSocket and SSE).", [[
     "",
     m.bridge.clients,
@@ -272,125 +266,5 @@ export function renderMetrics(m: MetricsSnapshot): string {
       ],
     );
   }
-  return out.join("\n") + "\n";
-}
-
-/** What a forwarder's `/metrics` shows. */
-export interface ForwarderMetrics {
-  /** The sequencer's counters (root forwarder only). */
-  relay?: RelayStats;
-  /** Connections on the egress now, and accepted since start. */
-  gatewaysConnected: number;
-  gatewayConnectionsTotal: number;
-  /** Link to the parent forwarder (chained forwarder only). */
-  upstreamConnected?: boolean;
-  /** Restarts of the forwarder's own loops (absent: 0). */
-  loopRestarts?: { proxy: number; monitor: number };
-  /** Seconds since start. */
-  uptimeSeconds: number;
-}
-
-/** The point store's counters (`src/store/`), when the relay has store options. */
-function storeMetrics(
-  metric: (name: string, type: string, help: string, rows: Row[]) => void,
-  p: PersistStatus | undefined,
-): void {
-  if (!p) return;
-  metric("zws_store_up", "gauge", "1 while points are written to disk, 0 in memory only.", [[
-    "",
-    p.mode === "disk" ? 1 : 0,
-  ]]);
-  metric("zws_store_points_written_total", "counter", "Points written to the store.", [[
-    "",
-    p.pointsPersisted,
-  ]]);
-  metric(
-    "zws_store_points_not_written_total",
-    "counter",
-    "Points kept in memory only because the store had failed.",
-    [["", p.pointsNotPersisted]],
-  );
-  metric("zws_store_failures_total", "counter", "Store failures (full, unwritable, corrupt).", [[
-    "",
-    p.failures,
-  ]]);
-  metric("zws_store_points_trimmed_total", "counter", "Points dropped from disk by retention.", [[
-    "",
-    p.pointsTrimmed,
-  ]]);
-  metric("zws_store_flush_max_seconds", "gauge", "Longest store write (one transaction).", [[
-    "",
-    p.maxFlushMs / 1000,
-  ]]);
-}
-
-/** Renders a forwarder's counters in the Prometheus text format (version 0.0.4). */
-export function renderForwarderMetrics(m: ForwarderMetrics): string {
-  const out: string[] = [];
-  const metric = (name: string, type: string, help: string, rows: Row[]) =>
-    family(out, name, type, help, rows);
-  if (m.relay) {
-    metric("zws_forwarder_messages_in_total", "counter", "Producer messages received.", [[
-      "",
-      m.relay.messages,
-    ]]);
-    metric(
-      "zws_forwarder_points_in_total",
-      "counter",
-      "Producer points accepted (valid) and sequenced.",
-      [["", m.relay.points]],
-    );
-    metric(
-      "zws_forwarder_rejected_total",
-      "counter",
-      "Producer messages or points dropped, by reason.",
-      REJECT_REASONS.map((r) => [`{reason="${r}"}`, m.relay!.rejected[r] ?? 0]),
-    );
-    metric(
-      "zws_forwarder_points_out_total",
-      "counter",
-      "Points published on the egress (each subscribed gateway gets each once).",
-      [["", m.relay.points]],
-    );
-    metric("zws_forwarder_last_seq", "gauge", "Last sequence number assigned.", [[
-      "",
-      m.relay.lastSeq,
-    ]]);
-    storeMetrics(metric, m.relay.persist);
-  }
-  metric(
-    "zws_forwarder_gateways_connected",
-    "gauge",
-    "Connections on the egress now (gateways and chained forwarders).",
-    [["", m.gatewaysConnected]],
-  );
-  metric(
-    "zws_forwarder_gateway_connections_total",
-    "counter",
-    "Connections accepted on the egress since start.",
-    [["", m.gatewayConnectionsTotal]],
-  );
-  if (m.upstreamConnected !== undefined) {
-    metric(
-      "zws_forwarder_upstream_connected",
-      "gauge",
-      "1 while the link to the parent forwarder is up.",
-      [["", m.upstreamConnected ? 1 : 0]],
-    );
-  }
-  metric(
-    "zws_forwarder_loop_restarts_total",
-    "counter",
-    "Times one of the forwarder's loops ended and was restarted, by loop.",
-    [
-      [`{loop="relay"}`, m.relay?.loopRestarts ?? 0],
-      [`{loop="egress_proxy"}`, m.loopRestarts?.proxy ?? 0],
-      [`{loop="monitor"}`, m.loopRestarts?.monitor ?? 0],
-    ],
-  );
-  metric("zws_uptime_seconds", "gauge", "Seconds since the forwarder started.", [[
-    "",
-    m.uptimeSeconds,
-  ]]);
   return out.join("\n") + "\n";
 }

@@ -14,6 +14,7 @@ import {
 } from "../protocol/client_messages.ts";
 import { resumeFromUrl, type ResumeRequest } from "../protocol/resume.ts";
 import { RateLimitedLog } from "../runtime/log.ts";
+import { CLOSE } from "../protocol/close_codes.ts";
 
 /**
  * How long an upgraded socket may take to open before its slot is given back, in ms: Deno fires
@@ -22,7 +23,7 @@ import { RateLimitedLog } from "../runtime/log.ts";
 export const OPEN_TIMEOUT_MS = 5000;
 
 /** WebSocket close code for a client that sends messages too fast. */
-export const CLOSE_MESSAGE_FLOOD = 1008;
+export const CLOSE_MESSAGE_FLOOD = CLOSE.policy;
 
 /** Limits on what one WebSocket client may send. */
 export interface ClientMessageLimits {
@@ -137,7 +138,7 @@ export function acceptWebSocket(
     if (client || closedEarly) return;
     closedEarly = true;
     opts.onClose?.();
-    transport.close(1001, "not opened in time");
+    transport.close(CLOSE.going_away, "not opened in time");
   }, OPEN_TIMEOUT_MS);
   socket.onopen = () => {
     clearTimeout(openTimer);

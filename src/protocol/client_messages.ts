@@ -23,6 +23,7 @@
  */
 import { seriesProblem } from "./ingress.ts";
 import { MAX_SELECTED_SERIES, splitSeriesParam } from "../../static/protocol.js";
+import { CLOSE } from "./close_codes.ts";
 
 /** Default largest message accepted from a client, in bytes. */
 export const MAX_CLIENT_MESSAGE_BYTES = 4096;
@@ -38,7 +39,7 @@ export type ClientMessage =
 
 /** Why a client message was refused: the WebSocket close code and reason to use. */
 export interface ClientMessageError {
-  code: 1003 | 1007 | 1009;
+  code: typeof CLOSE.binary_frame | typeof CLOSE.invalid_message | typeof CLOSE.message_too_big;
   reason: string;
 }
 
@@ -63,16 +64,20 @@ export function parseClientMessage(
   data: unknown,
   maxBytes: number = MAX_CLIENT_MESSAGE_BYTES,
 ): ClientMessage | ClientMessageError {
-  if (messageBytes(data, maxBytes) > maxBytes) return { code: 1009, reason: "message too big" };
-  if (typeof data !== "string") return { code: 1003, reason: "binary frames are not accepted" };
+  if (messageBytes(data, maxBytes) > maxBytes) {
+    return { code: CLOSE.message_too_big, reason: "message too big" };
+  }
+  if (typeof data !== "string") {
+    return { code: CLOSE.binary_frame, reason: "binary frames are not accepted" };
+  }
   let msg: unknown;
   try {
     msg = JSON.parse(data);
   } catch {
-    return { code: 1007, reason: "message is not JSON" };
+    return { code: CLOSE.invalid_message, reason: "message is not JSON" };
   }
   if (typeof msg !== "object" || msg === null || Array.isArray(msg)) {
-    return { code: 1007, reason: "message is not a JSON object" };
+    return { code: CLOSE.invalid_message, reason: "message is not a JSON object" };
   }
   const m = msg as Record<string, unknown>;
   if (m.type === "ping") return { type: "ping" };
@@ -80,13 +85,18 @@ export function parseClientMessage(
     const only = Object.hasOwn(m, "only") ? m.only : undefined;
     if (only === null) return { type: "series", only: null };
     if (!Array.isArray(only)) {
-      return { code: 1007, reason: "series: only must be an array of names or null" };
+      return {
+        code: CLOSE.invalid_message,
+        reason: "series: only must be an array of names or null",
+      };
     }
     const checked = checkSeriesNames(only);
-    if (typeof checked === "string") return { code: 1007, reason: `series: ${checked}` };
+    if (typeof checked === "string") {
+      return { code: CLOSE.invalid_message, reason: `series: ${checked}` };
+    }
     return { type: "series", only: checked };
   }
-  return { code: 1007, reason: "unknown message type" };
+  return { code: CLOSE.invalid_message, reason: "unknown message type" };
 }
 
 /** The names, deduplicated in order, or why they are not a valid selection. */
