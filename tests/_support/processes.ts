@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { taskArgs } from "./tasks.ts";
+import { taskArgs, taskArgsWith } from "./tasks.ts";
 
 export { taskArgs };
 
@@ -176,19 +176,17 @@ export interface ForwarderProcess {
 }
 
 /**
- * Starts a forwarder like `deno task relay`: ephemeral ports unless `flags` name them, no demo.
- * `extraPermissions` go before the script (e.g. `--allow-write=<dir>` for a state file elsewhere).
+ * Starts a forwarder like `deno task forwarder`: ephemeral ports unless `flags` name them, no demo.
+ * `extraPermissions` are added to its permission set (e.g. `--allow-write=<dir>` for a state file
+ * elsewhere).
  */
 export async function startForwarder(
   flags: string[] = [],
   extraPermissions: string[] = [],
 ): Promise<ForwarderProcess> {
-  const task = await taskArgs("relay");
   const has = (f: string) => flags.includes(f);
   const args = [
-    task[0],
-    ...extraPermissions,
-    ...task.slice(1),
+    ...(await taskArgsWith("forwarder", extraPermissions)),
     ...(has("--port") ? [] : ["--port", "0"]),
     ...(has("--ingress") || has("--upstream") ? [] : ["--ingress", "tcp://127.0.0.1:*"]),
     ...(has("--egress") ? [] : ["--egress", "tcp://127.0.0.1:*"]),

@@ -5,7 +5,13 @@
  * of them disagrees. Pure: reads files, no sockets.
  */
 import assert from "node:assert/strict";
-import { normalizeTables, permissionEnv, renderDocs, withEnvLists } from "../../tools/gen.ts";
+import {
+  normalizeTables,
+  permissionEnv,
+  renderOperations,
+  renderProtocol,
+  withEnvLists,
+} from "../../tools/gen.ts";
 import { envNames } from "../../src/config/flag.ts";
 import { ROLE_TABLES } from "../../src/config/flags.ts";
 import { ENV_VARS, FORWARDER_ENV_VARS, FORWARDER_USAGE, USAGE } from "../../src/config/config.ts";
@@ -62,13 +68,28 @@ Deno.test("flags: the tasks that run zws use the permission sets, with no env li
   }
 });
 
-Deno.test("flags: docs/operations.md holds the generated flag tables", async () => {
+Deno.test("flags: docs/operations.md holds the generated flag and metric tables", async () => {
   const md = await read("docs/operations.md");
-  assert.equal(normalizeTables(md), normalizeTables(renderDocs(md)), "run deno task gen");
-  // The check can fail: a row edited by hand.
-  const edited = md.replace("| `--port <n>`", "| `--port <number>`");
+  assert.equal(normalizeTables(md), normalizeTables(renderOperations(md)), "run deno task gen");
+  // The check can fail: a row edited by hand, a metric renamed.
+  for (
+    const [from, to] of [["| `--port <n>`", "| `--port <number>`"], [
+      "`zws_clients`",
+      "`zws_viewers`",
+    ]]
+  ) {
+    const edited = md.replace(from, to);
+    assert.notEqual(edited, md, from);
+    assert.notEqual(normalizeTables(edited), normalizeTables(renderOperations(edited)), from);
+  }
+});
+
+Deno.test("close codes: docs/protocol.md holds the registry's table", async () => {
+  const md = await read("docs/protocol.md");
+  assert.equal(normalizeTables(md), normalizeTables(renderProtocol(md)), "run deno task gen");
+  const edited = md.replace("| 4008 |", "| 4009 |");
   assert.notEqual(edited, md);
-  assert.notEqual(normalizeTables(edited), normalizeTables(renderDocs(edited)));
+  assert.notEqual(normalizeTables(edited), normalizeTables(renderProtocol(edited)));
 });
 
 Deno.test("flags: --help and the env maps come from the same tables", () => {
