@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { docsTable, envNames, type FlagTable } from "../src/config/flag.ts";
+import { docsTable } from "../src/config/flag_docs.ts";
+import { envNames, type FlagTable } from "../src/config/flag.ts";
 import {
   FORWARDER_FLAGS,
   LIMIT_FLAGS,

@@ -5,14 +5,8 @@
  *
  * @module
  */
-import {
-  envVars,
-  type ReadFlags,
-  readFlags,
-  readSettings,
-  renderUsage,
-  type SettingsOf,
-} from "./flag.ts";
+import { renderUsage } from "./flag_docs.ts";
+import { envVars, type ReadFlags, readFlags, readSettings, type SettingsOf } from "./flag.ts";
 import { LIMIT_FLAGS, ROLE_TABLES, SECURITY_FLAGS, SERVER_FLAGS } from "./flags.ts";
 import { inlineOrFile, type ParseResult as Parsed, parseWith, persistence } from "./rules.ts";
 import type { Retention } from "../store/retention.ts";

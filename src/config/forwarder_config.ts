@@ -6,14 +6,8 @@
  *
  * @module
  */
-import {
-  envVars,
-  type ReadFlags,
-  readFlags,
-  readSettings,
-  renderUsage,
-  type SettingsOf,
-} from "./flag.ts";
+import { renderUsage } from "./flag_docs.ts";
+import { envVars, type ReadFlags, readFlags, readSettings, type SettingsOf } from "./flag.ts";
 import { FORWARDER_FLAGS, ROLE_TABLES } from "./flags.ts";
 import { type ParseResult, parseWith, persistence } from "./rules.ts";
 import type { Retention } from "../store/retention.ts";

@@ -6,8 +6,9 @@
  *
  * @module
  */
+import { renderUsage } from "../config/flag_docs.ts";
 import { DEFAULT_STREAM, DEFAULT_SUBJECT_PREFIX } from "./codec.ts";
-import { envVars, parseArgsOptions, renderUsage } from "../config/flag.ts";
+import { envVars, parseArgsOptions } from "../config/flag.ts";
 import { NATS_FLAG_TABLE } from "../config/flags.ts";
 
 /** Validated NATS settings. */
