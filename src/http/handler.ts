@@ -14,13 +14,7 @@
  *
  * @module
  */
-import { findAsset } from "./static_assets.ts";
-import {
-  renderMetrics,
-  type ServerStats,
-  type UpstreamMetrics,
-  type WsRejectReason,
-} from "./metrics.ts";
+import { type ServerStats, type UpstreamMetrics, type WsRejectReason } from "./metrics.ts";
 import {
   type AuthFailureReason,
   type AuthResult,
@@ -33,13 +27,12 @@ import { RateLimitedLog } from "../runtime/log.ts";
 import type { RelayStats } from "../relay/worker_messages.ts";
 import type { AcceptOptions } from "../hub/client.ts";
 import type { BridgeStats } from "../protocol/stats.ts";
-import { SERVER_INFO } from "../protocol/frames.ts";
-import { persistHealth } from "../store/writer.ts";
 import type { Health } from "../runtime/health.ts";
 import { seriesFromUrl } from "../protocol/client_messages.ts";
 import { acceptEventStream, EVENT_STREAM_HEADERS, type EventStreamBridge } from "./sse.ts";
 import { hostAllowed, type HostPolicy } from "./host_check.ts";
-import { SECURITY_HEADERS } from "./headers.ts";
+import { SECURITY_HEADERS, textResponse } from "./headers.ts";
+import { assetResponse, healthzResponse, metricsResponse } from "./endpoints.ts";
 
 export { SECURITY_HEADERS } from "./headers.ts";
 
@@ -115,9 +108,7 @@ export function originAllowed(
   return allow.includes(origin);
 }
 
-function text(status: number, body: string, type = "text/plain; charset=utf-8"): Response {
-  return new Response(body, { status, headers: { ...SECURITY_HEADERS, "Content-Type": type } });
-}
+const text = textResponse;
 
 function tooMany(status: 429 | 503, body: string, retryAfter: number): Response {
   const r = text(status, body);
@@ -265,53 +256,15 @@ export function createHandler(
             onClose: opts.onClose,
           }, SECURITY_HEADERS));
       }
-      case "/healthz": {
-        const persist = (await ctx.relayStats()).persist;
-        const health = ctx.health?.() ?? { ok: true };
-        return text(
-          health.ok ? 200 : 503,
-          JSON.stringify({
-            ...(health.ok ? { status: "ok" } : { status: health.status, reason: health.reason }),
-            clients: ctx.bridge.clientCount,
-            uptime: uptime(),
-            server: SERVER_INFO,
-            relayRestarts: ctx.relayRestarts(),
-            ...(persist ? { persist: persistHealth(persist) } : {}),
-            ...(ctx.upstream ? { upstream: ctx.upstream.health() } : {}),
-          }) + "\n",
-          "application/json",
-        );
-      }
+      case "/healthz":
+        return await healthzResponse(ctx, uptime());
       case "/metrics":
-        return text(
-          200,
-          renderMetrics({
-            relay: await ctx.relayStats(),
-            bridge: ctx.bridge.stats(),
-            server: { ...server, relayRestarts: ctx.relayRestarts(), uptimeSeconds: uptime() },
-            upstream: ctx.upstream?.metrics(),
-          }) + (ctx.extraMetrics?.() ?? ""),
-          "text/plain; version=0.0.4; charset=utf-8",
-        );
+        return await metricsResponse(ctx, {
+          ...server,
+          relayRestarts: ctx.relayRestarts(),
+          uptimeSeconds: uptime(),
+        });
     }
-    const asset = findAsset(url.pathname);
-    if (!asset) return text(404, "not found\n");
-    if (ctx.auth && asset.contentType.startsWith("text/html")) {
-      const auth = await authorize(req);
-      if (auth && !auth.ok) return unauthorized(auth, SECURITY_HEADERS);
-    }
-    const headers = {
-      ...SECURITY_HEADERS,
-      "Content-Type": asset.contentType,
-      // With auth on, the page's address holds a token: no copy of it may stay in a cache.
-      "Cache-Control": ctx.auth && asset.contentType.startsWith("text/html")
-        ? "no-store"
-        : asset.cacheControl,
-      ETag: asset.etag,
-    };
-    if (req.headers.get("if-none-match") === asset.etag) {
-      return new Response(null, { status: 304, headers });
-    }
-    return new Response(req.method === "HEAD" ? null : asset.body, { headers });
+    return await assetResponse(req, url, ctx, authorize);
   };
 }

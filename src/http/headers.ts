@@ -16,6 +16,15 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(
 /** The `Content-Type` of Prometheus' text format. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
+/** A response with a text body (plain text by default) and the security headers. */
+export function textResponse(
+  status: number,
+  body: string,
+  type = "text/plain; charset=utf-8",
+): Response {
+  return new Response(body, { status, headers: { ...SECURITY_HEADERS, "Content-Type": type } });
+}
+
 /** A JSON response (`/healthz`) with the security headers. */
 export function jsonResponse(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body) + "\n", {
