@@ -1,14 +1,14 @@
 /**
  * The relay: producers' TCP ingress -> validation -> sequencing -> the inproc points bus.
- * Runs in a Worker (see `src/relay_supervisor.ts`); the main thread's `ws_bridge.ts` subscribes to
+ * Runs in a Worker (see `src/relay/supervisor.ts`); the main thread's `ws_bridge.ts` subscribes to
  * the bus and fans out to browsers.
  *
  * Under Deno, a JavaScript ZeroMQ socket that receives on TCP stops receiving once peers connect
- * later or restart (shared/notes/zeromq-in-deno.md). So the TCP side is a native `zmq.Proxy`
+ * later or restart (docs/architecture.md, "ZeroMQ under Deno"). So the TCP side is a native `zmq.Proxy`
  * (XSubscriber bound on the ingress <-> XPublisher on inproc) and JavaScript receives on inproc only.
  *
  * With `curve` options the ingress is a CURVE server: producers must know its public key and hold a
- * key pair whose public key is on the allow-list (checked by the ZAP handler in `src/zap.ts`, which
+ * key pair whose public key is on the allow-list (checked by the ZAP handler in `src/zmq/zap.ts`, which
  * runs here, in the relay's Worker); plain producers fail the handshake. Inproc endpoints (demo,
  * control) carry no handshake and stay plain.
  *
@@ -23,11 +23,12 @@ import { openWriter } from "./src/store/writer.ts";
 import type { StoredPoint } from "./src/store/point_store.ts";
 import { encodeHeartbeat, END_OF_STREAM } from "./src/protocol/bus.ts";
 import { faults, sendWithBackpressure, superviseLoop } from "./src/runtime/loop.ts";
-import { errorMessage, log, RateLimitedLog, setLogLevel } from "./src/runtime/log.ts";
+import { errorMessage, log, RateLimitedLog } from "./src/runtime/log.ts";
 import { ZAP_DOMAIN } from "./src/zmq/curve.ts";
 import { startZapHandler, type ZapHandler } from "./src/zmq/zap.ts";
 import { endReceiveLoop, isStopMessage, stopMessage } from "./src/zmq/loop_stop.ts";
-import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./src/relay/worker_messages.ts";
+import type { RelayOptions, RelayStats } from "./src/relay/worker_messages.ts";
+import { runRelayWorker, type WorkerScope } from "./src/relay/worker_glue.ts";
 
 /** A running relay; {@link startRelay} makes one. */
 export interface Relay {
@@ -331,72 +332,11 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
 }
 
 /** The parts of a worker's global scope the glue uses. */
-export interface WorkerScope {
-  postMessage(m: FromRelay): void;
-  addEventListener(type: string, fn: (e: Event) => void): void;
-  close(): void;
-}
+export type { WorkerScope } from "./src/relay/worker_glue.ts";
 
-/** Worker glue: drives one relay from the main thread's messages (see `src/relay_messages.ts`). */
+/** Worker glue: drives one relay from the main thread's messages (`src/relay/worker_glue.ts`). */
 export function runAsWorker(scope: WorkerScope): void {
-  let relay: Relay | undefined;
-  /** The start in progress: a stop waits for it, or the worker would go with a proxy running. */
-  let starting: Promise<void> | undefined;
-  let crashed = false;
-  const post = (m: FromRelay) => scope.postMessage(m);
-  const crash = async (e: Event, what: string) => {
-    e.preventDefault();
-    if (crashed) return;
-    crashed = true;
-    // Close the native sockets before the worker goes: terminating a worker that still holds
-    // ZeroMQ sockets aborts the whole process inside libzmq.
-    await starting;
-    await relay?.close().catch(() => {});
-    post({ type: "crashed", message: what, stats: relay?.stats() });
-    scope.close();
-  };
-  scope.addEventListener("error", (e) => crash(e, errorMessage((e as ErrorEvent).error ?? e)));
-  scope.addEventListener(
-    "unhandledrejection",
-    (e) => crash(e, errorMessage((e as PromiseRejectionEvent).reason)),
-  );
-  scope.addEventListener("message", async (e) => {
-    const msg = (e as MessageEvent<ToRelay>).data;
-    switch (msg.type) {
-      case "start":
-        if (msg.options.logLevel) setLogLevel(msg.options.logLevel);
-        starting = (async () => {
-          try {
-            relay = await startRelay(msg.options);
-            post({
-              type: "ready",
-              ingress: relay.ingress,
-              bus: msg.options.bus,
-              epoch: relay.epoch,
-              lastSeq: relay.stats().lastSeq,
-              held: relay.takeHeld(),
-            });
-          } catch (err) {
-            post({ type: "fatal", message: errorMessage(err) });
-          }
-        })();
-        await starting;
-        break;
-      case "stats":
-        if (relay) post({ type: "stats", id: msg.id, stats: relay.stats() });
-        break;
-      case "fault":
-        faults.arm(msg.loop, msg.kind);
-        break;
-      case "stop":
-        await starting;
-        await relay?.close();
-        log("debug", "relay", "posting stopped");
-        post({ type: "stopped" });
-        scope.close();
-        break;
-    }
-  });
+  runRelayWorker(scope, startRelay);
 }
 
 // Inside a Worker (`self` is a WorkerGlobalScope), this module drives a relay.

@@ -1,17 +1,16 @@
 /**
- * The hub: one inproc subscription to the relay's points bus (see `relay.ts`) -> the history
- * (`src/history.ts`) -> batches (`src/batcher.ts`) -> fan-out. Each batch of points becomes one
- * frame per series set, built once and sent as the same string to every client that keeps up. New
- * clients get a full chart from the history and returning ones exactly what they missed.
+ * The hub: one inproc subscription to the relay's points bus (`relay.ts`; the loop is
+ * `src/hub/bus_receiver.ts`) -> the history (`src/hub/history.ts`) -> batches
+ * (`src/hub/batcher.ts`) -> fan-out. Each tick's batches become one frame per series set
+ * (`src/hub/tick_frames.ts`), built once and sent as the same string to every client that keeps
+ * up. New clients get a full chart from the history and returning ones exactly what they missed
+ * (`src/hub/history_frames.ts`).
  *
- * Its parts live beside it: the client types (`src/hub/client.ts`), the slow-client policy
- * (`src/hub/slow_clients.ts`), the `series_list` broadcast (`src/hub/series_list.ts`), the
- * WebSocket upgrade and client-message policing (`src/http/websocket.ts`), event streams
- * (`src/sse.ts`). Next stop of the data: the page, `static/app.js`.
- *
- * Close codes the bridge sends: 1001 (server shutting down), 1003 (binary message), 1007 (invalid
- * message), 1008 (message flood), 1009 (message over `maxMessageBytes`), 4001 (the client's token
- * expired), 4008 (slow client).
+ * Its other parts live in `src/hub/` too: the client types (`client.ts`), the slow-client policy
+ * and the budget for all clients (`slow_clients.ts`, `budget.ts`), the `series_list` broadcast
+ * (`series_list.ts`). The WebSocket upgrade and client-message policing are `src/http/websocket.ts`,
+ * event streams `src/http/sse.ts`. Close codes come from the registry
+ * (`src/protocol/close_codes.ts`). Next stop of the data: the page, `static/app.js`.
  *
  * @module
  */
@@ -20,11 +19,13 @@ import { Batcher } from "./src/hub/batcher.ts";
 import { CLOSE } from "./src/protocol/close_codes.ts";
 import { TOKEN_EXPIRED_CLOSE_CODE } from "./src/http/auth.ts";
 import { MAX_CLIENT_MESSAGE_BYTES } from "./src/protocol/client_messages.ts";
-import { helloFrame, historyFrames, pointsFrame } from "./src/protocol/frames.ts";
+import { helloFrame } from "./src/protocol/frames.ts";
 import { History } from "./src/hub/history.ts";
+import { HistoryFrameCache, type HistoryFrames } from "./src/hub/history_frames.ts";
+import { receiveBus } from "./src/hub/bus_receiver.ts";
+import { TickFrames } from "./src/hub/tick_frames.ts";
 import { log, RateLimitedLog } from "./src/runtime/log.ts";
-import { type BusBatch, decodeBus, lastSeqOf, pointJson, pointSeries } from "./src/protocol/bus.ts";
-import { faults, superviseLoop, Yielder } from "./src/runtime/loop.ts";
+import { type BusBatch, lastSeqOf, pointJson, pointSeries } from "./src/protocol/bus.ts";
 import {
   type AcceptOptions,
   type Client,
@@ -77,7 +78,7 @@ export interface BridgeOptions {
   maxMessageBytes?: number;
   /**
    * Called when a point arrives with another epoch than the bridge serves (a gateway's forwarder
-   * restarted without its state; see `src/upstream.ts`). The bridge stops receiving before that
+   * restarted without its state; see `src/sources/forwarder_link.ts`). The bridge stops receiving before that
    * point: seqs of two epochs do not compare, so the caller starts a fresh bridge.
    */
   onEpochChange?: (epoch: string, seq: number) => void;
@@ -96,13 +97,6 @@ interface BusSubscription {
   done: Promise<void>;
 }
 
-/** History frames ready to send, and what they hold. */
-interface HistoryFrames {
-  reset: boolean;
-  frames: string[];
-  points: number;
-}
-
 /**
  * A batch taken by {@link WsBridge.ingest}: `follows` says whether its first point directly follows
  * the point before it (seqs derived from a JetStream stream jump between batches by design).
@@ -117,8 +111,8 @@ export class WsBridge implements WebSocketHub {
   #lastSeq = 0;
   #batcher: Batcher<BusBatch>;
   #history: History;
-  /** Reset snapshots by series set, valid until the history changes. */
-  #snapshots = new Map<string, HistoryFrames>();
+  /** History frames for clients, reset snapshots cached by series set. */
+  #historyFrames: HistoryFrameCache;
   #rateLog = new RateLimitedLog(5000);
   #slow: SlowClients;
   #seriesList: SeriesListBroadcast;
@@ -151,6 +145,7 @@ export class WsBridge implements WebSocketHub {
   constructor(opts: BridgeOptions = {}) {
     this.#batcher = new Batcher((items) => this.#broadcast(items), opts.tickMs ?? 10);
     this.#history = new History(opts.historyPerSeries ?? 1000, opts.maxSeries ?? 1000);
+    this.#historyFrames = new HistoryFrameCache(this.#history);
     this.#slow = new SlowClients({
       bound: opts.clientBufferBytes ?? 1024 * 1024,
       timeoutMs: opts.slowClientTimeoutMs ?? 10_000,
@@ -230,7 +225,7 @@ export class WsBridge implements WebSocketHub {
     for (const p of points) this.#history.add(p.series, p.seq, p.json);
     this.#history.skipTo(upTo);
     this.#lastSeq = Math.max(this.#lastSeq, upTo);
-    this.#snapshots.clear();
+    this.#historyFrames.clear();
   }
 
   /**
@@ -273,72 +268,38 @@ export class WsBridge implements WebSocketHub {
     this.#batcher.push(taken);
   }
 
-  /**
-   * The bus receive loop of one subscription, owned by {@link superviseLoop}: an exception (a bad
-   * message, a fault) never ends it for good; it is counted and the loop starts again on the same
-   * socket. It ends for good on the end-of-stream or an epoch change.
-   */
+  /** The bus receive loop of one subscription (`src/hub/bus_receiver.ts`). */
   #receive(gen: BusSubscription): Promise<void> {
-    let finished = false;
-    const turns = new Yielder(5);
-    const once = async () => {
-      while (!gen.sub.closed) {
-        // The fault point sits before the receive: a test's failure then loses no message.
-        const fault = faults.check("bridge.receive");
-        if (fault) await fault;
-        // Under sustained input, give the batching tick and HTTP (`/healthz`) a turn.
-        const turn = turns.maybe();
-        if (turn) await turn;
-        const frames = await gen.sub.receive();
-        const m = decodeBus(frames);
-        if (m.kind === "end") {
-          // The relay's end-of-stream: this bus is done; a restarted relay gets a new bus and
-          // subscription.
-          finished = true;
-          gen.sub.close();
-          return;
-        }
-        if (m.kind === "invalid") {
-          this.#stats.busInvalid++;
-          this.#rateLog.log("warn", "bridge", "bus-invalid", `dropped bus message: ${m.reason}`);
-          continue;
-        }
-        const b = m.batch;
-        this.#lastBusAt = performance.now();
-        if (b.epoch !== this.#epoch) {
-          if (this.#epoch === "") this.#setEpoch(b.epoch);
-          else {
-            finished = true;
-            gen.sub.close();
-            this.#onEpochChange?.(b.epoch, b.firstSeq);
-            return;
-          }
-        }
-        if (b.count === 0) continue; // a heartbeat: the path is alive
-        if (this.#lastSeq > 0 && b.firstSeq > this.#lastSeq + 1) {
-          // Never expected on the bus (the relay retries, never drops, a sequenced batch).
-          this.#stats.busGaps += b.firstSeq - this.#lastSeq - 1;
-          this.#rateLog.log(
-            "error",
-            "bridge",
-            "bus-gap",
-            `bus skipped seqs ${this.#lastSeq + 1}..${b.firstSeq - 1}`,
-          );
-        }
-        this.#lastSeq = lastSeqOf(b);
-        this.#stats.pointsReceived += b.count;
-        this.#stats.busBatches++;
-        this.#batcher.push(b);
-      }
-      finished = true;
-    };
-    const loop = superviseLoop(once, {
-      component: "bridge",
-      name: "bus receive loop",
-      stopped: () => finished || gen.sub.closed,
-      onRestart: () => this.#stats.loopRestarts++,
+    return receiveBus(gen.sub, {
+      epoch: () => this.#epoch,
+      setEpoch: (e) => this.#setEpoch(e),
+      epochChanged: (e, firstSeq) => this.#onEpochChange?.(e, firstSeq),
+      alive: () => this.#lastBusAt = performance.now(),
+      take: (b) => this.#takeBus(b),
+      invalid: (reason) => {
+        this.#stats.busInvalid++;
+        this.#rateLog.log("warn", "bridge", "bus-invalid", `dropped bus message: ${reason}`);
+      },
+      restarted: () => this.#stats.loopRestarts++,
     });
-    return loop.done;
+  }
+
+  /** A bus batch with points: a seq jump is counted (never expected), then into the batcher. */
+  #takeBus(b: BusBatch): void {
+    if (this.#lastSeq > 0 && b.firstSeq > this.#lastSeq + 1) {
+      // Never expected on the bus (the relay retries, never drops, a sequenced batch).
+      this.#stats.busGaps += b.firstSeq - this.#lastSeq - 1;
+      this.#rateLog.log(
+        "error",
+        "bridge",
+        "bus-gap",
+        `bus skipped seqs ${this.#lastSeq + 1}..${b.firstSeq - 1}`,
+      );
+    }
+    this.#lastSeq = lastSeqOf(b);
+    this.#stats.pointsReceived += b.count;
+    this.#stats.busBatches++;
+    this.#batcher.push(b);
   }
 
   /**
@@ -347,7 +308,7 @@ export class WsBridge implements WebSocketHub {
    * is touched one by one only for clients whose series set splits a mixed batch.
    */
   #broadcast(batches: BusBatch[]): void {
-    this.#snapshots.clear();
+    this.#historyFrames.clear();
     // A new bridge (nothing held yet) joining a stream mid-way is not a loss: its clients have
     // nothing the first points could fail to continue.
     let prev = this.#history.lastSeq > 0 ? this.#history.lastSeq : batches[0].firstSeq - 1;
@@ -369,50 +330,12 @@ export class WsBridge implements WebSocketHub {
     if (gap) this.#noteGap(batches[0].firstSeq);
     this.#seriesList.changed();
     const last = lastSeqOf(batches[batches.length - 1]);
-    // Built lazily, once per tick: the frame for clients that see every series, and one per
-    // distinct series set for the others.
-    let all: { frame: string; count: number } | undefined;
-    let filtered: Map<string, { frame: string; count: number }> | undefined;
-    const build = (parts: string[], count: number) => {
-      if (count === 0) return { frame: "", count: 0 };
-      this.#stats.framesBuilt++;
-      return { frame: pointsFrame(parts), count };
-    };
-    const frameFor = (c: Client): { frame: string; count: number } => {
-      if (!c.series) {
-        return all ??= build(batches.map((b) => b.body), batches.reduce((n, b) => n + b.count, 0));
-      }
-      filtered ??= new Map();
-      const key = c.seriesKey!;
-      let f = filtered.get(key);
-      if (!f) {
-        const only = c.series;
-        const parts: string[] = [];
-        let count = 0;
-        for (const b of batches) {
-          if (!b.seriesIndex) {
-            if (b.count > 0 && only.has(b.seriesNames[0])) {
-              parts.push(b.body);
-              count += b.count;
-            }
-            continue;
-          }
-          for (let i = 0; i < b.count; i++) {
-            if (only.has(b.seriesNames[b.seriesIndex[i]])) {
-              parts.push(pointJson(b, i));
-              count++;
-            }
-          }
-        }
-        f = build(parts, count);
-        filtered.set(key, f);
-      }
-      return f;
-    };
+    // Built lazily, once per tick: one frame per series set (src/hub/tick_frames.ts).
+    const frames = new TickFrames(batches, () => this.#stats.framesBuilt++);
     const now = performance.now();
     this.#slow.measure();
     for (const c of this.#clients) {
-      const out = frameFor(c);
+      const out = frames.for(c);
       // A jump in seq (points missed upstream) is never passed on as if nothing happened: the
       // client is held back like a slow one and resumes within 100 ms from history, which cannot
       // vouch for the gap: a reset snapshot (at most one per check, however many gaps).
@@ -444,36 +367,13 @@ export class WsBridge implements WebSocketHub {
     );
   }
 
-  /**
-   * The history frames a client needs after `since` (undefined: a new client) for its series: the
-   * missed points when the resume is exact, else a reset snapshot. Snapshots are built once per
-   * series set (`key`: its {@link Client.seriesKey}, `"*"` for all) until the next batch changes the
-   * history, so a crowd connecting at once costs one.
-   */
+  /** The history frames a client needs after `since` (`src/hub/history_frames.ts`). */
   #historyFor(
     since: number | undefined,
     series: ReadonlySet<string> | undefined,
     key: string,
   ): HistoryFrames {
-    if (this.#history.canResume(since)) {
-      const points = this.#history.after(since!, series);
-      return {
-        reset: false,
-        frames: historyFrames(points.map((p) => p.json), false),
-        points: points.length,
-      };
-    }
-    let cached = this.#snapshots.get(key);
-    if (!cached) {
-      const points = this.#history.snapshot(series);
-      cached = {
-        reset: true,
-        frames: historyFrames(points.map((p) => p.json), true),
-        points: points.length,
-      };
-      this.#snapshots.set(key, cached);
-    }
-    return cached;
+    return this.#historyFrames.for(since, series, key);
   }
 
   /** Sends a client its history frames. */

@@ -33,7 +33,7 @@ import { taskArgs } from "../tests/_support/tasks.ts";
 const ROOT = new URL("../", import.meta.url);
 /** The `deno` on PATH (the one `deno task` runs; `--allow-run=deno` names it). */
 const DENO = "deno";
-/** The bridge's per-client buffer bound (`--client-buffer-bytes` default, src/config.ts), bytes. */
+/** The bridge's per-client buffer bound (`--client-buffer-bytes` default, src/config/config.ts), bytes. */
 const ZWS_CLIENT_BUFFER = 1024 * 1024;
 /** Deno keeps ~2.3x a WebSocket's queued bytes in memory (shared/notes/zeromq-in-deno.md). */
 const DENO_QUEUE_FACTOR = 2.3;

@@ -1,5 +1,5 @@
 /**
- * `/ws`: the WebSocket upgrade (once `src/http.ts` has done its checks), the socket as a hub
+ * `/ws`: the WebSocket upgrade (once `src/http/handler.ts` has done its checks), the socket as a hub
  * client's transport, and the policing of what a client sends: a message rate (burst twice the
  * rate per second: 1008), a size limit (1009), text JSON only (1003, 1007). Valid messages are
  * `ping` (answered with `pong`) and `series` (a new selection, applied by the hub).

@@ -1,5 +1,5 @@
 /**
- * The bridge's counters, as `/metrics` renders them (`src/metrics.ts`).
+ * The bridge's counters, as `/metrics` renders them (`src/http/metrics.ts`).
  *
  * @module
  */

@@ -19,7 +19,7 @@ export interface RelayReady {
   epoch: string;
   /** Last sequence number assigned when it started. */
   lastSeq: number;
-  /** Points loaded from the store on the first start (see `relay_messages.ts`). */
+  /** Points loaded from the store on the first start (see `worker_messages.ts`). */
   held?: StoredPoint[];
 }
 

@@ -1,7 +1,7 @@
 /**
  * `/events` (Server-Sent Events) against a real zws server, with a real HTTP client (fetch,
  * streaming): the frames, ids and resume with Last-Event-ID, the series selection, and the same
- * checks and limits as `/ws`. Also the pure helpers of `src/sse.ts`.
+ * checks and limits as `/ws`. Also the pure helpers of `src/http/sse.ts`.
  *
  * @module
  */

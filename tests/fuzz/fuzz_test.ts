@@ -74,7 +74,7 @@ class Rng {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The producer protocol, as README.md states it (independent of src/ingress_protocol.ts).
+// The producer protocol, as README.md states it (independent of src/protocol/ingress.ts).
 // ---------------------------------------------------------------------------------------------
 
 /** `--max-message-bytes` of the server under test (the default). */

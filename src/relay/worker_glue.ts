@@ -1,0 +1,93 @@
+/**
+ * The relay worker's side of the supervisor's messages (`worker_messages.ts`): start a relay, answer
+ * stats requests, arm test faults, stop; on a crash, close the relay's native sockets before the
+ * worker goes (terminating a worker that still holds ZeroMQ sockets aborts the whole process).
+ * The relay itself is the top-level `relay.ts`, which passes its `startRelay` in.
+ *
+ * @module
+ */
+import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./worker_messages.ts";
+import type { StoredPoint } from "../store/point_store.ts";
+import { faults } from "../runtime/loop.ts";
+import { errorMessage, log, setLogLevel } from "../runtime/log.ts";
+
+/** What the glue uses of a running relay. */
+export interface WorkerRelay {
+  readonly ingress: string;
+  readonly epoch: string;
+  takeHeld(): StoredPoint[];
+  stats(): RelayStats;
+  close(): Promise<void>;
+}
+
+/** Starts a relay (`relay.ts`' `startRelay`). */
+export type StartRelay = (opts: RelayOptions) => Promise<WorkerRelay>;
+
+/** The parts of a worker's global scope the glue uses. */
+export interface WorkerScope {
+  postMessage(m: FromRelay): void;
+  addEventListener(type: string, fn: (e: Event) => void): void;
+  close(): void;
+}
+
+/** Drives one relay (made by `startRelay`) from the main thread's messages (`worker_messages.ts`). */
+export function runRelayWorker(scope: WorkerScope, startRelay: StartRelay): void {
+  let relay: WorkerRelay | undefined;
+  /** The start in progress: a stop waits for it, or the worker would go with a proxy running. */
+  let starting: Promise<void> | undefined;
+  let crashed = false;
+  const post = (m: FromRelay) => scope.postMessage(m);
+  const crash = async (e: Event, what: string) => {
+    e.preventDefault();
+    if (crashed) return;
+    crashed = true;
+    // Close the native sockets before the worker goes: terminating a worker that still holds
+    // ZeroMQ sockets aborts the whole process inside libzmq.
+    await starting;
+    await relay?.close().catch(() => {});
+    post({ type: "crashed", message: what, stats: relay?.stats() });
+    scope.close();
+  };
+  scope.addEventListener("error", (e) => crash(e, errorMessage((e as ErrorEvent).error ?? e)));
+  scope.addEventListener(
+    "unhandledrejection",
+    (e) => crash(e, errorMessage((e as PromiseRejectionEvent).reason)),
+  );
+  scope.addEventListener("message", async (e) => {
+    const msg = (e as MessageEvent<ToRelay>).data;
+    switch (msg.type) {
+      case "start":
+        if (msg.options.logLevel) setLogLevel(msg.options.logLevel);
+        starting = (async () => {
+          try {
+            relay = await startRelay(msg.options);
+            post({
+              type: "ready",
+              ingress: relay.ingress,
+              bus: msg.options.bus,
+              epoch: relay.epoch,
+              lastSeq: relay.stats().lastSeq,
+              held: relay.takeHeld(),
+            });
+          } catch (err) {
+            post({ type: "fatal", message: errorMessage(err) });
+          }
+        })();
+        await starting;
+        break;
+      case "stats":
+        if (relay) post({ type: "stats", id: msg.id, stats: relay.stats() });
+        break;
+      case "fault":
+        faults.arm(msg.loop, msg.kind);
+        break;
+      case "stop":
+        await starting;
+        await relay?.close();
+        log("debug", "relay", "posting stopped");
+        post({ type: "stopped" });
+        scope.close();
+        break;
+    }
+  });
+}
