@@ -35,7 +35,7 @@ const ROOT = new URL("../", import.meta.url);
 const DENO = "deno";
 /** The bridge's per-client buffer bound (`--client-buffer-bytes` default, src/config/config.ts), bytes. */
 const ZWS_CLIENT_BUFFER = 1024 * 1024;
-/** Deno keeps ~2.3x a WebSocket's queued bytes in memory (shared/notes/zeromq-in-deno.md). */
+/** Deno keeps ~2.3x a WebSocket's queued bytes in memory (docs/architecture.md, "ZeroMQ under Deno"). */
 const DENO_QUEUE_FACTOR = 2.3;
 
 /** One workload: how many clients, how fast, how long. */

@@ -43,7 +43,7 @@ function busRecorder(bus: string) {
 }
 
 Deno.test("relay: producers that connect after start, and one that restarts, all get through", async () => {
-  // The regression behind the relay's design (shared/notes/zeromq-in-deno.md): under Deno a JS
+  // The regression behind the relay's design (docs/architecture.md, "ZeroMQ under Deno"): under Deno a JS
   // socket receiving on TCP loses everything once peers connect later or restart.
   const bus = `inproc://relay-test-${crypto.randomUUID()}`;
   const relay = await startRelay({

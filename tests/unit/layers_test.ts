@@ -62,6 +62,33 @@ Deno.test("layers: paths resolve against the importing file; outside the project
   assert.equal(resolveRelative("src/a.ts", "./b.ts"), "src/b.ts");
   assert.equal(resolveRelative("src/a.ts", "zeromq"), null);
   assert.equal(resolveRelative("src/a.ts", "../../x.ts"), "../../../x.ts");
-  const v = checkFile("src/a.ts", `import "../../shared/notes.ts";`);
+  const v = checkFile("src/a.ts", `import "../../elsewhere/x.ts";`);
   assert.deepEqual(v.map((x) => x.rule), ["import outside the project"]);
+});
+
+Deno.test("layers: no file of the project points at a path outside it (the notes beside it)", async () => {
+  // Spelled in parts, so this file does not match itself.
+  const outside = new RegExp(
+    [["shared", "notes"].join("/"), ["\\.\\.", "shared"].join("/")].join("|"),
+  );
+  const found: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(`${PROJECT}/${dir}`)) {
+      const path = dir === "" ? e.name : `${dir}/${e.name}`;
+      if (e.isDirectory) {
+        if (!["node_modules", ".git", "data", "dist", "test-results"].includes(e.name)) {
+          await walk(path);
+        }
+      } else if (/\.(ts|js|md|json|html|css|service|cfg|conf)$|^Procfile$|^run$/.test(e.name)) {
+        const text = await Deno.readTextFile(`${PROJECT}/${path}`);
+        if (outside.test(text)) found.push(path);
+      }
+    }
+  };
+  await walk("");
+  assert.deepEqual(found, []);
+  assert(
+    outside.test(["..", "shared", "x"].join("/")) &&
+      outside.test(["shared", "notes", "z.md"].join("/")),
+  );
 });
