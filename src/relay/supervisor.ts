@@ -6,6 +6,7 @@
  * @module
  */
 import { errorMessage, log } from "../runtime/log.ts";
+import { Attention } from "../runtime/attention.ts";
 import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./worker_messages.ts";
 import type { StoredPoint } from "../store/point_store.ts";
 
@@ -39,6 +40,8 @@ const EMPTY_STATS: RelayStats = { messages: 0, points: 0, rejected: {}, lastSeq:
 /** Supervises the relay worker. */
 export class RelaySupervisor {
   #worker?: Worker;
+  /** The current worker's attention flag (raised before each message posted to it). */
+  #attention?: Attention;
   #generation = 0;
   #epoch?: string;
   #stopping = false;
@@ -81,6 +84,8 @@ export class RelaySupervisor {
     });
     this.#worker = worker;
     const bus = `inproc://zws-bus-${crypto.randomUUID()}`;
+    const attention = new Attention();
+    this.#attention = attention;
     return new Promise<RelayReady>((resolve, reject) => {
       let ready = false;
       worker.onmessage = (e: MessageEvent<FromRelay>) => {
@@ -135,6 +140,7 @@ export class RelaySupervisor {
           bus,
           epoch: this.#epoch,
           lastSeq: this.#epoch ? this.opts.lastSeqSeen() : undefined,
+          attention: attention.buffer,
         },
       };
       worker.postMessage(msg);
@@ -206,6 +212,7 @@ export class RelaySupervisor {
 
   /** Posts a raw message to the current worker (fault injection in tests). */
   postToWorker(msg: unknown): void {
+    this.#attention?.raise();
     this.#worker?.postMessage(msg);
   }
 
@@ -223,6 +230,7 @@ export class RelaySupervisor {
         clearTimeout(timer);
         resolve(s);
       });
+      this.#attention?.raise();
       worker.postMessage({ type: "stats", id } satisfies ToRelay);
     });
   }
@@ -244,6 +252,7 @@ export class RelaySupervisor {
     const answered = await Promise.race([
       new Promise<boolean>((resolve) => {
         this.#stopped = () => resolve(true);
+        this.#attention?.raise();
         worker.postMessage({ type: "stop" } satisfies ToRelay);
       }),
       new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), timeoutMs)),

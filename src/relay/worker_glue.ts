@@ -10,6 +10,7 @@ import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./worker_mess
 import type { StoredPoint } from "../store/point_store.ts";
 import { faults } from "../runtime/loop.ts";
 import { errorMessage, log, setLogLevel } from "../runtime/log.ts";
+import { Attention } from "../runtime/attention.ts";
 
 /** What the glue uses of a running relay. */
 export interface WorkerRelay {
@@ -53,10 +54,14 @@ export function runRelayWorker(scope: WorkerScope, startRelay: StartRelay): void
     "unhandledrejection",
     (e) => crash(e, errorMessage((e as PromiseRejectionEvent).reason)),
   );
+  /** The supervisor's count of messages posted (runtime/attention.ts); known from "start". */
+  let attention: Attention | undefined;
   scope.addEventListener("message", async (e) => {
     const msg = (e as MessageEvent<ToRelay>).data;
+    if (msg.type !== "start") attention?.handled();
     switch (msg.type) {
       case "start":
+        if (msg.options.attention) attention = new Attention(msg.options.attention);
         if (msg.options.logLevel) setLogLevel(msg.options.logLevel);
         starting = (async () => {
           try {

@@ -105,7 +105,15 @@ export function runUntilSignal(opts: SignalOptions): AbortSignal {
     if (stopping.signal.aborted) return;
     stopping.abort();
     log("info", opts.component, `${sig}: shutting down`);
-    setTimeout(() => Deno.exit(0), opts.deadlineMs ?? 1800);
+    const deadline = opts.deadlineMs ?? 1800;
+    setTimeout(() => {
+      log(
+        "warn",
+        opts.component,
+        `shutdown did not finish within ${deadline / 1000} s; exiting anyway`,
+      );
+      Deno.exit(0);
+    }, deadline);
     await opts.stop()?.catch((err) => log("error", opts.component, errorMessage(err)));
     log("debug", opts.component, "exiting");
     Deno.exit(0);

@@ -20,6 +20,7 @@ Deno.test("layers: the fixture's breaches are found, one per import, and nothing
     "src/protocol/ imports outside itself (only src/protocol/ and static/protocol.js)",
     "src/protocol/bad.ts zeromq | " +
     "src/protocol/ imports outside itself (only src/protocol/ and static/protocol.js)",
+    "tests/_support/barrel.ts ../_helpers.ts | tests/_support/ imports a test file (use tests/_support/)",
   ]);
 });
 
