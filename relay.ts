@@ -25,10 +25,9 @@ import { encodeHeartbeat, END_OF_STREAM } from "./src/protocol/bus.ts";
 import { faults, sendWithBackpressure, superviseLoop } from "./src/runtime/loop.ts";
 import { errorMessage, log, RateLimitedLog } from "./src/runtime/log.ts";
 import { Attention } from "./src/runtime/attention.ts";
-import { ZAP_DOMAIN } from "./src/zmq/curve.ts";
-import { startZapHandler, type ZapHandler } from "./src/zmq/zap.ts";
 import { endReceiveLoop, isStopMessage, stopMessage } from "./src/zmq/loop_stop.ts";
 import type { RelayOptions, RelayStats } from "./src/relay/worker_messages.ts";
+import { openRelaySockets } from "./src/relay/sockets.ts";
 import { runRelayWorker, type WorkerScope } from "./src/relay/worker_glue.ts";
 
 /** A running relay; {@link startRelay} makes one. */
@@ -50,8 +49,6 @@ export interface Relay {
   close(): Promise<void>;
 }
 
-let relayCount = 0;
-
 /** How often the relay probes its own receive path (and, when idle, sends a bus heartbeat). */
 export const PROBE_INTERVAL_MS = 1000;
 
@@ -60,75 +57,21 @@ export const PROBE_INTERVAL_MS = 1000;
  * message) when the ingress cannot be bound.
  */
 export async function startRelay(opts: RelayOptions): Promise<Relay> {
-  const id = `${Date.now().toString(36)}-${relayCount++}`;
-  const internal = `inproc://zws-relay-${id}`;
-  const demoIngress = `inproc://zws-demo-${id}`;
-  const control = `inproc://zws-control-${id}`;
   const stopToken = crypto.randomUUID();
   const probeToken = crypto.randomUUID();
-  // Native cap: ZeroMQ cuts the connection of a peer that exceeds it, so keep it well above the
-  // configured limit; messages between the two are dropped and counted by the parser instead.
-  const nativeCap = Math.max(4 * opts.maxMessageBytes, 1024 * 1024);
   const rateLog = new RateLimitedLog(5000);
-  let zap: ZapHandler | undefined;
-  if (opts.curve) {
-    if (!zmq.capability.curve) {
-      throw new Error("this ZeroMQ build has no CURVE support; cannot encrypt the ingress");
-    }
-    // The allow-list must be in place before the ingress binds: without a ZAP handler, libzmq
-    // lets every CURVE client in.
-    zap = await startZapHandler({
-      allow: opts.curve.allow,
-      onRefused: (d) =>
-        rateLog.log(
-          "warn",
-          "relay",
-          "zap-refused",
-          `refused producer ${d.address || "?"}: ` +
-            (d.publicKey ? `CURVE key ${d.publicKey} is not on the allow-list` : "bad ZAP request"),
-        ),
-    });
-  }
-  const front = new zmq.XSubscriber({
-    maxMessageSize: nativeCap,
-    receiveHighWaterMark: 10000,
-    ...(opts.curve
-      ? { curveServer: true, curveSecretKey: opts.curve.secretKey, zapDomain: ZAP_DOMAIN }
-      : {}),
-  });
-  // noDrop: when the JS side falls behind, the proxy waits (and TCP pushes back on producers)
-  // instead of dropping points silently between the proxy and us.
-  const back = new zmq.XPublisher({ sendHighWaterMark: 10000, noDrop: true });
-  const inbox = new zmq.Subscriber({ receiveHighWaterMark: 10000 });
-  // Counted in batches (up to BUS_BATCH_POINTS points each): a full bus is EAGAIN, which the send
-  // loop waits out.
-  const bus = new zmq.Publisher({ sendHighWaterMark: 1000, noDrop: true });
-  const sockets = [front, back, inbox, bus];
-  const closeAll = () => sockets.forEach((s) => s.closed || s.close());
-  try {
-    await front.bind(opts.ingress);
-  } catch (err) {
-    closeAll();
-    await zap?.close();
-    throw new Error(`cannot bind ingress ${opts.ingress}: ${errorMessage(err)}`);
-  }
-  const ingress = front.lastEndpoint ?? opts.ingress;
-  let proxy: zmq.Proxy;
-  let proxyDone: Promise<void>;
-  try {
-    if (opts.demo) await front.bind(demoIngress);
-    await front.bind(control);
-    await back.bind(internal);
-    await bus.bind(opts.bus);
-    inbox.connect(internal);
-    inbox.subscribe();
-    proxy = new zmq.Proxy(front, back);
-    proxyDone = proxy.run().catch((err) => log("error", "relay", `proxy: ${errorMessage(err)}`));
-  } catch (err) {
-    closeAll();
-    await zap?.close();
-    throw new Error(`cannot start relay: ${errorMessage(err)}`);
-  }
+  const {
+    inbox,
+    bus,
+    zap,
+    ingress,
+    proxy,
+    proxyDone,
+    control,
+    demoIngress,
+    sockets,
+    closeAll,
+  } = await openRelaySockets(opts, rateLog);
 
   // The store (when persisting) holds the epoch and seq: a clean restart continues them, a crash
   // continues after every seq it reserved (src/store/point_store.ts).
