@@ -163,6 +163,7 @@ export class WsBridge implements WebSocketHub {
     });
     this.#seriesList = new SeriesListBroadcast({
       history: this.#history,
+      units: this.#units,
       clients: () => this.#clients,
       onSent: () => this.#stats.framesSent++,
     });
@@ -230,6 +231,11 @@ export class WsBridge implements WebSocketHub {
   /** The held points of one series, in seq order (the history API). */
   heldPoints(series: string): readonly HeldPoint[] {
     return this.#history.seriesPoints(series);
+  }
+
+  /** Takes units (series -> unit; the relay's, off the bus): `series_list` names them. */
+  setUnits(units: Iterable<readonly [string, string]>): void {
+    if (this.#units.merge(units)) this.#seriesList.changed();
   }
 
   /** The last unit seen for `series`, if any. */
@@ -317,6 +323,10 @@ export class WsBridge implements WebSocketHub {
         if (m.kind === "invalid") {
           this.#stats.busInvalid++;
           this.#rateLog.log("warn", "bridge", "bus-invalid", `dropped bus message: ${m.reason}`);
+          continue;
+        }
+        if (m.kind === "units") {
+          this.setUnits(m.units);
           continue;
         }
         const b = m.batch;
@@ -517,7 +527,7 @@ export class WsBridge implements WebSocketHub {
       lastSent: 0,
       queued: 0,
       allowed: opts.allowed,
-      seriesListVersion: this.#history.seriesVersion,
+      seriesListVersion: this.#seriesList.version,
       expiresAt: opts.expiresAt,
       onClose: opts.onClose,
     };
