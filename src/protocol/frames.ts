@@ -67,6 +67,14 @@ export function pointsFrame(encoded: readonly string[]): string {
   return `{"type":"points","points":[${encoded.join(",")}]}`;
 }
 
+/**
+ * Builds a decimated `points` frame (a client at `rate` points per second per series) from
+ * points encoded without their seq (`{"x":…,"y":…,"series":…}`).
+ */
+export function decimatedFrame(rate: number, encoded: readonly string[]): string {
+  return `{"type":"points","decimated":true,"rate":${rate},"points":[${encoded.join(",")}]}`;
+}
+
 /** Most points in one history frame; longer histories go out in several frames. */
 export const HISTORY_CHUNK = 5000;
 
