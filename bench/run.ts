@@ -878,7 +878,13 @@ function w9Table(results: RunResult[]): string {
     int((r.bytesPerClient ?? 0) / 1024 / Math.max(0.001, r.windowSec)),
     r.workload.noLatency ? "–" : ms(r.p50),
     r.workload.noLatency ? "–" : ms(r.p99),
+    int(r.metrics?.zws_ingress_points_total ?? NaN),
+    int(r.metrics?.zws_ingress_rejected_total ?? NaN),
     pct(r.serverCpu),
+    // CPU per point taken in: fair when one mode had to shed input and the other not.
+    ((r.serverCpu * r.windowSec) / ((r.metrics?.zws_ingress_points_total ?? NaN) / 1e6)).toFixed(
+      2,
+    ),
     `${pct(r.clientsCpu + r.producerCpu)} (${pct(r.clientsCpu)}+${pct(r.producerCpu)})`,
     pct(r.otherCpu),
   ]);
@@ -891,7 +897,10 @@ function w9Table(results: RunResult[]): string {
       "KiB/s per client",
       "p50 ms",
       "p99 ms",
+      "points taken in",
+      "points shed",
       "server CPU",
+      "server CPU s per M points taken in",
       "loadgen CPU (clients+producer)",
       "other CPU",
     ],
@@ -905,12 +914,17 @@ function w9Targets(results: RunResult[]): string[] {
   const x = results.find((r) => r.workload.id === "W9x" && !r.error);
   if (!d || !x) return [];
   const fewer = (x.bytesPerClient ?? 0) / Math.max(1, d.bytesPerClient ?? 0);
+  const shed = (r: RunResult) => r.metrics?.zws_ingress_rejected_total ?? 0;
   return [
     `W9: ${fewer.toFixed(0)}x fewer bytes per client decimated than exact (target >= 20x: ${
       mark(fewer >= 20)
     }); server CPU ${pct(d.serverCpu)} vs ${pct(x.serverCpu)} exact (target lower: ${
       mark(d.serverCpu < x.serverCpu)
-    })`,
+    })` +
+    (shed(x) > shed(d)
+      ? `; the exact run shed ${int(shed(x))} points it could not take in (the decimated run ` +
+        `${int(shed(d))}): compare CPU per point taken in`
+      : ""),
   ];
 }
 
