@@ -20,7 +20,7 @@ import { parseEncoded, type RejectReason } from "./src/protocol/ingress.ts";
 import { type CutBatch, Sequencer } from "./src/relay/sequencer.ts";
 import { countPoints, IngressGovernor } from "./src/relay/overload.ts";
 import { openWriter } from "./src/store/writer.ts";
-import type { RangeQuery, RangeSeries, StoredPoint } from "./src/store/point_store.ts";
+import type { RangeAnswer, RangeQuery, StoredPoint } from "./src/store/point_store.ts";
 import {
   encodeHeartbeat,
   encodeUnits,
@@ -51,7 +51,7 @@ export interface Relay {
   /** Current counters (a copy). */
   stats(): RelayStats;
   /** The stored points of a history request; undefined when there is no store. */
-  range(q: RangeQuery): RangeSeries[] | undefined;
+  range(q: RangeQuery): RangeAnswer | undefined;
   /** Settles when the receive loop has ended: on close, or when it failed (then nothing flows). */
   readonly ended: Promise<void>;
   /** Stops the demo, the proxy and closes every socket. */
@@ -427,16 +427,14 @@ export function runAsWorker(scope: WorkerScope): void {
         if (relay) post({ type: "stats", id: msg.id, stats: relay.stats() });
         break;
       case "range": {
-        let series: RangeSeries[] | null = null;
+        let series: RangeAnswer | null = null;
         try {
           series = relay?.range(msg.query) ?? null;
         } catch (err) {
           log("error", "relay", `history read failed: ${errorMessage(err)}`);
         }
-        post(
-          { type: "range", id: msg.id, series },
-          series?.map((s) => s.xy.buffer as ArrayBuffer) ?? [],
-        );
+        const buffers = Array.isArray(series) ? series.map((s) => s.xy.buffer as ArrayBuffer) : [];
+        post({ type: "range", id: msg.id, series }, buffers);
         break;
       }
       case "fault":

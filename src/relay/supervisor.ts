@@ -6,7 +6,7 @@
  */
 import { errorMessage, log } from "../runtime/log.ts";
 import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./worker_messages.ts";
-import type { RangeQuery, RangeSeries, StoredPoint } from "../store/point_store.ts";
+import type { RangeAnswer, RangeQuery, StoredPoint } from "../store/point_store.ts";
 
 /** What the relay reported when it became ready. */
 export interface RelayReady {
@@ -45,7 +45,7 @@ export class RelaySupervisor {
   #stopping = false;
   #restarts = 0;
   #pending = new Map<number, (s: RelayStats) => void>();
-  #ranges = new Map<number, (r: RangeSeries[] | null | undefined) => void>();
+  #ranges = new Map<number, (r: RangeAnswer | null | undefined) => void>();
   #nextId = 1;
   /** Counters of earlier generations, so totals survive restarts. */
   #carried: RelayStats = structuredClone(EMPTY_STATS);
@@ -239,7 +239,7 @@ export class RelaySupervisor {
    * there is no store (off, or failed), undefined when the worker is not up or does not answer
    * within `timeoutMs`.
    */
-  range(query: RangeQuery, timeoutMs = 10_000): Promise<RangeSeries[] | null | undefined> {
+  range(query: RangeQuery, timeoutMs = 10_000): Promise<RangeAnswer | null | undefined> {
     const worker = this.#worker;
     if (!worker || !this.#up || this.#stopping) return Promise.resolve(undefined);
     const id = this.#nextId++;

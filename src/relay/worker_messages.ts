@@ -9,7 +9,7 @@
 import type { RejectReason } from "../protocol/ingress.ts";
 import type { LogLevel } from "../runtime/log.ts";
 import type { Retention } from "../store/retention.ts";
-import type { RangeQuery, RangeSeries, StoredPoint } from "../store/point_store.ts";
+import type { RangeAnswer, RangeQuery, StoredPoint } from "../store/point_store.ts";
 import type { PersistStatus } from "../store/writer.ts";
 
 /** What the relay needs to start. */
@@ -97,7 +97,7 @@ export type FromRelay =
   }
   | { type: "stats"; id: number; stats: RelayStats }
   /** The answer to a `range` request: null when there is no store (off, or failed). */
-  | { type: "range"; id: number; series: RangeSeries[] | null }
+  | { type: "range"; id: number; series: RangeAnswer | null }
   | { type: "fatal"; message: string }
   | { type: "crashed"; message: string; stats?: RelayStats }
   | { type: "stopped" };
