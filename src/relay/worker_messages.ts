@@ -48,6 +48,11 @@ export interface RelayOptions {
    * most `maxSeries` series for the bridge. `dataDir` null or absent: memory only.
    */
   persist?: { dataDir: string | null; retention: Retention; history: number; maxSeries: number };
+  /**
+   * The supervisor's {@link Attention} flag (`runtime/attention.ts`): raised before each message
+   * it posts, so loops that never yield still let the message in.
+   */
+  attention?: SharedArrayBuffer;
 }
 
 /** Counters kept by the relay. */
