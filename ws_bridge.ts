@@ -12,6 +12,9 @@
  * event streams `src/http/sse.ts`. Close codes come from the registry
  * (`src/protocol/close_codes.ts`). Next stop of the data: the page, `static/app.js`.
  *
+ * A client may ask for a decimated stream instead (`{"type":"rate"}`): min/max per bucket, built
+ * once per series and rate for all clients at that rate (`src/hub/decimated.ts`).
+ *
  * @module
  */
 import * as zmq from "zeromq";
@@ -20,7 +23,9 @@ import { CLOSE } from "./src/protocol/close_codes.ts";
 import { TOKEN_EXPIRED_CLOSE_CODE } from "./src/http/auth.ts";
 import { MAX_CLIENT_MESSAGE_BYTES } from "./src/protocol/client_messages.ts";
 import { helloFrame } from "./src/protocol/frames.ts";
-import { History } from "./src/hub/history.ts";
+import { type HeldPoint, History } from "./src/hub/history.ts";
+import { SeriesUnits } from "./src/hub/units.ts";
+import { DecimatedStreams } from "./src/hub/decimated.ts";
 import { HistoryFrameCache, type HistoryFrames } from "./src/hub/history_frames.ts";
 import { receiveBus } from "./src/hub/bus_receiver.ts";
 import { TickFrames } from "./src/hub/tick_frames.ts";
@@ -111,6 +116,8 @@ export class WsBridge implements WebSocketHub {
   #lastSeq = 0;
   #batcher: Batcher<BusBatch>;
   #history: History;
+  #units = new SeriesUnits();
+  #decimated: DecimatedStreams;
   /** History frames for clients, reset snapshots cached by series set. */
   #historyFrames: HistoryFrameCache;
   #rateLog = new RateLimitedLog(5000);
@@ -157,8 +164,21 @@ export class WsBridge implements WebSocketHub {
     });
     this.#seriesList = new SeriesListBroadcast({
       history: this.#history,
+      units: this.#units,
       clients: () => this.#clients,
       onSent: () => this.#stats.framesSent++,
+    });
+    this.#decimated = new DecimatedStreams({
+      send: (c, frame, points) => {
+        if (c.ended) return;
+        if (this.#slow.holdBack(c, performance.now())) {
+          this.#stats.pointsDroppedSlow += points;
+          return;
+        }
+        c.transport.send(frame);
+        this.#stats.framesSent++;
+        this.#stats.pointsSent += points;
+      },
     });
     this.messageLimits = {
       messageRate: opts.clientMessageRate ?? 20,
@@ -185,6 +205,8 @@ export class WsBridge implements WebSocketHub {
       clientsBufferBudget: Number.isFinite(this.#slow.budget) ? this.#slow.budget : 0,
       heldForBudget: this.#slow.heldForBudgetTotal,
       historyPoints: this.#history.size,
+      decimatedClients: this.#decimated.clientCount,
+      decimatedStreams: this.#decimated.streamCount,
       busIdleMs: this.#lastBusAt === -Infinity
         ? null
         : Math.round(performance.now() - this.#lastBusAt),
@@ -214,6 +236,26 @@ export class WsBridge implements WebSocketHub {
   /** Last sequence number held in the history (what a connecting client can resume from). */
   get heldSeq(): number {
     return this.#history.lastSeq;
+  }
+
+  /** Names of the series held in memory (the history API). */
+  heldSeriesNames(): string[] {
+    return this.#history.seriesNames();
+  }
+
+  /** The held points of one series, in seq order (the history API). */
+  heldPoints(series: string): readonly HeldPoint[] {
+    return this.#history.seriesPoints(series);
+  }
+
+  /** Takes units (series -> unit; the relay's, off the bus): `series_list` names them. */
+  setUnits(units: Iterable<readonly [string, string]>): void {
+    if (this.#units.merge(units)) this.#seriesList.changed();
+  }
+
+  /** The last unit seen for `series`, if any. */
+  unitOf(series: string): string | undefined {
+    return this.#units.get(series);
   }
 
   /**
@@ -276,6 +318,7 @@ export class WsBridge implements WebSocketHub {
       epochChanged: (e, firstSeq) => this.#onEpochChange?.(e, firstSeq),
       alive: () => this.#lastBusAt = performance.now(),
       take: (b) => this.#takeBus(b),
+      units: (units) => this.setUnits(units),
       invalid: (reason) => {
         this.#stats.busInvalid++;
         this.#rateLog.log("warn", "bridge", "bus-invalid", `dropped bus message: ${reason}`);
@@ -335,6 +378,11 @@ export class WsBridge implements WebSocketHub {
     const now = performance.now();
     this.#slow.measure();
     for (const c of this.#clients) {
+      if (c.rate !== undefined) {
+        // Decimated (below); what it has seen goes on, for a catch-up from history.
+        if (c.slowSince === undefined) c.lastSent = last;
+        continue;
+      }
       const out = frames.for(c);
       // A jump in seq (points missed upstream) is never passed on as if nothing happened: the
       // client is held back like a slow one and resumes within 100 ms from history, which cannot
@@ -349,6 +397,9 @@ export class WsBridge implements WebSocketHub {
       this.#stats.framesSent++;
       this.#stats.pointsSent += out.count;
     }
+    // The decimated streams: each point once per rate, whatever the number of clients (their
+    // frames go out on the streams' own timer).
+    this.#decimated.feed(batches);
   }
 
   #noteGap(firstSeq: number): void {
@@ -401,7 +452,7 @@ export class WsBridge implements WebSocketHub {
       lastSent: 0,
       queued: 0,
       allowed: opts.allowed,
-      seriesListVersion: this.#history.seriesVersion,
+      seriesListVersion: this.#seriesList.version,
       expiresAt: opts.expiresAt,
       onClose: opts.onClose,
     };
@@ -431,9 +482,24 @@ export class WsBridge implements WebSocketHub {
    */
   setSeries(c: Client, select: ReadonlySet<string> | undefined): void {
     selectSeries(c, effectiveSeries(select, c.allowed));
+    this.#decimated.seriesChanged(c);
     if (c.slowSince === undefined) {
       this.#sendHistory(c, this.#historyFor(undefined, c.series, c.seriesKey ?? "*"));
     }
+  }
+
+  /**
+   * Puts a client on a decimated stream of at most `rate` points per second per series (min/max
+   * per bucket, `src/hub/decimated.ts`), or back on the exact stream (`null`): then it first gets
+   * a reset snapshot of its selection, since what it had were not every point.
+   */
+  setRate(c: Client, rate: number | null): void {
+    const was = c.rate;
+    this.#decimated.setRate(c, rate ?? undefined);
+    if (was === undefined || c.rate !== undefined) return;
+    if (c.slowSince === undefined) {
+      this.#sendHistory(c, this.#historyFor(undefined, c.series, c.seriesKey ?? "*"));
+    } else c.lastSent = -1; // its catch-up is a reset snapshot (no seq is below -1)
   }
 
   /** Forgets a client whose connection ended (the transport's owner calls it, e.g. `/events`). */
@@ -453,6 +519,7 @@ export class WsBridge implements WebSocketHub {
     if (c.ended) return;
     c.ended = true;
     this.#clients.delete(c);
+    this.#decimated.remove(c);
     clearTimeout(c.expiryTimer);
     c.onClose?.();
   }
@@ -501,6 +568,7 @@ export class WsBridge implements WebSocketHub {
     this.#batcher.close();
     this.#slow.close();
     this.#seriesList.close();
+    this.#decimated.close();
     const current = this.#current;
     if (current) {
       let timer: ReturnType<typeof setTimeout> | undefined;

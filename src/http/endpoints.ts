@@ -1,6 +1,6 @@
 /**
  * The server's plain endpoints: `/healthz` (JSON, 503 when the data path is down or stalled),
- * `/metrics` (Prometheus text, `metrics.ts`) and the page's embedded files (`static_assets.ts`:
+ * `/metrics` (Prometheus text, `metrics.ts`), the headers of `/api/history`'s answers and the page's embedded files (`static_assets.ts`:
  * ETags, `no-store` for the page when its address holds a token). Called by `handler.ts`.
  *
  * @module
@@ -45,6 +45,24 @@ export async function metricsResponse(ctx: HttpContext, server: ServerStats): Pr
     }) + (ctx.extraMetrics?.() ?? ""),
     METRICS_CONTENT_TYPE,
   );
+}
+
+/** `GET /api/history`: an answer of `history_api.ts` with its headers (never cached). */
+export function historyResponse(
+  req: Request,
+  a: { status: number; type: string; body: string },
+): Response {
+  const headers: Record<string, string> = {
+    ...SECURITY_HEADERS,
+    "Content-Type": a.type,
+    // The address may hold a token, and the answer changes with every point.
+    "Cache-Control": "no-store",
+  };
+  if (a.status === 503) headers["Retry-After"] = "1";
+  if (a.status === 200 && a.type.startsWith("text/csv")) {
+    headers["Content-Disposition"] = 'attachment; filename="zws-history.csv"';
+  }
+  return new Response(req.method === "HEAD" ? null : a.body, { status: a.status, headers });
 }
 
 /**

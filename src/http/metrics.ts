@@ -32,6 +32,10 @@ export interface ServerStats {
   authFailures?: Partial<Record<AuthFailureReason, number>>;
   /** Event streams (`/events`) refused, by reason (missing reasons count 0). */
   sseRejected?: Partial<Record<WsRejectReason, number>>;
+  /** History requests (`/api/history`) refused, by reason (missing reasons count 0). */
+  historyRejected?: Partial<Record<WsRejectReason, number>>;
+  /** History requests answered (200). */
+  historyRequests?: number;
   /** Relay worker restarts after a crash. */
   relayRestarts: number;
   /** Seconds since start. */
@@ -104,6 +108,16 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "Event streams (/events) refused, by reason.",
     WS_REJECT_REASONS.map((r) => [`{reason="${r}"}`, m.server.sseRejected?.[r] ?? 0]),
   );
+  metric(
+    "zws_history_rejected_total",
+    "counter",
+    "History requests (/api/history) refused, by reason.",
+    WS_REJECT_REASONS.map((r) => [`{reason="${r}"}`, m.server.historyRejected?.[r] ?? 0]),
+  );
+  metric("zws_history_requests_total", "counter", "History requests answered.", [[
+    "",
+    m.server.historyRequests ?? 0,
+  ]]);
   metric("zws_ingress_messages_total", "counter", "Producer messages received.", [[
     "",
     m.relay.messages,
@@ -195,6 +209,18 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "",
     m.bridge.historyPoints,
   ]]);
+  metric(
+    "zws_decimated_clients",
+    "gauge",
+    "Clients receiving a decimated stream (min/max per bucket at a rate they asked).",
+    [["", m.bridge.decimatedClients ?? 0]],
+  );
+  metric(
+    "zws_decimated_streams",
+    "gauge",
+    "Min/max streams built now, one per series and rate, shared by the clients at that rate.",
+    [["", m.bridge.decimatedStreams ?? 0]],
+  );
   metric("zws_client_protocol_errors_total", "counter", "Clients closed for bad messages.", [[
     "",
     m.bridge.clientProtocolErrors,

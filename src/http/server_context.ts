@@ -33,6 +33,7 @@ export function serverContext<B extends SourceBridge & Hub>(
     auth: secrets.authSecret ? createTokenVerifier(secrets.authSecret) : null,
     maxClientsPerIp: config.maxClientsPerIp,
     upgradeRate: config.upgradeRate,
+    storeRange: source.storeRange,
     ...source.http,
   };
 }

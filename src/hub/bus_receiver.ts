@@ -23,6 +23,8 @@ export interface BusSink {
   alive(): void;
   /** A batch with points. */
   take(batch: BusBatch): void;
+  /** The relay's units (series -> unit), sent on the bus as they change. */
+  units(units: [string, string][]): void;
   /** A message `decodeBus` refused (dropped). */
   invalid(reason: string): void;
   /** The loop failed and was restarted. */
@@ -52,6 +54,10 @@ export function receiveBus(sub: zmq.Subscriber, sink: BusSink): Promise<void> {
       }
       if (m.kind === "invalid") {
         sink.invalid(m.reason);
+        continue;
+      }
+      if (m.kind === "units") {
+        sink.units(m.units);
         continue;
       }
       const b = m.batch;

@@ -2,7 +2,11 @@
  * The producer protocol: turns the frames of one ZeroMQ message into validated points, or into the
  * reasons they were rejected. Pure: no I/O.
  *
- * - One frame of JSON: `{"x": <epoch ms>, "y": <number>, "series"?: "<name>"}`, or an array of them.
+ * - One frame of JSON: `{"x": <epoch ms>, "y": <number>, "series"?: "<name>", "unit"?: "<unit>"}`,
+ *   or an array of them. `unit` (1 to {@link MAX_UNIT_LENGTH} characters, no control characters;
+ *   otherwise the point is dropped as `invalid_unit`) names the unit of the point's series: the
+ *   last one seen is kept per series and shown to viewers (`series_list`, the history API); the
+ *   points themselves go out without it.
  * - Two frames `[series, json]`: the first frame (the ZeroMQ topic) names the series of every point.
  * - `x` below 1e11 is taken as epoch seconds and multiplied by 1000.
  * - `x` must lie within a window around the relay's clock (`--x-window`, default
@@ -35,12 +39,14 @@ export {
   checkPoint,
   DEFAULT_X_WINDOW_MS,
   kind,
+  MAX_UNIT_LENGTH,
   type Point,
   REJECT_REASONS,
   type Rejection,
   type RejectReason,
   SECONDS_THRESHOLD,
   toPoint,
+  unitProblem,
   type XRange,
   xRange,
   type XWindow,
@@ -63,6 +69,8 @@ import {
 export interface ParsedMessage {
   points: Point[];
   rejected: Rejection[];
+  /** Series -> unit, from the points that carried one (absent when none did). */
+  units?: Map<string, string>;
 }
 
 /**
@@ -83,6 +91,8 @@ export interface EncodedPoint {
 export interface EncodedMessage {
   points: EncodedPoint[];
   rejected: Rejection[];
+  /** Series -> unit, from the points that carried one (absent when none did). */
+  units?: Map<string, string>;
 }
 
 export { DEFAULT_SERIES, MAX_SERIES_LENGTH, seriesProblem };
@@ -155,14 +165,19 @@ function parse(
   } catch (err) {
     return reject("invalid_json", (err as Error).message.slice(0, 120));
   }
-  const out: { points: (Point | EncodedPoint)[]; rejected: Rejection[] } = {
-    points: [],
-    rejected: [],
-  };
+  const out: {
+    points: (Point | EncodedPoint)[];
+    rejected: Rejection[];
+    units?: Map<string, string>;
+  } = { points: [], rejected: [] };
   const add = (item: unknown) => {
     const p = toPoint(item, topicSeries, range);
-    if ("reason" in p) out.rejected.push(p);
-    else out.points.push(encoded ? { series: p.series, tail: pointTail(p), x: p.x, y: p.y } : p);
+    if ("reason" in p) {
+      out.rejected.push(p);
+      return;
+    }
+    out.points.push(encoded ? { series: p.series, tail: pointTail(p), x: p.x, y: p.y } : p);
+    if (p.unit !== undefined) (out.units ??= new Map()).set(p.series, p.unit);
   };
   if (Array.isArray(value)) {
     if (value.length === 0) return reject("empty_batch", "empty array");
@@ -196,7 +211,7 @@ function parseScanned(
         ? lastScanned
         : (lastScanned = t.slice(s0, s0 + len));
     }
-    const p = checkPoint(x, Number(t.slice(y0, y1)), name, topicSeries, range);
+    const p = checkPoint(x, Number(t.slice(y0, y1)), name, undefined, topicSeries, range);
     if ("reason" in p) rejected.push(p);
     else if (!encoded) points.push(p);
     else if (

@@ -15,6 +15,8 @@ export interface Point {
   y: number;
   /** The series (line) it belongs to. */
   series: string;
+  /** The unit of its series, when the producer sent one. */
+  unit?: string;
 }
 
 /**
@@ -32,6 +34,7 @@ export const REJECT_REASONS = [
   "invalid_x",
   "invalid_y",
   "invalid_series",
+  "invalid_unit",
   "overload",
 ] as const;
 
@@ -42,6 +45,21 @@ export type RejectReason = typeof REJECT_REASONS[number];
 export interface Rejection {
   reason: RejectReason;
   detail: string;
+}
+
+/** Longest unit, in characters (code points). */
+export const MAX_UNIT_LENGTH = 16;
+
+/** Why `u` is not a valid unit (a non-empty string of at most 16 characters, no control ones). */
+export function unitProblem(u: unknown): string | undefined {
+  if (typeof u !== "string") return `unit must be a string, got ${kind(u)}`;
+  if (u.length === 0) return "unit is empty";
+  if (u.length > MAX_UNIT_LENGTH * 2 || [...u].length > MAX_UNIT_LENGTH) {
+    return `unit longer than ${MAX_UNIT_LENGTH} characters`;
+  }
+  // deno-lint-ignore no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(u)) return "unit contains control characters";
+  return undefined;
 }
 
 /** `x` below this is epoch seconds. */
@@ -86,19 +104,22 @@ export function toPoint(value: unknown, topicSeries?: string, range?: XRange): P
     Object.hasOwn(v, "x") ? v.x : undefined,
     Object.hasOwn(v, "y") ? v.y : undefined,
     Object.hasOwn(v, "series") ? v.series : undefined,
+    Object.hasOwn(v, "unit") ? v.unit : undefined,
     topicSeries,
     range,
   );
 }
 
 /**
- * The rules of one point, whichever way its fields were read: `x`, `y` and `s` (the series;
- * undefined when absent) as decoded; `topicSeries` overrides `s`, `range` bounds x.
+ * The rules of one point, whichever way its fields were read: `x`, `y`, `s` (the series) and
+ * `unit` as decoded (undefined when absent; the compact scanner never sees a unit); `topicSeries`
+ * overrides `s`, `range` bounds x.
  */
 export function checkPoint(
   x: unknown,
   y: unknown,
   s: unknown,
+  unit: unknown,
   topicSeries: string | undefined,
   range: XRange | undefined,
 ): Point | Rejection {
@@ -121,6 +142,10 @@ export function checkPoint(
       series = lastGoodSeries = s;
     }
   }
+  if (unit !== undefined) {
+    const problem = unitProblem(unit);
+    if (problem) return { reason: "invalid_unit", detail: problem };
+  }
   // Seconds become milliseconds, rounded to the microsecond to keep float noise out of the JSON.
   const ms = Math.abs(x) < SECONDS_THRESHOLD ? Math.round(x * 1e6) / 1e3 : x;
   if (!Number.isFinite(ms)) return { reason: "invalid_x", detail: "x out of range" };
@@ -132,7 +157,7 @@ export function checkPoint(
         `--x-window; x is epoch ms, or seconds below 1e11)`,
     };
   }
-  return { x: ms, y, series };
+  return unit === undefined ? { x: ms, y, series } : { x: ms, y, series, unit: unit as string };
 }
 
 /** A value's kind, for messages. */

@@ -8,7 +8,7 @@
 import { errorMessage, log } from "../runtime/log.ts";
 import { Attention } from "../runtime/attention.ts";
 import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./worker_messages.ts";
-import type { StoredPoint } from "../store/point_store.ts";
+import type { RangeAnswer, RangeQuery, StoredPoint } from "../store/point_store.ts";
 
 /** What the relay reported when it became ready. */
 export interface RelayReady {
@@ -22,6 +22,8 @@ export interface RelayReady {
   lastSeq: number;
   /** Points loaded from the store on the first start (see `worker_messages.ts`). */
   held?: StoredPoint[];
+  /** The series' units the relay knows. */
+  units?: [string, string][];
 }
 
 /** Options of {@link RelaySupervisor}. */
@@ -47,6 +49,7 @@ export class RelaySupervisor {
   #stopping = false;
   #restarts = 0;
   #pending = new Map<number, (s: RelayStats) => void>();
+  #ranges = new Map<number, (r: RangeAnswer | null | undefined) => void>();
   #nextId = 1;
   /** Counters of earlier generations, so totals survive restarts. */
   #carried: RelayStats = structuredClone(EMPTY_STATS);
@@ -101,6 +104,7 @@ export class RelaySupervisor {
               epoch: msg.epoch,
               lastSeq: msg.lastSeq,
               ...(msg.held ? { held: msg.held } : {}),
+              ...(msg.units ? { units: msg.units } : {}),
             };
             this.opts.onReady(info, generation);
             resolve(info);
@@ -110,6 +114,10 @@ export class RelaySupervisor {
             this.#lastStats = msg.stats;
             this.#pending.get(msg.id)?.(this.#total(msg.stats));
             this.#pending.delete(msg.id);
+            break;
+          case "range":
+            this.#ranges.get(msg.id)?.(msg.series);
+            this.#ranges.delete(msg.id);
             break;
           case "fatal":
             this.#terminate(worker);
@@ -153,6 +161,8 @@ export class RelaySupervisor {
     this.#up = false;
     this.#terminate(worker);
     this.#restarts++;
+    for (const resolve of this.#ranges.values()) resolve(undefined);
+    this.#ranges.clear();
     this.#carry(this.#lastStats);
     this.#lastStats = structuredClone(EMPTY_STATS);
     const retry = (delay: number) => {
@@ -236,6 +246,29 @@ export class RelaySupervisor {
   }
 
   /**
+   * Reads a history request's points from the store (in the worker, which owns it): null when
+   * there is no store (off, or failed), undefined when the worker is not up or does not answer
+   * within `timeoutMs`.
+   */
+  range(query: RangeQuery, timeoutMs = 10_000): Promise<RangeAnswer | null | undefined> {
+    const worker = this.#worker;
+    if (!worker || !this.#up || this.#stopping) return Promise.resolve(undefined);
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#ranges.delete(id);
+        resolve(undefined);
+      }, timeoutMs);
+      this.#ranges.set(id, (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
+      this.#attention?.raise();
+      worker.postMessage({ type: "range", id, query } satisfies ToRelay);
+    });
+  }
+
+  /**
    * Asks the worker to close its sockets and waits until it has (it answers "stopped", or
    * "crashed" after closing them). Returning earlier is what crashed the process: the caller
    * goes on (a test module ends, the process exits) while the worker's native `zmq.Proxy` still
@@ -263,5 +296,7 @@ export class RelaySupervisor {
     }
     for (const resolve of this.#pending.values()) resolve(this.#total(this.#lastStats));
     this.#pending.clear();
+    for (const resolve of this.#ranges.values()) resolve(undefined);
+    this.#ranges.clear();
   }
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./worker_messages.ts";
-import type { StoredPoint } from "../store/point_store.ts";
+import type { RangeAnswer, RangeQuery, StoredPoint } from "../store/point_store.ts";
 import { faults } from "../runtime/loop.ts";
 import { errorMessage, log, setLogLevel } from "../runtime/log.ts";
 import { Attention } from "../runtime/attention.ts";
@@ -17,7 +17,11 @@ export interface WorkerRelay {
   readonly ingress: string;
   readonly epoch: string;
   takeHeld(): StoredPoint[];
+  /** The series' units known now. */
+  units(): [string, string][];
   stats(): RelayStats;
+  /** The stored points of a history request; undefined when there is no store. */
+  range(q: RangeQuery): RangeAnswer | undefined;
   close(): Promise<void>;
 }
 
@@ -26,7 +30,7 @@ export type StartRelay = (opts: RelayOptions) => Promise<WorkerRelay>;
 
 /** The parts of a worker's global scope the glue uses. */
 export interface WorkerScope {
-  postMessage(m: FromRelay): void;
+  postMessage(m: FromRelay, transfer?: Transferable[]): void;
   addEventListener(type: string, fn: (e: Event) => void): void;
   close(): void;
 }
@@ -37,7 +41,7 @@ export function runRelayWorker(scope: WorkerScope, startRelay: StartRelay): void
   /** The start in progress: a stop waits for it, or the worker would go with a proxy running. */
   let starting: Promise<void> | undefined;
   let crashed = false;
-  const post = (m: FromRelay) => scope.postMessage(m);
+  const post = (m: FromRelay, transfer?: Transferable[]) => scope.postMessage(m, transfer);
   const crash = async (e: Event, what: string) => {
     e.preventDefault();
     if (crashed) return;
@@ -73,6 +77,7 @@ export function runRelayWorker(scope: WorkerScope, startRelay: StartRelay): void
               epoch: relay.epoch,
               lastSeq: relay.stats().lastSeq,
               held: relay.takeHeld(),
+              units: relay.units(),
             });
           } catch (err) {
             post({ type: "fatal", message: errorMessage(err) });
@@ -83,6 +88,17 @@ export function runRelayWorker(scope: WorkerScope, startRelay: StartRelay): void
       case "stats":
         if (relay) post({ type: "stats", id: msg.id, stats: relay.stats() });
         break;
+      case "range": {
+        let series: RangeAnswer | null = null;
+        try {
+          series = relay?.range(msg.query) ?? null;
+        } catch (err) {
+          log("error", "relay", `history read failed: ${errorMessage(err)}`);
+        }
+        const buffers = Array.isArray(series) ? series.map((s) => s.xy.buffer as ArrayBuffer) : [];
+        post({ type: "range", id: msg.id, series }, buffers);
+        break;
+      }
       case "fault":
         faults.arm(msg.loop, msg.kind);
         break;

@@ -52,6 +52,7 @@ export async function startOwnRelay<B extends SourceBridge>(
     onReady: (r, generation) => {
       // First start: the history the store kept (a restart continues where it stopped).
       if (generation === 1 && r.held) bridge.preload(r.held, r.lastSeq);
+      if (r.units) bridge.setUnits(r.units);
       bridge.attach(r.bus, r.epoch, r.lastSeq);
       if (generation > 1) log("info", "relay", `worker restarted (generation ${generation})`);
     },
@@ -78,6 +79,7 @@ export async function startOwnRelay<B extends SourceBridge>(
         pending: relay.pending,
       }),
     relayStats: () => relay.stats(),
+    storeRange: (q) => relay.range(q),
     relayRestarts: () => relay.restarts,
     injectFault: (loop, kind) => relay.postToWorker({ type: "fault", loop, kind }),
     stop: async () => {

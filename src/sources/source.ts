@@ -12,6 +12,7 @@ import type { RelayStats } from "../relay/worker_messages.ts";
 import type { Health } from "../runtime/health.ts";
 import type { StoredPoint } from "../store/point_store.ts";
 import type { UpstreamMetrics } from "../http/metrics.ts";
+import type { StoreRangeReader } from "../http/history_api.ts";
 
 /** What a source needs of a bridge (`WsBridge` of `ws_bridge.ts`). */
 export interface SourceBridge {
@@ -19,6 +20,8 @@ export interface SourceBridge {
   attach(bus: string, epoch: string, lastSeq: number): void;
   /** Takes a batch from a source that is not a ZeroMQ bus (JetStream). */
   ingest(batch: BusBatch, follows: boolean): void;
+  /** Takes the series' units (series -> unit) the relay knows. */
+  setUnits(units: Iterable<readonly [string, string]>): void;
   /** Fills the history with what the store kept, before any point arrives. */
   preload(points: readonly StoredPoint[], upTo: number): void;
   readonly epoch: string;
@@ -65,6 +68,8 @@ export interface DataSource<B extends SourceBridge> {
   relayStats(): Promise<RelayStats>;
   /** Relay worker restarts. */
   relayRestarts(): number;
+  /** Reads the point store for `/api/history` (absent: memory only). */
+  storeRange?: StoreRangeReader;
   /** HTTP additions. */
   readonly http: SourceHttp;
   /** Tests only: makes a loop of the data path fail (`runtime/loop.ts` `faults`). */

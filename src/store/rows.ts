@@ -64,11 +64,10 @@ export function encodeRow(b: SeriesBatch): EncodedRow {
   };
 }
 
-/**
- * The points of a stored row of `series` with no seq above `upTo`, as browsers receive them;
- * undefined when its BLOBs do not add up (a corrupt file).
- */
-export function rowPoints(series: string, r: StoredRow, upTo: number): StoredPoint[] | undefined {
+/** The seq deltas and (x, y) pairs of a row; undefined when its BLOBs do not add up. */
+export function decodeRow(
+  r: { n: number; seqs: Uint8Array; xy: Uint8Array },
+): { deltas: Uint32Array; pairs: Float64Array } | undefined {
   if (
     !(r.seqs instanceof Uint8Array) || !(r.xy instanceof Uint8Array) ||
     r.seqs.byteLength !== 4 * r.n || r.xy.byteLength !== 16 * r.n
@@ -76,8 +75,20 @@ export function rowPoints(series: string, r: StoredRow, upTo: number): StoredPoi
     return undefined;
   }
   // Copied: a BLOB's bytes need not be aligned for typed-array views.
-  const deltas = new Uint32Array(r.seqs.slice().buffer);
-  const xy = new Float64Array(r.xy.slice().buffer);
+  return {
+    deltas: new Uint32Array(r.seqs.slice().buffer),
+    pairs: new Float64Array(r.xy.slice().buffer),
+  };
+}
+
+/**
+ * The points of a stored row of `series` with no seq above `upTo`, as browsers receive them;
+ * undefined when its BLOBs do not add up (a corrupt file).
+ */
+export function rowPoints(series: string, r: StoredRow, upTo: number): StoredPoint[] | undefined {
+  const row = decodeRow(r);
+  if (!row) return undefined;
+  const { deltas, pairs: xy } = row;
   const out: StoredPoint[] = [];
   for (let i = 0; i < r.n; i++) {
     const seq = r.first_seq + deltas[i];
