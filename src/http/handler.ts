@@ -16,28 +16,21 @@
  *
  * @module
  */
-import { type ServerStats, type UpstreamMetrics, type WsRejectReason } from "./metrics.ts";
-import {
-  type AuthFailureReason,
-  type AuthResult,
-  type TokenVerifier,
-  unauthorized,
-  verifyRequestToken,
-} from "./auth.ts";
-import { ConnectionCounter, RateLimiter } from "./limits.ts";
-import { RateLimitedLog } from "../runtime/log.ts";
+import type { UpstreamMetrics } from "./metrics.ts";
+import type { TokenVerifier } from "./auth.ts";
 import type { RelayStats } from "../relay/worker_messages.ts";
 import type { AcceptOptions } from "../hub/client.ts";
 import type { BridgeStats } from "../protocol/stats.ts";
 import type { Health } from "../runtime/health.ts";
-import { seriesFromUrl } from "../protocol/client_messages.ts";
 import { acceptEventStream, EVENT_STREAM_HEADERS, type EventStreamBridge } from "./sse.ts";
 import { hostAllowed, type HostPolicy } from "./host_check.ts";
 import { SECURITY_HEADERS, textResponse } from "./headers.ts";
 import { assetResponse, healthzResponse, historyResponse, metricsResponse } from "./endpoints.ts";
 import { answerHistory, type HeldHistory, type StoreRangeReader } from "./history_api.ts";
 import { parseHistoryQuery } from "../protocol/history_query.ts";
+import { createAdmission } from "./admission.ts";
 
+export { originAllowed } from "./admission.ts";
 export { SECURITY_HEADERS } from "./headers.ts";
 
 /** What the HTTP side needs from the hub (`WsBridge` in `ws_bridge.ts`). */
@@ -94,36 +87,13 @@ export interface HttpContext {
 }
 
 /** Which endpoint a check is for (their refusals are counted apart). */
-type Kind = "ws" | "sse" | "history";
 
 /** The connection details `Deno.serve` passes along (only the peer address is used). */
 export interface RequestInfo {
   remoteAddr: Deno.Addr;
 }
 
-/**
- * Whether a WebSocket upgrade or event stream with this `Origin` may proceed: no Origin (not a
- * browser, or a same-origin EventSource, which sends none), the server's own origin (as the request
- * addressed it), or one of `allow`.
- */
-export function originAllowed(
-  origin: string | null,
-  requestUrl: string,
-  allow: readonly string[],
-): boolean {
-  if (origin === null) return true;
-  const own = new URL(requestUrl);
-  if (origin === own.origin) return true;
-  return allow.includes(origin);
-}
-
 const text = textResponse;
-
-function tooMany(status: 429 | 503, body: string, retryAfter: number): Response {
-  const r = text(status, body);
-  r.headers.set("Retry-After", String(Math.max(1, retryAfter)));
-  return r;
-}
 
 /** The peer's IP address, the key of the per-IP limits. */
 function peerAddress(info: RequestInfo | undefined): string {
@@ -135,124 +105,7 @@ function peerAddress(info: RequestInfo | undefined): string {
 export function createHandler(
   ctx: HttpContext,
 ): (req: Request, info?: RequestInfo) => Promise<Response> {
-  const zero = (): Record<WsRejectReason, number> => ({
-    origin: 0,
-    capacity: 0,
-    ip_capacity: 0,
-    rate: 0,
-    unauthorized: 0,
-  });
-  const server: Omit<ServerStats, "uptimeSeconds" | "relayRestarts"> & {
-    wsRejected: Record<WsRejectReason, number>;
-    sseRejected: Record<WsRejectReason, number>;
-    historyRejected: Record<WsRejectReason, number>;
-    authFailures: Record<AuthFailureReason, number>;
-    historyRequests: number;
-  } = {
-    wsRejected: zero(),
-    sseRejected: zero(),
-    historyRejected: zero(),
-    authFailures: { missing: 0, invalid: 0, expired: 0 },
-    historyRequests: 0,
-  };
-  const uptime = () => Math.round((performance.now() - ctx.startedAt) / 100) / 10;
-  const upgrades = new RateLimiter(ctx.upgradeRate ?? 0, undefined, ctx.now);
-  /** History requests have a bucket of their own: zooming must not use up reconnects. */
-  const historyRate = new RateLimiter(ctx.upgradeRate ?? 0, undefined, ctx.now);
-  const perIp = new ConnectionCounter(ctx.maxClientsPerIp ?? 0);
-  const rateLog = new RateLimitedLog(5000);
-  const what = { ws: "a WebSocket upgrade", sse: "an event stream", history: "a history request" };
-  const reject = (kind: Kind, reason: WsRejectReason, ip: string, response: Response) => {
-    const counts = kind === "ws"
-      ? server.wsRejected
-      : kind === "sse"
-      ? server.sseRejected
-      : server.historyRejected;
-    counts[reason]++;
-    rateLog.log("info", "http", `${kind}-${reason}`, `refused ${what[kind]} from ${ip}: ${reason}`);
-    return response;
-  };
-  /** Checks the token of `req` when auth is on; a failure is counted and answered with 401. */
-  const authorize = async (req: Request): Promise<AuthResult | null> => {
-    if (!ctx.auth) return null;
-    const result = await verifyRequestToken(req, ctx.auth);
-    if (!result.ok) server.authFailures[result.reason]++;
-    return result;
-  };
-
-  /** The first checks of `/ws`, `/events` and `/api/history`: rate per IP (429), origin (403). */
-  const gate = (kind: Kind, req: Request, ip: string): Response | null => {
-    const limiter = kind === "history" ? historyRate : upgrades;
-    if (!limiter.take(ip)) {
-      return reject(
-        kind,
-        "rate",
-        ip,
-        tooMany(
-          429,
-          kind === "history" ? "too many requests\n" : "too many connection attempts\n",
-          limiter.retryAfterSeconds(ip),
-        ),
-      );
-    }
-    if (!originAllowed(req.headers.get("origin"), req.url, ctx.allowOrigins)) {
-      return reject(kind, "origin", ip, text(403, "origin not allowed\n"));
-    }
-    return null;
-  };
-  /**
-   * The checks `/ws` and `/events` share after rate and origin: a valid `?series=` (400), the
-   * token (401), total clients (503), clients per IP (429); then `open` with what they found.
-   */
-  const admit = async (
-    kind: Kind,
-    req: Request,
-    url: URL,
-    ip: string,
-    open: (opts: AcceptOptions) => Response | Promise<Response>,
-    /** A history request's parameters are checked instead of `?series=` (400 either way). */
-    check: () => string | undefined = () => {
-      const select = seriesFromUrl(url);
-      return select && "error" in select ? select.error : undefined;
-    },
-  ): Promise<Response> => {
-    const problem = check();
-    if (problem !== undefined) return text(400, `${problem}\n`);
-    const auth = await authorize(req);
-    if (auth && !auth.ok) {
-      return reject(kind, "unauthorized", ip, unauthorized(auth, SECURITY_HEADERS));
-    }
-    if (Math.max(ctx.bridge.clientCount, perIp.total) >= ctx.maxClients) {
-      return reject(kind, "capacity", ip, tooMany(503, "too many clients\n", 5));
-    }
-    const release = perIp.acquire(ip);
-    if (!release) {
-      return reject(
-        kind,
-        "ip_capacity",
-        ip,
-        tooMany(429, "too many clients from your address\n", 5),
-      );
-    }
-    const claims = auth?.ok ? auth.claims : undefined;
-    if (kind === "history") {
-      // Answered at once: the request holds its slot until then.
-      try {
-        return await open({ series: claims?.series ?? null });
-      } finally {
-        release();
-      }
-    }
-    if (ctx.beforeUpgrade) await ctx.beforeUpgrade(req);
-    // Checked above (`check`): a set of names, or undefined for all.
-    const select = seriesFromUrl(url) as ReadonlySet<string> | undefined;
-    return open({
-      series: claims?.series ?? null,
-      select,
-      expiresAt: claims?.expiresAt,
-      onClose: release,
-    });
-  };
+  const { server, uptime, rateLog, authorize, gate, admit } = createAdmission(ctx);
 
   return async (req, info) => {
     const url = new URL(req.url);

@@ -23,23 +23,15 @@
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { classifyError, StoreError } from "./errors.ts";
-import {
-  dropAbove,
-  encodeRow,
-  LITTLE_ENDIAN,
-  rowPoints,
-  type SeriesBatch,
-  type StoredPoint,
-  type StoredRow,
-} from "./rows.ts";
+import { dropAbove, encodeRow, LITTLE_ENDIAN, type SeriesBatch, type StoredPoint } from "./rows.ts";
 import { MAX_RANGE_POINTS, type RangeAnswer, type RangeQuery, readRange } from "./range.ts";
+import { loadRecent } from "./load.ts";
+import { beginRun, durably, prepareFile, readUnits, type StoreStart } from "./schema.ts";
+import { type Retention, RetentionLedger, type TrimStep } from "./retention.ts";
 
 export type { SeriesBatch, StoredPoint } from "./rows.ts";
 export { MAX_RANGE_POINTS, type RangeAnswer, type RangeQuery, type RangeSeries } from "./range.ts";
-import { beginRun, durably, prepareFile, type StoreStart } from "./schema.ts";
-
 export { APPLICATION_ID, SCHEMA_VERSION, type StoreStart } from "./schema.ts";
-import { type Retention, RetentionLedger, type TrimStep } from "./retention.ts";
 
 /** The store's file name inside the data directory. */
 export const STORE_FILE = "points.db";
@@ -243,54 +235,13 @@ export class PointStore {
       const cutoff = this.retention.ageMs === undefined
         ? -Infinity
         : this.#now() - this.retention.ageMs;
-      const select = this.#db.prepare(
-        "SELECT first_seq, n, seqs, xy FROM batches " +
-          "WHERE series = ? AND id >= ? AND written_ms >= ? ORDER BY id",
-      );
-      const names = this.#ledger.seriesNames();
-      const lastId = (name: string) => {
-        const rows = this.#ledger.rowsOf(name);
-        return rows[rows.length - 1].id;
-      };
-      if (names.length > maxSeries) {
-        names.sort((a, b) => lastId(b) - lastId(a));
-        names.length = maxSeries;
-      }
-      const out: StoredPoint[] = [];
-      for (const series of names) {
-        const rows = this.#ledger.rowsOf(series);
-        let from = rows.length - 1;
-        for (let have = rows[from].n; from > 0 && have < perSeries; have += rows[--from].n);
-        const mine: StoredPoint[] = [];
-        for (const row of select.iterate(series, rows[from].id, cutoff)) {
-          const points = rowPoints(series, row as StoredRow, upTo);
-          if (!points) {
-            throw new StoreError("corrupt", this.path, `a row of "${series}" does not add up`);
-          }
-          mine.push(...points);
-        }
-        for (let i = Math.max(0, mine.length - perSeries); i < mine.length; i++) out.push(mine[i]);
-      }
-      out.sort((a, b) => a.seq - b.seq);
-      return out;
+      return loadRecent(this.#db, this.path, this.#ledger, { perSeries, maxSeries, upTo, cutoff });
     });
   }
 
   /** The series' units kept (series -> unit); empty when none or unreadable. */
   units(): [string, string][] {
-    return this.#guard(() => {
-      const row = this.#db.prepare("SELECT value FROM meta WHERE key = 'units'").get() as
-        | { value: unknown }
-        | undefined;
-      if (typeof row?.value !== "string") return [];
-      try {
-        const v: unknown = JSON.parse(row.value);
-        if (typeof v !== "object" || v === null || Array.isArray(v)) return [];
-        return Object.entries(v).filter((e): e is [string, string] => typeof e[1] === "string");
-      } catch {
-        return [];
-      }
-    });
+    return this.#guard(() => readUnits(this.#db));
   }
 
   /** Keeps the series' units (all of them, replacing what was kept). */

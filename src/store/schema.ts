@@ -148,3 +148,18 @@ export function durably(db: DatabaseSync, f: () => void): void {
     db.exec("PRAGMA synchronous = NORMAL");
   }
 }
+
+/** The series' units kept in `meta` (series -> unit); empty when none or unreadable. */
+export function readUnits(db: DatabaseSync): [string, string][] {
+  const row = db.prepare("SELECT value FROM meta WHERE key = 'units'").get() as
+    | { value: unknown }
+    | undefined;
+  if (typeof row?.value !== "string") return [];
+  try {
+    const v: unknown = JSON.parse(row.value);
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return [];
+    return Object.entries(v).filter((e): e is [string, string] => typeof e[1] === "string");
+  } catch {
+    return [];
+  }
+}

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { describeKind, StoreError, type StoreErrorKind } from "./errors.ts";
+import { describeKind, StoreError } from "./errors.ts";
 import {
   PointStore,
   type RangeAnswer,
@@ -17,36 +17,10 @@ import {
   type StoreStart,
 } from "./point_store.ts";
 import { errorMessage, log } from "../runtime/log.ts";
+import type { PersistStatus } from "./status.ts";
+import { setAside } from "./set_aside.ts";
 
-/** What persistence is doing, for `/healthz` and `/metrics`. */
-export interface PersistStatus {
-  /** `disk`: points are written; `memory`: the store failed, points live in memory only; `off`: `--no-persist`. */
-  mode: "disk" | "memory" | "off";
-  /** Why it is in memory (absent otherwise). */
-  error?: { kind: StoreErrorKind; message: string };
-  /** Points written to disk since start. */
-  pointsPersisted: number;
-  /** Points not written because the store had failed (or failed while writing them). */
-  pointsNotPersisted: number;
-  /** Store failures (a failed open counts). */
-  failures: number;
-  /** Points trimmed from disk by retention since start. */
-  pointsTrimmed: number;
-  /** Writes (transactions) since start, and the longest one in ms. */
-  flushes: number;
-  maxFlushMs: number;
-}
-
-/** What `/healthz` says of persistence: the mode, why it is in memory, what was not kept. */
-export function persistHealth(
-  p: PersistStatus,
-): { mode: PersistStatus["mode"]; error?: string; pointsNotPersisted?: number } {
-  return {
-    mode: p.mode,
-    ...(p.error ? { error: p.error.message } : {}),
-    ...(p.mode === "memory" ? { pointsNotPersisted: p.pointsNotPersisted } : {}),
-  };
-}
+export { persistHealth, type PersistStatus } from "./status.ts";
 
 /** Options of {@link StoreWriter}. */
 export interface WriterOptions {
@@ -273,33 +247,6 @@ export class StoreWriter {
     } catch { /* already failed */ }
     this.#store = undefined;
     if (path) setAside(path);
-  }
-}
-
-/**
- * Moves a store that failed while running out of the way (`points.db.failed-<time>`, best effort:
- * a rename needs no free space). Seqs go on past its reservation in memory, so a later run must
- * not continue its epoch: it starts a fresh store (a new epoch; clients get a reset) instead.
- */
-function setAside(path: string): void {
-  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  try {
-    Deno.renameSync(path, `${path}.failed-${stamp}`);
-    try {
-      Deno.renameSync(`${path}-wal`, `${path}.failed-${stamp}-wal`);
-    } catch { /* no log file */ }
-    log(
-      "warn",
-      "store",
-      `moved ${path} to ${path}.failed-${stamp}; the next start begins a new one`,
-    );
-  } catch (err) {
-    log(
-      "error",
-      "store",
-      `cannot move ${path} aside (${errorMessage(err)}): remove it before the next start, or ` +
-        `that start may continue the epoch past what was reserved`,
-    );
   }
 }
 

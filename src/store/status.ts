@@ -1,0 +1,36 @@
+/**
+ * What persistence is doing, as `/healthz` and `/metrics` report it (the writer keeps it). Pure.
+ *
+ * @module
+ */
+import type { StoreErrorKind } from "./errors.ts";
+
+/** What persistence is doing, for `/healthz` and `/metrics`. */
+export interface PersistStatus {
+  /** `disk`: points are written; `memory`: the store failed, points live in memory only; `off`: `--no-persist`. */
+  mode: "disk" | "memory" | "off";
+  /** Why it is in memory (absent otherwise). */
+  error?: { kind: StoreErrorKind; message: string };
+  /** Points written to disk since start. */
+  pointsPersisted: number;
+  /** Points not written because the store had failed (or failed while writing them). */
+  pointsNotPersisted: number;
+  /** Store failures (a failed open counts). */
+  failures: number;
+  /** Points trimmed from disk by retention since start. */
+  pointsTrimmed: number;
+  /** Writes (transactions) since start, and the longest one in ms. */
+  flushes: number;
+  maxFlushMs: number;
+}
+
+/** What `/healthz` says of persistence: the mode, why it is in memory, what was not kept. */
+export function persistHealth(
+  p: PersistStatus,
+): { mode: PersistStatus["mode"]; error?: string; pointsNotPersisted?: number } {
+  return {
+    mode: p.mode,
+    ...(p.error ? { error: p.error.message } : {}),
+    ...(p.mode === "memory" ? { pointsNotPersisted: p.pointsNotPersisted } : {}),
+  };
+}
