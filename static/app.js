@@ -30,7 +30,7 @@ import {
   parsePanelsParam,
 } from "./layout.js";
 import { createPanels, panelLabel } from "./panels.js";
-import { createHistory, historyUrl } from "./history.js";
+import { createHistory, historyUrl, MAX_POINTS } from "./history.js";
 import { download, exportName, panelsPng } from "./export.js";
 import { nextRate, targetRate } from "./rate.js";
 
@@ -767,7 +767,10 @@ function resetView() {
 }
 el("reset").addEventListener("click", resetView);
 
-/** The visible window of the series drawn, as CSV from /api/history (a download). */
+/**
+ * The visible window of the series drawn, as CSV from /api/history (a download): every point, up
+ * to the API's most per series (beyond it, min/max per bucket).
+ */
 function exportCsv() {
   const range = lastRange || viewRange();
   const names = drawnNames().sort();
@@ -776,7 +779,7 @@ function exportCsv() {
     return;
   }
   download(
-    historyUrl(names, range.from, range.to, { format: "csv", token: TOKEN }),
+    historyUrl(names, range.from, range.to, { format: "csv", maxPoints: MAX_POINTS, token: TOKEN }),
     exportName(range.from, range.to, "csv"),
   );
   showExportNote("CSV of " + names.length + " series, " + formatSpan(range.to - range.from));

@@ -9,14 +9,19 @@ import { storeOf } from "./store.js";
 const FETCH_DELAY_MS = 150;
 /** Share of the view's span fetched beyond each side, so small pans need no new request. */
 const PAD = 0.5;
+/** Most points per series the API answers (its `max_points` ceiling); a CSV asks for that many. */
+export const MAX_POINTS = 100000;
 
 /**
  * The /api/history URL for `names` over [from, to] (epoch ms): `maxPoints` per series (omitted:
- * the server's default), `format` "json" or "csv", `token` the page's viewer token (or null).
+ * the server's default, 2,000; more points come as min/max per bucket), `format` "json" or
+ * "csv", `token` the page's viewer token (or null).
  */
 export function historyUrl(names, from, to, opts = {}) {
   const q = ["series=" + joinSeriesParam(names), "from=" + Math.floor(from), "to=" + Math.ceil(to)];
-  if (opts.maxPoints) q.push("max_points=" + Math.max(1, Math.round(opts.maxPoints)));
+  if (opts.maxPoints) {
+    q.push("max_points=" + Math.min(MAX_POINTS, Math.max(2, Math.round(opts.maxPoints))));
+  }
   if (opts.format === "csv") q.push("format=csv");
   if (opts.token) q.push("token=" + encodeURIComponent(opts.token));
   return "/api/history?" + q.join("&");

@@ -12,31 +12,49 @@
 // stacks the default panel, then `net` (its own `net/...` series plus `cpu/user` and `disk/read`),
 // then `cpu`. Series not pinned go where the default grouping puts them; panels that are not
 // listed come after the listed ones (the default panel first, then by title). Titles and names are
-// percent-encoded (`encodeURIComponent`, with `/` left as it is and `*` written `%2A`), so a name
-// holding `;`, `:` or `,` survives. Titles follow the rules of series names (protocol.js). A part
-// that cannot be decoded is skipped, the rest applies.
+// percent-encoded (`encodeURIComponent`, with `/` left as it is), so a name holding `;`, `:` or
+// `,` survives (a series `*/x` has the prefix `*`: it goes to the default panel). Titles follow
+// the rules of series names (protocol.js). A part that cannot be decoded is skipped, the rest
+// applies.
 
 import { seriesProblem } from "./protocol.js";
+
+/**
+ * @typedef {{ order: string[], pins: Map<string, string> }} Layout The panels listed, in order,
+ *   and the series pinned to a panel (name -> title).
+ * @typedef {{ title: string, names: string[] }} Group One panel and the series it draws.
+ */
 
 /** The title of the default panel (series without a prefix) in `?panels=`. */
 export const DEFAULT_PANEL = "*";
 /** Most panels a layout lists; more in an address are ignored. */
 export const MAX_PANELS = 24;
 
-/** The panel the default grouping gives `name`: its prefix before "/", or the default panel. */
+/**
+ * The panel the default grouping gives `name`: its prefix before "/", or the default panel.
+ * @param {string} name
+ * @returns {string}
+ */
 export function defaultPanelOf(name) {
   const i = name.indexOf("/");
   return i > 0 && i < name.length - 1 ? name.slice(0, i) : DEFAULT_PANEL;
 }
 
-/** A layout with nothing pinned: every series where the default grouping puts it. */
+/**
+ * A layout with nothing pinned: every series where the default grouping puts it.
+ * @returns {Layout}
+ */
 export function emptyLayout() {
   return { order: [], pins: new Map() };
 }
 
-/** Percent-encodes a title or name for `?panels=` (`/` stays, `*` becomes `%2A`). */
+/**
+ * Percent-encodes a title or name for `?panels=` (`encodeURIComponent`, but `/` stays).
+ * @param {string} s
+ * @returns {string}
+ */
 export function encodePart(s) {
-  return encodeURIComponent(s).replaceAll("%2F", "/").replaceAll("*", "%2A");
+  return encodeURIComponent(s).replaceAll("%2F", "/");
 }
 
 function decodePart(s) {
@@ -47,6 +65,8 @@ function decodePart(s) {
  * Reads `?panels=` from a query string (with or without "?"). `found`: whether the parameter was
  * there; `malformed`: parts skipped (broken encoding, bad titles or names). The first `panels`
  * parameter counts; a series pinned twice stays where it was pinned first.
+ * @param {string} search
+ * @returns {{ found: boolean, layout: Layout, malformed: number }}
  */
 export function parsePanelsParam(search) {
   const query = search.charAt(0) === "?" ? search.slice(1) : search;
@@ -96,6 +116,8 @@ export function parsePanelsParam(search) {
 /**
  * Writes a layout as the value of `?panels=` (the inverse of {@link parsePanelsParam}), or "" when
  * it is the default grouping in the default order (the address then needs no parameter).
+ * @param {Layout} layout
+ * @returns {string}
  */
 export function formatPanelsParam(layout) {
   const pinned = new Map();
@@ -131,7 +153,12 @@ function isNaturalOrder(order) {
   return true;
 }
 
-/** The panel `name` is drawn in under `layout`. */
+/**
+ * The panel `name` is drawn in under `layout`.
+ * @param {Layout} layout
+ * @param {string} name
+ * @returns {string}
+ */
 export function panelOf(layout, name) {
   return layout.pins.get(name) ?? defaultPanelOf(name);
 }
@@ -139,6 +166,9 @@ export function panelOf(layout, name) {
 /**
  * Groups `names` (the series to draw) into panels: `[{ title, names }]` in stacking order, each
  * panel's names sorted; panels without a series are left out.
+ * @param {Layout} layout
+ * @param {Iterable<string>} names
+ * @returns {Group[]}
  */
 export function groupSeries(layout, names) {
   const groups = new Map();
@@ -157,7 +187,13 @@ export function groupSeries(layout, names) {
 /**
  * Moves `name` to panel `title` (new or existing). `shown`: the panels as they are stacked now
  * (titles, from {@link groupSeries}), so the others keep their places; a new panel goes last, a
- * panel left empty goes away. Returns a new layout.
+ * panel left empty goes away. `names`: every series drawn. Returns a new layout.
+ * @param {Layout} layout
+ * @param {string} name
+ * @param {string} title
+ * @param {string[]} shown
+ * @param {string[]} names
+ * @returns {Layout}
  */
 export function moveSeries(layout, name, title, shown, names) {
   const pins = new Map(layout.pins);
@@ -173,7 +209,11 @@ export function moveSeries(layout, name, title, shown, names) {
   return { order, pins };
 }
 
-/** A title for a new panel that no panel has yet: "panel N", N one more than the panels shown. */
+/**
+ * A title for a new panel that no panel has yet: "panel N", N one more than the panels shown.
+ * @param {string[]} titles
+ * @returns {string}
+ */
 export function newPanelTitle(titles) {
   const taken = new Set(titles);
   for (let i = titles.length + 1;; i++) if (!taken.has("panel " + i)) return "panel " + i;

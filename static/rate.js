@@ -16,7 +16,12 @@ export const OFF_FACTOR = 0.4;
 export const MIN_RATE = 1;
 export const MAX_RATE = 100000;
 
-/** The rate the page's window wants: 2 points per pixel column, per second of the window. */
+/**
+ * The rate the page's window wants: 2 points per pixel column, per second of the window.
+ * @param {number} columns
+ * @param {number} windowMs
+ * @returns {number | null}
+ */
 export function targetRate(columns, windowMs) {
   if (!(windowMs > 0) || !Number.isFinite(windowMs) || !(columns > 0)) return null;
   const n = Math.round((POINTS_PER_COLUMN * columns) / (windowMs / 1000));
@@ -27,6 +32,10 @@ export function targetRate(columns, windowMs) {
  * The rate to ask for next: a number (decimated, at most that many points/s per series) or null
  * (every point). `current`: what was asked last (null: exact); `fastest`: the most points one
  * series delivered in the last second; `target`: {@link targetRate} (null: none, e.g. over SSE).
+ * @param {number | null} current
+ * @param {number} fastest
+ * @param {number | null} target
+ * @returns {number | null}
  */
 export function nextRate(current, fastest, target) {
   if (target === null) return null;
