@@ -14,6 +14,7 @@
  */
 import { type Config, ingressExposed, parseConfig, USAGE } from "./src/config/config.ts";
 import { createHandler, type HttpContext } from "./src/http/handler.ts";
+import type { StoreRangeReader } from "./src/http/history_api.ts";
 import { hostPolicy } from "./src/http/host_check.ts";
 import { errorMessage, log, setLogLevel } from "./src/runtime/log.ts";
 import type { RelayStats } from "./src/relay/worker_messages.ts";
@@ -54,6 +55,8 @@ interface Source {
   health?: () => Health;
   relayStats(): Promise<RelayStats>;
   relayRestarts(): number;
+  /** Reads the point store for `/api/history` (absent: memory only). */
+  storeRange?: StoreRangeReader;
   /** Tests only: arms a fault in the relay worker (see {@link RunningServer.injectRelayFault}). */
   injectFault?: (loop: string, kind?: "throw" | "hang") => void;
   /** Stops the source and closes the bridge(s): never a socket with a receive pending on it. */
@@ -249,6 +252,7 @@ export async function startServer(
           pending: relay.pending,
         }),
       relayStats: () => relay.stats(),
+      storeRange: (q) => relay.range(q),
       relayRestarts: () => relay.restarts,
       injectFault: (loop, kind) => relay.postToWorker({ type: "fault", loop, kind }),
       stop: async () => {
@@ -277,6 +281,7 @@ export async function startServer(
     auth: secrets.authSecret ? createTokenVerifier(secrets.authSecret) : null,
     maxClientsPerIp: config.maxClientsPerIp,
     upgradeRate: config.upgradeRate,
+    storeRange: source.storeRange,
     ...gatewayExtras,
   };
   const handler = createHandler(ctx);

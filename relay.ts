@@ -20,7 +20,7 @@ import { parseEncoded, type RejectReason } from "./src/protocol/ingress.ts";
 import { type CutBatch, Sequencer } from "./src/relay/sequencer.ts";
 import { countPoints, IngressGovernor } from "./src/relay/overload.ts";
 import { openWriter } from "./src/store/writer.ts";
-import type { StoredPoint } from "./src/store/point_store.ts";
+import type { RangeQuery, RangeSeries, StoredPoint } from "./src/store/point_store.ts";
 import { encodeHeartbeat, END_OF_STREAM } from "./src/protocol/bus.ts";
 import { faults, sendWithBackpressure, superviseLoop } from "./src/runtime/loop.ts";
 import { errorMessage, log, RateLimitedLog, setLogLevel } from "./src/runtime/log.ts";
@@ -42,6 +42,8 @@ export interface Relay {
   takeHeld(): StoredPoint[];
   /** Current counters (a copy). */
   stats(): RelayStats;
+  /** The stored points of a history request; undefined when there is no store. */
+  range(q: RangeQuery): RangeSeries[] | undefined;
   /** Settles when the receive loop has ended: on close, or when it failed (then nothing flows). */
   readonly ended: Promise<void>;
   /** Stops the demo, the proxy and closes every socket. */
@@ -286,6 +288,17 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     ingress,
     epoch,
     ended: pump,
+    range: (q) => {
+      // A point's x lies within --x-window of the clock when it came, and its row was written
+      // soon after: rows written outside the range widened by that window cannot hold it.
+      const w = opts.xWindowMs ?? 0;
+      const slack = 60_000;
+      return writer.range({
+        ...q,
+        ...(w > 0 && q.from !== undefined ? { writtenFrom: q.from - w } : {}),
+        ...(w > 0 && q.to !== undefined ? { writtenTo: q.to + w + slack } : {}),
+      });
+    },
     takeHeld: () => {
       const h = held;
       held = [];
@@ -332,7 +345,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
 
 /** The parts of a worker's global scope the glue uses. */
 export interface WorkerScope {
-  postMessage(m: FromRelay): void;
+  postMessage(m: FromRelay, transfer?: Transferable[]): void;
   addEventListener(type: string, fn: (e: Event) => void): void;
   close(): void;
 }
@@ -343,7 +356,7 @@ export function runAsWorker(scope: WorkerScope): void {
   /** The start in progress: a stop waits for it, or the worker would go with a proxy running. */
   let starting: Promise<void> | undefined;
   let crashed = false;
-  const post = (m: FromRelay) => scope.postMessage(m);
+  const post = (m: FromRelay, transfer?: Transferable[]) => scope.postMessage(m, transfer);
   const crash = async (e: Event, what: string) => {
     e.preventDefault();
     if (crashed) return;
@@ -385,6 +398,19 @@ export function runAsWorker(scope: WorkerScope): void {
       case "stats":
         if (relay) post({ type: "stats", id: msg.id, stats: relay.stats() });
         break;
+      case "range": {
+        let series: RangeSeries[] | null = null;
+        try {
+          series = relay?.range(msg.query) ?? null;
+        } catch (err) {
+          log("error", "relay", `history read failed: ${errorMessage(err)}`);
+        }
+        post(
+          { type: "range", id: msg.id, series },
+          series?.map((s) => s.xy.buffer as ArrayBuffer) ?? [],
+        );
+        break;
+      }
       case "fault":
         faults.arm(msg.loop, msg.kind);
         break;

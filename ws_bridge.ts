@@ -20,7 +20,8 @@ import { Batcher } from "./src/hub/batcher.ts";
 import { TOKEN_EXPIRED_CLOSE_CODE } from "./src/http/auth.ts";
 import { MAX_CLIENT_MESSAGE_BYTES } from "./src/protocol/client_messages.ts";
 import { helloFrame, historyFrames, pointsFrame } from "./src/protocol/frames.ts";
-import { History } from "./src/hub/history.ts";
+import { type HeldPoint, History } from "./src/hub/history.ts";
+import { SeriesUnits } from "./src/hub/units.ts";
 import { log, RateLimitedLog } from "./src/runtime/log.ts";
 import { type BusBatch, decodeBus, lastSeqOf, pointJson, pointSeries } from "./src/protocol/bus.ts";
 import { faults, superviseLoop, Yielder } from "./src/runtime/loop.ts";
@@ -116,6 +117,7 @@ export class WsBridge implements WebSocketHub {
   #lastSeq = 0;
   #batcher: Batcher<BusBatch>;
   #history: History;
+  #units = new SeriesUnits();
   /** Reset snapshots by series set, valid until the history changes. */
   #snapshots = new Map<string, HistoryFrames>();
   #rateLog = new RateLimitedLog(5000);
@@ -218,6 +220,21 @@ export class WsBridge implements WebSocketHub {
   /** Last sequence number held in the history (what a connecting client can resume from). */
   get heldSeq(): number {
     return this.#history.lastSeq;
+  }
+
+  /** Names of the series held in memory (the history API). */
+  heldSeriesNames(): string[] {
+    return this.#history.seriesNames();
+  }
+
+  /** The held points of one series, in seq order (the history API). */
+  heldPoints(series: string): readonly HeldPoint[] {
+    return this.#history.seriesPoints(series);
+  }
+
+  /** The last unit seen for `series`, if any. */
+  unitOf(series: string): string | undefined {
+    return this.#units.get(series);
   }
 
   /**

@@ -9,7 +9,9 @@
  *
  * Checks on `/ws` and `/events`, in order: upgrade header (426, `/ws` only), upgrade rate per IP
  * (429), origin (403), a valid `?series=` (400), token when auth is on (401), total clients (503),
- * clients per IP (429). With auth on, the page itself
+ * clients per IP (429). `/api/history` (`history_api.ts`) passes the same checks (its own request
+ * rate per IP, at the upgrade rate; valid parameters instead of `?series=`; a request in progress
+ * counts as a client while it is answered). With auth on, the page itself
  * (`/`, `/index.html`) needs a token too; its scripts and styles, `/healthz` and `/metrics` do not.
  *
  * @module
@@ -39,9 +41,11 @@ import type { Health } from "../runtime/health.ts";
 import { seriesFromUrl } from "../protocol/client_messages.ts";
 import { acceptEventStream, EVENT_STREAM_HEADERS, type EventStreamBridge } from "./sse.ts";
 import { hostAllowed, type HostPolicy } from "./host_check.ts";
+import { answerHistory, type HeldHistory, type StoreRangeReader } from "./history_api.ts";
+import { parseHistoryQuery } from "../protocol/history_query.ts";
 
 /** What the HTTP side needs from the hub (`WsBridge` in `ws_bridge.ts`). */
-export interface Hub extends EventStreamBridge {
+export interface Hub extends EventStreamBridge, HeldHistory {
   /** Clients connected now. */
   readonly clientCount: number;
   /**
@@ -89,7 +93,12 @@ export interface HttpContext {
   extraMetrics?: () => string;
   /** Runs after the checks and before the upgrade (a gateway waits for a resuming client's point). */
   beforeUpgrade?: (req: Request) => Promise<void>;
+  /** Reads the point store for `/api/history` (absent: memory only, e.g. a gateway). */
+  storeRange?: StoreRangeReader;
 }
+
+/** Which endpoint a check is for (their refusals are counted apart). */
+type Kind = "ws" | "sse" | "history";
 
 /** The connection details `Deno.serve` passes along (only the peer address is used). */
 export interface RequestInfo {
@@ -141,27 +150,41 @@ function peerAddress(info: RequestInfo | undefined): string {
 export function createHandler(
   ctx: HttpContext,
 ): (req: Request, info?: RequestInfo) => Promise<Response> {
+  const zero = (): Record<WsRejectReason, number> => ({
+    origin: 0,
+    capacity: 0,
+    ip_capacity: 0,
+    rate: 0,
+    unauthorized: 0,
+  });
   const server: Omit<ServerStats, "uptimeSeconds" | "relayRestarts"> & {
     wsRejected: Record<WsRejectReason, number>;
     sseRejected: Record<WsRejectReason, number>;
+    historyRejected: Record<WsRejectReason, number>;
     authFailures: Record<AuthFailureReason, number>;
+    historyRequests: number;
   } = {
-    wsRejected: { origin: 0, capacity: 0, ip_capacity: 0, rate: 0, unauthorized: 0 },
-    sseRejected: { origin: 0, capacity: 0, ip_capacity: 0, rate: 0, unauthorized: 0 },
+    wsRejected: zero(),
+    sseRejected: zero(),
+    historyRejected: zero(),
     authFailures: { missing: 0, invalid: 0, expired: 0 },
+    historyRequests: 0,
   };
   const uptime = () => Math.round((performance.now() - ctx.startedAt) / 100) / 10;
   const upgrades = new RateLimiter(ctx.upgradeRate ?? 0, undefined, ctx.now);
+  /** History requests have a bucket of their own: zooming must not use up reconnects. */
+  const historyRate = new RateLimiter(ctx.upgradeRate ?? 0, undefined, ctx.now);
   const perIp = new ConnectionCounter(ctx.maxClientsPerIp ?? 0);
   const rateLog = new RateLimitedLog(5000);
-  const reject = (kind: "ws" | "sse", reason: WsRejectReason, ip: string, response: Response) => {
-    (kind === "ws" ? server.wsRejected : server.sseRejected)[reason]++;
-    rateLog.log(
-      "info",
-      "http",
-      `${kind}-${reason}`,
-      `refused ${kind === "ws" ? "a WebSocket upgrade" : "an event stream"} from ${ip}: ${reason}`,
-    );
+  const what = { ws: "a WebSocket upgrade", sse: "an event stream", history: "a history request" };
+  const reject = (kind: Kind, reason: WsRejectReason, ip: string, response: Response) => {
+    const counts = kind === "ws"
+      ? server.wsRejected
+      : kind === "sse"
+      ? server.sseRejected
+      : server.historyRejected;
+    counts[reason]++;
+    rateLog.log("info", "http", `${kind}-${reason}`, `refused ${what[kind]} from ${ip}: ${reason}`);
     return response;
   };
   /** Checks the token of `req` when auth is on; a failure is counted and answered with 401. */
@@ -172,14 +195,19 @@ export function createHandler(
     return result;
   };
 
-  /** The first checks of `/ws` and `/events`: upgrade rate per IP (429), origin (403). */
-  const gate = (kind: "ws" | "sse", req: Request, ip: string): Response | null => {
-    if (!upgrades.take(ip)) {
+  /** The first checks of `/ws`, `/events` and `/api/history`: rate per IP (429), origin (403). */
+  const gate = (kind: Kind, req: Request, ip: string): Response | null => {
+    const limiter = kind === "history" ? historyRate : upgrades;
+    if (!limiter.take(ip)) {
       return reject(
         kind,
         "rate",
         ip,
-        tooMany(429, "too many connection attempts\n", upgrades.retryAfterSeconds(ip)),
+        tooMany(
+          429,
+          kind === "history" ? "too many requests\n" : "too many connection attempts\n",
+          limiter.retryAfterSeconds(ip),
+        ),
       );
     }
     if (!originAllowed(req.headers.get("origin"), req.url, ctx.allowOrigins)) {
@@ -192,14 +220,19 @@ export function createHandler(
    * token (401), total clients (503), clients per IP (429); then `open` with what they found.
    */
   const admit = async (
-    kind: "ws" | "sse",
+    kind: Kind,
     req: Request,
     url: URL,
     ip: string,
-    open: (opts: AcceptOptions) => Response,
+    open: (opts: AcceptOptions) => Response | Promise<Response>,
+    /** A history request's parameters are checked instead of `?series=` (400 either way). */
+    check: () => string | undefined = () => {
+      const select = seriesFromUrl(url);
+      return select && "error" in select ? select.error : undefined;
+    },
   ): Promise<Response> => {
-    const select = seriesFromUrl(url);
-    if (select && "error" in select) return text(400, `${select.error}\n`);
+    const problem = check();
+    if (problem !== undefined) return text(400, `${problem}\n`);
     const auth = await authorize(req);
     if (auth && !auth.ok) {
       return reject(kind, "unauthorized", ip, unauthorized(auth, SECURITY_HEADERS));
@@ -217,7 +250,17 @@ export function createHandler(
       );
     }
     const claims = auth?.ok ? auth.claims : undefined;
+    if (kind === "history") {
+      // Answered at once: the request holds its slot until then.
+      try {
+        return await open({ series: claims?.series ?? null });
+      } finally {
+        release();
+      }
+    }
     if (ctx.beforeUpgrade) await ctx.beforeUpgrade(req);
+    // Checked above (`check`): a set of names, or undefined for all.
+    const select = seriesFromUrl(url) as ReadonlySet<string> | undefined;
     return open({
       series: claims?.series ?? null,
       select,
@@ -270,6 +313,36 @@ export function createHandler(
             expiresAt: opts.expiresAt,
             onClose: opts.onClose,
           }, SECURITY_HEADERS));
+      }
+      case "/api/history": {
+        const ip = peerAddress(info);
+        const refused = gate("history", req, ip);
+        if (refused) return refused;
+        const q = parseHistoryQuery(url);
+        return admit("history", req, url, ip, async (opts) => {
+          const allowed = opts.series ? new Set(opts.series) : null;
+          const a = await answerHistory(
+            q as Exclude<typeof q, string>,
+            allowed,
+            ctx.bridge,
+            ctx.storeRange,
+          );
+          if (a.status === 200) server.historyRequests++;
+          const headers: Record<string, string> = {
+            ...SECURITY_HEADERS,
+            "Content-Type": a.type,
+            // The address may hold a token, and the answer changes with every point.
+            "Cache-Control": "no-store",
+          };
+          if (a.status === 503) headers["Retry-After"] = "1";
+          if (a.status === 200 && a.type.startsWith("text/csv")) {
+            headers["Content-Disposition"] = 'attachment; filename="zws-history.csv"';
+          }
+          return new Response(req.method === "HEAD" ? null : a.body, {
+            status: a.status,
+            headers,
+          });
+        }, () => (typeof q === "string" ? q : undefined));
       }
       case "/healthz": {
         const persist = (await ctx.relayStats()).persist;

@@ -29,6 +29,10 @@ export interface ServerStats {
   authFailures?: Partial<Record<AuthFailureReason, number>>;
   /** Event streams (`/events`) refused, by reason (missing reasons count 0). */
   sseRejected?: Partial<Record<WsRejectReason, number>>;
+  /** History requests (`/api/history`) refused, by reason (missing reasons count 0). */
+  historyRejected?: Partial<Record<WsRejectReason, number>>;
+  /** History requests answered (200). */
+  historyRequests?: number;
   /** Relay worker restarts after a crash. */
   relayRestarts: number;
   /** Seconds since start. */
@@ -110,6 +114,16 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "Event streams (/events) refused, by reason.",
     WS_REJECT_REASONS.map((r) => [`{reason="${r}"}`, m.server.sseRejected?.[r] ?? 0]),
   );
+  metric(
+    "zws_history_rejected_total",
+    "counter",
+    "History requests (/api/history) refused, by reason.",
+    WS_REJECT_REASONS.map((r) => [`{reason="${r}"}`, m.server.historyRejected?.[r] ?? 0]),
+  );
+  metric("zws_history_requests_total", "counter", "History requests answered.", [[
+    "",
+    m.server.historyRequests ?? 0,
+  ]]);
   metric("zws_ingress_messages_total", "counter", "Producer messages received.", [[
     "",
     m.relay.messages,

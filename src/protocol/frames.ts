@@ -40,6 +40,19 @@ export function withSeq(seq: number, tail: string): string {
   return `{"seq":${seq},${tail}`;
 }
 
+/**
+ * x and y of a point's client JSON ({@link encodePoint}: `{"seq":…,"x":…,"y":…,"series":…}`, the
+ * fields always in that order), read without `JSON.parse`.
+ */
+export function readXY(json: string): { x: number; y: number } {
+  const xi = json.indexOf(',"x":') + 5;
+  const yi = json.indexOf(',"y":', xi);
+  return {
+    x: Number(json.slice(xi, yi)),
+    y: Number(json.slice(yi + 5, json.indexOf(',"series":', yi))),
+  };
+}
+
 /** One-entry cache of the series' JSON (consecutive points mostly share a series). */
 let lastSeries = "value";
 let lastSeriesJson = '"value"';

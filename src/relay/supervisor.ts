@@ -6,7 +6,7 @@
  */
 import { errorMessage, log } from "../runtime/log.ts";
 import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./worker_messages.ts";
-import type { StoredPoint } from "../store/point_store.ts";
+import type { RangeQuery, RangeSeries, StoredPoint } from "../store/point_store.ts";
 
 /** What the relay reported when it became ready. */
 export interface RelayReady {
@@ -43,6 +43,7 @@ export class RelaySupervisor {
   #stopping = false;
   #restarts = 0;
   #pending = new Map<number, (s: RelayStats) => void>();
+  #ranges = new Map<number, (r: RangeSeries[] | null | undefined) => void>();
   #nextId = 1;
   /** Counters of earlier generations, so totals survive restarts. */
   #carried: RelayStats = structuredClone(EMPTY_STATS);
@@ -103,6 +104,10 @@ export class RelaySupervisor {
             this.#pending.get(msg.id)?.(this.#total(msg.stats));
             this.#pending.delete(msg.id);
             break;
+          case "range":
+            this.#ranges.get(msg.id)?.(msg.series);
+            this.#ranges.delete(msg.id);
+            break;
           case "fatal":
             this.#terminate(worker);
             reject(new Error(msg.message));
@@ -144,6 +149,8 @@ export class RelaySupervisor {
     this.#up = false;
     this.#terminate(worker);
     this.#restarts++;
+    for (const resolve of this.#ranges.values()) resolve(undefined);
+    this.#ranges.clear();
     this.#carry(this.#lastStats);
     this.#lastStats = structuredClone(EMPTY_STATS);
     const retry = (delay: number) => {
@@ -225,6 +232,28 @@ export class RelaySupervisor {
   }
 
   /**
+   * Reads a history request's points from the store (in the worker, which owns it): null when
+   * there is no store (off, or failed), undefined when the worker is not up or does not answer
+   * within `timeoutMs`.
+   */
+  range(query: RangeQuery, timeoutMs = 10_000): Promise<RangeSeries[] | null | undefined> {
+    const worker = this.#worker;
+    if (!worker || !this.#up || this.#stopping) return Promise.resolve(undefined);
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#ranges.delete(id);
+        resolve(undefined);
+      }, timeoutMs);
+      this.#ranges.set(id, (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
+      worker.postMessage({ type: "range", id, query } satisfies ToRelay);
+    });
+  }
+
+  /**
    * Asks the worker to close its sockets and waits until it has (it answers "stopped", or
    * "crashed" after closing them). Returning earlier is what crashed the process: the caller
    * goes on (a test module ends, the process exits) while the worker's native `zmq.Proxy` still
@@ -251,5 +280,7 @@ export class RelaySupervisor {
     }
     for (const resolve of this.#pending.values()) resolve(this.#total(this.#lastStats));
     this.#pending.clear();
+    for (const resolve of this.#ranges.values()) resolve(undefined);
+    this.#ranges.clear();
   }
 }

@@ -9,7 +9,7 @@
 import type { RejectReason } from "../protocol/ingress.ts";
 import type { LogLevel } from "../runtime/log.ts";
 import type { Retention } from "../store/retention.ts";
-import type { StoredPoint } from "../store/point_store.ts";
+import type { RangeQuery, RangeSeries, StoredPoint } from "../store/point_store.ts";
 import type { PersistStatus } from "../store/writer.ts";
 
 /** What the relay needs to start. */
@@ -76,6 +76,8 @@ export interface RelayStats {
 export type ToRelay =
   | { type: "start"; options: RelayOptions }
   | { type: "stats"; id: number }
+  /** A history request's read of the store (`GET /api/history`). */
+  | { type: "range"; id: number; query: RangeQuery }
   | { type: "stop" }
   /** Tests only: makes the named loop fail once (see `runtime/loop.ts` `faults`). */
   | { type: "fault"; loop: string; kind?: "throw" | "hang" };
@@ -92,6 +94,8 @@ export type FromRelay =
     held?: StoredPoint[];
   }
   | { type: "stats"; id: number; stats: RelayStats }
+  /** The answer to a `range` request: null when there is no store (off, or failed). */
+  | { type: "range"; id: number; series: RangeSeries[] | null }
   | { type: "fatal"; message: string }
   | { type: "crashed"; message: string; stats?: RelayStats }
   | { type: "stopped" };

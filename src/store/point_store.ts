@@ -48,6 +48,31 @@ export interface SeriesBatch {
   ys: number[];
 }
 
+/**
+ * What the history API asks of the store (`GET /api/history`, `http/history_api.ts`): the points
+ * of some series with x in `[from, to]`, but for the seqs the caller holds in memory already.
+ */
+export interface RangeQuery {
+  /** The series (null: every series stored that `allowed` lets through). */
+  series: string[] | null;
+  /** The series the viewer may see (null: all). */
+  allowed: string[] | null;
+  /** The x range, epoch ms, both ends included (absent: open on that side). */
+  from?: number;
+  to?: number;
+  /** Per series, the seqs `[lo, hi]` held in memory: points in there are not read again. */
+  skip: Record<string, [number, number]>;
+  /** Rows written outside `[writtenFrom, writtenTo]` (ms) cannot hold a point of the range. */
+  writtenFrom?: number;
+  writtenTo?: number;
+}
+
+/** One series of a {@link RangeQuery}'s answer: its points as (x, y) pairs, in seq order. */
+export interface RangeSeries {
+  name: string;
+  xy: Float64Array;
+}
+
 /** Little-endian on every platform Deno runs on; checked, since the file format depends on it. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -315,15 +340,7 @@ export class PointStore {
         const mine: StoredPoint[] = [];
         for (const row of select.iterate(series, rows[from].id, cutoff)) {
           const r = row as { first_seq: number; n: number; seqs: Uint8Array; xy: Uint8Array };
-          if (
-            !(r.seqs instanceof Uint8Array) || !(r.xy instanceof Uint8Array) ||
-            r.seqs.byteLength !== 4 * r.n || r.xy.byteLength !== 16 * r.n
-          ) {
-            throw new StoreError("corrupt", this.path, `a row of "${series}" does not add up`);
-          }
-          // Copied: a BLOB's bytes need not be aligned for typed-array views.
-          const deltas = new Uint32Array(r.seqs.slice().buffer);
-          const xy = new Float64Array(r.xy.slice().buffer);
+          const { deltas, pairs: xy } = decodeRow(r, this.path, series);
           for (let i = 0; i < r.n; i++) {
             const seq = r.first_seq + deltas[i];
             if (seq > upTo) break;
@@ -334,6 +351,60 @@ export class PointStore {
         for (let i = Math.max(0, mine.length - perSeries); i < mine.length; i++) out.push(mine[i]);
       }
       out.sort((a, b) => a.seq - b.seq);
+      return out;
+    });
+  }
+
+  /** Names of the series stored. */
+  seriesNames(): string[] {
+    return this.#ledger.seriesNames();
+  }
+
+  /** The stored points of a history request ({@link RangeQuery}), series by series. */
+  range(q: RangeQuery): RangeSeries[] {
+    return this.#guard(() => {
+      const allowed = q.allowed ? new Set(q.allowed) : undefined;
+      const names = (q.series ?? this.#ledger.seriesNames()).filter((n) =>
+        (!allowed || allowed.has(n)) && this.#ledger.points(n) > 0
+      );
+      const cutoff = this.retention.ageMs === undefined
+        ? -Infinity
+        : this.#now() - this.retention.ageMs;
+      const select = this.#db.prepare(
+        "SELECT first_seq, n, seqs, xy FROM batches " +
+          "WHERE series = ? AND written_ms >= ? AND written_ms <= ? ORDER BY id",
+      );
+      const from = q.from ?? -Infinity;
+      const to = q.to ?? Infinity;
+      const out: RangeSeries[] = [];
+      for (const name of names) {
+        const [lo, hi] = q.skip[name] ?? [Infinity, -Infinity];
+        let xy = new Float64Array(1024);
+        let n = 0;
+        const rows = select.iterate(
+          name,
+          Math.max(cutoff, q.writtenFrom ?? -Infinity),
+          q.writtenTo ?? Number.MAX_SAFE_INTEGER,
+        );
+        for (const row of rows) {
+          const r = row as { first_seq: number; n: number; seqs: Uint8Array; xy: Uint8Array };
+          const { deltas, pairs } = decodeRow(r, this.path, name);
+          for (let i = 0; i < r.n; i++) {
+            const seq = r.first_seq + deltas[i];
+            const x = pairs[2 * i];
+            if (x < from || x > to || (seq >= lo && seq <= hi)) continue;
+            if (2 * n + 2 > xy.length) {
+              const grown = new Float64Array(xy.length * 2);
+              grown.set(xy);
+              xy = grown;
+            }
+            xy[2 * n] = x;
+            xy[2 * n + 1] = pairs[2 * i + 1];
+            n++;
+          }
+        }
+        out.push({ name, xy: xy.slice(0, 2 * n) });
+      }
       return out;
     });
   }
@@ -402,6 +473,25 @@ export class PointStore {
       throw classifyError(err, this.path);
     }
   }
+}
+
+/** The seq deltas and (x, y) pairs of a `batches` row; throws when they do not add up. */
+function decodeRow(
+  r: { n: number; seqs: Uint8Array; xy: Uint8Array },
+  path: string,
+  series: string,
+): { deltas: Uint32Array; pairs: Float64Array } {
+  if (
+    !(r.seqs instanceof Uint8Array) || !(r.xy instanceof Uint8Array) ||
+    r.seqs.byteLength !== 4 * r.n || r.xy.byteLength !== 16 * r.n
+  ) {
+    throw new StoreError("corrupt", path, `a row of "${series}" does not add up`);
+  }
+  // Copied: a BLOB's bytes need not be aligned for typed-array views.
+  return {
+    deltas: new Uint32Array(r.seqs.slice().buffer),
+    pairs: new Float64Array(r.xy.slice().buffer),
+  };
 }
 
 function createSchema(db: DatabaseSync): void {

@@ -9,6 +9,8 @@
 import { describeKind, StoreError, type StoreErrorKind } from "./errors.ts";
 import {
   PointStore,
+  type RangeQuery,
+  type RangeSeries,
   type SeriesBatch,
   type StoredPoint,
   type StoreOptions,
@@ -176,6 +178,21 @@ export class StoreWriter {
     } catch (err) {
       this.#fail(err);
       return [];
+    }
+  }
+
+  /**
+   * The stored points of a history request (`PointStore.range`); undefined when there is no
+   * store (off, or failed: then counted). Points not yet written are the newest: the caller
+   * holds them in memory.
+   */
+  range(q: RangeQuery): RangeSeries[] | undefined {
+    if (!this.#store) return undefined;
+    try {
+      return this.#store.range(q);
+    } catch (err) {
+      this.#fail(err);
+      return undefined;
     }
   }
 
