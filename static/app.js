@@ -137,7 +137,7 @@ const panels = createPanels(el("panels"), {
   colorOf: colorOf,
   unitOf: unitOf,
   onMove: moveToPanel,
-  viewRange: () => lastRange || viewRange(),
+  viewRange: shownRange,
   onZoom: zoomTo,
   onPan: zoomTo,
   onHover: showTooltip,
@@ -402,9 +402,18 @@ function zoomTo(from, to) {
   requestDraw(true);
 }
 
+/**
+ * The range zoom and pan steps start from: not live, the fixed one (so steps that come faster
+ * than frames add up); live, the last one drawn (what the user sees).
+ */
+function shownRange() {
+  if (!isLive() && fixedRange !== null) return { from: fixedRange.from, to: fixedRange.to };
+  return lastRange || viewRange();
+}
+
 /** Zooms by `factor` around the middle (2: out, 0.5: in), or pans by `shift` spans. */
 function zoomBy(factor, shift) {
-  const r = lastRange || viewRange();
+  const r = shownRange();
   const span = r.to - r.from;
   const mid = (r.from + r.to) / 2 + shift * span;
   zoomTo(mid - (span * factor) / 2, mid + (span * factor) / 2);
@@ -421,7 +430,7 @@ function goLive() {
 function setPaused(next) {
   if (next) {
     viewMode = "paused";
-    fixedRange = lastRange || viewRange();
+    fixedRange = shownRange();
     updateViewUi();
   } else goLive(); // catch up with everything received meanwhile
 }
@@ -768,11 +777,12 @@ function resetView() {
 el("reset").addEventListener("click", resetView);
 
 /**
- * The visible window of the series drawn, as CSV from /api/history (a download): every point, up
- * to the API's most per series (beyond it, min/max per bucket).
+ * The visible window of the series drawn, as CSV from /api/history (a download the browser
+ * streams to disk, named by the server): every point, up to the API's most per series (beyond
+ * it, min/max per bucket).
  */
 function exportCsv() {
-  const range = lastRange || viewRange();
+  const range = shownRange();
   const names = drawnNames().sort();
   if (names.length === 0) {
     showExportNote("nothing to export yet");
@@ -788,7 +798,7 @@ el("export-csv").addEventListener("click", exportCsv);
 
 /** The panels as drawn now, as one PNG (a download). */
 async function exportPng() {
-  const range = lastRange || viewRange();
+  const range = shownRange();
   const css = getComputedStyle(document.documentElement);
   const v = (name) => css.getPropertyValue(name).trim();
   try {
@@ -968,6 +978,14 @@ globalThis.zws = {
   get held() {
     const out = {};
     for (const [name, s] of series.entries()) out[name] = s.size;
+    return out;
+  },
+  /** The points the page holds of `name` with x in [from, to], as [x, y] pairs. */
+  points(name, from, to) {
+    const s = series.get(name);
+    const out = [];
+    if (!s) return out;
+    for (let i = s.lowerBound(from); i < s.size && s.x(i) <= to; i++) out.push([s.x(i), s.y(i)]);
     return out;
   },
   /** Series held, ring slots allocated, colours kept, legend toggles in the DOM. */

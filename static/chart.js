@@ -23,7 +23,9 @@ export function createChart(container) {
       timeformat: "%H:%M:%S",
       autoScale: "none",
     },
-    yaxis: { autoScale: "loose" },
+    // "all": Flot's "major" draws the end ticks' labels but leaves them out when it measures the
+    // axis, so a wider top label ("100" over "90") was cut off at the left edge.
+    yaxis: { autoScale: "loose", showTickLabels: "all" },
     series: { lines: { show: true, lineWidth: 1.5 }, shadowSize: 0 },
     legend: { show: false },
     grid: {
@@ -36,6 +38,10 @@ export function createChart(container) {
       tickColor: themeColor("--grid"),
     },
   });
+  // End ticks in the same precision as the others (Flot gives them more digits: "100.0").
+  const yaxis = plot.getYAxes()[0];
+  const format = yaxis.tickFormatter;
+  yaxis.tickFormatter = (v, axis) => format(v, axis);
   let resizeQueued = false;
   // The y axis' unit, above its tick labels (HTML: it changes when a producer sends a new unit).
   const unitEl = document.createElement("span");
@@ -76,13 +82,16 @@ export function createChart(container) {
       unitEl.hidden = text === "";
     },
 
-    /** The time (ms) under a page x coordinate, clamped to the plot area; NaN before a draw. */
-    timeAt(pageX) {
-      const axis = plot.getXAxes()[0];
+    /**
+     * The time (ms) under a page x coordinate, clamped to the plot area: on the axis as drawn,
+     * or on `range` ({ from, to }) spread over the plot's width.
+     */
+    timeAt(pageX, range) {
       const left = container.getBoundingClientRect().left + globalThis.scrollX +
         plot.getPlotOffset().left;
       const px = Math.min(plot.width(), Math.max(0, pageX - left));
-      return axis.c2p(px);
+      if (range) return range.from + (px / Math.max(1, plot.width())) * (range.to - range.from);
+      return plot.getXAxes()[0].c2p(px);
     },
 
     /** Whether a page point lies within the plot area (not on the axes' labels). */

@@ -186,8 +186,9 @@ export function createPanels(root, hooks) {
       if (e.button !== 0 || !chart.inPlot(e.pageX, e.pageY)) return;
       e.preventDefault();
       box.focus({ preventScroll: true });
+      // Times come from the range as it was when the drag began (a live view moves meanwhile).
       const range = hooks.viewRange();
-      drag = { x: e.pageX, t: chart.timeAt(e.pageX), range, pan: e.shiftKey, id: e.pointerId };
+      drag = { x: e.pageX, range, pan: e.shiftKey, id: e.pointerId };
       if (drag.pan) box.classList.add("panning");
       box.setPointerCapture(e.pointerId);
     });
@@ -217,8 +218,9 @@ export function createPanels(root, hooks) {
       const d = drag;
       end();
       if (d.pan || Math.abs(e.pageX - d.x) < MIN_DRAG_PX) return;
-      const t = chart.timeAt(e.pageX);
-      hooks.onZoom(Math.min(d.t, t), Math.max(d.t, t));
+      const a = chart.timeAt(d.x, d.range);
+      const b = chart.timeAt(e.pageX, d.range);
+      hooks.onZoom(Math.min(a, b), Math.max(a, b));
     });
     box.addEventListener("pointercancel", end);
     box.addEventListener("keydown", function (e) {
