@@ -467,7 +467,7 @@ Deno.test({
         const cpu = plot.getData().find((s: { label: string }) => s.label === "cpu");
         const p = cpu.data[Math.floor(cpu.data.length * 0.7)];
         const o = plot.pointOffset({ x: p[0], y: p[1] });
-        const r = g.document.getElementById("chart").getBoundingClientRect();
+        const r = plot.getPlaceholder()[0].getBoundingClientRect();
         return { x: r.left + o.left, y: r.top + o.top, value: p[1] };
       });
       await page.mouse.move(target.x, target.y);
