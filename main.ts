@@ -232,6 +232,7 @@ export async function startServer(
       onReady: (r, generation) => {
         // First start: the history the store kept (a restart continues where it stopped).
         if (generation === 1 && r.held) bridge.preload(r.held, r.lastSeq);
+        if (r.units) bridge.setUnits(r.units);
         bridge.attach(r.bus, r.epoch, r.lastSeq);
         if (generation > 1) log("info", "relay", `worker restarted (generation ${generation})`);
       },

@@ -21,7 +21,13 @@ import { type CutBatch, Sequencer } from "./src/relay/sequencer.ts";
 import { countPoints, IngressGovernor } from "./src/relay/overload.ts";
 import { openWriter } from "./src/store/writer.ts";
 import type { RangeQuery, RangeSeries, StoredPoint } from "./src/store/point_store.ts";
-import { encodeHeartbeat, END_OF_STREAM } from "./src/protocol/bus.ts";
+import {
+  encodeHeartbeat,
+  encodeUnits,
+  END_OF_STREAM,
+  UNITS_REFRESH_MS,
+} from "./src/protocol/bus.ts";
+import { SeriesUnits } from "./src/hub/units.ts";
 import { faults, sendWithBackpressure, superviseLoop } from "./src/runtime/loop.ts";
 import { errorMessage, log, RateLimitedLog, setLogLevel } from "./src/runtime/log.ts";
 import { ZAP_DOMAIN } from "./src/zmq/curve.ts";
@@ -40,6 +46,8 @@ export interface Relay {
    * bridge's history. Taken once: a second call gets nothing.
    */
   takeHeld(): StoredPoint[];
+  /** The series' units known now (those the store kept, on a first start, and any since). */
+  units(): [string, string][];
   /** Current counters (a copy). */
   stats(): RelayStats;
   /** The stored points of a history request; undefined when there is no store. */
@@ -143,6 +151,13 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   let held = persist && opts.epoch === undefined
     ? writer.load(persist.history, persist.maxSeries)
     : [];
+  // Units: the last one producers sent per series (the store keeps them across restarts). The
+  // ones that changed go on the bus as soon as the send loop turns; all of them again every
+  // UNITS_REFRESH_MS, for gateways that joined since.
+  const units = new SeriesUnits();
+  units.merge(writer.loadUnits());
+  const unitsChanged = new Map<string, string>();
+  let unitsSentAt = performance.now();
   const stats: RelayStats = {
     messages: 0,
     points: 0,
@@ -217,6 +232,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       }
       const parsed = parseEncoded(frames, opts.maxMessageBytes, { windowMs: opts.xWindowMs ?? 0 });
       for (const r of parsed.rejected) countReject(r.reason, r.detail);
+      if (parsed.units && units.merge(parsed.units)) {
+        for (const [series, unit] of parsed.units) unitsChanged.set(series, unit);
+        writer.setUnits(units.entries());
+      }
       if (!seq.offer(parsed.points)) {
         countReject(
           "overload",
@@ -241,6 +260,13 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     while (!stopped) {
       const fault = faults.check("relay.send");
       if (fault) await fault;
+      const refresh = units.size > 0 && performance.now() - unitsSentAt >= UNITS_REFRESH_MS;
+      if (unitsChanged.size > 0 || refresh) {
+        const changed = refresh ? units.entries() : [...unitsChanged];
+        unitsChanged.clear();
+        unitsSentAt = performance.now();
+        if (await sendWithBackpressure(bus, encodeUnits(epoch, changed), isStopped) < 0) return;
+      }
       // A batch whose send failed (the loop restarted) is retried first: its seqs are taken.
       const batch = inFlight ?? seq.cut();
       inFlight = batch;
@@ -299,6 +325,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         ...(w > 0 && q.to !== undefined ? { writtenTo: q.to + w + slack } : {}),
       });
     },
+    units: () => units.entries(),
     takeHeld: () => {
       const h = held;
       held = [];
@@ -388,6 +415,7 @@ export function runAsWorker(scope: WorkerScope): void {
               epoch: relay.epoch,
               lastSeq: relay.stats().lastSeq,
               held: relay.takeHeld(),
+              units: relay.units(),
             });
           } catch (err) {
             post({ type: "fatal", message: errorMessage(err) });

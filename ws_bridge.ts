@@ -9,6 +9,9 @@
  * WebSocket upgrade and client-message policing (`src/http/websocket.ts`), event streams
  * (`src/sse.ts`). Next stop of the data: the page, `static/app.js`.
  *
+ * A client may ask for a decimated stream instead (`{"type":"rate"}`): min/max per bucket, built
+ * once per series and rate for all clients at that rate (`src/hub/decimated.ts`).
+ *
  * Close codes the bridge sends: 1001 (server shutting down), 1003 (binary message), 1007 (invalid
  * message), 1008 (message flood), 1009 (message over `maxMessageBytes`), 4001 (the client's token
  * expired), 4008 (slow client).
@@ -22,6 +25,7 @@ import { MAX_CLIENT_MESSAGE_BYTES } from "./src/protocol/client_messages.ts";
 import { helloFrame, historyFrames, pointsFrame } from "./src/protocol/frames.ts";
 import { type HeldPoint, History } from "./src/hub/history.ts";
 import { SeriesUnits } from "./src/hub/units.ts";
+import { DecimatedStreams } from "./src/hub/decimated.ts";
 import { log, RateLimitedLog } from "./src/runtime/log.ts";
 import { type BusBatch, decodeBus, lastSeqOf, pointJson, pointSeries } from "./src/protocol/bus.ts";
 import { faults, superviseLoop, Yielder } from "./src/runtime/loop.ts";
@@ -118,6 +122,7 @@ export class WsBridge implements WebSocketHub {
   #batcher: Batcher<BusBatch>;
   #history: History;
   #units = new SeriesUnits();
+  #decimated: DecimatedStreams;
   /** Reset snapshots by series set, valid until the history changes. */
   #snapshots = new Map<string, HistoryFrames>();
   #rateLog = new RateLimitedLog(5000);
@@ -163,8 +168,21 @@ export class WsBridge implements WebSocketHub {
     });
     this.#seriesList = new SeriesListBroadcast({
       history: this.#history,
+      units: this.#units,
       clients: () => this.#clients,
       onSent: () => this.#stats.framesSent++,
+    });
+    this.#decimated = new DecimatedStreams({
+      send: (c, frame, points) => {
+        if (c.ended) return;
+        if (this.#slow.holdBack(c, performance.now())) {
+          this.#stats.pointsDroppedSlow += points;
+          return;
+        }
+        c.transport.send(frame);
+        this.#stats.framesSent++;
+        this.#stats.pointsSent += points;
+      },
     });
     this.messageLimits = {
       messageRate: opts.clientMessageRate ?? 20,
@@ -191,6 +209,8 @@ export class WsBridge implements WebSocketHub {
       clientsBufferBudget: Number.isFinite(this.#slow.budget) ? this.#slow.budget : 0,
       heldForBudget: this.#slow.heldForBudgetTotal,
       historyPoints: this.#history.size,
+      decimatedClients: this.#decimated.clientCount,
+      decimatedStreams: this.#decimated.streamCount,
       busIdleMs: this.#lastBusAt === -Infinity
         ? null
         : Math.round(performance.now() - this.#lastBusAt),
@@ -230,6 +250,11 @@ export class WsBridge implements WebSocketHub {
   /** The held points of one series, in seq order (the history API). */
   heldPoints(series: string): readonly HeldPoint[] {
     return this.#history.seriesPoints(series);
+  }
+
+  /** Takes units (series -> unit; the relay's, off the bus): `series_list` names them. */
+  setUnits(units: Iterable<readonly [string, string]>): void {
+    if (this.#units.merge(units)) this.#seriesList.changed();
   }
 
   /** The last unit seen for `series`, if any. */
@@ -317,6 +342,10 @@ export class WsBridge implements WebSocketHub {
         if (m.kind === "invalid") {
           this.#stats.busInvalid++;
           this.#rateLog.log("warn", "bridge", "bus-invalid", `dropped bus message: ${m.reason}`);
+          continue;
+        }
+        if (m.kind === "units") {
+          this.setUnits(m.units);
           continue;
         }
         const b = m.batch;
@@ -428,6 +457,11 @@ export class WsBridge implements WebSocketHub {
     const now = performance.now();
     this.#slow.measure();
     for (const c of this.#clients) {
+      if (c.rate !== undefined) {
+        // Decimated (below); what it has seen goes on, for a catch-up from history.
+        if (c.slowSince === undefined) c.lastSent = last;
+        continue;
+      }
       const out = frameFor(c);
       // A jump in seq (points missed upstream) is never passed on as if nothing happened: the
       // client is held back like a slow one and resumes within 100 ms from history, which cannot
@@ -442,6 +476,9 @@ export class WsBridge implements WebSocketHub {
       this.#stats.framesSent++;
       this.#stats.pointsSent += out.count;
     }
+    // The decimated streams: each point once per rate, whatever the number of clients.
+    this.#decimated.feed(batches);
+    this.#decimated.flush();
   }
 
   #noteGap(firstSeq: number): void {
@@ -517,7 +554,7 @@ export class WsBridge implements WebSocketHub {
       lastSent: 0,
       queued: 0,
       allowed: opts.allowed,
-      seriesListVersion: this.#history.seriesVersion,
+      seriesListVersion: this.#seriesList.version,
       expiresAt: opts.expiresAt,
       onClose: opts.onClose,
     };
@@ -547,9 +584,24 @@ export class WsBridge implements WebSocketHub {
    */
   setSeries(c: Client, select: ReadonlySet<string> | undefined): void {
     selectSeries(c, effectiveSeries(select, c.allowed));
+    this.#decimated.seriesChanged(c);
     if (c.slowSince === undefined) {
       this.#sendHistory(c, this.#historyFor(undefined, c.series, c.seriesKey ?? "*"));
     }
+  }
+
+  /**
+   * Puts a client on a decimated stream of at most `rate` points per second per series (min/max
+   * per bucket, `src/hub/decimated.ts`), or back on the exact stream (`null`): then it first gets
+   * a reset snapshot of its selection, since what it had were not every point.
+   */
+  setRate(c: Client, rate: number | null): void {
+    const was = c.rate;
+    this.#decimated.setRate(c, rate ?? undefined);
+    if (was === undefined || c.rate !== undefined) return;
+    if (c.slowSince === undefined) {
+      this.#sendHistory(c, this.#historyFor(undefined, c.series, c.seriesKey ?? "*"));
+    } else c.lastSent = -1; // its catch-up is a reset snapshot (no seq is below -1)
   }
 
   /** Forgets a client whose connection ended (the transport's owner calls it, e.g. `/events`). */
@@ -569,6 +621,7 @@ export class WsBridge implements WebSocketHub {
     if (c.ended) return;
     c.ended = true;
     this.#clients.delete(c);
+    this.#decimated.remove(c);
     clearTimeout(c.expiryTimer);
     c.onClose?.();
   }
@@ -617,6 +670,7 @@ export class WsBridge implements WebSocketHub {
     this.#batcher.close();
     this.#slow.close();
     this.#seriesList.close();
+    this.#decimated.close();
     const current = this.#current;
     if (current) {
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -215,6 +215,18 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "",
     m.bridge.historyPoints,
   ]]);
+  metric(
+    "zws_decimated_clients",
+    "gauge",
+    "Clients receiving a decimated stream (min/max per bucket at a rate they asked).",
+    [["", m.bridge.decimatedClients ?? 0]],
+  );
+  metric(
+    "zws_decimated_streams",
+    "gauge",
+    "Min/max streams built now, one per series and rate, shared by the clients at that rate.",
+    [["", m.bridge.decimatedStreams ?? 0]],
+  );
   metric("zws_client_protocol_errors_total", "counter", "Clients closed for bad messages.", [[
     "",
     m.bridge.clientProtocolErrors,

@@ -2,7 +2,8 @@
  * `/ws`: the WebSocket upgrade (once `src/http.ts` has done its checks), the socket as a hub
  * client's transport, and the policing of what a client sends: a message rate (burst twice the
  * rate per second: 1008), a size limit (1009), text JSON only (1003, 1007). Valid messages are
- * `ping` (answered with `pong`) and `series` (a new selection, applied by the hub).
+ * `ping` (answered with `pong`), `series` (a new selection, applied by the hub) and `rate` (a
+ * decimated stream, or the exact one again).
  *
  * @module
  */
@@ -42,6 +43,8 @@ export interface WebSocketHub {
   removeClient(client: Client): void;
   /** Changes the series a client receives (undefined: all it may see). */
   setSeries(client: Client, select: ReadonlySet<string> | undefined): void;
+  /** Puts a client on a decimated stream of `rate` points/s per series (null: exact again). */
+  setRate(client: Client, rate: number | null): void;
   /** Closes a client for what it sent (`code`, `reason`), and counts it. */
   refuse(client: Client, code: number, reason: string): void;
 }
@@ -106,7 +109,7 @@ function onClientMessage(hub: WebSocketHub, client: Client, win: MessageWindow, 
   if (msg.type === "ping") client.transport.send('{"type":"pong"}');
   else if (msg.type === "series") {
     hub.setSeries(client, msg.only === null ? undefined : new Set(msg.only));
-  }
+  } else if (msg.type === "rate") hub.setRate(client, msg.maxPointsPerS);
 }
 
 /**

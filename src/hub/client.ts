@@ -63,6 +63,11 @@ export interface Client {
   seriesKey?: string;
   /** The series its token allows (undefined: all). */
   allowed?: ReadonlySet<string>;
+  /**
+   * Points per second per series it asked for (`{"type":"rate"}`): it gets min/max per bucket
+   * instead of every point (`decimated.ts`); undefined: the exact stream.
+   */
+  rate?: number;
   /** The history's `seriesVersion` of the last `series_list` frame sent to this client. */
   seriesListVersion: number;
   /** The last `series_list` frame sent to it (shared by clients allowed the same series). */

@@ -19,6 +19,16 @@ export class SeriesUnits {
     return this.#version;
   }
 
+  /** Series with a unit. */
+  get size(): number {
+    return this.#units.size;
+  }
+
+  /** Every (series, unit), oldest change first. */
+  entries(): [string, string][] {
+    return [...this.#units];
+  }
+
   /** The unit of `series`, if it has one. */
   get(series: string): string | undefined {
     return this.#units.get(series);

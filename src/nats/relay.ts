@@ -204,6 +204,8 @@ export async function startJetStreamRelay(
           log("warn", "relay", `dropped bus message: ${m.reason}`);
           continue;
         }
+        // Units do not travel through the stream (yet): JetStream gateways show none.
+        if (m.kind === "units") continue;
         const b = m.batch;
         for (let i = 0; i < b.count; i++) {
           const body = pointBody(pointJson(b, i));

@@ -21,6 +21,11 @@
  * - A **heartbeat** is a batch of count 0 (`firstSeq` = last seq assigned + 1, empty body and
  *   index), topic `"\x01"`: the relay sends one when idle, so a consumer can tell "quiet" from
  *   "dead" (`/healthz`).
+ * - **Units** ({@link encodeUnits}): three frames, `"\x01"`, `"1 units <epoch>"` and a JSON
+ *   object `{"<series>":"<unit>",…}`: the unit producers last sent for those series. The relay
+ *   sends the ones that changed as they change, and all of them every {@link UNITS_REFRESH_MS} (a
+ *   gateway that joins later learns them). Points themselves never carry a unit. A consumer of an
+ *   older version counts one as invalid and goes on.
  * - **End of stream** ({@link END_OF_STREAM}): `["", ""]`, an empty topic and an empty header. It
  *   ends the bridge's receive loop; the relay sends it when it stops. A forwarder never sends one
  *   on its egress (gateways keep following across its restarts); a gateway sends its own into its
@@ -78,9 +83,10 @@ export interface BusBatch {
   readonly seriesIndex?: Uint16Array;
 }
 
-/** What {@link decodeBus} returns: a batch, the end of stream, or why the message is not one. */
+/** What {@link decodeBus} returns: a batch, units, the end of stream, or why it is none. */
 export type BusMessage =
   | { kind: "batch"; batch: BusBatch }
+  | { kind: "units"; epoch: string; units: [series: string, unit: string][] }
   | { kind: "end" }
   | { kind: "invalid"; reason: string };
 
@@ -161,6 +167,23 @@ export function encodeBus(
   return b.finish(epoch, firstSeq);
 }
 
+/** How often the relay sends every unit it knows again, in ms. */
+export const UNITS_REFRESH_MS = 10_000;
+/** The header word of a units message. */
+const UNITS_WORD = "units";
+/** Longest unit accepted off the bus, in UTF-16 units (producers' are checked by the ingress). */
+const MAX_BUS_UNIT = 64;
+
+/** A units message: series -> the unit producers last sent for it. */
+export function encodeUnits(
+  epoch: string,
+  units: Iterable<readonly [string, string]>,
+): [topic: string, header: string, body: string] {
+  // fromEntries: a series named "__proto__" is an own key like any other.
+  const body = JSON.stringify(Object.fromEntries(units));
+  return [MIXED_TOPIC, `${BUS_VERSION} ${UNITS_WORD} ${epoch}`, body];
+}
+
 /** A heartbeat: a batch of no point; `nextSeq` is the seq the next point will get. */
 export function encodeHeartbeat(epoch: string, nextSeq: number): BusFrames {
   return new BusBatchBuilder().finish(epoch, nextSeq);
@@ -180,6 +203,7 @@ export function isEndOfStream(frames: readonly Frame[]): boolean {
  */
 export function decodeBus(frames: readonly Frame[]): BusMessage {
   if (isEndOfStream(frames)) return { kind: "end" };
+  if (frames.length === 3) return decodeUnits(frames);
   if (frames.length !== 4 && frames.length !== 5) {
     return { kind: "invalid", reason: `${frames.length} frames, expected 4 or 5` };
   }
@@ -238,6 +262,34 @@ export function decodeBus(frames: readonly Frame[]): BusMessage {
     seriesIndex[i] = k;
   }
   return { kind: "batch", batch: { epoch, firstSeq, count, body, ends, seriesNames, seriesIndex } };
+}
+
+/** Decodes a units message (3 frames). */
+function decodeUnits(frames: readonly Frame[]): BusMessage {
+  const header = asText(frames[1]).split(" ");
+  if (header.length !== 3 || header[0] !== String(BUS_VERSION) || header[1] !== UNITS_WORD) {
+    return { kind: "invalid", reason: "3 frames, and not a units message" };
+  }
+  const epoch = header[2];
+  if (epoch.length === 0 || epoch.length > MAX_EPOCH_LENGTH) {
+    return { kind: "invalid", reason: "bad epoch" };
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(asText(frames[2]));
+  } catch {
+    return { kind: "invalid", reason: "units are not JSON" };
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    return { kind: "invalid", reason: "units are not an object" };
+  }
+  const units = Object.entries(body);
+  for (const [, u] of units) {
+    if (typeof u !== "string" || u.length === 0 || u.length > MAX_BUS_UNIT) {
+      return { kind: "invalid", reason: "a unit is not a short string" };
+    }
+  }
+  return { kind: "units", epoch, units: units as [string, string][] };
 }
 
 /** The client JSON of point `i` of `b` (a slice of its body). */

@@ -11,6 +11,13 @@
  *   can resend it after a reconnect. The server answers with a `history` frame with `reset: true`
  *   holding what it holds of the new selection, then live points of it only.
  *
+ * - `{"type":"rate","max_points_per_s":N}` -> from now on the connection receives, instead of
+ *   every point, at most about N points per second per series: for each bucket of 2/N s of each
+ *   series it sees, the bucket's min and max point, in `points` frames marked `"decimated":true`
+ *   with `"rate":N` and no seq (`frames.ts`). N is an integer from 1 to {@link MAX_RATE}.
+ *   `{"type":"rate","max_points_per_s":null}` (or 0) -> the exact stream again: the server first
+ *   sends a `history` frame with `reset: true` (what it holds of the selection), then every point.
+ *
  * Anything else closes the connection: a message over the size limit (default
  * {@link MAX_CLIENT_MESSAGE_BYTES}, `--max-ws-message-bytes`) with 1009, a binary frame with 1003,
  * a text frame that is not one of these messages with 1007.
@@ -30,11 +37,16 @@ export const MAX_CLIENT_MESSAGE_BYTES = 4096;
 /** Most series one connection may select (message or URL): `static/protocol.js`, shared with the page. */
 export { MAX_SELECTED_SERIES };
 
+/** The highest rate a client may ask for, in points per second per series. */
+export const MAX_RATE = 1_000_000;
+
 /** A valid client message. */
 export type ClientMessage =
   | { type: "ping" }
   /** `only`: the series to receive from now on; null: all of them. */
-  | { type: "series"; only: string[] | null };
+  | { type: "series"; only: string[] | null }
+  /** `maxPointsPerS`: the decimated stream's rate; null: the exact stream. */
+  | { type: "rate"; maxPointsPerS: number | null };
 
 /** Why a client message was refused: the WebSocket close code and reason to use. */
 export interface ClientMessageError {
@@ -85,6 +97,17 @@ export function parseClientMessage(
     const checked = checkSeriesNames(only);
     if (typeof checked === "string") return { code: 1007, reason: `series: ${checked}` };
     return { type: "series", only: checked };
+  }
+  if (m.type === "rate") {
+    const n = Object.hasOwn(m, "max_points_per_s") ? m.max_points_per_s : undefined;
+    if (n === null || n === 0) return { type: "rate", maxPointsPerS: null };
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > MAX_RATE) {
+      return {
+        code: 1007,
+        reason: `rate: max_points_per_s must be an integer from 1 to ${MAX_RATE}, 0 or null`,
+      };
+    }
+    return { type: "rate", maxPointsPerS: n };
   }
   return { code: 1007, reason: "unknown message type" };
 }

@@ -2,7 +2,11 @@
  * The producer protocol: turns the frames of one ZeroMQ message into validated points, or into the
  * reasons they were rejected. Pure: no I/O.
  *
- * - One frame of JSON: `{"x": <epoch ms>, "y": <number>, "series"?: "<name>"}`, or an array of them.
+ * - One frame of JSON: `{"x": <epoch ms>, "y": <number>, "series"?: "<name>", "unit"?: "<unit>"}`,
+ *   or an array of them. `unit` (1 to {@link MAX_UNIT_LENGTH} characters, no control characters;
+ *   otherwise the point is dropped as `invalid_unit`) names the unit of the point's series: the
+ *   last one seen is kept per series and shown to viewers (`series_list`, the history API); the
+ *   points themselves go out without it.
  * - Two frames `[series, json]`: the first frame (the ZeroMQ topic) names the series of every point.
  * - `x` below 1e11 is taken as epoch seconds and multiplied by 1000.
  * - `x` must lie within a window around the relay's clock (`--x-window`, default
@@ -42,6 +46,8 @@ export interface Point {
   y: number;
   /** The series (line) it belongs to. */
   series: string;
+  /** The unit of its series, when the producer sent one. */
+  unit?: string;
 }
 
 /**
@@ -59,6 +65,7 @@ export const REJECT_REASONS = [
   "invalid_x",
   "invalid_y",
   "invalid_series",
+  "invalid_unit",
   "overload",
 ] as const;
 
@@ -75,6 +82,8 @@ export interface Rejection {
 export interface ParsedMessage {
   points: Point[];
   rejected: Rejection[];
+  /** Series -> unit, from the points that carried one (absent when none did). */
+  units?: Map<string, string>;
 }
 
 /**
@@ -95,9 +104,26 @@ export interface EncodedPoint {
 export interface EncodedMessage {
   points: EncodedPoint[];
   rejected: Rejection[];
+  /** Series -> unit, from the points that carried one (absent when none did). */
+  units?: Map<string, string>;
 }
 
 export { DEFAULT_SERIES, MAX_SERIES_LENGTH, seriesProblem };
+/** Longest unit, in characters (code points). */
+export const MAX_UNIT_LENGTH = 16;
+
+/** Why `u` is not a valid unit (a non-empty string of at most 16 characters, no control ones). */
+export function unitProblem(u: unknown): string | undefined {
+  if (typeof u !== "string") return `unit must be a string, got ${kind(u)}`;
+  if (u.length === 0) return "unit is empty";
+  if (u.length > MAX_UNIT_LENGTH * 2 || [...u].length > MAX_UNIT_LENGTH) {
+    return `unit longer than ${MAX_UNIT_LENGTH} characters`;
+  }
+  // deno-lint-ignore no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(u)) return "unit contains control characters";
+  return undefined;
+}
+
 /** `x` below this is epoch seconds. */
 export const SECONDS_THRESHOLD = 1e11;
 /** Default largest distance of `x` from the relay's clock, either way, in ms (one day): `--x-window`. */
@@ -180,14 +206,19 @@ function parse(
   } catch (err) {
     return reject("invalid_json", (err as Error).message.slice(0, 120));
   }
-  const out: { points: (Point | EncodedPoint)[]; rejected: Rejection[] } = {
-    points: [],
-    rejected: [],
-  };
+  const out: {
+    points: (Point | EncodedPoint)[];
+    rejected: Rejection[];
+    units?: Map<string, string>;
+  } = { points: [], rejected: [] };
   const add = (item: unknown) => {
     const p = toPoint(item, topicSeries, range);
-    if ("reason" in p) out.rejected.push(p);
-    else out.points.push(encoded ? { series: p.series, tail: pointTail(p), x: p.x, y: p.y } : p);
+    if ("reason" in p) {
+      out.rejected.push(p);
+      return;
+    }
+    out.points.push(encoded ? { series: p.series, tail: pointTail(p), x: p.x, y: p.y } : p);
+    if (p.unit !== undefined) (out.units ??= new Map()).set(p.series, p.unit);
   };
   if (Array.isArray(value)) {
     if (value.length === 0) return reject("empty_batch", "empty array");
@@ -221,7 +252,7 @@ function parseScanned(
         ? lastScanned
         : (lastScanned = t.slice(s0, s0 + len));
     }
-    const p = checkPoint(x, Number(t.slice(y0, y1)), name, topicSeries, range);
+    const p = checkPoint(x, Number(t.slice(y0, y1)), name, undefined, topicSeries, range);
     if ("reason" in p) rejected.push(p);
     else if (!encoded) points.push(p);
     else if (
@@ -281,19 +312,22 @@ export function toPoint(value: unknown, topicSeries?: string, range?: XRange): P
     Object.hasOwn(v, "x") ? v.x : undefined,
     Object.hasOwn(v, "y") ? v.y : undefined,
     Object.hasOwn(v, "series") ? v.series : undefined,
+    Object.hasOwn(v, "unit") ? v.unit : undefined,
     topicSeries,
     range,
   );
 }
 
 /**
- * The rules of one point, whichever way its fields were read: `x`, `y` and `s` (the series;
- * undefined when absent) as decoded; `topicSeries` overrides `s`, `range` bounds x.
+ * The rules of one point, whichever way its fields were read: `x`, `y`, `s` (the series) and
+ * `unit` as decoded (undefined when absent; the compact scanner never sees a unit); `topicSeries`
+ * overrides `s`, `range` bounds x.
  */
 function checkPoint(
   x: unknown,
   y: unknown,
   s: unknown,
+  unit: unknown,
   topicSeries: string | undefined,
   range: XRange | undefined,
 ): Point | Rejection {
@@ -316,6 +350,10 @@ function checkPoint(
       series = lastGoodSeries = s;
     }
   }
+  if (unit !== undefined) {
+    const problem = unitProblem(unit);
+    if (problem) return { reason: "invalid_unit", detail: problem };
+  }
   // Seconds become milliseconds, rounded to the microsecond to keep float noise out of the JSON.
   const ms = Math.abs(x) < SECONDS_THRESHOLD ? Math.round(x * 1e6) / 1e3 : x;
   if (!Number.isFinite(ms)) return { reason: "invalid_x", detail: "x out of range" };
@@ -327,7 +365,7 @@ function checkPoint(
         `--x-window; x is epoch ms, or seconds below 1e11)`,
     };
   }
-  return { x: ms, y, series };
+  return unit === undefined ? { x: ms, y, series } : { x: ms, y, series, unit: unit as string };
 }
 
 function reject(reason: RejectReason, detail: string): ParsedMessage {

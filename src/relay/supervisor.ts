@@ -20,6 +20,8 @@ export interface RelayReady {
   lastSeq: number;
   /** Points loaded from the store on the first start (see `relay_messages.ts`). */
   held?: StoredPoint[];
+  /** The series' units the relay knows. */
+  units?: [string, string][];
 }
 
 /** Options of {@link RelaySupervisor}. */
@@ -94,6 +96,7 @@ export class RelaySupervisor {
               epoch: msg.epoch,
               lastSeq: msg.lastSeq,
               ...(msg.held ? { held: msg.held } : {}),
+              ...(msg.units ? { units: msg.units } : {}),
             };
             this.opts.onReady(info, generation);
             resolve(info);

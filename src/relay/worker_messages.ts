@@ -92,6 +92,8 @@ export type FromRelay =
     lastSeq: number;
     /** Points loaded from the store (first start only), in seq order. */
     held?: StoredPoint[];
+    /** The series' units the relay knows (series -> unit). */
+    units?: [string, string][];
   }
   | { type: "stats"; id: number; stats: RelayStats }
   /** The answer to a `range` request: null when there is no store (off, or failed). */

@@ -6,7 +6,8 @@
  *
  * Schema (`SCHEMA_VERSION` 1, `PRAGMA application_id` "zws1"):
  * - `meta(key, value)`: `epoch`; `reserved`, the highest seq that may have been handed out;
- *   `last_seq`, the last seq written at a clean stop; `clean`, 1 after a clean stop, 0 while running.
+ *   `last_seq`, the last seq written at a clean stop; `clean`, 1 after a clean stop, 0 while running;
+ *   `units`, the series' units as a JSON object (absent before any unit came).
  * - `batches(id, series, first_seq, last_seq, n, written_ms, seqs, xy)`: one row per series per
  *   flush: `seqs` a BLOB of `n` little-endian uint32 deltas from `first_seq`, `xy` a BLOB of `n`
  *   (x, y) pairs as little-endian float64. About 20 bytes a point, against ~75 for its JSON, and
@@ -353,6 +354,28 @@ export class PointStore {
       out.sort((a, b) => a.seq - b.seq);
       return out;
     });
+  }
+
+  /** The series' units kept (series -> unit); empty when none or unreadable. */
+  units(): [string, string][] {
+    return this.#guard(() => {
+      const row = this.#db.prepare("SELECT value FROM meta WHERE key = 'units'").get() as
+        | { value: unknown }
+        | undefined;
+      if (typeof row?.value !== "string") return [];
+      try {
+        const v: unknown = JSON.parse(row.value);
+        if (typeof v !== "object" || v === null || Array.isArray(v)) return [];
+        return Object.entries(v).filter((e): e is [string, string] => typeof e[1] === "string");
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /** Keeps the series' units (all of them, replacing what was kept). */
+  setUnits(units: Iterable<readonly [string, string]>): void {
+    this.#guard(() => this.#setMeta.run("units", JSON.stringify(Object.fromEntries(units))));
   }
 
   /** Names of the series stored. */

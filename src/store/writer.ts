@@ -70,6 +70,8 @@ export class StoreWriter {
   #trimEvery: number;
   #status: PersistStatus;
   #start?: StoreStart;
+  /** Units to keep at the next write (all of them), when they changed. */
+  #units?: [string, string][];
 
   /**
    * @param store the open store, or undefined when persistence is off or the store could not be
@@ -143,10 +145,36 @@ export class StoreWriter {
     this.#pendingCount++;
   }
 
+  /** Keeps the series' units (all of them) with the next write. */
+  setUnits(units: Iterable<readonly [string, string]>): void {
+    if (this.#store) this.#units = [...units].map(([s, u]) => [s, u]);
+  }
+
+  /** The units kept by the last run (empty without a store). */
+  loadUnits(): [string, string][] {
+    if (!this.#store) return [];
+    try {
+      return this.#store.units();
+    } catch (err) {
+      this.#fail(err);
+      return [];
+    }
+  }
+
   /** Writes what is pending now (the timer calls it; a clean stop calls it last). */
   flush(): void {
     const store = this.#store;
     if (!store) return;
+    if (this.#units) {
+      const units = this.#units;
+      this.#units = undefined;
+      try {
+        store.setUnits(units);
+      } catch (err) {
+        this.#fail(err);
+        return;
+      }
+    }
     const batches = [...this.#pending.values()];
     const count = this.#pendingCount;
     this.#pending.clear();

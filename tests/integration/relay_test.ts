@@ -13,11 +13,16 @@ function busRecorder(bus: string) {
     { series: string; seq: number; point: Record<string, unknown>; epoch: string }
   > = [];
   let heartbeats = 0;
+  const units: [string, string][] = [];
   const loop = (async () => {
     for await (const frames of sub) {
       const m = decodeBus(frames);
       if (m.kind === "end") break; // the relay's end-of-stream
       if (m.kind === "invalid") throw new Error(`invalid bus message: ${m.reason}`);
+      if (m.kind === "units") {
+        units.push(...m.units);
+        continue;
+      }
       const b = m.batch;
       if (b.count === 0) heartbeats++;
       for (let i = 0; i < b.count; i++) {
@@ -32,6 +37,7 @@ function busRecorder(bus: string) {
   })();
   return {
     got,
+    units,
     get heartbeats() {
       return heartbeats;
     },

@@ -7,6 +7,7 @@ import {
   decodeBus,
   encodeBus,
   encodeHeartbeat,
+  encodeUnits,
   END_OF_STREAM,
   type Frame,
   isEndOfStream,
@@ -130,4 +131,39 @@ Deno.test("decodeBus() reads an index frame at any byte offset (Buffers from a p
   pool.set(frames[3], 3);
   const b = decodeOk([frames[0], frames[1], frames[2], pool.subarray(3)]);
   assert.deepStrictEqual(JSON.parse(pointJson(b, 2)).seq, 7);
+});
+
+Deno.test("encodeUnits() / decodeBus(): three frames, topic \\x01, any series name", () => {
+  const frames = encodeUnits("ep", [["temp", "°C"], ["__proto__", "m"], ["a b", "m/s²"]]);
+  assert.equal(frames.length, 3);
+  assert.equal(frames[0], MIXED_TOPIC);
+  assert.equal(frames[1], "1 units ep");
+  assert.deepEqual(decodeBus(wire(frames)), {
+    kind: "units",
+    epoch: "ep",
+    units: [["temp", "°C"], ["__proto__", "m"], ["a b", "m/s²"]],
+  });
+  assert.deepEqual(decodeBus(wire(encodeUnits("ep", []))), {
+    kind: "units",
+    epoch: "ep",
+    units: [],
+  });
+});
+
+Deno.test("decodeBus() refuses malformed units messages with a reason", () => {
+  const bad: Frame[][] = [
+    [MIXED_TOPIC, "1 unitz ep", "{}"],
+    [MIXED_TOPIC, "2 units ep", "{}"],
+    [MIXED_TOPIC, "1 units", "{}"],
+    [MIXED_TOPIC, `1 units ${"e".repeat(65)}`, "{}"],
+    [MIXED_TOPIC, "1 units ep", "{"],
+    [MIXED_TOPIC, "1 units ep", "[]"],
+    [MIXED_TOPIC, "1 units ep", '{"a":5}'],
+    [MIXED_TOPIC, "1 units ep", '{"a":""}'],
+    [MIXED_TOPIC, "1 units ep", `{"a":"${"u".repeat(65)}"}`],
+  ];
+  for (const frames of bad) {
+    const m = decodeBus(wire(frames));
+    assert.equal(m.kind, "invalid", JSON.stringify(frames));
+  }
 });

@@ -37,10 +37,14 @@ function snapshot(): MetricsSnapshot {
       queuedBytesMax: 62,
       clientsBufferBudget: 63,
       heldForBudget: 64,
+      decimatedClients: 65,
+      decimatedStreams: 66,
     },
     server: {
       wsRejected: { origin: 13, capacity: 14, ip_capacity: 15, rate: 16, unauthorized: 17 },
       sseRejected: { origin: 24, capacity: 25 },
+      historyRejected: { rate: 26, unauthorized: 27 },
+      historyRequests: 28,
       authFailures: { missing: 18, invalid: 19, expired: 20 },
       relayRestarts: 1,
       uptimeSeconds: 12.3,
@@ -89,6 +93,8 @@ const EXPECTED: Array<[string, string]> = [
   ["zws_auth_failures_total", "counter"],
   ["zws_ws_closed_total", "counter"],
   ["zws_sse_rejected_total", "counter"],
+  ["zws_history_rejected_total", "counter"],
+  ["zws_history_requests_total", "counter"],
   ["zws_ingress_messages_total", "counter"],
   ["zws_ingress_points_total", "counter"],
   ["zws_ingress_rejected_total", "counter"],
@@ -107,6 +113,8 @@ const EXPECTED: Array<[string, string]> = [
   ["zws_client_resumes_total", "counter"],
   ["zws_seq_gaps_total", "counter"],
   ["zws_history_points", "gauge"],
+  ["zws_decimated_clients", "gauge"],
+  ["zws_decimated_streams", "gauge"],
   ["zws_client_protocol_errors_total", "counter"],
   ["zws_relay_restarts_total", "counter"],
   ["zws_loop_restarts_total", "counter"],
@@ -165,6 +173,12 @@ Deno.test("metrics: values come from the right fields", () => {
   assert.equal(v("zws_clients_held_budget_total"), 64);
   assert.equal(v("zws_sse_rejected_total", '{reason="origin"}'), 24);
   assert.equal(v("zws_sse_rejected_total", '{reason="capacity"}'), 25);
+  assert.equal(v("zws_history_rejected_total", '{reason="rate"}'), 26);
+  assert.equal(v("zws_history_rejected_total", '{reason="unauthorized"}'), 27);
+  assert.equal(v("zws_history_rejected_total", '{reason="origin"}'), 0);
+  assert.equal(v("zws_history_requests_total"), 28);
+  assert.equal(v("zws_decimated_clients"), 65);
+  assert.equal(v("zws_decimated_streams"), 66);
   assert.equal(v("zws_ingress_messages_total"), 101);
   assert.equal(v("zws_ingress_points_total"), 202);
   assert.equal(v("zws_last_seq"), 9007);
@@ -229,8 +243,9 @@ Deno.test("metrics: an all-zero snapshot still lists every series", () => {
   }
   // 17 unlabeled (with sse_clients, seq_gaps) + 4 of the clients' budget + 5 ws_rejected
   // + 5 sse_rejected + 3 auth failures + 2 ws_closed + every reject reason + 1 dropped + 2 resume
-  // results; the data path's loops and bus: 5 unlabeled + 2 loop-restart stages.
-  assert.equal(samples, 17 + 4 + 5 + 5 + 3 + 2 + REJECT_REASONS.length + 1 + 2 + 5 + 2);
+  // results; the data path's loops and bus: 5 unlabeled + 2 loop-restart stages; history
+  // requests: 5 rejected + 1 answered; decimated clients and streams: 2.
+  assert.equal(samples, 17 + 4 + 5 + 5 + 3 + 2 + REJECT_REASONS.length + 1 + 2 + 5 + 2 + 6 + 2);
   assert(!text.includes("undefined") && !text.includes("NaN"));
 });
 
