@@ -44,10 +44,17 @@ const TOKEN = new URLSearchParams(location.search).get("token");
 const WINDOWS = { "10s": 10e3, "1m": 60e3, "5m": 300e3, "all": Infinity };
 /** Most lag samples kept per second. */
 const MAX_LAG_SAMPLES = 20000;
+/** Seconds over which the page measures how fast a series arrives (decimation on or off). */
+const RATE_TICKS = 3;
 /** Narrowest zoom, ms. */
 const MIN_SPAN_MS = 20;
 /** After drawing for d ms, the frame loop draws again no sooner than GAP * d later (<= 20 %). */
 const DRAW_GAP = 5;
+/**
+ * Most live chart draws per second over all panels: a draw costs about as much again in paint
+ * and raster as in script, which DRAW_GAP does not see. One panel: 20 frames/s; five: 4 each.
+ */
+const MAX_LIVE_DRAWS_PER_S = 20;
 /** Line colours that read on light and dark backgrounds; more series get generated hues. */
 const PALETTE = [
   "#2f81f7",
@@ -141,6 +148,7 @@ const panels = createPanels(el("panels"), {
   onZoom: zoomTo,
   onPan: zoomTo,
   onHover: showTooltip,
+  onVisible: requestDirty,
 });
 
 /** The series drawn: every one the page knows of (held or listed), within the selection. */
@@ -164,7 +172,7 @@ function syncPanels() {
 
 function requestLayout() {
   layoutQueued = true;
-  requestDraw(true);
+  requestDirty();
 }
 
 /** Moves a series to panel `title` (null: a new one), from a panel legend's control. */
@@ -200,6 +208,7 @@ let chartDraws = 0;
 const cost = { renderMs: 0, messageMs: 0 };
 let frameQueued = false;
 let forceQueued = false;
+let dirtyQueued = false;
 let frameTimer = null;
 /** performance.now() before which the frame loop draws nothing more while live. */
 let nextFrameAt = 0;
@@ -215,7 +224,7 @@ const isLive = () => viewMode === "live";
 /**
  * Asks for a draw on an animation frame (so at most one pass per frame). While live, the pass
  * waits until a panel is due and the last pass's cost allows (see render). `force`: every panel,
- * on the next frame, also while not live (a control changed).
+ * on the next frame, also while not live (a control changed the view).
  */
 function requestDraw(force) {
   if (force) {
@@ -227,7 +236,7 @@ function requestDraw(force) {
   }
   if (!isLive() || frameTimer !== null || frameQueued) return;
   let due = Infinity;
-  for (const p of panels.list) due = Math.min(due, p.nextDrawAt);
+  for (const p of panels.list) if (p.visible) due = Math.min(due, p.nextDrawAt);
   const wait = Math.max(nextFrameAt, due) - performance.now();
   if (wait > 1) {
     // Wait with a timer, not frame after frame: idle frames cost the browser work too.
@@ -236,6 +245,17 @@ function requestDraw(force) {
       queueFrame();
     }, Math.min(wait, 1000));
   } else queueFrame();
+}
+
+/**
+ * Asks for the panels whose content changed (layout, series, units) to be drawn, one per frame,
+ * also while not live (their range stays what it was).
+ */
+function requestDirty() {
+  dirtyQueued = true;
+  clearTimeout(frameTimer);
+  frameTimer = null;
+  queueFrame();
 }
 
 function queueFrame() {
@@ -247,8 +267,10 @@ function queueFrame() {
 function onAnimationFrame() {
   frameQueued = false;
   const force = forceQueued;
+  const dirty = dirtyQueued;
   forceQueued = false;
-  if (!isLive() && !force) return;
+  dirtyQueued = false;
+  if (!isLive() && !force && !dirty) return;
   render(force);
 }
 
@@ -306,8 +328,8 @@ function drawPanel(panel, range, columns) {
 }
 
 /**
- * One pass of the frame loop. `all`: every panel (a control changed the view); else the most
- * overdue panel that is due, so a frame never draws more than one chart while live.
+ * One pass of the frame loop. `all`: every panel (a control changed the view); else one panel,
+ * so a frame never draws more than one chart: a changed one first, else (live) the most overdue.
  */
 function render(all) {
   const t0 = performance.now();
@@ -317,13 +339,18 @@ function render(all) {
   const columns = panels.width();
   const list = panels.list;
   let drew = false;
+  let liveDraw = false;
   if (all) {
     for (const p of list) drawPanel(p, range, columns);
     drew = list.length > 0;
   } else {
-    let pick = null;
-    for (const p of list) {
-      if ((p.dirty || p.nextDrawAt <= t0) && (!pick || p.nextDrawAt < pick.nextDrawAt)) pick = p;
+    let pick = list.find((p) => p.dirty) || null;
+    if (pick === null && isLive()) {
+      for (const p of list) {
+        if (!p.visible || p.nextDrawAt > t0) continue;
+        if (!pick || p.nextDrawAt < pick.nextDrawAt) pick = p;
+      }
+      liveDraw = pick !== null;
     }
     if (pick) {
       drawPanel(pick, range, columns);
@@ -337,14 +364,16 @@ function render(all) {
   shownCount = shown;
   const t1 = performance.now();
   cost.renderMs += t1 - t0;
-  // A slow machine keeps most of its main thread: at most a fifth of the time goes to drawing.
-  nextFrameAt = t0 + DRAW_GAP * (t1 - t0);
+  // A slow machine keeps most of its main thread: at most a fifth of the time goes to drawing,
+  // and live redraws keep to their rate.
+  nextFrameAt = t0 + Math.max(DRAW_GAP * (t1 - t0), liveDraw ? 1000 / MAX_LIVE_DRAWS_PER_S : 0);
   if (t1 - countWrittenAt > 250) {
     countWrittenAt = t1;
     setText(countEl, String(shown));
     showDecimation(range, columns);
   }
-  if (isLive() && series.size) requestDraw(false);
+  if (list.some((p) => p.dirty)) requestDirty();
+  else if (isLive() && series.size) requestDraw(false);
 }
 
 /** Shows the range in the address bar's sense: not live, it says so and how to come back. */
@@ -454,8 +483,13 @@ let lastRate = 0;
 let epoch = null;
 let lastSeq = 0;
 let sessionId = null;
-/** Live points per series since the last tick (the fastest decides decimation). */
+/** Live points per series since the last tick, and of the ticks before (RATE_TICKS in all). */
 let liveCounts = new Map();
+const pastCounts = [];
+/** When each of pastCounts began (performance.now()), and when the current one did. */
+const pastStarts = [];
+let countsSince = performance.now();
+/** The fastest series' live points/s over the last ticks (a burst after a stall is averaged). */
 let fastest = 0;
 /** The rate asked of the server (points/s per series), or null: every point. */
 let rateAsked = null;
@@ -463,6 +497,8 @@ let rateAsked = null;
 let decimatedSince = null;
 /** The rate of the last decimated frame (what the server says it applies). */
 let decimatedRate = null;
+/** Rate messages sent so far. */
+let rateChanges = 0;
 
 function addPoints(points, live) {
   const t = now();
@@ -489,7 +525,8 @@ function addPoints(points, live) {
     }
   }
   if (live) received += added;
-  if (added) requestDraw(layoutQueued);
+  if (layoutQueued) requestDirty();
+  else if (added) requestDraw(false);
 }
 
 function onMessage(text) {
@@ -567,8 +604,10 @@ function updateRate() {
     : null;
   const next = nextRate(rateAsked, fastest, target);
   if (next === rateAsked) return;
-  if (connection.send({ type: "rate", max_points_per_s: next })) rateAsked = next;
-  else if (connection.transport !== "websocket") rateAsked = null;
+  if (connection.send({ type: "rate", max_points_per_s: next })) {
+    rateAsked = next;
+    rateChanges++;
+  } else if (connection.transport !== "websocket") rateAsked = null;
 }
 
 /** Says when what is drawn is min/max per bucket (the server's, not the page's own thinning). */
@@ -599,9 +638,23 @@ function tick() {
   } else lastLag = null;
   setText(lagEl, lastLag === null ? "–" : formatLag(lastLag));
   setText(countEl, String(shownCount));
-  fastest = 0;
-  for (const n of liveCounts.values()) fastest = Math.max(fastest, n);
+  // Points per second over the last ticks' real time (a late tick covers more than a second).
+  const t = performance.now();
+  pastCounts.push(liveCounts);
+  pastStarts.push(countsSince);
+  if (pastCounts.length > RATE_TICKS) {
+    pastCounts.shift();
+    pastStarts.shift();
+  }
   liveCounts = new Map();
+  countsSince = t;
+  const sums = new Map();
+  for (const counts of pastCounts) {
+    for (const [name, n] of counts) sums.set(name, (sums.get(name) || 0) + n);
+  }
+  const seconds = Math.max(0.5, (t - pastStarts[0]) / 1000);
+  fastest = 0;
+  for (const n of sums.values()) fastest = Math.max(fastest, n / seconds);
   updateRate();
   if (lastRange) showDecimation(lastRange, panels.width());
   series.tickActivity();
@@ -1033,6 +1086,8 @@ globalThis.zws = {
   get decimation() {
     return {
       asked: rateAsked,
+      changes: rateChanges,
+      fastest: fastest,
       rate: decimatedRate,
       since: decimatedSince,
       shown: !decimationEl.hidden,

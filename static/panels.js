@@ -21,11 +21,30 @@ export function panelLabel(title) {
 /**
  * Creates the panels in `root`. `hooks`: `colorOf(name)`, `unitOf(name)` ("" for none),
  * `onMove(name, title)` (title null: a new panel), `viewRange()` ({ from, to } drawn now),
- * `onZoom(from, to)`, `onPan(from, to)`, `onHover(item)` (Flot's plothover item, or null).
+ * `onZoom(from, to)`, `onPan(from, to)`, `onHover(item)` (Flot's plothover item, or null),
+ * `onVisible()` (a panel came into view: draw the changed ones).
  */
 export function createPanels(root, hooks) {
   /** title -> panel, in stacking order. */
   let panels = new Map();
+  /** chart box -> panel, for the visibility observer. */
+  const byBox = new Map();
+  // A panel scrolled out of sight is not redrawn live; back in sight, it is drawn at once.
+  const observer = typeof IntersectionObserver === "function"
+    ? new IntersectionObserver(function (entries) {
+      let shown = false;
+      for (const e of entries) {
+        const p = byBox.get(e.target);
+        if (!p) continue;
+        if (e.isIntersecting && !p.visible) {
+          p.dirty = true;
+          shown = true;
+        }
+        p.visible = e.isIntersecting;
+      }
+      if (shown) hooks.onVisible();
+    })
+    : null;
   let yRange = null;
   let heightKey = "";
 
@@ -66,7 +85,11 @@ export function createPanels(root, hooks) {
       shown: 0,
       /** Whether it changed since its last draw (series, layout, size). */
       dirty: true,
+      /** Whether any of its chart is in the viewport (live redraws skip it otherwise). */
+      visible: true,
     };
+    byBox.set(box, panel);
+    observer?.observe(box);
     wireInteraction(panel);
     globalThis.jQuery(box).on("plothover", function (_e, _pos, item) {
       hooks.onHover(item || null);
@@ -83,6 +106,8 @@ export function createPanels(root, hooks) {
   }
 
   function destroy(panel) {
+    observer?.unobserve(panel.box);
+    byBox.delete(panel.box);
     panel.chart.plot.shutdown();
     globalThis.jQuery(panel.box).off("plothover");
     panel.el.remove();

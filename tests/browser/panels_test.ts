@@ -43,7 +43,7 @@ for (const b of BROWSERS) {
   if (!b.have) console.log(`SKIP panels tests in ${b.kind}: ${b.bin} not found`);
 }
 
-const VIEWPORT = { width: 1200, height: 900 };
+const VIEWPORT = { width: 1200, height: 1400 };
 /** Series and their units: two prefixes (two panels) and one name without (the default panel). */
 const UNITS: Record<string, string> = {
   "cpu/user": "%",
@@ -557,15 +557,20 @@ for (const b of BROWSERS) {
     ignore: !b.have,
     async fn() {
       const dir = await Deno.makeTempDir({ prefix: "zws-downloads-" });
-      const s = await setup(b.kind, { backfillS: 30, downloads: dir, path: "/?window=10s" });
+      const s = await setup(b.kind, {
+        rate: 20,
+        backfillS: 30,
+        downloads: dir,
+        path: "/?window=10s",
+      });
       try {
         const { page } = s;
         await until(
           page,
           (v) =>
             v.state === "connected" && titles(v).length === 3 && drawn(v) &&
-            v.panels.every((p) => p.points > 50),
-          "ten seconds of five series",
+            v.panels.every((p) => p.points > 60 * p.names.length),
+          "three seconds and more of five series at 20 points/s",
         );
         await page.click("#pause");
         await sleep(200);
