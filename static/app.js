@@ -851,6 +851,7 @@ el("export-csv").addEventListener("click", exportCsv);
 
 /** The panels as drawn now, as one PNG (a download). */
 async function exportPng() {
+  render(true); // every panel as of now (live ones out of view were not redrawn)
   const range = shownRange();
   const css = getComputedStyle(document.documentElement);
   const v = (name) => css.getPropertyValue(name).trim();

@@ -178,16 +178,19 @@ export function createPanels(root, hooks) {
     return select;
   }
 
-  /** Panel heights: one panel keeps the full chart height, more share it (each readable). */
+  /**
+   * Panel heights: one panel keeps the full chart height (style.css); more share the window's
+   * height below the controls, each at least 150 px (a page of many panels scrolls).
+   */
   function applyHeights() {
     const n = panels.size;
     const key = String(n);
     if (key === heightKey) return;
     heightKey = key;
-    const h = n <= 1 ? "" : "max(170px, calc(min(65vh, 540px) * " + Math.min(0.8, 1.6 / n) + "))";
+    const h = n <= 1 ? "" : "clamp(150px, calc((100vh - 300px) / " + n + " - 40px), 430px)";
     for (const p of panels.values()) {
       p.box.style.height = h;
-      p.box.style.minHeight = n <= 1 ? "" : "170px";
+      p.box.style.minHeight = n <= 1 ? "" : "150px";
       p.chart.queueResize();
       p.dirty = true;
     }

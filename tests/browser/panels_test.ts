@@ -6,7 +6,8 @@
  * dragging, pan with keys and Shift+drag, back to live with L and the Live button, a range older
  * than the page holds fetched from /api/history, the CSV download's content and the PNG, Clear and
  * Reset view, and decimated live data asked for, marked, and left again. Each test saves a
- * screenshot in test-results/.
+ * screenshot in test-results/; `ZWS_UPDATE_DOCS=1` also writes docs/panels.png (1200x900, Chromium),
+ * the screenshot docs/dashboard.md shows.
  *
  * Browsers not installed are skipped with a line saying so (`apt-get install -y chromium
  * firefox-esr`).
@@ -313,6 +314,7 @@ async function setup(
     downloads?: string;
     series?: string[];
     spike?: number;
+    viewport?: { width: number; height: number };
   } = {},
 ): Promise<Setup> {
   const zws = await startZws(["--no-demo", ...(opts.flags ?? ["--history", "5000"])]);
@@ -333,7 +335,7 @@ async function setup(
       series: opts.series,
       spike: opts.spike,
     });
-    session = await openBrowser(VIEWPORT, kind, { downloads: opts.downloads });
+    session = await openBrowser(opts.viewport ?? VIEWPORT, kind, { downloads: opts.downloads });
     const res = await session.page.goto(zws.base + (opts.path ?? "/"), { waitUntil: "load" });
     assert.equal(res?.status(), 200);
     return { zws, pub, producer, session, page: session.page, close };
@@ -739,3 +741,33 @@ for (const b of BROWSERS) {
     },
   });
 }
+
+Deno.test({
+  name: "panels (chrome): screenshot of three panels (docs/panels.png with ZWS_UPDATE_DOCS=1)",
+  ignore: !haveChromium,
+  async fn() {
+    const s = await setup("chrome", {
+      rate: 5,
+      backfillS: 75,
+      viewport: { width: 1200, height: 900 },
+    });
+    try {
+      const { page } = s;
+      await until(
+        page,
+        (v) =>
+          v.state === "connected" && titles(v).join() === "*,cpu,net" && drawn(v) &&
+          v.panels.every((p) => p.points > 50 * p.names.length) && panel(v, "net").yUnit !== "",
+        "a minute on three panels, with units",
+      );
+      await sleep(1500); // figures filled in
+      const path = await screenshot(page, "panels");
+      if (Deno.env.get("ZWS_UPDATE_DOCS") === "1") {
+        await Deno.copyFile(path, new URL("../../docs/panels.png", import.meta.url));
+      }
+      assert.deepEqual(s.session.problems, noProblems);
+    } finally {
+      await s.close();
+    }
+  },
+});
