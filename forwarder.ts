@@ -366,7 +366,10 @@ export async function forwarderMain(args: string[]): Promise<void> {
   const stop = async (signal: string) => {
     stopping = true;
     log("info", "forwarder", `${signal}: shutting down`);
-    setTimeout(() => Deno.exit(0), 1800);
+    setTimeout(() => {
+      log("warn", "forwarder", "shutdown did not finish within 1.8 s; exiting anyway");
+      Deno.exit(0);
+    }, 1800);
     await fwd.shutdown().catch((err) => log("error", "forwarder", errorMessage(err)));
     Deno.exit(0);
   };

@@ -383,7 +383,10 @@ if (import.meta.main && Deno.args[0] === "relay") {
   const stop = async (signal: string) => {
     log("info", "main", `${signal}: shutting down`);
     // Hard deadline: exit within 2 s whatever happens.
-    setTimeout(() => Deno.exit(0), 1800);
+    setTimeout(() => {
+      log("warn", "main", "shutdown did not finish within 1.8 s; exiting anyway");
+      Deno.exit(0);
+    }, 1800);
     await running.shutdown().catch((err) => log("error", "main", errorMessage(err)));
     log("debug", "main", "exiting");
     Deno.exit(0);

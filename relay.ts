@@ -20,7 +20,7 @@ import { parseEncoded, type RejectReason } from "./src/protocol/ingress.ts";
 import { type CutBatch, Sequencer } from "./src/relay/sequencer.ts";
 import { countPoints, IngressGovernor } from "./src/relay/overload.ts";
 import { openWriter } from "./src/store/writer.ts";
-import type { RangeQuery, RangeSeries, StoredPoint } from "./src/store/point_store.ts";
+import type { RangeAnswer, RangeQuery, StoredPoint } from "./src/store/point_store.ts";
 import {
   encodeHeartbeat,
   encodeUnits,
@@ -30,6 +30,7 @@ import {
 import { SeriesUnits } from "./src/hub/units.ts";
 import { faults, sendWithBackpressure, superviseLoop } from "./src/runtime/loop.ts";
 import { errorMessage, log, RateLimitedLog, setLogLevel } from "./src/runtime/log.ts";
+import { Attention } from "./src/runtime/attention.ts";
 import { ZAP_DOMAIN } from "./src/zmq/curve.ts";
 import { startZapHandler, type ZapHandler } from "./src/zmq/zap.ts";
 import { endReceiveLoop, isStopMessage, stopMessage } from "./src/zmq/loop_stop.ts";
@@ -51,7 +52,7 @@ export interface Relay {
   /** Current counters (a copy). */
   stats(): RelayStats;
   /** The stored points of a history request; undefined when there is no store. */
-  range(q: RangeQuery): RangeSeries[] | undefined;
+  range(q: RangeQuery): RangeAnswer | undefined;
   /** Settles when the receive loop has ended: on close, or when it failed (then nothing flows). */
   readonly ended: Promise<void>;
   /** Stops the demo, the proxy and closes every socket. */
@@ -179,6 +180,31 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   );
   let stopped = false;
   const isStopped = () => stopped;
+  /** Set by close(): the receive loop stops taking input at its next message. */
+  let closeRequested = false;
+  /** Set by close() once the proxy has ended: the drain below may end. */
+  let proxyEnded = false;
+  /**
+   * After the loop stops taking input, it keeps receiving (and discarding) until the proxy has
+   * ended: a native proxy blocked on a full inbox never sees its terminate, and under a flood it
+   * stayed blocked until the process's hard deadline. It polls (receiveTimeout 0), so no
+   * receive is ever left pending on the socket: a pending receive with a timeout, still
+   * waiting when the proxy ended, crashed the process (SIGSEGV, every run under a flood).
+   */
+  const drainUntilProxyEnds = async () => {
+    inbox.receiveTimeout = 0;
+    for (;;) {
+      try {
+        await inbox.receive();
+      } catch {
+        if (proxyEnded || inbox.closed) return;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+  };
+  /** Resolves when the receive loop has stopped taking input (its drain may still run). */
+  let inputStopped!: () => void;
+  const inputStoppedP = new Promise<void>((r) => inputStopped = r);
   /** Wakes the send loop: points queued, a probe seen, or stopping. */
   let wake: (() => void) | undefined;
   const signal = () => {
@@ -199,6 +225,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     } catch { /* not created yet, or closed: the next one goes */ }
   };
   const governor = new IngressGovernor();
+  // The supervisor's messages (stop, stats) get a turn even while the loops never wait.
+  const attention = opts.attention ? new Attention(opts.attention) : undefined;
 
   // Receive loop: producers' messages -> validation -> the sequencer's bounded queue. It never
   // waits on the bus, so it keeps taking producers' input (and shedding what does not fit, counted
@@ -209,11 +237,14 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       const fault = faults.check("relay.receive");
       if (fault) await fault;
       const frames = await inbox.receive();
+      if (attention?.raised) await attention.yieldTurn();
       if (performance.now() - lastProbeSent >= PROBE_INTERVAL_MS) sendProbe();
       const shedNow = governor.shed();
-      if (isStopMessage(frames, stopToken)) {
+      if (closeRequested || isStopMessage(frames, stopToken)) {
         stopped = true;
         signal();
+        inputStopped();
+        await drainUntilProxyEnds();
         return;
       }
       if (isStopMessage(frames, probeToken)) {
@@ -260,6 +291,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     while (!stopped) {
       const fault = faults.check("relay.send");
       if (fault) await fault;
+      if (attention?.raised) await attention.yieldTurn();
       const refresh = units.size > 0 && performance.now() - unitsSentAt >= UNITS_REFRESH_MS;
       if (unitsChanged.size > 0 || refresh) {
         const changed = refresh ? units.entries() : [...unitsChanged];
@@ -348,7 +380,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         // socket with a receive pending crashes the process under Deno (a uv_poll callback runs
         // on the freed poller).
         clearInterval(probeTimer);
-        await endReceiveLoop(control, stopToken, receiveLoop.done);
+        closeRequested = true;
+        await endReceiveLoop(control, stopToken, inputStoppedP);
         stopped = true;
         signal();
         // A wedged send loop must not keep the sockets open for good.
@@ -361,6 +394,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         if (opts.endOfStream !== false) await bus.send([...END_OF_STREAM]).catch(() => {});
         proxy.terminate();
         await proxyDone;
+        proxyEnded = true;
+        await receiveLoop.done;
         closeAll();
         await zap?.close();
         log("debug", "relay", "sockets closed");
@@ -400,10 +435,14 @@ export function runAsWorker(scope: WorkerScope): void {
     "unhandledrejection",
     (e) => crash(e, errorMessage((e as PromiseRejectionEvent).reason)),
   );
+  /** The supervisor's count of messages posted (runtime/attention.ts); known from "start". */
+  let attention: Attention | undefined;
   scope.addEventListener("message", async (e) => {
     const msg = (e as MessageEvent<ToRelay>).data;
+    if (msg.type !== "start") attention?.handled();
     switch (msg.type) {
       case "start":
+        if (msg.options.attention) attention = new Attention(msg.options.attention);
         if (msg.options.logLevel) setLogLevel(msg.options.logLevel);
         starting = (async () => {
           try {
@@ -427,16 +466,14 @@ export function runAsWorker(scope: WorkerScope): void {
         if (relay) post({ type: "stats", id: msg.id, stats: relay.stats() });
         break;
       case "range": {
-        let series: RangeSeries[] | null = null;
+        let series: RangeAnswer | null = null;
         try {
           series = relay?.range(msg.query) ?? null;
         } catch (err) {
           log("error", "relay", `history read failed: ${errorMessage(err)}`);
         }
-        post(
-          { type: "range", id: msg.id, series },
-          series?.map((s) => s.xy.buffer as ArrayBuffer) ?? [],
-        );
+        const buffers = Array.isArray(series) ? series.map((s) => s.xy.buffer as ArrayBuffer) : [];
+        post({ type: "range", id: msg.id, series }, buffers);
         break;
       }
       case "fault":

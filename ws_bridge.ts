@@ -476,9 +476,9 @@ export class WsBridge implements WebSocketHub {
       this.#stats.framesSent++;
       this.#stats.pointsSent += out.count;
     }
-    // The decimated streams: each point once per rate, whatever the number of clients.
+    // The decimated streams: each point once per rate, whatever the number of clients (their
+    // frames go out on the streams' own timer).
     this.#decimated.feed(batches);
-    this.#decimated.flush();
   }
 
   #noteGap(firstSeq: number): void {

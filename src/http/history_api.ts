@@ -17,7 +17,7 @@ import {
   type HistoryQuery,
   type HistorySeries,
 } from "../protocol/history_query.ts";
-import type { RangeQuery, RangeSeries } from "../store/point_store.ts";
+import type { RangeAnswer, RangeQuery } from "../store/point_store.ts";
 
 /** What the API reads from the bridge. */
 export interface HeldHistory {
@@ -31,13 +31,14 @@ export interface HeldHistory {
 
 /**
  * Reads the store: null when there is none (persistence off, or failed), undefined when it did
- * not answer (the relay worker is restarting).
+ * not answer (the relay worker is restarting), `tooMany` when the range holds more stored points
+ * than one request may read.
  */
-export type StoreRangeReader = (q: RangeQuery) => Promise<RangeSeries[] | null | undefined>;
+export type StoreRangeReader = (q: RangeQuery) => Promise<RangeAnswer | null | undefined>;
 
 /** An answer ready to send: status, content type, body. */
 export interface HistoryResponse {
-  status: 200 | 503;
+  status: 200 | 400 | 503;
   type: string;
   body: string;
 }
@@ -89,6 +90,14 @@ export async function answerHistory(
     });
     if (stored === undefined) {
       return { status: 503, type: "text/plain; charset=utf-8", body: "the store did not answer\n" };
+    }
+    if (stored !== null && "tooMany" in stored) {
+      return {
+        status: 400,
+        type: "text/plain; charset=utf-8",
+        body: `the range holds more than ${stored.tooMany} stored points: ask for fewer series ` +
+          `or a shorter range (from, to)\n`,
+      };
     }
     for (const s of stored ?? []) {
       if (!visible(s.name)) continue;

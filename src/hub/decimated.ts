@@ -6,8 +6,8 @@
  *
  * The work is shared: one {@link MinMaxStream} per (series, rate), fed once per point whatever
  * the number of clients at that rate, and one frame per (rate, series set) per flush, sent as the
- * same string to every client of that set. A bucket closes when a point of a later bucket comes,
- * or on time ({@link FLUSH_MS} checks; a bucket open longer than its width plus
+ * same string to every client of that set, every {@link FLUSH_MS}. A bucket closes when a point of
+ * a later bucket comes, or on time (a bucket open longer than its width plus
  * {@link FLUSH_GRACE_MS} closes), so a series that goes quiet still shows its last bucket.
  *
  * Buckets are of x (the producer's time): a producer whose x runs faster than the clock (a
@@ -20,8 +20,11 @@ import { MinMaxStream } from "../protocol/buckets.ts";
 import { type BusBatch, pointJson, pointSeries } from "../protocol/bus.ts";
 import { decimatedFrame, readXY } from "../protocol/frames.ts";
 
-/** How often open buckets are checked for closing on time, in ms. */
-export const FLUSH_MS = 20;
+/**
+ * How often closed buckets are sent and open ones checked for closing on time, in ms: at most 40
+ * frames a second per client (a frame per batching tick would be 100, for no visible gain).
+ */
+export const FLUSH_MS = 25;
 /** A bucket closes on time once open its width plus this, in ms (late points still fit). */
 export const FLUSH_GRACE_MS = 50;
 /** Most distinct rates served at once; a client asking another one gets the nearest below. */
@@ -152,35 +155,46 @@ export class DecimatedStreams {
     }
   }
 
-  /** Feeds one tick's bus batches into every rate's streams (nothing to do without clients). */
+  /** The streams of `series` of the groups where some client sees it. */
+  #streamsOf(series: string, groups: readonly RateGroup[]): MinMaxStream<string>[] {
+    const out: MinMaxStream<string>[] = [];
+    for (const g of groups) {
+      if (g.visible && !g.visible.has(series)) continue;
+      let s = g.streams.get(series);
+      if (!s) {
+        s = new MinMaxStream<string>(g.bucketMs, (items) => {
+          let list = g.out.get(series);
+          if (!list) g.out.set(series, list = []);
+          for (const j of items) list.push(withoutSeq(j));
+          g.pending += items.length;
+        });
+        g.streams.set(series, s);
+      }
+      out.push(s);
+    }
+    return out;
+  }
+
+  /**
+   * Feeds one tick's bus batches into every rate's streams (nothing to do without clients): each
+   * point's x and y are read once for all rates, and a batch of one series looks its streams up
+   * once.
+   */
   feed(batches: readonly BusBatch[]): void {
     if (this.#groups.size === 0) return;
     const now = this.#now();
     const groups = [...this.#groups.values()];
     for (const b of batches) {
+      let streams = b.seriesIndex ? undefined : this.#streamsOf(b.seriesNames[0], groups);
       for (let i = 0; i < b.count; i++) {
-        const series = pointSeries(b, i);
-        let json: string | undefined;
-        let x = 0;
-        let y = 0;
-        for (const g of groups) {
-          if (g.visible && !g.visible.has(series)) continue;
-          if (json === undefined) {
-            json = pointJson(b, i);
-            ({ x, y } = readXY(json));
-          }
-          let s = g.streams.get(series);
-          if (!s) {
-            s = new MinMaxStream<string>(g.bucketMs, (items) => {
-              let list = g.out.get(series);
-              if (!list) g.out.set(series, list = []);
-              for (const j of items) list.push(withoutSeq(j));
-              g.pending += items.length;
-            });
-            g.streams.set(series, s);
-          }
-          s.push(x, y, json, now);
+        if (b.seriesIndex) streams = this.#streamsOf(pointSeries(b, i), groups);
+        if (streams!.length === 0) {
+          if (!b.seriesIndex) break;
+          continue;
         }
+        const json = pointJson(b, i);
+        const { x, y } = readXY(json);
+        for (const s of streams!) s.push(x, y, json, now);
       }
     }
   }

@@ -5,8 +5,9 @@
  * @module
  */
 import { errorMessage, log } from "../runtime/log.ts";
+import { Attention } from "../runtime/attention.ts";
 import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./worker_messages.ts";
-import type { RangeQuery, RangeSeries, StoredPoint } from "../store/point_store.ts";
+import type { RangeAnswer, RangeQuery, StoredPoint } from "../store/point_store.ts";
 
 /** What the relay reported when it became ready. */
 export interface RelayReady {
@@ -40,12 +41,14 @@ const EMPTY_STATS: RelayStats = { messages: 0, points: 0, rejected: {}, lastSeq:
 /** Supervises the relay worker. */
 export class RelaySupervisor {
   #worker?: Worker;
+  /** The current worker's attention flag (raised before each message posted to it). */
+  #attention?: Attention;
   #generation = 0;
   #epoch?: string;
   #stopping = false;
   #restarts = 0;
   #pending = new Map<number, (s: RelayStats) => void>();
-  #ranges = new Map<number, (r: RangeSeries[] | null | undefined) => void>();
+  #ranges = new Map<number, (r: RangeAnswer | null | undefined) => void>();
   #nextId = 1;
   /** Counters of earlier generations, so totals survive restarts. */
   #carried: RelayStats = structuredClone(EMPTY_STATS);
@@ -81,6 +84,8 @@ export class RelaySupervisor {
     const worker = new Worker(url, { type: "module", name: `zws-relay-${generation}` });
     this.#worker = worker;
     const bus = `inproc://zws-bus-${crypto.randomUUID()}`;
+    const attention = new Attention();
+    this.#attention = attention;
     return new Promise<RelayReady>((resolve, reject) => {
       let ready = false;
       worker.onmessage = (e: MessageEvent<FromRelay>) => {
@@ -140,6 +145,7 @@ export class RelaySupervisor {
           bus,
           epoch: this.#epoch,
           lastSeq: this.#epoch ? this.opts.lastSeqSeen() : undefined,
+          attention: attention.buffer,
         },
       };
       worker.postMessage(msg);
@@ -213,6 +219,7 @@ export class RelaySupervisor {
 
   /** Posts a raw message to the current worker (fault injection in tests). */
   postToWorker(msg: unknown): void {
+    this.#attention?.raise();
     this.#worker?.postMessage(msg);
   }
 
@@ -230,6 +237,7 @@ export class RelaySupervisor {
         clearTimeout(timer);
         resolve(s);
       });
+      this.#attention?.raise();
       worker.postMessage({ type: "stats", id } satisfies ToRelay);
     });
   }
@@ -239,7 +247,7 @@ export class RelaySupervisor {
    * there is no store (off, or failed), undefined when the worker is not up or does not answer
    * within `timeoutMs`.
    */
-  range(query: RangeQuery, timeoutMs = 10_000): Promise<RangeSeries[] | null | undefined> {
+  range(query: RangeQuery, timeoutMs = 10_000): Promise<RangeAnswer | null | undefined> {
     const worker = this.#worker;
     if (!worker || !this.#up || this.#stopping) return Promise.resolve(undefined);
     const id = this.#nextId++;
@@ -252,6 +260,7 @@ export class RelaySupervisor {
         clearTimeout(timer);
         resolve(r);
       });
+      this.#attention?.raise();
       worker.postMessage({ type: "range", id, query } satisfies ToRelay);
     });
   }
@@ -273,6 +282,7 @@ export class RelaySupervisor {
     const answered = await Promise.race([
       new Promise<boolean>((resolve) => {
         this.#stopped = () => resolve(true);
+        this.#attention?.raise();
         worker.postMessage({ type: "stop" } satisfies ToRelay);
       }),
       new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), timeoutMs)),

@@ -9,7 +9,7 @@
 import type { RejectReason } from "../protocol/ingress.ts";
 import type { LogLevel } from "../runtime/log.ts";
 import type { Retention } from "../store/retention.ts";
-import type { RangeQuery, RangeSeries, StoredPoint } from "../store/point_store.ts";
+import type { RangeAnswer, RangeQuery, StoredPoint } from "../store/point_store.ts";
 import type { PersistStatus } from "../store/writer.ts";
 
 /** What the relay needs to start. */
@@ -48,6 +48,11 @@ export interface RelayOptions {
    * most `maxSeries` series for the bridge. `dataDir` null or absent: memory only.
    */
   persist?: { dataDir: string | null; retention: Retention; history: number; maxSeries: number };
+  /**
+   * The supervisor's {@link Attention} flag (`runtime/attention.ts`): raised before each message
+   * it posts, so loops that never yield still let the message in.
+   */
+  attention?: SharedArrayBuffer;
 }
 
 /** Counters kept by the relay. */
@@ -97,7 +102,7 @@ export type FromRelay =
   }
   | { type: "stats"; id: number; stats: RelayStats }
   /** The answer to a `range` request: null when there is no store (off, or failed). */
-  | { type: "range"; id: number; series: RangeSeries[] | null }
+  | { type: "range"; id: number; series: RangeAnswer | null }
   | { type: "fatal"; message: string }
   | { type: "crashed"; message: string; stats?: RelayStats }
   | { type: "stopped" };

@@ -74,6 +74,15 @@ export interface RangeSeries {
   xy: Float64Array;
 }
 
+/**
+ * Most stored points one {@link RangeQuery} reads (80 MB of pairs): the read runs in the relay's
+ * worker, between its loops, so it must stay short.
+ */
+export const MAX_RANGE_POINTS = 5_000_000;
+
+/** What {@link PointStore.range} answers: the series, or that the range holds too many points. */
+export type RangeAnswer = RangeSeries[] | { tooMany: number };
+
 /** Little-endian on every platform Deno runs on; checked, since the file format depends on it. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -383,8 +392,11 @@ export class PointStore {
     return this.#ledger.seriesNames();
   }
 
-  /** The stored points of a history request ({@link RangeQuery}), series by series. */
-  range(q: RangeQuery): RangeSeries[] {
+  /**
+   * The stored points of a history request ({@link RangeQuery}), series by series; past
+   * `maxPoints` points read, it stops and says so.
+   */
+  range(q: RangeQuery, maxPoints = MAX_RANGE_POINTS): RangeAnswer {
     return this.#guard(() => {
       const allowed = q.allowed ? new Set(q.allowed) : undefined;
       const names = (q.series ?? this.#ledger.seriesNames()).filter((n) =>
@@ -400,6 +412,7 @@ export class PointStore {
       const from = q.from ?? -Infinity;
       const to = q.to ?? Infinity;
       const out: RangeSeries[] = [];
+      let total = 0;
       for (const name of names) {
         const [lo, hi] = q.skip[name] ?? [Infinity, -Infinity];
         let xy = new Float64Array(1024);
@@ -425,7 +438,9 @@ export class PointStore {
             xy[2 * n + 1] = pairs[2 * i + 1];
             n++;
           }
+          if (total + n > maxPoints) return { tooMany: maxPoints };
         }
+        total += n;
         out.push({ name, xy: xy.slice(0, 2 * n) });
       }
       return out;

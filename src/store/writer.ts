@@ -9,8 +9,8 @@
 import { describeKind, StoreError, type StoreErrorKind } from "./errors.ts";
 import {
   PointStore,
+  type RangeAnswer,
   type RangeQuery,
-  type RangeSeries,
   type SeriesBatch,
   type StoredPoint,
   type StoreOptions,
@@ -214,7 +214,7 @@ export class StoreWriter {
    * store (off, or failed: then counted). Points not yet written are the newest: the caller
    * holds them in memory.
    */
-  range(q: RangeQuery): RangeSeries[] | undefined {
+  range(q: RangeQuery): RangeAnswer | undefined {
     if (!this.#store) return undefined;
     try {
       return this.#store.range(q);

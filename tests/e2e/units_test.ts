@@ -10,7 +10,9 @@ import {
   metric,
   openClient,
   openEventStream,
+  sleep,
   type SseRecorder,
+  startForwarder,
   startZws,
   testDataDir,
   waitFor,
@@ -39,6 +41,7 @@ Deno.test("units: series_list names them (within the token's series), the last w
     const limited = await openClient(`${zws.wsUrl}?token=${tempOnly}`);
     clients.push(limited);
     sse = await openEventStream(`${zws.base}/events?token=${tempOnly}`);
+    await waitFor(() => lastList(full.frames) !== undefined, 5000, "the first series_list");
     assert.deepEqual(lastList(full.frames)?.units, {}, "no unit yet: an empty object");
     const now = Date.now();
     await pub.send(JSON.stringify([
@@ -118,6 +121,7 @@ Deno.test("units: --data-dir keeps them across a restart", async () => {
     zws = await startZws(flags);
     const c = await openClient(zws.wsUrl);
     try {
+      await waitFor(() => lastList(c.frames) !== undefined, 5000, "the first series_list");
       assert.deepEqual(lastList(c.frames)?.units, { flow: "l/min" });
     } finally {
       await c.close();
@@ -126,4 +130,34 @@ Deno.test("units: --data-dir keeps them across a restart", async () => {
     await zws.stop();
     await data.remove();
   }
+});
+
+Deno.test({
+  name: "units: a gateway that joins after the unit was sent learns it from the forwarder",
+  // The forwarder's child process and sockets are the helpers'; each is stopped below.
+  fn: async () => {
+    const fwd = await startForwarder();
+    let gw: Awaited<ReturnType<typeof startZws>> | undefined;
+    const pub = await connectPublisher(fwd.ingress);
+    let c: WsRecorder | undefined;
+    try {
+      // Sent before any gateway follows: only the forwarder's relay sees it.
+      await pub.send(JSON.stringify({ x: Date.now(), y: 0, series: "rpm", unit: "1/min" }));
+      await sleep(300);
+      gw = await startZws(["--no-demo", "--upstream", fwd.egress]);
+      c = await openClient(gw.wsUrl);
+      // Later points carry no unit (the compact fast path); the refresh brings it (<= 10 s).
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline && lastList(c.frames)?.units.rpm !== "1/min") {
+        await pub.send(`{"x":${Date.now()},"y":1,"series":"rpm"}`);
+        await sleep(250);
+      }
+      assert.deepEqual(lastList(c.frames)?.units, { rpm: "1/min" });
+    } finally {
+      pub.close();
+      await c?.close();
+      await gw?.stop();
+      await fwd.stop();
+    }
+  },
 });
