@@ -1059,9 +1059,9 @@ globalThis.zws = {
   get clockOffset() {
     return clockOffset;
   },
-  /** The time range drawn (the last draw's; before any, what the next would draw). */
+  /** The time range shown (not live: the range chosen, drawn at the next frame). */
   get view() {
-    return lastRange || viewRange();
+    return viewRange();
   },
   /** Render passes so far (each draws one panel, or every panel after a control changed). */
   get draws() {

@@ -220,12 +220,16 @@ export function createPanels(root, hooks) {
       if (drag.pan) box.classList.add("panning");
       box.setPointerCapture(e.pointerId);
     });
+    /** Pans to where the pointer is now, from the range the drag began with. */
+    const panTo = (d, pageX) => {
+      const msPerPx = (d.range.to - d.range.from) / Math.max(1, chart.plot.width());
+      const dt = (d.x - pageX) * msPerPx;
+      if (dt !== 0) hooks.onPan(d.range.from + dt, d.range.to + dt);
+    };
     box.addEventListener("pointermove", function (e) {
       if (!drag || e.pointerId !== drag.id) return;
       if (drag.pan) {
-        const msPerPx = (drag.range.to - drag.range.from) / Math.max(1, chart.plot.width());
-        const dt = (drag.x - e.pageX) * msPerPx;
-        if (dt !== 0) hooks.onPan(drag.range.from + dt, drag.range.to + dt);
+        panTo(drag, e.pageX);
         return;
       }
       const r = box.getBoundingClientRect();
@@ -245,6 +249,8 @@ export function createPanels(root, hooks) {
       if (!drag || e.pointerId !== drag.id) return;
       const d = drag;
       end();
+      // The release's position counts too (a browser may not send a move for the last step).
+      if (d.pan) panTo(d, e.pageX);
       if (d.pan || Math.abs(e.pageX - d.x) < MIN_DRAG_PX) return;
       const a = chart.timeAt(d.x, d.range);
       const b = chart.timeAt(e.pageX, d.range);

@@ -479,7 +479,13 @@ for (const b of BROWSERS) {
           return { from: axis.c2p(a.x0), to: axis.c2p(a.x1) };
         }, { x0: r.width * 0.3, x1: r.width * 0.6 });
         await drag(page, "cpu", 0.3, 0.6);
-        const z = await until(page, (v) => v.viewMode === "zoomed", "zoomed");
+        const z = await until(
+          page,
+          (v) =>
+            v.viewMode === "zoomed" &&
+            v.panels.every((p) => p.xaxis.min === v.view.from && p.xaxis.max === v.view.to),
+          "zoomed, every panel drawn",
+        );
         const span = expected.to - expected.from;
         // The live view moves on between reading the axis and the drag: a few pixels at most.
         assert.ok(Math.abs(z.view.from - expected.from) < span * 0.1, JSON.stringify(z.view));
