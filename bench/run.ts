@@ -26,7 +26,7 @@ import {
 } from "./common.ts";
 import type { LoadgenConnected, LoadgenReport, LoadgenStats } from "./loadgen.ts";
 import type { ProducerDone } from "./producer_load.ts";
-import { measurePage, type PageResult } from "./page.ts";
+import { failed, measurePage, type PageResult, panelsReport, runPanelsPage } from "./page.ts";
 import { type BurstResult, type IngestDeps, type Rung, runW6, runW7, w6Ladder } from "./ingest.ts";
 import { CHROMIUM } from "../tests/_support/browser.ts";
 import { taskArgs } from "../tests/_support/tasks.ts";
@@ -712,22 +712,7 @@ async function runPage(quick: boolean): Promise<PageResult & { error?: string }>
       measureMs,
     });
   } catch (err) {
-    return {
-      seconds: 0,
-      redrawsPerSec: NaN,
-      framesPerSec: NaN,
-      maxRedrawsPerFrame: NaN,
-      busy: NaN,
-      script: NaN,
-      layout: NaN,
-      other: NaN,
-      longTasks: 0,
-      longTaskMs: 0,
-      pointsPerSec: NaN,
-      pointsShown: NaN,
-      errors: [],
-      error: err instanceof Error ? err.message : String(err),
-    };
+    return failed(err);
   } finally {
     await producer?.stop();
     await server?.stop();
@@ -1201,12 +1186,16 @@ async function main(): Promise<void> {
   }
 
   let page: (PageResult & { error?: string }) | undefined;
+  let panels: { table: string; targets: string[] } | undefined;
   if (want("PAGE")) {
     const haveChromium = await Deno.stat(CHROMIUM).then((s) => s.isFile, () => false);
     if (haveChromium) {
       console.log(`\npage: headless Chromium at 1,000 points/s over 5 series ...`);
       await waitQuiet();
       page = await runPage(quick);
+      console.log(`\npage: 50 series in 5 panels at 10,000 points/s (issue 16) ...`);
+      await waitQuiet();
+      panels = panelsReport(await runPanelsPage({ startServer, startProducer }, quick));
     } else console.log(`\npage: skipped (${CHROMIUM} not found)`);
   }
 
@@ -1233,9 +1222,17 @@ async function main(): Promise<void> {
     parts.push("", "### W9 decimated against exact", "", w9Table(results));
   }
   if (page) parts.push("", "### Page (headless Chromium)", "", pageTable(page));
+  if (panels) {
+    parts.push("", "### Page: 50 series in 5 panels (headless Chromium)", "", panels.table);
+  }
   if (Object.keys(w6).length) parts.push("", "### W6 ingest ceiling", "", w6Table(w6));
   if (w7) parts.push("", "### W7 burst", "", w7Table(w7));
-  const t = [...targets(results, page), ...ingestTargets(w6, w7, results), ...w9Targets(results)];
+  const t = [
+    ...targets(results, page),
+    ...(panels?.targets ?? []),
+    ...ingestTargets(w6, w7, results),
+    ...w9Targets(results),
+  ];
   if (t.length) parts.push("", "### Targets", "", ...t.map((l) => `- ${l}`));
   const section = parts.join("\n");
   console.log("\n" + section);
