@@ -179,8 +179,10 @@ Deno.test("static serving: page, vendor libs, headers; traversal gets 404", asyn
     const flot = await get("/vendor/jquery.flot.js");
     assert.deepEqual(flot.r.status, 200);
     assert.match((await get("/style.css")).r.headers.get("content-type")!, /^text\/css/);
-    // The page is ES modules: app.js imports the chart, which redraws with setupGrid(true).
-    assert.match((await get("/app.js")).body, /from "\.\/chart\.js"/);
+    // The page is ES modules: app.js imports the panels, which import the chart, which redraws
+    // with setupGrid(true). (Since the panels, app.js no longer imports chart.js itself.)
+    assert.match((await get("/app.js")).body, /from "\.\/panels\.js"/);
+    assert.match((await get("/panels.js")).body, /from "\.\/chart\.js"/);
     assert.match((await get("/chart.js")).body, /setupGrid\(true\)/);
     // Dot segments resolve within the URL (docs: "Paths are resolved as URLs are").
     assert.equal(await rawStatus(zws.base, "/vendor/%2e%2e/app.js"), 200);
