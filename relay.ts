@@ -4,8 +4,14 @@
  * the bus and fans out to browsers.
  *
  * Under Deno, a JavaScript ZeroMQ socket that receives on TCP stops receiving once peers connect
- * later or restart (shared/notes/zeromq-in-deno.md). So the TCP side is a native `zmq.Proxy`
- * (XSubscriber bound on the ingress <-> XPublisher on inproc) and JavaScript receives on inproc only.
+ * later or restart (shared/notes/zeromq-in-deno.md). So a native `zmq.Proxy` (XSubscriber <->
+ * XPublisher on inproc) sits between the producers and JavaScript, which receives on inproc only.
+ *
+ * Plain producers (no CURVE, a tcp:// ingress) are read by `src/zmq/plain_ingress.ts`, a ZMTP reader
+ * on `Deno.listen` that bounds a whole message by `maxMessageBytes` before holding it (libzmq bounds
+ * only each frame); what it reads goes into the proxy's XSubscriber through an inproc publisher, so
+ * everything after it is the same. CURVE producers (and `nativeIngress`, and ipc://) connect to the
+ * XSubscriber itself.
  *
  * With `curve` options the ingress is a CURVE server: producers must know its public key and hold a
  * key pair whose public key is on the allow-list (checked by the ZAP handler in `src/zap.ts`, which
@@ -27,6 +33,13 @@ import { errorMessage, log, RateLimitedLog, setLogLevel } from "./src/runtime/lo
 import { ZAP_DOMAIN } from "./src/zmq/curve.ts";
 import { startZapHandler, type ZapHandler } from "./src/zmq/zap.ts";
 import { endReceiveLoop, isStopMessage, stopMessage } from "./src/zmq/loop_stop.ts";
+import {
+  listenPlainIngress,
+  type PlainIngress,
+  tcpListenAddress,
+} from "./src/zmq/plain_ingress.ts";
+import { SerialSender } from "./src/zmq/serial_sender.ts";
+import { FdBudget, openFdProbe } from "./src/runtime/fd_limit.ts";
 import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./src/relay/worker_messages.ts";
 
 /** A running relay; {@link startRelay} makes one. */
@@ -62,8 +75,13 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const internal = `inproc://zws-relay-${id}`;
   const demoIngress = `inproc://zws-demo-${id}`;
   const control = `inproc://zws-control-${id}`;
+  const plainIn = `inproc://zws-plain-${id}`;
   const stopToken = crypto.randomUUID();
   const probeToken = crypto.randomUUID();
+  const plainToken = crypto.randomUUID();
+  // Plain producers on tcp:// are read by the ZMTP reader (whole-message limit); CURVE, ipc:// and
+  // `nativeIngress` go to the native XSubscriber directly.
+  const plainPath = !opts.curve && !opts.nativeIngress && tcpListenAddress(opts.ingress) !== null;
   // Native cap: ZeroMQ cuts the connection of a peer that exceeds it, so keep it well above the
   // configured limit; messages between the two are dropped and counted by the parser instead.
   const nativeCap = Math.max(4 * opts.maxMessageBytes, 1024 * 1024);
@@ -103,14 +121,57 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const bus = new zmq.Publisher({ sendHighWaterMark: 1000, noDrop: true });
   const sockets = [front, back, inbox, bus];
   const closeAll = () => sockets.forEach((s) => s.closed || s.close());
+  const stats: RelayStats = {
+    messages: 0,
+    points: 0,
+    rejected: {},
+    lastSeq: 0,
+    pending: 0,
+    loopRestarts: 0,
+    busWaitMs: 0,
+  };
+  const countReject = (reason: RejectReason, detail: string, n = 1) => {
+    stats.rejected[reason] = (stats.rejected[reason] ?? 0) + n;
+    rateLog.log("warn", "relay", reason, `dropped producer input: ${reason} (${detail})`);
+  };
+  let plain: PlainIngress | undefined;
+  let plainSender: SerialSender | undefined;
+  let injecting = true;
+  let ingress: string;
   try {
-    await front.bind(opts.ingress);
+    if (plainPath) {
+      const injector = new zmq.Publisher({ sendHighWaterMark: 1000, noDrop: true, linger: 0 });
+      sockets.push(injector);
+      await front.bind(plainIn);
+      injector.connect(plainIn);
+      plainSender = new SerialSender(
+        injector,
+        Math.max(8 * 1024 * 1024, 4 * opts.maxMessageBytes),
+        () => !injecting,
+        (err) => rateLog.log("error", "relay", "inject", `ingress -> relay: ${errorMessage(err)}`),
+      );
+      const sender = plainSender;
+      const probe = openFdProbe();
+      plain = listenPlainIngress({
+        endpoint: opts.ingress,
+        maxMessageBytes: opts.maxMessageBytes,
+        deliver: (frames) => sender.send(frames),
+        onDropped: (reason, detail) => {
+          stats.messages++;
+          countReject(reason, detail);
+        },
+        ...(probe ? { fds: new FdBudget(probe) } : {}),
+      });
+      ingress = plain.endpoint;
+    } else {
+      await front.bind(opts.ingress);
+      ingress = front.lastEndpoint ?? opts.ingress;
+    }
   } catch (err) {
     closeAll();
     await zap?.close();
     throw new Error(`cannot bind ingress ${opts.ingress}: ${errorMessage(err)}`);
   }
-  const ingress = front.lastEndpoint ?? opts.ingress;
   let proxy: zmq.Proxy;
   let proxyDone: Promise<void>;
   try {
@@ -141,19 +202,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   let held = persist && opts.epoch === undefined
     ? writer.load(persist.history, persist.maxSeries)
     : [];
-  const stats: RelayStats = {
-    messages: 0,
-    points: 0,
-    rejected: {},
-    lastSeq: Math.max(opts.lastSeq ?? 0, start?.lastSeq ?? 0),
-    pending: 0,
-    loopRestarts: 0,
-    busWaitMs: 0,
-  };
-  const countReject = (reason: RejectReason, detail: string, n = 1) => {
-    stats.rejected[reason] = (stats.rejected[reason] ?? 0) + n;
-    rateLog.log("warn", "relay", reason, `dropped producer input: ${reason} (${detail})`);
-  };
+  stats.lastSeq = Math.max(opts.lastSeq ?? 0, start?.lastSeq ?? 0);
   const seq = new Sequencer(
     epoch,
     stats.lastSeq,
@@ -170,6 +219,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     w?.();
   };
   let probeSeen = false;
+  let plainReady = false;
   // The probe is also sent from the receive loop when due: a ready ZeroMQ receive settles as a
   // microtask, so under sustained input the probe timer may not get a turn. (The loops do not
   // yield to timers: a zero-delay timer before each receive or send made the test process abort
@@ -203,6 +253,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         governor.probeSeen();
         probeSeen = true;
         signal();
+        continue;
+      }
+      if (isStopMessage(frames, plainToken)) {
+        plainReady = true;
         continue;
       }
       stats.messages++;
@@ -274,6 +328,17 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const probeTimer = setInterval(sendProbe, PROBE_INTERVAL_MS);
   const pump = Promise.all([receiveLoop.done, sendLoop.done]).then(() => {});
 
+  if (plain && plainSender) {
+    // Accept producers once the inproc path into the proxy is subscribed (a PUB drops what it
+    // sends before its subscriber's subscription arrived): a token sent until it comes out.
+    for (let i = 0; i < 200 && !plainReady; i++) {
+      await plainSender.send(stopMessage(plainToken));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    if (!plainReady) log("warn", "relay", "the plain ingress path did not come up within 2 s");
+    plain.start();
+  }
+
   const demoStop = new AbortController();
   const demoDone = opts.demo
     ? runProducer({ endpoint: demoIngress, rate: 10, signal: demoStop.signal }).catch((err) =>
@@ -298,12 +363,18 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       loopRestarts: stats.loopRestarts! + (zap?.restarts ?? 0),
       rejected: { ...stats.rejected },
       ...(zap ? { producersRefused: zap.refused } : {}),
+      ...(plain ? { ingress: plain.stats() } : {}),
     }),
     close() {
       closing ??= (async () => {
         demoStop.abort();
         await demoDone;
         log("debug", "relay", "demo stopped");
+        // Producers first: no more input; what was read and not yet injected is given up at the
+        // first full queue.
+        await plain?.close();
+        injecting = false;
+        await plainSender?.drained();
         // End both receive loops (ours, and the bridge's on the bus) before closing: closing a
         // socket with a receive pending crashes the process under Deno (a uv_poll callback runs
         // on the freed poller).
