@@ -9,9 +9,9 @@
  *
  * Plain producers (no CURVE, a tcp:// ingress) are read by `src/zmq/plain_ingress.ts`, a ZMTP reader
  * on `Deno.listen` that bounds a whole message by `maxMessageBytes` before holding it (libzmq bounds
- * only each frame); what it reads goes into the proxy's XSubscriber through an inproc publisher, so
- * everything after it is the same. CURVE producers (and `nativeIngress`, and ipc://) connect to the
- * XSubscriber itself.
+ * only each frame). Its messages reach the same receive loop through a bounded queue
+ * (`src/relay/message_queue.ts`), with a governor of their own, so everything after it is the same.
+ * CURVE producers (and `nativeIngress`, and ipc://) connect to the XSubscriber itself.
  *
  * With `curve` options the ingress is a CURVE server: producers must know its public key and hold a
  * key pair whose public key is on the allow-list (checked by the ZAP handler in `src/zap.ts`, which
@@ -38,7 +38,7 @@ import {
   type PlainIngress,
   tcpListenAddress,
 } from "./src/zmq/plain_ingress.ts";
-import { SerialSender } from "./src/zmq/serial_sender.ts";
+import { MessageQueue } from "./src/relay/message_queue.ts";
 import { FdBudget, openFdProbe } from "./src/runtime/fd_limit.ts";
 import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./src/relay/worker_messages.ts";
 
@@ -75,10 +75,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const internal = `inproc://zws-relay-${id}`;
   const demoIngress = `inproc://zws-demo-${id}`;
   const control = `inproc://zws-control-${id}`;
-  const plainIn = `inproc://zws-plain-${id}`;
   const stopToken = crypto.randomUUID();
   const probeToken = crypto.randomUUID();
-  const plainToken = crypto.randomUUID();
   // Plain producers on tcp:// are read by the ZMTP reader (whole-message limit); CURVE, ipc:// and
   // `nativeIngress` go to the native XSubscriber directly.
   const plainPath = !opts.curve && !opts.nativeIngress && tcpListenAddress(opts.ingress) !== null;
@@ -135,27 +133,17 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     rateLog.log("warn", "relay", reason, `dropped producer input: ${reason} (${detail})`);
   };
   let plain: PlainIngress | undefined;
-  let plainSender: SerialSender | undefined;
-  let injecting = true;
+  const plainQueue = plainPath
+    ? new MessageQueue(Math.max(8 * 1024 * 1024, 4 * opts.maxMessageBytes))
+    : undefined;
   let ingress: string;
   try {
-    if (plainPath) {
-      const injector = new zmq.Publisher({ sendHighWaterMark: 1000, noDrop: true, linger: 0 });
-      sockets.push(injector);
-      await front.bind(plainIn);
-      injector.connect(plainIn);
-      plainSender = new SerialSender(
-        injector,
-        Math.max(8 * 1024 * 1024, 4 * opts.maxMessageBytes),
-        () => !injecting,
-        (err) => rateLog.log("error", "relay", "inject", `ingress -> relay: ${errorMessage(err)}`),
-      );
-      const sender = plainSender;
+    if (plainQueue) {
       const probe = openFdProbe();
       plain = listenPlainIngress({
         endpoint: opts.ingress,
         maxMessageBytes: opts.maxMessageBytes,
-        deliver: (frames) => sender.send(frames),
+        deliver: (frames) => plainQueue.push(frames),
         onDropped: (reason, detail) => {
           stats.messages++;
           countReject(reason, detail);
@@ -219,7 +207,6 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     w?.();
   };
   let probeSeen = false;
-  let plainReady = false;
   // The probe is also sent from the receive loop when due: a ready ZeroMQ receive settles as a
   // microtask, so under sustained input the probe timer may not get a turn. (The loops do not
   // yield to timers: a zero-delay timer before each receive or send made the test process abort
@@ -230,8 +217,37 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     try {
       prober.send(stopMessage(probeToken)).catch(() => {});
     } catch { /* not created yet, or closed: the next one goes */ }
+    plainQueue?.push(null);
   };
+  // One governor per way in: each sees the time its own probe takes through its own queue.
   const governor = new IngressGovernor();
+  const plainGovernor = new IngressGovernor();
+
+  /**
+   * The next message and the way it came: the native proxy's inbox first when one is there (its
+   * probe and stop messages must not wait behind a busy plain queue), else the plain queue, else
+   * whichever has one first. The inbox receive stays pending across calls (and restarts): never a
+   * second one on the same socket.
+   */
+  let inboxNext: Promise<Uint8Array[]> | undefined;
+  let inboxHas = false;
+  const nextMessage = async (): Promise<{ frames: Uint8Array[] | null; plain: boolean }> => {
+    if (!inboxNext) {
+      inboxHas = false;
+      inboxNext = inbox.receive();
+      inboxNext.then(() => inboxHas = true, () => inboxHas = true);
+    }
+    while (true) {
+      if (inboxHas || !plainQueue) {
+        const pending = inboxNext;
+        inboxNext = undefined;
+        return { frames: await pending, plain: false };
+      }
+      const queued = plainQueue.shift();
+      if (queued !== undefined) return { frames: queued, plain: true };
+      await Promise.race([inboxNext.catch(() => {}), plainQueue.ready()]);
+    }
+  };
 
   // Receive loop: producers' messages -> validation -> the sequencer's bounded queue. It never
   // waits on the bus, so it keeps taking producers' input (and shedding what does not fit, counted
@@ -241,9 +257,13 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       // The fault point sits before the receive: a test's failure then loses no message.
       const fault = faults.check("relay.receive");
       if (fault) await fault;
-      const frames = await inbox.receive();
+      const { frames, plain: fromPlain } = await nextMessage();
       if (performance.now() - lastProbeSent >= PROBE_INTERVAL_MS) sendProbe();
-      const shedNow = governor.shed();
+      if (frames === null) {
+        plainGovernor.probeSeen();
+        continue;
+      }
+      const shedNow = (fromPlain ? plainGovernor : governor).shed();
       if (isStopMessage(frames, stopToken)) {
         stopped = true;
         signal();
@@ -253,10 +273,6 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         governor.probeSeen();
         probeSeen = true;
         signal();
-        continue;
-      }
-      if (isStopMessage(frames, plainToken)) {
-        plainReady = true;
         continue;
       }
       stats.messages++;
@@ -328,16 +344,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const probeTimer = setInterval(sendProbe, PROBE_INTERVAL_MS);
   const pump = Promise.all([receiveLoop.done, sendLoop.done]).then(() => {});
 
-  if (plain && plainSender) {
-    // Accept producers once the inproc path into the proxy is subscribed (a PUB drops what it
-    // sends before its subscriber's subscription arrived): a token sent until it comes out.
-    for (let i = 0; i < 200 && !plainReady; i++) {
-      await plainSender.send(stopMessage(plainToken));
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    if (!plainReady) log("warn", "relay", "the plain ingress path did not come up within 2 s");
-    plain.start();
-  }
+  plain?.start();
 
   const demoStop = new AbortController();
   const demoDone = opts.demo
@@ -370,11 +377,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         demoStop.abort();
         await demoDone;
         log("debug", "relay", "demo stopped");
-        // Producers first: no more input; what was read and not yet injected is given up at the
-        // first full queue.
+        // Producers first: no more input (what is queued and not yet parsed is dropped).
+        plainQueue?.close();
         await plain?.close();
-        injecting = false;
-        await plainSender?.drained();
         // End both receive loops (ours, and the bridge's on the bus) before closing: closing a
         // socket with a receive pending crashes the process under Deno (a uv_poll callback runs
         // on the freed poller).
