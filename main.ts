@@ -213,6 +213,7 @@ export async function startServer(
       relay: {
         ingress: config.ingress,
         maxMessageBytes: config.maxMessageBytes,
+        nativeIngress: config.nativeIngress,
         xWindowMs: config.xWindow * 1000,
         demo: config.demo,
         logLevel: config.logLevel,

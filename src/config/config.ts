@@ -30,6 +30,20 @@ export interface Config {
   demo: boolean;
   /** Largest producer message accepted, in bytes (all frames together). */
   maxMessageBytes: number;
+  /**
+   * Plain producers connect to libzmq's socket instead of zws's ZMTP reader: its size limit then
+   * holds per frame only (`src/zmq/plain_ingress.ts`). For producers on libzmq before 4.0.
+   */
+  nativeIngress: boolean;
+  /**
+   * Whether the HTTP front (`src/http/front.ts`) owns the public port: request-head timeout,
+   * open-files margin, connection cap, WebSocket message bound. False: `Deno.serve` on the port.
+   */
+  front: boolean;
+  /** Most TCP connections the front holds at once (0: only the open-files margin). */
+  maxConnections: number;
+  /** Seconds a connection may take to send a complete request head before it is closed. */
+  requestTimeout: number;
   /** Seconds a point's x may lie from the server's clock, either way (0 = any finite x). */
   xWindow: number;
   /** Host names (Host header) the server answers to, besides loopback names; "*" = any. */
@@ -84,6 +98,10 @@ export const DEFAULTS: Readonly<Config> = Object.freeze({
   reusePort: false,
   demo: true,
   maxMessageBytes: 65536,
+  nativeIngress: false,
+  front: true,
+  maxConnections: 20000,
+  requestTimeout: 10,
   xWindow: 86400,
   allowedHosts: [],
   allowOrigins: [],
@@ -117,6 +135,10 @@ export const ENV_VARS = {
   reusePort: "ZWS_REUSE_PORT",
   demo: "ZWS_NO_DEMO",
   maxMessageBytes: "ZWS_MAX_MESSAGE_BYTES",
+  nativeIngress: "ZWS_NATIVE_INGRESS",
+  front: "ZWS_NO_FRONT",
+  maxConnections: "ZWS_MAX_CONNECTIONS",
+  requestTimeout: "ZWS_REQUEST_TIMEOUT",
   xWindow: "ZWS_X_WINDOW",
   allowedHosts: "ZWS_ALLOWED_HOSTS",
   allowOrigins: "ZWS_ALLOW_ORIGIN",
@@ -163,7 +185,11 @@ Flags (environment fallback in brackets):
   --reuse-port               let several processes listen on --port (SO_REUSEPORT, Linux)
                              [ZWS_REUSE_PORT=1]
   --no-demo                  do not run the built-in demo producer  [ZWS_NO_DEMO=1]
-  --max-message-bytes <n>    largest producer message accepted      [ZWS_MAX_MESSAGE_BYTES] (default 65536)
+  --max-message-bytes <n>    largest producer message accepted, all its frames together
+                             [ZWS_MAX_MESSAGE_BYTES] (default 65536)
+  --native-ingress           plain producers connect to libzmq's own socket, not zws's ZMTP
+                             reader: for libzmq < 4.0 producers; the size limit then holds per
+                             frame only                          [ZWS_NATIVE_INGRESS=1]
   --x-window <s>             accept x within this many seconds of the server's clock, either
                              way; others count as invalid_x, 0 = any x [ZWS_X_WINDOW] (default 86400)
   --allow-origin <origin>    another origin allowed to open /ws and /events; repeatable
@@ -195,7 +221,14 @@ Limits (over a limit: 503 or 429 before the upgrade, counted in /metrics):
   --upgrade-rate <n>         WebSocket upgrades per IP per second (burst of as many), 0 = no limit
                              [ZWS_UPGRADE_RATE] (default 0)
   --max-ws-message-bytes <n> largest message a client may send; larger closes it with 1009
-                             [ZWS_MAX_WS_MESSAGE_BYTES] (default 4096)
+                             (the front ends it before Deno holds it) [ZWS_MAX_WS_MESSAGE_BYTES] (default 4096)
+  --max-connections <n>      most TCP connections at once on --port, 0 = only the open-files
+                             margin (docs/securing.md)  [ZWS_MAX_CONNECTIONS] (default 20000)
+  --request-timeout <s>      seconds a connection may take to send its request head
+                             [ZWS_REQUEST_TIMEOUT] (default 10)
+  --no-front                 serve --port with Deno.serve alone: no request timeout, no
+                             open-files margin, no early WebSocket message bound (for a proxy
+                             in front that does these)            [ZWS_NO_FRONT=1]
 
 Security (docs/securing.md; files must be readable by zws: put them under ./secrets/):
   --auth-secret <secret>     require viewer tokens (HS256 JWT) signed with this secret, at least
@@ -238,6 +271,10 @@ export function parseConfig(
         "reuse-port": { type: "boolean" },
         "no-demo": { type: "boolean" },
         "max-message-bytes": { type: "string" },
+        "native-ingress": { type: "boolean" },
+        "no-front": { type: "boolean" },
+        "max-connections": { type: "string" },
+        "request-timeout": { type: "string" },
         "x-window": { type: "string" },
         "allowed-hosts": { type: "string", multiple: true },
         "allow-origin": { type: "string", multiple: true },
@@ -362,6 +399,22 @@ export function parseConfig(
         DEFAULTS.maxMessageBytes,
         64,
         64 * 1024 * 1024,
+      ),
+      nativeIngress: values["native-ingress"] === true || truthy(env(ENV_VARS.nativeIngress)),
+      front: !(values["no-front"] === true || truthy(env(ENV_VARS.front))),
+      maxConnections: integer(
+        "--max-connections",
+        str("max-connections", ENV_VARS.maxConnections),
+        DEFAULTS.maxConnections,
+        0,
+        10_000_000,
+      ),
+      requestTimeout: integer(
+        "--request-timeout",
+        str("request-timeout", ENV_VARS.requestTimeout),
+        DEFAULTS.requestTimeout,
+        1,
+        3600,
       ),
       xWindow: integer(
         "--x-window",
@@ -619,6 +672,8 @@ export interface ForwarderConfig {
   demo: boolean;
   /** Largest producer message accepted, in bytes. */
   maxMessageBytes: number;
+  /** Plain producers connect to libzmq's socket, not the ZMTP reader (see {@link Config}). */
+  nativeIngress: boolean;
   /** File that keeps the epoch and last seq across clean restarts (root, with `--no-persist`). */
   stateFile?: string;
   /** Where the root keeps points, epoch and seq (`src/store/`); null: `--no-persist`. */
@@ -639,6 +694,7 @@ export const FORWARDER_DEFAULTS: Readonly<ForwarderConfig> = Object.freeze({
   hostname: "127.0.0.1",
   demo: true,
   maxMessageBytes: 65536,
+  nativeIngress: false,
   dataDir: "./data/relay",
   retention: Object.freeze({ count: 1000 }),
   logLevel: "info",
@@ -656,6 +712,7 @@ export const FORWARDER_ENV_VARS = {
   hostname: "ZWS_FORWARDER_HOSTNAME",
   demo: "ZWS_NO_DEMO",
   maxMessageBytes: "ZWS_MAX_MESSAGE_BYTES",
+  nativeIngress: "ZWS_NATIVE_INGRESS",
   stateFile: "ZWS_STATE_FILE",
   dataDir: "ZWS_DATA_DIR",
   noPersist: "ZWS_NO_PERSIST",
@@ -691,7 +748,10 @@ Flags (environment fallback in brackets):
                              (default 8001)
   --hostname <host>          interface of that port           [ZWS_FORWARDER_HOSTNAME] (default 127.0.0.1)
   --no-demo                  do not run the built-in demo producer  [ZWS_NO_DEMO=1]
-  --max-message-bytes <n>    largest producer message accepted      [ZWS_MAX_MESSAGE_BYTES] (default 65536)
+  --max-message-bytes <n>    largest producer message accepted, all its frames together
+                             [ZWS_MAX_MESSAGE_BYTES] (default 65536)
+  --native-ingress           plain producers connect to libzmq's own socket (size limit per
+                             frame only; for libzmq < 4.0 producers) [ZWS_NATIVE_INGRESS=1]
   --log-level <level>        debug | info | warn | error            [ZWS_LOG_LEVEL] (default info)
   -h, --help                 print this help and exit
 
@@ -726,6 +786,7 @@ export function parseForwarderConfig(
         hostname: { type: "string" },
         "no-demo": { type: "boolean" },
         "max-message-bytes": { type: "string" },
+        "native-ingress": { type: "boolean" },
         "log-level": { type: "string" },
         ...NATS_FLAGS,
         help: { type: "boolean", short: "h" },
@@ -762,6 +823,7 @@ export function parseForwarderConfig(
         64,
         64 * 1024 * 1024,
       ),
+      nativeIngress: values["native-ingress"] === true || truthy(env(V.nativeIngress)),
       logLevel: logLevel(str("log-level", V.logLevel) ?? FORWARDER_DEFAULTS.logLevel),
       ...persistence(
         values,
