@@ -130,6 +130,22 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "Producer connections refused by the CURVE allow-list.",
     [["", m.relay.producersRefused ?? 0]],
   );
+  metric(
+    "zws_producer_connections",
+    "gauge",
+    "Producer connections open on the plain ingress (ZMTP reader).",
+    [["", m.relay.ingress?.connections ?? 0]],
+  );
+  metric(
+    "zws_producer_connections_dropped_total",
+    "counter",
+    "Producer connections closed for breaking ZMTP (or a handshake not done in 10 s), or " +
+      "refused near the open-files limit.",
+    [
+      [`{reason="protocol"}`, m.relay.ingress?.protocolErrors ?? 0],
+      [`{reason="fd_limit"}`, m.relay.ingress?.refused ?? 0],
+    ],
+  );
   metric("zws_last_seq", "gauge", "Last sequence number assigned by the relay.", [[
     "",
     m.relay.lastSeq,
