@@ -178,9 +178,11 @@ export class RelaySupervisor {
     this.#carried.loopRestarts = (this.#carried.loopRestarts ?? 0) + (s.loopRestarts ?? 0);
     this.#carried.busWaitMs = (this.#carried.busWaitMs ?? 0) + (s.busWaitMs ?? 0);
     if (s.ingress) {
-      const c = this.#carried.ingress ?? { connections: 0, protocolErrors: 0, refused: 0 };
+      const c = this.#carried.ingress ??
+        { connections: 0, accepted: 0, protocolErrors: 0, refused: 0 };
       this.#carried.ingress = {
         connections: 0,
+        accepted: c.accepted + s.ingress.accepted,
         protocolErrors: c.protocolErrors + s.ingress.protocolErrors,
         refused: c.refused + s.ingress.refused,
       };
@@ -208,6 +210,7 @@ export class RelaySupervisor {
         ? {
           ingress: {
             connections: s.ingress?.connections ?? 0,
+            accepted: (this.#carried.ingress?.accepted ?? 0) + (s.ingress?.accepted ?? 0),
             protocolErrors: (this.#carried.ingress?.protocolErrors ?? 0) +
               (s.ingress?.protocolErrors ?? 0),
             refused: (this.#carried.ingress?.refused ?? 0) + (s.ingress?.refused ?? 0),

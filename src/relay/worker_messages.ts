@@ -73,6 +73,8 @@ export interface RelayStats {
   ingress?: {
     /** Producer connections open now. */
     connections: number;
+    /** Producer connections accepted since start. */
+    accepted: number;
     /** Closed for breaking ZMTP or not completing the handshake in time. */
     protocolErrors: number;
     /** Refused near the open-files limit. */
