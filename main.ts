@@ -27,6 +27,7 @@ import { WsBridge } from "./ws_bridge.ts";
 import { resumeFromUrl } from "./src/protocol/resume.ts";
 import { startJetStreamGateway } from "./src/nats/gateway.ts";
 import { forwarderMain } from "./forwarder.ts";
+import { type HttpService, serveHttp } from "./src/http/serve.ts";
 
 /** A running server. */
 export interface RunningServer {
@@ -278,17 +279,26 @@ export async function startServer(
     auth: secrets.authSecret ? createTokenVerifier(secrets.authSecret) : null,
     maxClientsPerIp: config.maxClientsPerIp,
     upgradeRate: config.upgradeRate,
+    secure: secrets.tls !== null && config.front,
+    front: () => service.front!.stats(),
     ...gatewayExtras,
   };
+  if (!config.front) delete ctx.front;
   const handler = createHandler(ctx);
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  let service: HttpService;
   try {
-    server = Deno.serve({
+    service = serveHttp({
       port: config.port,
       hostname: config.hostname,
-      ...(secrets.tls ?? {}),
+      tls: secrets.tls,
       reusePort: config.reusePort,
-      onListen: () => {},
+      front: config.front
+        ? {
+          maxConnections: config.maxConnections,
+          requestTimeoutMs: config.requestTimeout * 1000,
+          maxWsMessageBytes: config.maxWsMessageBytes,
+        }
+        : null,
       onError: (err) => {
         log("error", "http", errorMessage(err));
         return new Response("internal error\n", { status: 500 });
@@ -306,7 +316,7 @@ export async function startServer(
         errorMessage(err).split("\n")[0],
     );
   }
-  const addr = server.addr;
+  const addr = service.addr;
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   let closing: Promise<void> | undefined;
   return {
@@ -318,7 +328,7 @@ export async function startServer(
       closing ??= (async () => {
         stopGc();
         bridge.closeClients(1001, "server shutting down");
-        const served = server.shutdown();
+        const served = service.shutdown();
         log("debug", "main", "stopping the data source and the bridge");
         await source.stop();
         log("debug", "main", "bridge closed; waiting for http");

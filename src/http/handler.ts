@@ -39,6 +39,7 @@ import type { Health } from "../runtime/health.ts";
 import { seriesFromUrl } from "../protocol/client_messages.ts";
 import { acceptEventStream, EVENT_STREAM_HEADERS, type EventStreamBridge } from "./sse.ts";
 import { hostAllowed, type HostPolicy } from "./host_check.ts";
+import type { FrontStats } from "./front.ts";
 
 /** What the HTTP side needs from the hub (`WsBridge` in `ws_bridge.ts`). */
 export interface Hub extends EventStreamBridge {
@@ -89,6 +90,13 @@ export interface HttpContext {
   extraMetrics?: () => string;
   /** Runs after the checks and before the upgrade (a gateway waits for a resuming client's point). */
   beforeUpgrade?: (req: Request) => Promise<void>;
+  /**
+   * The public port speaks TLS but requests arrive in plain text (the front terminates TLS): the
+   * server's own origin, for the Origin check, is then `https:`.
+   */
+  secure?: boolean;
+  /** The HTTP front's counters, for `/metrics` (absent with `--no-front`). */
+  front?: () => FrontStats;
 }
 
 /** The connection details `Deno.serve` passes along (only the peer address is used). */
@@ -182,7 +190,8 @@ export function createHandler(
         tooMany(429, "too many connection attempts\n", upgrades.retryAfterSeconds(ip)),
       );
     }
-    if (!originAllowed(req.headers.get("origin"), req.url, ctx.allowOrigins)) {
+    const own = ctx.secure ? req.url.replace(/^http:/, "https:") : req.url;
+    if (!originAllowed(req.headers.get("origin"), own, ctx.allowOrigins)) {
       return reject(kind, "origin", ip, text(403, "origin not allowed\n"));
     }
     return null;
@@ -296,6 +305,7 @@ export function createHandler(
             bridge: ctx.bridge.stats(),
             server: { ...server, relayRestarts: ctx.relayRestarts(), uptimeSeconds: uptime() },
             upstream: ctx.upstream?.metrics(),
+            front: ctx.front?.(),
           }) + (ctx.extraMetrics?.() ?? ""),
           "text/plain; version=0.0.4; charset=utf-8",
         );

@@ -5,6 +5,7 @@
  */
 import { REJECT_REASONS } from "../protocol/ingress.ts";
 import type { RelayStats } from "../relay/worker_messages.ts";
+import type { FrontStats } from "./front.ts";
 import type { PersistStatus } from "../store/writer.ts";
 import type { BridgeStats } from "../protocol/stats.ts";
 import { AUTH_FAILURE_REASONS, type AuthFailureReason } from "./auth.ts";
@@ -56,6 +57,8 @@ export interface MetricsSnapshot {
   server: ServerStats;
   /** Present on a gateway (`--upstream`). */
   upstream?: UpstreamMetrics;
+  /** The HTTP front's counters (absent with `--no-front`). */
+  front?: FrontStats;
 }
 
 type Row = [labels: string, value: number];
@@ -83,6 +86,25 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "",
     m.bridge.connectionsTotal,
   ]]);
+  if (m.front) {
+    const f = m.front;
+    metric("zws_connections", "gauge", "TCP connections open on the HTTP port.", [[
+      "",
+      f.connections,
+    ]]);
+    metric(
+      "zws_connections_refused_total",
+      "counter",
+      "TCP connections refused by the front, by reason (503 on plain HTTP).",
+      Object.entries(f.refused).map(([r, n]) => [`{reason="${r}"}`, n]),
+    );
+    metric(
+      "zws_connections_closed_total",
+      "counter",
+      "TCP connections closed by the front, by reason.",
+      Object.entries(f.closed).map(([r, n]) => [`{reason="${r}"}`, n]),
+    );
+  }
   metric(
     "zws_ws_rejected_total",
     "counter",

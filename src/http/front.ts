@@ -1,0 +1,600 @@
+/**
+ * The HTTP front: the public port is a `Deno.listen` (or `Deno.listenTls`) owned by zws, and each
+ * connection is passed on, byte for byte, to the `Deno.serve` that serves zws on a loopback port.
+ * It exists for what `Deno.serve` (2.9.6) does not do, each of which crashed or locked up the
+ * server (issue 12; docs/securing.md, docs/upstream/README.md):
+ *
+ * - **A request head must come within `--request-timeout`** (default 10 s) of the connection (or,
+ *   on a kept-alive connection, of its first byte); a connection idle between requests for
+ *   {@link IDLE_TIMEOUT_MS} is closed. Deno times out neither.
+ * - **Open files stay below the limit:** a connection costs 1 file until its first request head is
+ *   complete, then 3 (the client's, the front's to the server, the server's); one is refused (503,
+ *   counted, logged at most every 5 s) when the process is within a margin of `ulimit -n`
+ *   (`runtime/fd_limit.ts`) or holds `--max-connections`. Deno dies when it reaches the limit.
+ * - **One WebSocket message is bounded before Deno holds it:** after a 101, the client's frames are
+ *   followed (headers only) and a message whose frames add up to more than
+ *   `--max-ws-message-bytes` is cut at the frame that crosses it: the client gets close 1009 and
+ *   the server a closed connection (its client is removed). Deno assembles any message whole, and
+ *   a fragmented one of 512 MiB crashed the process.
+ *
+ * Requests must have no body (zws serves GET and HEAD only); a WebSocket upgrade must be the first
+ * request of its connection (browsers always open a new one). The server learns each connection's
+ * real peer from {@link Front.peerOf} (keyed by the loopback port the front connected from), so
+ * the per-IP limits see clients, not the front; a loopback connection that did not come through
+ * the front has no peer and is refused by the caller.
+ *
+ * @module
+ */
+import {
+  closeFrame,
+  headEnd,
+  MAX_HEAD_BYTES,
+  parseRequestHead,
+  responseStatus,
+  WsFrameScanner,
+} from "./front_protocol.ts";
+import type { FdBudget } from "../runtime/fd_limit.ts";
+import { errorMessage, RateLimitedLog } from "../runtime/log.ts";
+
+/** A connection with no traffic either way for this long between requests is closed, in ms. */
+export const IDLE_TIMEOUT_MS = 120_000;
+/** How often deadlines are checked, in ms. */
+const SWEEP_MS = 500;
+/** Open files of a connection once it is passed on (client, front -> server, server's end). */
+export const FDS_PER_CONNECTION = 3;
+
+/** Why the front refused a connection. */
+export type FrontRefusal = "capacity" | "fd_limit";
+/** Why the front closed a connection it had accepted. */
+export type FrontClosure =
+  | "request_timeout"
+  | "idle_timeout"
+  | "bad_request"
+  | "ws_message_too_big";
+
+/** The front's counters. */
+export interface FrontStats {
+  /** Connections open now. */
+  connections: number;
+  /** Connections accepted since start. */
+  accepted: number;
+  /** Connections refused at accept, by reason. */
+  refused: Record<FrontRefusal, number>;
+  /** Connections closed by the front, by reason. */
+  closed: Record<FrontClosure, number>;
+}
+
+/** Options of {@link startFront}. */
+export interface FrontOptions {
+  /** The public listener (TCP, or TLS: then the front terminates TLS). */
+  listener: Deno.Listener;
+  /** Whether `listener` is TLS (no plain-text refusal is written then). */
+  tls: boolean;
+  /** The port of the server on 127.0.0.1. */
+  upstreamPort: number;
+  /** How long a request head may take, in ms. */
+  requestTimeoutMs: number;
+  /** Idle time between requests before a connection is closed, in ms. */
+  idleTimeoutMs?: number;
+  /** Most connections at once (0: no cap but the open-files margin). */
+  maxConnections: number;
+  /** Largest WebSocket message a client may send, in bytes. */
+  maxWsMessageBytes: number;
+  /** Open-files budget (absent: unknown limit, only `maxConnections` applies). */
+  fds?: FdBudget;
+}
+
+/** A running front; {@link startFront} makes one. */
+export interface Front {
+  /** The real peer of a connection the server got from the front (undefined: not the front's). */
+  peerOf(addr: Deno.Addr): Deno.NetAddr | undefined;
+  /** Counters (a copy). */
+  stats(): FrontStats;
+  /** Stops accepting; open connections go on. */
+  stopAccepting(): void;
+  /** Stops accepting and closes every connection. */
+  close(): Promise<void>;
+}
+
+const rateLog = new RateLimitedLog(5000);
+
+/** Read buffers of 64 KiB, lent to a connection while its reads fill small buffers. */
+const bigBuffers: Uint8Array[] = [];
+
+/**
+ * Reads into a small buffer of its own, and into a lent 64 KiB one while reads fill it: an idle
+ * connection (whose read is pending) holds only the small one.
+ */
+class Reads {
+  #small: Uint8Array;
+  #big: Uint8Array | undefined;
+  #wantBig = false;
+  constructor(small: number) {
+    this.#small = new Uint8Array(small);
+  }
+  async read(conn: Deno.Conn): Promise<Uint8Array | null> {
+    const buf = this.#wantBig
+      ? (this.#big ??= bigBuffers.pop() ?? new Uint8Array(65536))
+      : this.#small;
+    const n = await conn.read(buf);
+    if (n === null) return null;
+    this.#wantBig = n === buf.length;
+    return buf.subarray(0, n);
+  }
+  /** Gives the big buffer back once the chunk read into it was used, unless the next read wants it. */
+  release(): void {
+    if (this.#big && !this.#wantBig) {
+      if (bigBuffers.length < 64) bigBuffers.push(this.#big);
+      this.#big = undefined;
+    }
+  }
+  drop(): void {
+    this.#wantBig = false;
+    this.release();
+  }
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+}
+
+function closeQuietly(conn: Deno.Conn | undefined): void {
+  try {
+    conn?.close();
+  } catch { /* already closed */ }
+}
+
+const HTTP_TEXT = new TextEncoder();
+function plainResponse(status: string, body: string, extra = ""): Uint8Array {
+  return HTTP_TEXT.encode(
+    `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ` +
+      `${HTTP_TEXT.encode(body).length}\r\nConnection: close\r\n${extra}\r\n${body}`,
+  );
+}
+
+/** Starts accepting on `opts.listener`. */
+export function startFront(opts: FrontOptions): Front {
+  const stats: FrontStats = {
+    connections: 0,
+    accepted: 0,
+    refused: { capacity: 0, fd_limit: 0 },
+    closed: { request_timeout: 0, idle_timeout: 0, bad_request: 0, ws_message_too_big: 0 },
+  };
+  const links = new Set<Link>();
+  const peers = new Map<number, { link: Link; addr: Deno.NetAddr }>();
+  const idleMs = opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+  let accepting = true;
+
+  const refuse = (conn: Deno.Conn, reason: FrontRefusal) => {
+    stats.refused[reason]++;
+    const why = reason === "capacity"
+      ? `${opts.maxConnections} connections open (--max-connections)`
+      : "near the open-files limit (ulimit -n)";
+    rateLog.log(
+      "warn",
+      "http",
+      `front-${reason}`,
+      `refused a connection from ${peerName(conn)}: ${why}; ${stats.refused[reason]} so far`,
+    );
+    if (opts.tls) return closeQuietly(conn);
+    const answer = plainResponse("503 Service Unavailable", "server busy\n", "Retry-After: 5\r\n");
+    // A fresh socket takes a small write at once; never wait on it.
+    conn.write(answer).catch(() => {}).finally(() => closeQuietly(conn));
+  };
+
+  const ctx: LinkContext = {
+    opts,
+    stats,
+    peers,
+    links,
+    closed: (reason, link) => {
+      stats.closed[reason]++;
+      rateLog.log(
+        "info",
+        "http",
+        `front-${reason}`,
+        `closed a connection from ${link.peer}: ${reason.replaceAll("_", " ")} ` +
+          `(${stats.closed[reason]} so far)`,
+      );
+    },
+  };
+
+  const acceptLoop = (async () => {
+    while (accepting) {
+      let conn: Deno.Conn;
+      try {
+        conn = await opts.listener.accept();
+      } catch (err) {
+        if (!accepting) return;
+        rateLog.log("error", "http", "front-accept", `accept failed: ${errorMessage(err)}`);
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      if (opts.maxConnections > 0 && links.size >= opts.maxConnections) {
+        refuse(conn, "capacity");
+        continue;
+      }
+      if (opts.fds && !opts.fds.admit(1)) {
+        refuse(conn, "fd_limit");
+        continue;
+      }
+      stats.accepted++;
+      const link = new Link(conn, ctx);
+      links.add(link);
+      stats.connections = links.size;
+      link.run().finally(() => {
+        links.delete(link);
+        stats.connections = links.size;
+      });
+    }
+  })();
+
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    for (const link of links) link.checkTimers(now, idleMs);
+  }, SWEEP_MS);
+  Deno.unrefTimer(sweep);
+
+  const stopAccepting = () => {
+    if (!accepting) return;
+    accepting = false;
+    try {
+      opts.listener.close();
+    } catch { /* already closed */ }
+  };
+  return {
+    peerOf(addr) {
+      if (addr.transport !== "tcp") return undefined;
+      const a = addr as Deno.NetAddr;
+      if (a.hostname !== "127.0.0.1") return undefined;
+      return peers.get(a.port)?.addr;
+    },
+    stats: () => ({
+      ...stats,
+      refused: { ...stats.refused },
+      closed: { ...stats.closed },
+    }),
+    stopAccepting,
+    async close() {
+      stopAccepting();
+      clearInterval(sweep);
+      await acceptLoop;
+      const running = [...links].map((l) => l.end());
+      await Promise.all(running);
+    },
+  };
+}
+
+function peerName(conn: Deno.Conn): string {
+  const a = conn.remoteAddr as Deno.NetAddr;
+  return a.hostname ?? "?";
+}
+
+interface LinkContext {
+  opts: FrontOptions;
+  stats: FrontStats;
+  peers: Map<number, { link: Link; addr: Deno.NetAddr }>;
+  links: Set<Link>;
+  closed(reason: FrontClosure, link: Link): void;
+}
+
+/** Where a connection stands. */
+type Phase =
+  | "head" // reading a request head (the first, or the next on a kept-alive connection)
+  | "upgrading" // an upgrade passed on; the server's answer not seen yet
+  | "ws" // after a 101: WebSocket frames both ways
+  | "closing"; // ending: the client's further bytes are read and dropped
+
+/** One client connection and its connection to the server. */
+class Link {
+  readonly peer: string;
+  readonly #ctx: LinkContext;
+  readonly #client: Deno.Conn;
+  #server: Deno.TcpConn | undefined;
+  #serverDone: Promise<void> | undefined;
+  #phase: Phase = "head";
+  #requests = 0;
+  /** The head being read, grown as needed up to MAX_HEAD_BYTES. */
+  #head: Uint8Array | undefined;
+  #headLen = 0;
+  /** A request head must be complete by then (Infinity: none under way). */
+  #deadline: number;
+  #lastActivity = performance.now();
+  /** The server's answer to an upgrade: its head so far, and who waits for its status. */
+  #answer: Uint8Array | undefined;
+  #answerLen = 0;
+  #answered: ((switched: boolean) => void) | undefined;
+  #fromClient: WsFrameScanner | undefined;
+  #fromServer: WsFrameScanner | undefined;
+  /** Close code to send the client at the next frame boundary of the server's stream. */
+  #closeCode = 0;
+  #writingToClient = false;
+  #ended = false;
+  #endTimer: ReturnType<typeof setTimeout> | undefined;
+  #done: Promise<void> | undefined;
+
+  constructor(client: Deno.Conn, ctx: LinkContext) {
+    this.#client = client;
+    this.#ctx = ctx;
+    this.peer = peerName(client);
+    this.#deadline = performance.now() + ctx.opts.requestTimeoutMs;
+  }
+
+  /** Runs the connection until both sides are closed. */
+  run(): Promise<void> {
+    return this.#done ??= this.#clientLoop().finally(() => this.#finish());
+  }
+
+  /** Closes both sides now and waits for the loops. */
+  async end(): Promise<void> {
+    this.#shut();
+    await this.#done;
+  }
+
+  checkTimers(now: number, idleMs: number): void {
+    if (this.#ended) return;
+    if (now > this.#deadline) {
+      this.#ctx.closed("request_timeout", this);
+      this.#shut();
+    } else if (
+      this.#phase === "head" && this.#headLen === 0 && this.#requests > 0 &&
+      now - this.#lastActivity > idleMs
+    ) {
+      this.#ctx.closed("idle_timeout", this);
+      this.#shut();
+    }
+  }
+
+  #shut(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    clearTimeout(this.#endTimer);
+    this.#answered?.(false);
+    closeQuietly(this.#client);
+    closeQuietly(this.#server);
+  }
+
+  async #finish(): Promise<void> {
+    // The client is done sending: the server finishes its answers, or is cut after 5 s.
+    if (this.#server && !this.#ended) {
+      try {
+        await this.#server.closeWrite();
+      } catch { /* gone */ }
+      this.#endTimer = setTimeout(() => this.#shut(), 5000);
+      await this.#serverDone;
+    }
+    this.#shut();
+    await this.#serverDone;
+    const local = this.#server?.localAddr.port;
+    if (local !== undefined && this.#ctx.peers.get(local)?.link === this) {
+      this.#ctx.peers.delete(local);
+    }
+  }
+
+  async #clientLoop(): Promise<void> {
+    const reads = new Reads(2048);
+    try {
+      while (!this.#ended) {
+        const chunk = await reads.read(this.#client);
+        if (chunk === null) return;
+        this.#lastActivity = performance.now();
+        if (this.#phase !== "closing") await this.#onClientBytes(chunk);
+        reads.release();
+      }
+    } catch {
+      // Reset, closed by us, or a TLS handshake that failed: the connection ends.
+      this.#shut();
+    } finally {
+      reads.drop();
+    }
+  }
+
+  async #onClientBytes(chunk: Uint8Array): Promise<void> {
+    let i = 0;
+    while (i < chunk.length && !this.#ended && this.#phase !== "closing") {
+      if (this.#phase === "ws") {
+        const rest = chunk.subarray(i);
+        const cut = this.#fromClient!.scan(rest);
+        if (cut === -1) return await this.#toServer(rest);
+        if (cut > 0) await this.#toServer(rest.subarray(0, cut));
+        return this.#tooBig();
+      }
+      // Reading a head: gather bytes until its blank line.
+      const take = Math.min(chunk.length - i, MAX_HEAD_BYTES - this.#headLen);
+      if (this.#headLen === 0 && this.#requests > 0) {
+        this.#deadline = performance.now() + this.#ctx.opts.requestTimeoutMs;
+      }
+      this.#grow(this.#headLen + take);
+      this.#head!.set(chunk.subarray(i, i + take), this.#headLen);
+      const searched = this.#headLen;
+      this.#headLen += take;
+      const end = headEnd(this.#head!, this.#headLen, searched);
+      if (end < 0) {
+        if (this.#headLen >= MAX_HEAD_BYTES) {
+          return this.#refuseRequest("431 Request Header Fields Too Large", "head too large\n");
+        }
+        i += take;
+        continue;
+      }
+      i += take - (this.#headLen - end);
+      const head = this.#head!.slice(0, end);
+      this.#headLen = 0;
+      if (this.#head!.length > 4096) this.#head = undefined;
+      this.#deadline = Infinity;
+      await this.#onRequest(head);
+    }
+  }
+
+  #grow(need: number): void {
+    if (this.#head && this.#head.length >= need) return;
+    let size = this.#head?.length ?? 1024;
+    while (size < need) size *= 2;
+    const next = new Uint8Array(Math.min(size, MAX_HEAD_BYTES));
+    if (this.#head) next.set(this.#head.subarray(0, this.#headLen));
+    this.#head = next;
+  }
+
+  async #onRequest(head: Uint8Array): Promise<void> {
+    const req = parseRequestHead(head);
+    if (typeof req === "string") {
+      return this.#refuseRequest("400 Bad Request", `${req}\n`);
+    }
+    if (req.body) {
+      return this.#refuseRequest("413 Content Too Large", "requests with a body are not served\n");
+    }
+    if (req.upgrade && this.#requests > 0) {
+      return this.#refuseRequest(
+        "400 Bad Request",
+        "a WebSocket upgrade must be the first request on its connection\n",
+      );
+    }
+    const first = this.#requests === 0;
+    this.#requests++;
+    if (first && !(await this.#connectServer())) return;
+    if (!req.upgrade) return await this.#toServer(head);
+    this.#phase = "upgrading";
+    const switched = new Promise<boolean>((r) => this.#answered = r);
+    await this.#toServer(head);
+    // Nothing more is read from the client until the server has answered.
+    if (await switched) {
+      this.#phase = "ws";
+      this.#fromClient = new WsFrameScanner(this.#ctx.opts.maxWsMessageBytes);
+    } else if (this.#phase === "upgrading") {
+      this.#phase = "head";
+    }
+  }
+
+  /** Answers a request the front will not pass on, and ends the connection. */
+  #refuseRequest(status: string, body: string): void {
+    this.#ctx.closed("bad_request", this);
+    this.#phase = "closing";
+    // Only the first request can be answered here: later ones may have answers in flight.
+    const answer = this.#requests === 0
+      ? writeAll(this.#client, plainResponse(status, body))
+      : Promise.resolve();
+    answer.catch(() => {}).finally(() => setTimeout(() => this.#shut(), 200));
+  }
+
+  /** Opens the connection to the server; false (answered 503) near the open-files limit. */
+  async #connectServer(): Promise<boolean> {
+    const { fds } = this.#ctx.opts;
+    if (fds && !fds.admit(FDS_PER_CONNECTION - 1)) {
+      this.#ctx.stats.refused.fd_limit++;
+      rateLog.log(
+        "warn",
+        "http",
+        "front-fd_limit",
+        `refused a request from ${this.peer}: near the open-files limit (ulimit -n); ` +
+          `${this.#ctx.stats.refused.fd_limit} so far`,
+      );
+      this.#phase = "closing";
+      await writeAll(
+        this.#client,
+        plainResponse("503 Service Unavailable", "server busy\n", "Retry-After: 5\r\n"),
+      ).catch(() => {});
+      setTimeout(() => this.#shut(), 200);
+      return false;
+    }
+    const server = await Deno.connect({ hostname: "127.0.0.1", port: this.#ctx.opts.upstreamPort });
+    if (this.#ended) {
+      closeQuietly(server);
+      return false;
+    }
+    server.setNoDelay(true);
+    this.#server = server;
+    const addr = this.#client.remoteAddr as Deno.NetAddr;
+    this.#ctx.peers.set(server.localAddr.port, { link: this, addr });
+    this.#serverDone = this.#serverLoop(server);
+    return true;
+  }
+
+  async #toServer(bytes: Uint8Array): Promise<void> {
+    await writeAll(this.#server!, bytes);
+  }
+
+  /** A client message over the limit: close 1009 at the server stream's next frame boundary. */
+  #tooBig(): void {
+    this.#ctx.closed("ws_message_too_big", this);
+    this.#phase = "closing";
+    this.#closeCode = 1009;
+    // The server's frame under way goes on to its end first; it must not take long.
+    this.#endTimer = setTimeout(() => this.#shut(), 2000);
+    if (!this.#writingToClient && this.#fromServer!.atBoundary) void this.#sendClose();
+  }
+
+  async #sendClose(): Promise<void> {
+    const code = this.#closeCode;
+    this.#closeCode = 0;
+    if (!code) return;
+    clearTimeout(this.#endTimer);
+    // The server sees its client go: the part of the message it holds is dropped with it.
+    closeQuietly(this.#server);
+    await writeAll(this.#client, closeFrame(code, "message too big")).catch(() => {});
+    // The client's own close (or its remaining bytes, read and dropped) for 1 s, then the end.
+    this.#endTimer = setTimeout(() => this.#shut(), 1000);
+  }
+
+  async #serverLoop(server: Deno.TcpConn): Promise<void> {
+    const reads = new Reads(2048);
+    try {
+      while (true) {
+        const chunk = await reads.read(server);
+        if (chunk === null) break;
+        this.#lastActivity = performance.now();
+        this.#writingToClient = true;
+        try {
+          await this.#onServerBytes(chunk);
+        } finally {
+          this.#writingToClient = false;
+        }
+        reads.release();
+        if (this.#closeCode && this.#fromServer?.atBoundary) await this.#sendClose();
+      }
+    } catch {
+      // Reset or closed by us.
+    } finally {
+      reads.drop();
+      this.#answered?.(false);
+      if (this.#closeCode && this.#fromServer?.atBoundary) await this.#sendClose();
+      else if (!this.#closeCode && this.#phase !== "closing") this.#shut();
+    }
+  }
+
+  async #onServerBytes(chunk: Uint8Array): Promise<void> {
+    if (this.#phase === "upgrading" && this.#answered) {
+      // Follow the answer's head to its status; its bytes go on as they come.
+      const need = this.#answerLen + chunk.length;
+      if (!this.#answer || this.#answer.length < Math.min(need, MAX_HEAD_BYTES)) {
+        const next = new Uint8Array(Math.min(Math.max(need, 512), MAX_HEAD_BYTES));
+        if (this.#answer) next.set(this.#answer.subarray(0, this.#answerLen));
+        this.#answer = next;
+      }
+      const take = Math.min(chunk.length, MAX_HEAD_BYTES - this.#answerLen);
+      this.#answer.set(chunk.subarray(0, take), this.#answerLen);
+      const searched = this.#answerLen;
+      this.#answerLen += take;
+      const end = headEnd(this.#answer, this.#answerLen, searched);
+      if (end < 0 && this.#answerLen < MAX_HEAD_BYTES) return await writeAll(this.#client, chunk);
+      const switched = end >= 0 && responseStatus(this.#answer) === 101;
+      const used = end < 0 ? chunk.length : take - (this.#answerLen - end);
+      this.#answer = undefined;
+      this.#answerLen = 0;
+      const answered = this.#answered;
+      this.#answered = undefined;
+      if (switched) this.#fromServer = new WsFrameScanner();
+      await writeAll(this.#client, chunk.subarray(0, used));
+      answered(switched);
+      if (used < chunk.length) await this.#onServerBytes(chunk.subarray(used));
+      return;
+    }
+    const frames = this.#fromServer;
+    if (frames && this.#closeCode) {
+      // Closing: pass on the rest of the frame under way, then the close frame.
+      const upTo = frames.untilBoundary(chunk);
+      frames.scan(chunk.subarray(0, upTo));
+      return await writeAll(this.#client, chunk.subarray(0, upTo));
+    }
+    frames?.scan(chunk);
+    await writeAll(this.#client, chunk);
+  }
+}

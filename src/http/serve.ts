@@ -1,0 +1,113 @@
+/**
+ * The one HTTP port: `Deno.serve` behind the front (`http/front.ts`, the default), or `Deno.serve`
+ * on the port itself (`--no-front`). Either way the handler gets the client's real address.
+ *
+ * @module
+ */
+import { FDS_PER_CONNECTION, type Front, startFront } from "./front.ts";
+import { FdBudget, fdMargin, openFdProbe } from "../runtime/fd_limit.ts";
+import { log } from "../runtime/log.ts";
+import type { RequestInfo } from "./handler.ts";
+
+/** Options of {@link serveHttp}. */
+export interface ServeHttpOptions {
+  port: number;
+  hostname: string;
+  /** PEM certificate and key: HTTPS (the front terminates TLS). */
+  tls: { cert: string; key: string } | null;
+  reusePort: boolean;
+  /** The front's settings; null: `Deno.serve` alone on the port. */
+  front: { maxConnections: number; requestTimeoutMs: number; maxWsMessageBytes: number } | null;
+  /** Answers a request whose handler threw. */
+  onError: (err: unknown) => Response;
+}
+
+/** The port, served. */
+export interface HttpService {
+  /** The public address bound. */
+  addr: Deno.NetAddr;
+  /** The front (absent with `--no-front`). */
+  front?: Front;
+  /** Stops accepting, ends the server gracefully, then closes what the front still holds. */
+  shutdown(): Promise<void>;
+}
+
+const NOT_THROUGH_FRONT = () =>
+  new Response("connect to the public port\n", {
+    status: 403,
+    headers: { "Content-Type": "text/plain; charset=utf-8" },
+  });
+
+/** Serves `handler` on the port. Throws Deno's error when the port cannot be bound. */
+export function serveHttp(
+  opts: ServeHttpOptions,
+  handler: (req: Request, info: RequestInfo) => Response | Promise<Response>,
+): HttpService {
+  if (!opts.front) {
+    const server = Deno.serve({
+      port: opts.port,
+      hostname: opts.hostname,
+      ...(opts.tls ?? {}),
+      reusePort: opts.reusePort,
+      onListen: () => {},
+      onError: opts.onError,
+    }, handler);
+    return { addr: server.addr, shutdown: () => server.shutdown() };
+  }
+  const listen = { port: opts.port, hostname: opts.hostname, reusePort: opts.reusePort };
+  const listener: Deno.Listener = opts.tls
+    ? Deno.listenTls({ ...listen, ...opts.tls, alpnProtocols: ["http/1.1"] })
+    : Deno.listen(listen);
+  let front: Front | undefined;
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    server = Deno.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      onListen: () => {},
+      onError: opts.onError,
+    }, (req, info) => {
+      const peer = front?.peerOf(info.remoteAddr);
+      return peer ? handler(req, { remoteAddr: peer }) : NOT_THROUGH_FRONT();
+    });
+  } catch (err) {
+    listener.close();
+    throw err;
+  }
+  const probe = openFdProbe();
+  if (probe) {
+    const ceiling = probe.limit - fdMargin(probe.limit);
+    log(
+      "info",
+      "http",
+      `open files: limit ${probe.limit} (ulimit -n), ${probe.count()} open; new connections are ` +
+        `refused above ${ceiling} (a connection takes ${FDS_PER_CONNECTION} once its request came)`,
+    );
+  } else {
+    log(
+      "info",
+      "http",
+      "open-files limit unknown (no FFI access to libc): only --max-connections bounds " +
+        "connections",
+    );
+  }
+  front = startFront({
+    listener,
+    tls: opts.tls !== null,
+    upstreamPort: server.addr.port,
+    requestTimeoutMs: opts.front.requestTimeoutMs,
+    maxConnections: opts.front.maxConnections,
+    maxWsMessageBytes: opts.front.maxWsMessageBytes,
+    ...(probe ? { fds: new FdBudget(probe) } : {}),
+  });
+  const f = front;
+  return {
+    addr: listener.addr as Deno.NetAddr,
+    front: f,
+    async shutdown() {
+      f.stopAccepting();
+      await server.shutdown();
+      await f.close();
+    },
+  };
+}
