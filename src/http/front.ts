@@ -17,8 +17,9 @@
  *   the server a closed connection (its client is removed). Deno assembles any message whole, and
  *   a fragmented one of 512 MiB crashed the process.
  *
- * Requests must have no body (zws serves GET and HEAD only); a WebSocket upgrade must be the first
- * request of its connection (browsers always open a new one). The server learns each connection's
+ * A request body must have a `Content-Length` of at most 64 KiB (zws serves GET and HEAD only: a
+ * body only gets its 405); a WebSocket upgrade must be the first request of its connection
+ * (browsers always open a new one). The server learns each connection's
  * real peer from {@link Front.peerOf} (keyed by the loopback port the front connected from), so
  * the per-IP limits see clients, not the front; a loopback connection that did not come through
  * the front has no peer and is refused by the caller.
@@ -28,6 +29,7 @@
 import {
   closeFrame,
   headEnd,
+  MAX_BODY_BYTES,
   MAX_HEAD_BYTES,
   parseRequestHead,
   responseStatus,
@@ -259,8 +261,17 @@ export function startFront(opts: FrontOptions): Front {
       stopAccepting();
       clearInterval(sweep);
       await acceptLoop;
-      const running = [...links].map((l) => l.end());
-      await Promise.all(running);
+      // Connections the server has answered on end with it (its last bytes, e.g. close frames,
+      // still go out); those waiting for a request head, and any left after 1 s, are cut.
+      const all = [...links];
+      for (const l of all) if (!l.passedOn) void l.end();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.all(all.map((l) => l.run())),
+        new Promise((r) => timer = setTimeout(r, 1000)),
+      ]);
+      clearTimeout(timer);
+      await Promise.all(all.map((l) => l.end()));
     },
   };
 }
@@ -294,6 +305,8 @@ class Link {
   #serverDone: Promise<void> | undefined;
   #phase: Phase = "head";
   #requests = 0;
+  /** Bytes of a request body still to pass on. */
+  #bodyLeft = 0;
   /** The head being read, grown as needed up to MAX_HEAD_BYTES. */
   #head: Uint8Array | undefined;
   #headLen = 0;
@@ -318,6 +331,11 @@ class Link {
     this.#ctx = ctx;
     this.peer = peerName(client);
     this.#deadline = performance.now() + ctx.opts.requestTimeoutMs;
+  }
+
+  /** Whether a request was passed on to the server. */
+  get passedOn(): boolean {
+    return this.#server !== undefined;
   }
 
   /** Runs the connection until both sides are closed. */
@@ -392,6 +410,13 @@ class Link {
   async #onClientBytes(chunk: Uint8Array): Promise<void> {
     let i = 0;
     while (i < chunk.length && !this.#ended && this.#phase !== "closing") {
+      if (this.#bodyLeft > 0) {
+        const n = Math.min(this.#bodyLeft, chunk.length - i);
+        this.#bodyLeft -= n;
+        await this.#toServer(chunk.subarray(i, i + n));
+        i += n;
+        continue;
+      }
       if (this.#phase === "ws") {
         const rest = chunk.subarray(i);
         const cut = this.#fromClient!.scan(rest);
@@ -439,8 +464,11 @@ class Link {
     if (typeof req === "string") {
       return this.#refuseRequest("400 Bad Request", `${req}\n`);
     }
-    if (req.body) {
-      return this.#refuseRequest("413 Content Too Large", "requests with a body are not served\n");
+    if (req.chunked || req.contentLength > MAX_BODY_BYTES) {
+      return this.#refuseRequest(
+        "413 Content Too Large",
+        "request bodies are not served (at most 64 KiB, with a Content-Length)\n",
+      );
     }
     if (req.upgrade && this.#requests > 0) {
       return this.#refuseRequest(
@@ -451,7 +479,10 @@ class Link {
     const first = this.#requests === 0;
     this.#requests++;
     if (first && !(await this.#connectServer())) return;
-    if (!req.upgrade) return await this.#toServer(head);
+    if (!req.upgrade) {
+      this.#bodyLeft = req.contentLength;
+      return await this.#toServer(head);
+    }
     this.#phase = "upgrading";
     const switched = new Promise<boolean>((r) => this.#answered = r);
     await this.#toServer(head);

@@ -9,6 +9,8 @@
 
 /** Largest request or response head the front reads, in bytes (a longer one gets 431). */
 export const MAX_HEAD_BYTES = 16 * 1024;
+/** Largest request body passed on, in bytes (zws reads none; its 405 needs the request whole). */
+export const MAX_BODY_BYTES = 64 * 1024;
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -29,8 +31,10 @@ export interface RequestHead {
   method: string;
   /** Whether it asks for a WebSocket (`Upgrade: websocket`). */
   upgrade: boolean;
-  /** Whether a body follows (`Content-Length` > 0 or any `Transfer-Encoding`). */
-  body: boolean;
+  /** Bytes of body that follow (`Content-Length`; 0 without one). */
+  contentLength: number;
+  /** Whether the body is sent in chunks (`Transfer-Encoding`): its length is not known. */
+  chunked: boolean;
 }
 
 /** Parses a request head (the bytes through its blank line); a string says what is wrong. */
@@ -40,7 +44,8 @@ export function parseRequestHead(head: Uint8Array): RequestHead | string {
   const m = /^([A-Z]{1,16}) (\S+) HTTP\/1\.[01]$/.exec(lines[0]);
   if (!m) return "not an HTTP/1.1 request line";
   let upgrade = false;
-  let body = false;
+  let contentLength = 0;
+  let chunked = false;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i];
     if (line === "") break;
@@ -50,11 +55,11 @@ export function parseRequestHead(head: Uint8Array): RequestHead | string {
     const value = line.slice(colon + 1).trim();
     if (name === "upgrade" && /(^|,)\s*websocket\s*(,|$)/i.test(value)) upgrade = true;
     else if (name === "content-length") {
-      if (!/^\d+$/.test(value)) return "bad Content-Length";
-      if (Number(value) > 0) body = true;
-    } else if (name === "transfer-encoding") body = true;
+      if (!/^\d{1,15}$/.test(value)) return "bad Content-Length";
+      contentLength = Number(value);
+    } else if (name === "transfer-encoding") chunked = true;
   }
-  return { method: m[1], upgrade, body };
+  return { method: m[1], upgrade, contentLength, chunked };
 }
 
 /** The status code of a response head, or 0 when it is not one. */
