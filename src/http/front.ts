@@ -52,7 +52,8 @@ export type FrontClosure =
   | "request_timeout"
   | "idle_timeout"
   | "bad_request"
-  | "ws_message_too_big";
+  | "ws_message_too_big"
+  | "ws_protocol_error";
 
 /** The front's counters. */
 export interface FrontStats {
@@ -160,7 +161,13 @@ export function startFront(opts: FrontOptions): Front {
     connections: 0,
     accepted: 0,
     refused: { capacity: 0, fd_limit: 0 },
-    closed: { request_timeout: 0, idle_timeout: 0, bad_request: 0, ws_message_too_big: 0 },
+    closed: {
+      request_timeout: 0,
+      idle_timeout: 0,
+      bad_request: 0,
+      ws_message_too_big: 0,
+      ws_protocol_error: 0,
+    },
   };
   const links = new Set<Link>();
   const peers = new Map<number, { link: Link; addr: Deno.NetAddr }>();
@@ -419,10 +426,14 @@ class Link {
       }
       if (this.#phase === "ws") {
         const rest = chunk.subarray(i);
-        const cut = this.#fromClient!.scan(rest);
+        const frames = this.#fromClient!;
+        const cut = frames.scan(rest);
         if (cut === -1) return await this.#toServer(rest);
         if (cut > 0) await this.#toServer(rest.subarray(0, cut));
-        return this.#tooBig();
+        if (frames.violation === "too_big") return this.#tooBig();
+        // A frame Deno fails the connection for: the same answer, without handing it over.
+        this.#ctx.closed("ws_protocol_error", this);
+        return this.#shut();
       }
       // Reading a head: gather bytes until its blank line.
       const take = Math.min(chunk.length - i, MAX_HEAD_BYTES - this.#headLen);
@@ -489,7 +500,7 @@ class Link {
     // Nothing more is read from the client until the server has answered.
     if (await switched) {
       this.#phase = "ws";
-      this.#fromClient = new WsFrameScanner(this.#ctx.opts.maxWsMessageBytes);
+      this.#fromClient = new WsFrameScanner(this.#ctx.opts.maxWsMessageBytes, true);
     } else if (this.#phase === "upgrading") {
       this.#phase = "head";
     }

@@ -76,10 +76,16 @@ function latin1(b: Uint8Array): string {
   return s;
 }
 
+/** Why {@link WsFrameScanner.scan} stopped: a message over the limit, or a frame Deno refuses. */
+export type WsViolation = "too_big" | "protocol";
+
 /**
  * Follows WebSocket frames in a byte stream, one chunk at a time: where each frame ends and, for
  * a client's stream, how many bytes the message being sent has so far (data frames: a text or
- * binary frame and its continuations; control frames are not part of it).
+ * binary frame and its continuations; control frames are not part of it). With `checkClient`, it
+ * also stops at the frame headers Deno fails the connection for (RFC 6455 §5.2, §5.4, §5.5:
+ * reserved bits or opcodes, a fragmented or long control frame, a continuation with no message,
+ * a new message inside one), so that those keep Deno's answer (the connection dropped).
  */
 export class WsFrameScanner {
   /** Header bytes gathered so far (a header is 2 to 14 bytes). */
@@ -89,9 +95,16 @@ export class WsFrameScanner {
   #left = -1;
   /** Payload bytes of the message being sent, over its frames so far. */
   #message = 0;
+  /** Whether a data frame without FIN began a message that is not finished. */
+  #fragmented = false;
+  /** What the last {@link scan} that stopped stopped for. */
+  violation: WsViolation | undefined;
 
-  /** @param maxMessageBytes largest message (Infinity: no bound, e.g. the server's stream) */
-  constructor(readonly maxMessageBytes = Infinity) {}
+  /**
+   * @param maxMessageBytes largest message (Infinity: no bound, e.g. the server's stream)
+   * @param checkClient whether to stop at frame headers a server must refuse (a client's stream)
+   */
+  constructor(readonly maxMessageBytes = Infinity, readonly checkClient = false) {}
 
   /** Whether the stream stands between two frames. */
   get atBoundary(): boolean {
@@ -99,10 +112,10 @@ export class WsFrameScanner {
   }
 
   /**
-   * Reads `chunk`. Returns -1 when every frame in it keeps its message within the limit; else the
-   * offset in `chunk` where the header of the first frame that takes its message over the limit
-   * begins (the bytes before it may be passed on; the rest must not). After a violation the
-   * scanner is not to be used again.
+   * Reads `chunk`. Returns -1 when every frame in it keeps its message within the limit (and, with
+   * `checkClient`, follows the protocol); else the offset in `chunk` where the header of the first
+   * frame that does not begins (the bytes before it may be passed on; the rest must not), with the
+   * reason in {@link violation}. After a violation the scanner is not to be used again.
    */
   scan(chunk: Uint8Array): number {
     let i = 0;
@@ -120,13 +133,31 @@ export class WsFrameScanner {
       if (this.#headLen < need) continue;
       const { opcode, length } = readHeader(this.#head);
       this.#headLen = 0;
+      if (this.checkClient && this.#refused(opcode, length)) {
+        this.violation = "protocol";
+        return Math.max(0, start);
+      }
       if (opcode < 8) {
         this.#message = opcode === 0 ? this.#message + length : length;
-        if (this.#message > this.maxMessageBytes) return Math.max(0, start);
+        this.#fragmented = (this.#head[0] & 0x80) === 0;
+        if (this.#message > this.maxMessageBytes) {
+          this.violation = "too_big";
+          return Math.max(0, start);
+        }
       }
       this.#left = length > 0 ? length : -1;
     }
     return -1;
+  }
+
+  /** Whether a client frame with this header breaks the protocol (checked before its size). */
+  #refused(opcode: number, length: number): boolean {
+    const fin = (this.#head[0] & 0x80) !== 0;
+    if (this.#head[0] & 0x70) return true; // RSV1-3: no extension was negotiated
+    if ((opcode > 2 && opcode < 8) || opcode > 10) return true; // reserved opcodes
+    if (opcode >= 8) return !fin || length > 125; // control frames: whole, short
+    if (opcode === 0) return !this.#fragmented; // a continuation of nothing
+    return this.#fragmented; // a new message inside a fragmented one
   }
 
   /**

@@ -122,7 +122,11 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "counter",
     "WebSocket connections closed by the server for a limit or an expired token, by reason.",
     [
-      [`{reason="message_too_big"}`, m.bridge.clientsClosedTooBig],
+      // The front cuts a message over the limit before Deno holds it; the hub, one that got past.
+      [
+        `{reason="message_too_big"}`,
+        m.bridge.clientsClosedTooBig + (m.front?.closed.ws_message_too_big ?? 0),
+      ],
       [`{reason="token_expired"}`, m.bridge.clientsClosedTokenExpired],
     ],
   );

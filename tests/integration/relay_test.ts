@@ -134,7 +134,11 @@ Deno.test("relay: plain producers: a message over the limit, in one frame or man
     for (let i = 0; i < 10; i++) await good.send(JSON.stringify({ x: Date.now(), y: i }));
     await bad.send(JSON.stringify({ x: Date.now(), y: 99, series: "bad" }));
     await waitFor(() => rec.got.length >= 11, 5000, "10 points from the good peer, 1 from the bad");
-    assert.equal(rec.got.filter((g) => g.series === "bad").length, 1, "the bad peer is still served");
+    assert.equal(
+      rec.got.filter((g) => g.series === "bad").length,
+      1,
+      "the bad peer is still served",
+    );
     const s = relay.stats();
     assert.deepEqual(s.rejected, { oversize: 2, frame_count: 1 });
     assert.equal(s.messages, 14);
