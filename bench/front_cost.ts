@@ -35,9 +35,11 @@ const RECEIVERS = Math.min(200, Number(values.receivers));
 const RATE = Math.min(100_000, Number(values.rate));
 const SECONDS = Math.min(30, Number(values.seconds));
 const PER_MSG = 100;
-const TICK = Number(new TextDecoder().decode(
-  (await new Deno.Command("getconf", { args: ["CLK_TCK"] }).output()).stdout,
-).trim()) || 100;
+const TICK = Number(
+  new TextDecoder().decode(
+    (await new Deno.Command("getconf", { args: ["CLK_TCK"] }).output()).stdout,
+  ).trim(),
+) || 100;
 
 function openFiles(pid: number): number {
   let n = 0;
@@ -53,7 +55,12 @@ function cpuSeconds(pid: number): number {
 }
 
 async function measure(flags: string[]) {
-  const zws = await startZws(["--no-demo", "--max-clients", String(CLIENTS + RECEIVERS + 10), ...flags]);
+  const zws = await startZws([
+    "--no-demo",
+    "--max-clients",
+    String(CLIENTS + RECEIVERS + 10),
+    ...flags,
+  ]);
   const pid = zws.child.pid;
   const clients: WsRecorder[] = [];
   try {

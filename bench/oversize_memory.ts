@@ -16,7 +16,14 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { connectPublisher, metric, rawWsConnect, rssBytes, sleep, startZws } from "../tests/_helpers.ts";
+import {
+  connectPublisher,
+  metric,
+  rawWsConnect,
+  rssBytes,
+  sleep,
+  startZws,
+} from "../tests/_helpers.ts";
 
 const dash = Deno.args.indexOf("--");
 const own = dash < 0 ? Deno.args : Deno.args.slice(0, dash);

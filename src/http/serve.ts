@@ -58,7 +58,8 @@ export function serveHttp(
   const listener: Deno.Listener = opts.tls
     ? Deno.listenTls({ ...listen, ...opts.tls, alpnProtocols: ["http/1.1"] })
     : Deno.listen(listen);
-  let front: Front | undefined;
+  // Set once the front starts (after the server, whose port it needs); no request comes before.
+  const started: { front?: Front } = {};
   let server: Deno.HttpServer<Deno.NetAddr>;
   try {
     server = Deno.serve({
@@ -67,7 +68,7 @@ export function serveHttp(
       onListen: () => {},
       onError: opts.onError,
     }, (req, info) => {
-      const peer = front?.peerOf(info.remoteAddr);
+      const peer = started.front?.peerOf(info.remoteAddr);
       return peer ? handler(req, { remoteAddr: peer }) : NOT_THROUGH_FRONT();
     });
   } catch (err) {
@@ -91,7 +92,7 @@ export function serveHttp(
         "connections",
     );
   }
-  front = startFront({
+  const f = started.front = startFront({
     listener,
     tls: opts.tls !== null,
     upstreamPort: server.addr.port,
@@ -100,7 +101,6 @@ export function serveHttp(
     maxWsMessageBytes: opts.front.maxWsMessageBytes,
     ...(probe ? { fds: new FdBudget(probe) } : {}),
   });
-  const f = front;
   return {
     addr: listener.addr as Deno.NetAddr,
     front: f,
