@@ -62,6 +62,21 @@ export function parseRequestHead(head: Uint8Array): RequestHead | string {
   return { method: m[1], upgrade, contentLength, chunked };
 }
 
+/**
+ * `head` with the header `name: value` right after its request line, and every header of that
+ * name the client sent removed (so a client cannot pass its own). `name` is lower case.
+ */
+export function withHeader(head: Uint8Array, name: string, value: string): Uint8Array {
+  const lines = latin1(head).split("\r\n");
+  const prefix = `${name}:`;
+  const kept = lines.filter((l, i) => i === 0 || !l.toLowerCase().startsWith(prefix));
+  kept.splice(1, 0, `${name}: ${value}`);
+  const text = kept.join("\r\n");
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+
 /** The status code of a response head, or 0 when it is not one. */
 export function responseStatus(head: Uint8Array): number {
   const m = /^HTTP\/1\.[01] (\d{3})/.exec(latin1(head.subarray(0, 16)));

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { FDS_PER_CONNECTION, type Front, startFront } from "./front.ts";
+import { FDS_PER_CONNECTION, type Front, PEER_HEADER, startFront } from "./front.ts";
 import { FdBudget, fdMargin, openFdProbe } from "../runtime/fd_limit.ts";
 import { log } from "../runtime/log.ts";
 import type { RequestInfo } from "./handler.ts";
@@ -38,6 +38,22 @@ const NOT_THROUGH_FRONT = () =>
     headers: { "Content-Type": "text/plain; charset=utf-8" },
   });
 
+/** Where the server behind the front listens: a Unix socket under `./data` (see `front.ts`). */
+function socketPath(): string {
+  return `./data/.zws-http-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}.sock`;
+}
+
+/** The client's address from {@link PEER_HEADER}, when it carries `token`. */
+export function peerFromHeader(value: string | null, token: string): Deno.NetAddr | undefined {
+  if (value === null) return undefined;
+  const [t, hostname, port] = value.split(" ");
+  if (t === undefined || t.length !== token.length || hostname === undefined) return undefined;
+  let diff = 0;
+  for (let i = 0; i < t.length; i++) diff |= t.charCodeAt(i) ^ token.charCodeAt(i);
+  if (diff !== 0) return undefined;
+  return { transport: "tcp", hostname, port: Number(port) || 0 };
+}
+
 /** Serves `handler` on the port. Throws Deno's error when the port cannot be bound. */
 export function serveHttp(
   opts: ServeHttpOptions,
@@ -58,19 +74,30 @@ export function serveHttp(
   const listener: Deno.Listener = opts.tls
     ? Deno.listenTls({ ...listen, ...opts.tls, alpnProtocols: ["http/1.1"] })
     : Deno.listen(listen);
-  // Set once the front starts (after the server, whose port it needs); no request comes before.
-  const started: { front?: Front } = {};
-  let server: Deno.HttpServer<Deno.NetAddr>;
+  const token = crypto.randomUUID();
+  const behind = (req: Request) => {
+    const peer = peerFromHeader(req.headers.get(PEER_HEADER), token);
+    return peer ? handler(req, { remoteAddr: peer }) : NOT_THROUGH_FRONT();
+  };
+  let server: Deno.HttpServer;
+  let upstream: { path: string } | { port: number };
   try {
-    server = Deno.serve({
-      port: 0,
-      hostname: "127.0.0.1",
-      onListen: () => {},
-      onError: opts.onError,
-    }, (req, info) => {
-      const peer = started.front?.peerOf(info.remoteAddr);
-      return peer ? handler(req, { remoteAddr: peer }) : NOT_THROUGH_FRONT();
-    });
+    try {
+      const path = socketPath();
+      Deno.mkdirSync("./data", { recursive: true });
+      server = Deno.serve({ path, onListen: () => {}, onError: opts.onError }, behind);
+      upstream = { path };
+    } catch (err) {
+      // No Unix socket (permissions, another platform): a TCP loopback port, which buffers more
+      // for a client that stopped reading (see front.ts).
+      log("info", "http", `front -> server over TCP loopback (no Unix socket: ${err})`);
+      const tcp = Deno.serve(
+        { port: 0, hostname: "127.0.0.1", onListen: () => {}, onError: opts.onError },
+        behind,
+      );
+      server = tcp;
+      upstream = { port: tcp.addr.port };
+    }
   } catch (err) {
     listener.close();
     throw err;
@@ -92,10 +119,11 @@ export function serveHttp(
         "connections",
     );
   }
-  const f = started.front = startFront({
+  const f: Front = startFront({
     listener,
     tls: opts.tls !== null,
-    upstreamPort: server.addr.port,
+    upstream,
+    peerToken: token,
     requestTimeoutMs: opts.front.requestTimeoutMs,
     maxConnections: opts.front.maxConnections,
     maxWsMessageBytes: opts.front.maxWsMessageBytes,
@@ -108,6 +136,7 @@ export function serveHttp(
       f.stopAccepting();
       await server.shutdown();
       await f.close();
+      if ("path" in upstream) await Deno.remove(upstream.path).catch(() => {});
     },
   };
 }
