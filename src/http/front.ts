@@ -24,20 +24,21 @@
  * name is removed), so the per-IP limits see clients, not the front; the server refuses a request
  * without it.
  *
- * The server is best reached over a Unix socket: a TCP loopback hop doubles what a client that
- * stopped reading takes up in kernel buffers before Deno counts it in `bufferedAmount` (4 -> 8 MB
- * measured; a Unix socket adds 0.2 MB), and the clients' buffer budget sees only what Deno counts.
+ * A cost to know: the loopback hop doubles what a client that stopped reading takes up in kernel
+ * buffers before Deno counts it in `bufferedAmount` (about 4 -> 8 MB measured), which the clients'
+ * buffer budget does not see (it is not the process's RSS either). A Unix socket would add only
+ * 0.2 MB, but Deno 2.9 wants its absolute path in `--allow-net=unix:<path>`.
  *
  * @module
  */
 import {
   closeFrame,
   headEnd,
-  withHeader,
   MAX_BODY_BYTES,
   MAX_HEAD_BYTES,
   parseRequestHead,
   responseStatus,
+  withHeader,
   WsFrameScanner,
 } from "./front_protocol.ts";
 import type { FdBudget } from "../runtime/fd_limit.ts";
@@ -489,7 +490,11 @@ class Link {
     this.#requests++;
     if (first && !(await this.#connectServer())) return;
     const a = this.#client.remoteAddr as Deno.NetAddr;
-    const passed = withHeader(head, PEER_HEADER, `${this.#ctx.opts.peerToken} ${a.hostname} ${a.port}`);
+    const passed = withHeader(
+      head,
+      PEER_HEADER,
+      `${this.#ctx.opts.peerToken} ${a.hostname} ${a.port}`,
+    );
     if (!req.upgrade) {
       this.#bodyLeft = req.contentLength;
       return await this.#toServer(passed);

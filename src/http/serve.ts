@@ -38,11 +38,6 @@ const NOT_THROUGH_FRONT = () =>
     headers: { "Content-Type": "text/plain; charset=utf-8" },
   });
 
-/** Where the server behind the front listens: a Unix socket under `./data` (see `front.ts`). */
-function socketPath(): string {
-  return `./data/.zws-http-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}.sock`;
-}
-
 /** The client's address from {@link PEER_HEADER}, when it carries `token`. */
 export function peerFromHeader(value: string | null, token: string): Deno.NetAddr | undefined {
   if (value === null) return undefined;
@@ -79,25 +74,14 @@ export function serveHttp(
     const peer = peerFromHeader(req.headers.get(PEER_HEADER), token);
     return peer ? handler(req, { remoteAddr: peer }) : NOT_THROUGH_FRONT();
   };
-  let server: Deno.HttpServer;
-  let upstream: { path: string } | { port: number };
+  // The server on a loopback port. (A Unix socket would hold less for a client that stopped
+  // reading, but Deno 2.9 wants each socket's absolute path in --allow-net=unix:<path>.)
+  let server: Deno.HttpServer<Deno.NetAddr>;
   try {
-    try {
-      const path = socketPath();
-      Deno.mkdirSync("./data", { recursive: true });
-      server = Deno.serve({ path, onListen: () => {}, onError: opts.onError }, behind);
-      upstream = { path };
-    } catch (err) {
-      // No Unix socket (permissions, another platform): a TCP loopback port, which buffers more
-      // for a client that stopped reading (see front.ts).
-      log("info", "http", `front -> server over TCP loopback (no Unix socket: ${err})`);
-      const tcp = Deno.serve(
-        { port: 0, hostname: "127.0.0.1", onListen: () => {}, onError: opts.onError },
-        behind,
-      );
-      server = tcp;
-      upstream = { port: tcp.addr.port };
-    }
+    server = Deno.serve(
+      { port: 0, hostname: "127.0.0.1", onListen: () => {}, onError: opts.onError },
+      behind,
+    );
   } catch (err) {
     listener.close();
     throw err;
@@ -122,7 +106,7 @@ export function serveHttp(
   const f: Front = startFront({
     listener,
     tls: opts.tls !== null,
-    upstream,
+    upstream: { port: server.addr.port },
     peerToken: token,
     requestTimeoutMs: opts.front.requestTimeoutMs,
     maxConnections: opts.front.maxConnections,
@@ -136,7 +120,6 @@ export function serveHttp(
       f.stopAccepting();
       await server.shutdown();
       await f.close();
-      if ("path" in upstream) await Deno.remove(upstream.path).catch(() => {});
     },
   };
 }
