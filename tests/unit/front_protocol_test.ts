@@ -4,6 +4,7 @@ import {
   headEnd,
   parseRequestHead,
   responseStatus,
+  withHeader,
   WsFrameScanner,
 } from "../../src/http/front_protocol.ts";
 
@@ -134,4 +135,15 @@ Deno.test("WsFrameScanner.untilBoundary() says how much of a chunk ends the fram
   s.scan(f.subarray(100, 308));
   assert.ok(s.atBoundary);
   assert.deepEqual([...closeFrame(1009, "x")], [0x88, 3, 0x03, 0xf1, 0x78]);
+});
+
+Deno.test("withHeader() puts the header after the request line and drops the client's own", () => {
+  const head = enc(
+    "GET /ws HTTP/1.1\r\nHost: x\r\nX-Zws-Peer: forged 6.6.6.6 1\r\nx-zws-peer: again\r\n\r\n",
+  );
+  const out = new TextDecoder().decode(withHeader(head, "x-zws-peer", "t 10.0.0.1 5000"));
+  assert.equal(out, "GET /ws HTTP/1.1\r\nx-zws-peer: t 10.0.0.1 5000\r\nHost: x\r\n\r\n");
+  const raw = concat(enc("GET / HTTP/1.1\r\nX-Name: caf"), Uint8Array.of(0xe9), enc("\r\n\r\n"));
+  const bytes = withHeader(raw, "x-zws-peer", "v");
+  assert.equal(bytes[bytes.length - 5], 0xe9, "other bytes pass unchanged (latin1 round trip)");
 });
