@@ -109,39 +109,42 @@ export interface Front {
 
 const rateLog = new RateLimitedLog(5000);
 
-/** Read buffers of 64 KiB, lent to a connection while its reads fill small buffers. */
-const bigBuffers: Uint8Array[] = [];
+/** Largest read buffer of a connection, in bytes. */
+const MAX_READ_BYTES = 64 * 1024;
 
 /**
- * Reads into a small buffer of its own, and into a lent 64 KiB one while reads fill it: an idle
- * connection (whose read is pending) holds only the small one.
+ * A connection's read buffer, sized to its traffic: it doubles when a read fills it (up to 64 KiB)
+ * and halves after 32 reads in a row that use less than a quarter of it (down to its first size). A read
+ * holds its buffer while it waits, so an idle connection holds a small one, and a busy one reads
+ * a burst in few calls (each read and write costs a round trip into Deno's runtime).
  */
 class Reads {
-  #small: Uint8Array;
-  #big: Uint8Array | undefined;
-  #wantBig = false;
-  constructor(small: number) {
-    this.#small = new Uint8Array(small);
+  #buf: Uint8Array;
+  readonly #min: number;
+  constructor(min: number) {
+    this.#min = min;
+    this.#buf = new Uint8Array(min);
   }
   async read(conn: Deno.Conn): Promise<Uint8Array | null> {
-    const buf = this.#wantBig
-      ? (this.#big ??= bigBuffers.pop() ?? new Uint8Array(65536))
-      : this.#small;
+    const buf = this.#buf;
     const n = await conn.read(buf);
     if (n === null) return null;
-    this.#wantBig = n === buf.length;
     return buf.subarray(0, n);
   }
-  /** Gives the big buffer back once the chunk read into it was used, unless the next read wants it. */
-  release(): void {
-    if (this.#big && !this.#wantBig) {
-      if (bigBuffers.length < 64) bigBuffers.push(this.#big);
-      this.#big = undefined;
-    }
-  }
-  drop(): void {
-    this.#wantBig = false;
-    this.release();
+  /** Small reads in a row: after 32, the buffer halves. */
+  #small = 0;
+  /** Sizes the next read's buffer after the chunk just read (of `n` bytes) was used. */
+  release(n: number): void {
+    const size = this.#buf.length;
+    if (n === size && size < MAX_READ_BYTES) {
+      this.#buf = new Uint8Array(size * 2);
+      this.#small = 0;
+    } else if (n < size / 4 && size > this.#min) {
+      if (++this.#small >= 32) {
+        this.#buf = new Uint8Array(size / 2);
+        this.#small = 0;
+      }
+    } else this.#small = 0;
   }
 }
 
@@ -403,13 +406,11 @@ class Link {
         if (chunk === null) return;
         this.#lastActivity = performance.now();
         if (this.#phase !== "closing") await this.#onClientBytes(chunk);
-        reads.release();
+        reads.release(chunk.length);
       }
     } catch {
       // Reset, closed by us, or a TLS handshake that failed: the connection ends.
       this.#shut();
-    } finally {
-      reads.drop();
     }
   }
 
@@ -595,13 +596,12 @@ class Link {
         } finally {
           this.#writingToClient = false;
         }
-        reads.release();
+        reads.release(chunk.length);
         if (this.#closeCode && this.#fromServer?.atBoundary) await this.#sendClose();
       }
     } catch {
       // Reset or closed by us.
     } finally {
-      reads.drop();
       this.#answered?.(false);
       if (this.#closeCode && this.#fromServer?.atBoundary) await this.#sendClose();
       else if (!this.#closeCode && this.#phase !== "closing" && !this.#ended) {
