@@ -185,3 +185,61 @@ Deno.test({
     }
   },
 });
+
+/** A Python that has pyzmq (Debian's python3-zmq; the project does not install it), or null. */
+async function pythonWithZmq(): Promise<string | null> {
+  for (const python of ["python3", "/usr/bin/python3"]) {
+    try {
+      const out = await new Deno.Command(python, {
+        args: ["-c", "import zmq"],
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      if (out.success) return python;
+    } catch { /* not there */ }
+  }
+  return null;
+}
+const PYTHON = await pythonWithZmq();
+
+Deno.test({
+  name: "ingress: a pyzmq producer with heartbeats gets through; its 50-frame message is oversize",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  ignore: PYTHON === null,
+  fn: async () => {
+    const zws = await startZws(["--no-demo"]);
+    const client = await openClient(zws.wsUrl);
+    const script = `
+import json, sys, time, zmq
+pub = zmq.Context().socket(zmq.PUB)
+pub.setsockopt(zmq.HEARTBEAT_IVL, 100)
+pub.setsockopt(zmq.HEARTBEAT_TIMEOUT, 300)
+pub.connect(sys.argv[1])
+time.sleep(0.5)
+for i in range(20):
+    pub.send_multipart([b"py", json.dumps({"x": time.time() * 1000, "y": i}).encode()])
+    time.sleep(0.05)
+pub.send_multipart([b" " * (1024 * 1024 - 1)] * 50)
+pub.send_multipart([b"py", json.dumps({"x": time.time() * 1000, "y": 20}).encode()])
+time.sleep(0.5)
+pub.close(500)
+`;
+    try {
+      const out = await new Deno.Command(PYTHON!, {
+        args: ["-c", script, zws.ingress],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.ok(out.success, new TextDecoder().decode(out.stderr));
+      await waitFor(() => client.points().length === 21, 5000, "21 points from Python");
+      assert.deepEqual(client.points().map((p) => p.y), Array.from({ length: 21 }, (_, i) => i));
+      const m = await metrics(zws);
+      assert.equal(metric(m, 'zws_ingress_rejected_total{reason="oversize"}'), 1);
+      assert.equal(metric(m, 'zws_producer_connections_dropped_total{reason="protocol"}'), 0);
+    } finally {
+      await client.close();
+      await zws.stop();
+    }
+  },
+});
