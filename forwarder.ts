@@ -107,6 +107,7 @@ export async function startForwarder(config: ForwarderConfig): Promise<Forwarder
       relay = await startRelay({
         ingress: config.ingress,
         maxMessageBytes: config.maxMessageBytes,
+        nativeIngress: config.nativeIngress,
         demo: config.demo,
         bus,
         ...(saved?.clean ? { epoch: saved.epoch, lastSeq: saved.lastSeq } : {}),

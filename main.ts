@@ -20,13 +20,8 @@ import { WsBridge } from "./ws_bridge.ts";
 import { collectAfterChurn } from "./src/runtime/gc.ts";
 import { createHandler } from "./src/http/handler.ts";
 import { serverContext } from "./src/http/server_context.ts";
-import {
-  configOrExit,
-  failToStart,
-  listen,
-  type Listening,
-  runUntilSignal,
-} from "./src/runtime/process.ts";
+import { configOrExit, failToStart, runUntilSignal } from "./src/runtime/process.ts";
+import { type HttpService, serveHttp } from "./src/http/serve.ts";
 import { errorMessage, log, setLogLevel } from "./src/runtime/log.ts";
 import { CLOSE } from "./src/protocol/close_codes.ts";
 
@@ -88,14 +83,25 @@ export async function startServer(
     const b = source.bridge.stats();
     return b.connectionsTotal - b.clients;
   });
-  const handler = createHandler(serverContext(config, secrets, source, startedAt));
-  let http: Listening;
+  const ctx = serverContext(config, secrets, source, startedAt);
+  let http: HttpService | undefined;
+  if (config.front) ctx.front = () => http!.front!.stats();
+  const handler = createHandler(ctx);
   try {
-    http = listen({
+    http = serveHttp({
       port: config.port,
       hostname: config.hostname,
       reusePort: config.reusePort,
       tls: secrets.tls,
+      // The front (on by default): request-head timeout, open-files margin, connection cap and
+      // the WebSocket message bound before Deno holds a message (`src/http/front.ts`).
+      front: config.front
+        ? {
+          maxConnections: config.maxConnections,
+          requestTimeoutMs: config.requestTimeout * 1000,
+          maxWsMessageBytes: config.maxWsMessageBytes,
+        }
+        : null,
     }, handler);
   } catch (err) {
     stopGc();
@@ -113,7 +119,7 @@ export async function startServer(
       closing ??= (async () => {
         stopGc();
         source.bridge.closeClients(CLOSE.going_away, "server shutting down");
-        const served = http.server.shutdown();
+        const served = http!.shutdown();
         log("debug", "main", "stopping the data source and the bridge");
         await source.stop();
         log("debug", "main", "bridge closed; waiting for http");

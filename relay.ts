@@ -4,8 +4,13 @@
  * the bus and fans out to browsers.
  *
  * Under Deno, a JavaScript ZeroMQ socket that receives on TCP stops receiving once peers connect
- * later or restart (docs/architecture.md, "ZeroMQ under Deno"). So the TCP side is a native `zmq.Proxy`
- * (XSubscriber bound on the ingress <-> XPublisher on inproc) and JavaScript receives on inproc only.
+ * later or restart (docs/architecture.md, "ZeroMQ under Deno"). So a native `zmq.Proxy` (XSubscriber <->
+ * XPublisher on inproc) sits between the producers and JavaScript, which receives on inproc only.
+ *
+ * Plain producers (no CURVE, a tcp:// ingress) are read by `src/zmq/plain_ingress.ts`, a ZMTP reader
+ * that bounds a whole message by `maxMessageBytes` before holding it (libzmq bounds only each
+ * frame). Its messages reach the same receive loop through a bounded queue
+ * (`src/relay/message_queue.ts`), with a governor of their own, so everything after it is the same.
  *
  * With `curve` options the ingress is a CURVE server: producers must know its public key and hold a
  * key pair whose public key is on the allow-list (checked by the ZAP handler in `src/zmq/zap.ts`, which
@@ -35,6 +40,7 @@ import { endReceiveLoop, isStopMessage, stopMessage } from "./src/zmq/loop_stop.
 import type { RelayOptions, RelayStats } from "./src/relay/worker_messages.ts";
 import { openRelaySockets } from "./src/relay/sockets.ts";
 import { runRelayWorker, type WorkerScope } from "./src/relay/worker_glue.ts";
+import { mergeInputs } from "./src/relay/message_queue.ts";
 
 /** A running relay; {@link startRelay} makes one. */
 export interface Relay {
@@ -70,18 +76,36 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const stopToken = crypto.randomUUID();
   const probeToken = crypto.randomUUID();
   const rateLog = new RateLimitedLog(5000);
+  const stats: RelayStats = {
+    messages: 0,
+    points: 0,
+    rejected: {},
+    lastSeq: 0,
+    pending: 0,
+    loopRestarts: 0,
+    busWaitMs: 0,
+  };
+  const countReject = (reason: RejectReason, detail: string, n = 1) => {
+    stats.rejected[reason] = (stats.rejected[reason] ?? 0) + n;
+    rateLog.log("warn", "relay", reason, `dropped producer input: ${reason} (${detail})`);
+  };
   const {
     inbox,
     bus,
     zap,
     ingress,
+    plain,
+    plainQueue,
     proxy,
     proxyDone,
     control,
     demoIngress,
     sockets,
     closeAll,
-  } = await openRelaySockets(opts, rateLog);
+  } = await openRelaySockets(opts, rateLog, (reason, detail) => {
+    stats.messages++;
+    countReject(reason, detail);
+  });
 
   // The store (when persisting) holds the epoch and seq: a clean restart continues them, a crash
   // continues after every seq it reserved (src/store/point_store.ts).
@@ -103,19 +127,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   units.merge(writer.loadUnits());
   const unitsChanged = new Map<string, string>();
   let unitsSentAt = performance.now();
-  const stats: RelayStats = {
-    messages: 0,
-    points: 0,
-    rejected: {},
-    lastSeq: Math.max(opts.lastSeq ?? 0, start?.lastSeq ?? 0),
-    pending: 0,
-    loopRestarts: 0,
-    busWaitMs: 0,
-  };
-  const countReject = (reason: RejectReason, detail: string, n = 1) => {
-    stats.rejected[reason] = (stats.rejected[reason] ?? 0) + n;
-    rateLog.log("warn", "relay", reason, `dropped producer input: ${reason} (${detail})`);
-  };
+  stats.lastSeq = Math.max(opts.lastSeq ?? 0, start?.lastSeq ?? 0);
   const seq = new Sequencer(
     epoch,
     stats.lastSeq,
@@ -167,10 +179,14 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     try {
       prober.send(stopMessage(probeToken)).catch(() => {});
     } catch { /* not created yet, or closed: the next one goes */ }
+    plainQueue?.push(null);
   };
+  // One governor per way in: each sees the time its own probe takes through its own queue.
   const governor = new IngressGovernor();
   // The supervisor's messages (stop, stats) get a turn even while the loops never wait.
   const attention = opts.attention ? new Attention(opts.attention) : undefined;
+  const plainGovernor = new IngressGovernor();
+  const nextMessage = mergeInputs(() => inbox.receive(), plainQueue);
 
   // Receive loop: producers' messages -> validation -> the sequencer's bounded queue. It never
   // waits on the bus, so it keeps taking producers' input (and shedding what does not fit, counted
@@ -180,10 +196,14 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       // The fault point sits before the receive: a test's failure then loses no message.
       const fault = faults.check("relay.receive");
       if (fault) await fault;
-      const frames = await inbox.receive();
+      const { frames, plain: fromPlain } = await nextMessage();
       if (attention?.raised) await attention.yieldTurn();
       if (performance.now() - lastProbeSent >= PROBE_INTERVAL_MS) sendProbe();
-      const shedNow = governor.shed();
+      if (frames === null) {
+        plainGovernor.probeSeen();
+        continue;
+      }
+      const shedNow = (fromPlain ? plainGovernor : governor).shed();
       if (closeRequested || isStopMessage(frames, stopToken)) {
         stopped = true;
         signal();
@@ -278,6 +298,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const probeTimer = setInterval(sendProbe, PROBE_INTERVAL_MS);
   const pump = Promise.all([receiveLoop.done, sendLoop.done]).then(() => {});
 
+  plain?.start();
+
   const demoStop = new AbortController();
   const demoDone = opts.demo
     ? runProducer({ endpoint: demoIngress, rate: 10, signal: demoStop.signal }).catch((err) =>
@@ -314,12 +336,16 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       loopRestarts: stats.loopRestarts! + (zap?.restarts ?? 0),
       rejected: { ...stats.rejected },
       ...(zap ? { producersRefused: zap.refused } : {}),
+      ...(plain ? { ingress: plain.stats() } : {}),
     }),
     close() {
       closing ??= (async () => {
         demoStop.abort();
         await demoDone;
         log("debug", "relay", "demo stopped");
+        // Producers first: no more input (what is queued and not yet parsed is dropped).
+        plainQueue?.close();
+        await plain?.close();
         // End both receive loops (ours, and the bridge's on the bus) before closing: closing a
         // socket with a receive pending crashes the process under Deno (a uv_poll callback runs
         // on the freed poller).

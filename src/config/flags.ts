@@ -19,7 +19,16 @@ import {
   int,
   origins,
 } from "./parsers.ts";
-import { GiB, KiB, level, maxMessageBytes, MiB, noDemo, noPersist } from "./flags_shared.ts";
+import {
+  GiB,
+  KiB,
+  level,
+  maxMessageBytes,
+  MiB,
+  nativeIngress,
+  noDemo,
+  noPersist,
+} from "./flags_shared.ts";
 import { SECURITY_FLAGS } from "./flags_security.ts";
 import { FORWARDER_FLAGS } from "./flags_forwarder.ts";
 import { NATS_FLAG_TABLE } from "./flags_nats.ts";
@@ -84,6 +93,8 @@ export const SERVER_FLAGS = {
   demo: noDemo,
   /** Largest producer message accepted, in bytes (all frames together). */
   maxMessageBytes,
+  /** Plain producers connect to libzmq's socket, not the ZMTP reader (size limit per frame). */
+  nativeIngress,
   /** Seconds a point's x may lie from the server's clock, either way (0 = any finite x). */
   xWindow: value({
     flag: "x-window",
@@ -216,7 +227,40 @@ export const LIMIT_FLAGS = {
     fallback: 4096,
     shown: "4096",
     parse: int(64, 16 * MiB),
-    help: "largest message a client may send; larger closes it with 1009",
+    help: "largest message a client may send; larger closes it with 1009 (the front ends it " +
+      "before Deno holds it)",
+  }),
+  /** Most TCP connections the front holds at once (0: only the open-files margin). */
+  maxConnections: value({
+    flag: "max-connections",
+    arg: "<n>",
+    env: "ZWS_MAX_CONNECTIONS",
+    fallback: 20000,
+    shown: "20000",
+    parse: int(0, 10_000_000),
+    help: "most TCP connections at once on --port, 0 = only the open-files margin " +
+      "(docs/securing.md)",
+  }),
+  /** Seconds a connection may take to send a complete request head before it is closed. */
+  requestTimeout: value({
+    flag: "request-timeout",
+    arg: "<s>",
+    env: "ZWS_REQUEST_TIMEOUT",
+    fallback: 10,
+    shown: "10",
+    parse: int(1, 3600),
+    help: "seconds a connection may take to send its request head",
+  }),
+  /**
+   * Whether the HTTP front (`src/http/front.ts`) owns the public port: request-head timeout,
+   * open-files margin, connection cap, WebSocket message bound. False: `Deno.serve` on the port.
+   */
+  front: toggle({
+    flag: "no-front",
+    env: "ZWS_NO_FRONT",
+    meaning: (on: boolean) => !on,
+    help: "serve --port with Deno.serve alone: no request timeout, no open-files margin, no " +
+      "early WebSocket message bound (for a proxy in front that does these)",
   }),
 } as const satisfies FlagTable;
 

@@ -5,7 +5,7 @@
  */
 import { type FlagTable, ruled, value } from "./flag.ts";
 import { connectEndpoint, endpoint, hostname, int, text } from "./parsers.ts";
-import { level, maxMessageBytes, noDemo, noPersist } from "./flags_shared.ts";
+import { level, maxMessageBytes, nativeIngress, noDemo, noPersist } from "./flags_shared.ts";
 
 /** The forwarder's settings (`deno task forwarder`). */
 export const FORWARDER_FLAGS = {
@@ -92,6 +92,8 @@ export const FORWARDER_FLAGS = {
   demo: noDemo,
   /** Largest producer message accepted, in bytes. */
   maxMessageBytes,
+  /** Plain producers connect to libzmq's socket, not the ZMTP reader (size limit per frame). */
+  nativeIngress,
   /** Lowest log level printed. */
   logLevel: level,
 } as const satisfies FlagTable;

@@ -26,6 +26,17 @@ export const maxMessageBytes = value({
   help: "largest producer message accepted, in bytes (all frames together)",
 });
 
+/**
+ * `--native-ingress`: plain producers connect to libzmq's socket instead of zws's ZMTP reader
+ * (`src/zmq/plain_ingress.ts`); the size limit then holds per frame only. For libzmq < 4.0.
+ */
+export const nativeIngress = toggle({
+  flag: "native-ingress",
+  env: "ZWS_NATIVE_INGRESS",
+  help: "plain producers connect to libzmq's own socket, not zws's ZMTP reader: for libzmq < 4.0 " +
+    "producers; the size limit then holds per frame only",
+});
+
 /** `--no-demo`: the setting is whether the demo runs. */
 export const noDemo = toggle({
   flag: "no-demo",

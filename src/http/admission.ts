@@ -139,7 +139,8 @@ export function createAdmission(ctx: HttpContext): Admission {
         ),
       );
     }
-    if (!originAllowed(req.headers.get("origin"), req.url, ctx.allowOrigins)) {
+    const own = ctx.secure ? req.url.replace(/^http:/, "https:") : req.url;
+    if (!originAllowed(req.headers.get("origin"), own, ctx.allowOrigins)) {
       return reject(kind, "origin", ip, text(403, "origin not allowed\n"));
     }
     return null;

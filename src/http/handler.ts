@@ -32,6 +32,7 @@ import { createAdmission } from "./admission.ts";
 
 export { originAllowed } from "./admission.ts";
 export { SECURITY_HEADERS } from "./headers.ts";
+import type { FrontStats } from "./front.ts";
 
 /** What the HTTP side needs from the hub (`WsBridge` in `ws_bridge.ts`). */
 export interface Hub extends EventStreamBridge, HeldHistory {
@@ -84,6 +85,13 @@ export interface HttpContext {
   beforeUpgrade?: (req: Request) => Promise<void>;
   /** Reads the point store for `/api/history` (absent: memory only, e.g. a gateway). */
   storeRange?: StoreRangeReader;
+  /**
+   * The public port speaks TLS but requests arrive in plain text (the front terminates TLS): the
+   * server's own origin, for the Origin check, is then `https:`.
+   */
+  secure?: boolean;
+  /** The HTTP front's counters, for `/metrics` (absent with `--no-front`). */
+  front?: () => FrontStats;
 }
 
 /** Which endpoint a check is for (their refusals are counted apart). */

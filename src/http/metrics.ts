@@ -6,6 +6,7 @@
  */
 import { REJECT_REASONS } from "../protocol/ingress.ts";
 import type { RelayStats } from "../relay/worker_messages.ts";
+import type { FrontStats } from "./front.ts";
 import type { BridgeStats } from "../protocol/stats.ts";
 import { AUTH_FAILURE_REASONS, type AuthFailureReason } from "./auth.ts";
 import { storeMetrics, writerInto } from "./prometheus.ts";
@@ -63,6 +64,8 @@ export interface MetricsSnapshot {
   server: ServerStats;
   /** Present on a gateway (`--upstream`). */
   upstream?: UpstreamMetrics;
+  /** The HTTP front's counters (absent with `--no-front`). */
+  front?: FrontStats;
 }
 
 /** Renders a snapshot in the Prometheus text format (version 0.0.4). */
@@ -81,6 +84,25 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "",
     m.bridge.connectionsTotal,
   ]]);
+  if (m.front) {
+    const f = m.front;
+    metric("zws_connections", "gauge", "TCP connections open on the HTTP port.", [[
+      "",
+      f.connections,
+    ]]);
+    metric(
+      "zws_connections_refused_total",
+      "counter",
+      "TCP connections refused by the front, by reason (503 on plain HTTP).",
+      Object.entries(f.refused).map(([r, n]) => [`{reason="${r}"}`, n]),
+    );
+    metric(
+      "zws_connections_closed_total",
+      "counter",
+      "TCP connections closed by the front, by reason.",
+      Object.entries(f.closed).map(([r, n]) => [`{reason="${r}"}`, n]),
+    );
+  }
   metric(
     "zws_ws_rejected_total",
     "counter",
@@ -98,7 +120,11 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "counter",
     "WebSocket connections closed by the server for a limit or an expired token, by reason.",
     [
-      [`{reason="message_too_big"}`, m.bridge.clientsClosedTooBig],
+      // The front cuts a message over the limit before Deno holds it; the hub, one that got past.
+      [
+        `{reason="message_too_big"}`,
+        m.bridge.clientsClosedTooBig + (m.front?.closed.ws_message_too_big ?? 0),
+      ],
       [`{reason="token_expired"}`, m.bridge.clientsClosedTokenExpired],
     ],
   );
@@ -137,6 +163,22 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "counter",
     "Producer connections refused by the CURVE allow-list.",
     [["", m.relay.producersRefused ?? 0]],
+  );
+  metric(
+    "zws_producer_connections",
+    "gauge",
+    "Producer connections open on the plain ingress (ZMTP reader).",
+    [["", m.relay.ingress?.connections ?? 0]],
+  );
+  metric(
+    "zws_producer_connections_dropped_total",
+    "counter",
+    "Producer connections closed for breaking ZMTP (or a handshake not done in 10 s), or " +
+      "refused near the open-files limit.",
+    [
+      [`{reason="protocol"}`, m.relay.ingress?.protocolErrors ?? 0],
+      [`{reason="fd_limit"}`, m.relay.ingress?.refused ?? 0],
+    ],
   );
   metric("zws_last_seq", "gauge", "Last sequence number assigned by the relay.", [[
     "",

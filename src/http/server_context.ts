@@ -33,6 +33,8 @@ export function serverContext<B extends SourceBridge & Hub>(
     auth: secrets.authSecret ? createTokenVerifier(secrets.authSecret) : null,
     maxClientsPerIp: config.maxClientsPerIp,
     upgradeRate: config.upgradeRate,
+    // The front terminates TLS: requests reach the handler as http: while the page is https:.
+    secure: secrets.tls !== null && config.front,
     storeRange: source.storeRange,
     ...source.http,
   };

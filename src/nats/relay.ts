@@ -166,6 +166,7 @@ export async function startJetStreamRelay(
     relay = await startRelay({
       ingress: config.ingress,
       maxMessageBytes: config.maxMessageBytes,
+      nativeIngress: config.nativeIngress,
       demo: config.demo,
       bus,
       logLevel: config.logLevel,

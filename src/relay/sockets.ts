@@ -6,6 +6,11 @@
  * proxy: under Deno a JavaScript socket that receives on TCP loses messages (docs/architecture.md,
  * "ZeroMQ under Deno").
  *
+ * Plain producers (no CURVE, a tcp:// ingress) are read by `src/zmq/plain_ingress.ts` instead, a
+ * ZMTP reader on `Deno.listen` that bounds a whole message by `maxMessageBytes` before holding it
+ * (libzmq bounds only each frame); its messages go to a bounded queue (`message_queue.ts`). CURVE
+ * producers (and `nativeIngress`, and ipc://) connect to the XSubscriber itself.
+ *
  * @module
  */
 import * as zmq from "zeromq";
@@ -13,6 +18,10 @@ import type { RelayOptions } from "./worker_messages.ts";
 import { ZAP_DOMAIN } from "../zmq/curve.ts";
 import { startZapHandler, type ZapHandler } from "../zmq/zap.ts";
 import { errorMessage, log, type RateLimitedLog } from "../runtime/log.ts";
+import type { RejectReason } from "../protocol/ingress.ts";
+import { listenPlainIngress, type PlainIngress, tcpListenAddress } from "../zmq/plain_ingress.ts";
+import { MessageQueue } from "./message_queue.ts";
+import { FdBudget, openFdProbe } from "../runtime/fd_limit.ts";
 
 let relayCount = 0;
 
@@ -27,6 +36,10 @@ export interface RelaySockets {
   zap?: ZapHandler;
   /** The ingress actually bound (a `*` port resolved). */
   ingress: string;
+  /** The plain ingress (absent: CURVE, `nativeIngress`, or not tcp://); started by the caller. */
+  plain?: PlainIngress;
+  /** Where {@link RelaySockets.plain} queues its messages. */
+  plainQueue?: MessageQueue;
   proxy: zmq.Proxy;
   /** Settles when the proxy has ended. */
   proxyDone: Promise<void>;
@@ -46,6 +59,7 @@ export interface RelaySockets {
 export async function openRelaySockets(
   opts: RelayOptions,
   rateLog: RateLimitedLog,
+  onPlainDropped: (reason: RejectReason, detail: string) => void,
 ): Promise<RelaySockets> {
   const id = `${Date.now().toString(36)}-${relayCount++}`;
   const internal = `inproc://zws-relay-${id}`;
@@ -89,14 +103,33 @@ export async function openRelaySockets(
   const bus = new zmq.Publisher({ sendHighWaterMark: 1000, noDrop: true });
   const sockets = [front, back, inbox, bus];
   const closeAll = () => sockets.forEach((s) => s.closed || s.close());
+  // Plain producers on tcp:// are read by the ZMTP reader (whole-message limit).
+  const plainPath = !opts.curve && !opts.nativeIngress && tcpListenAddress(opts.ingress) !== null;
+  const plainQueue = plainPath
+    ? new MessageQueue(Math.max(8 * 1024 * 1024, 4 * opts.maxMessageBytes))
+    : undefined;
+  let plain: PlainIngress | undefined;
+  let ingress: string;
   try {
-    await front.bind(opts.ingress);
+    if (plainQueue) {
+      const probe = openFdProbe();
+      plain = listenPlainIngress({
+        endpoint: opts.ingress,
+        maxMessageBytes: opts.maxMessageBytes,
+        deliver: (frames) => plainQueue.push(frames),
+        onDropped: onPlainDropped,
+        ...(probe ? { fds: new FdBudget(probe) } : {}),
+      });
+      ingress = plain.endpoint;
+    } else {
+      await front.bind(opts.ingress);
+      ingress = front.lastEndpoint ?? opts.ingress;
+    }
   } catch (err) {
     closeAll();
     await zap?.close();
     throw new Error(`cannot bind ingress ${opts.ingress}: ${errorMessage(err)}`);
   }
-  const ingress = front.lastEndpoint ?? opts.ingress;
   let proxy: zmq.Proxy;
   let proxyDone: Promise<void>;
   try {
@@ -110,6 +143,7 @@ export async function openRelaySockets(
     proxyDone = proxy.run().catch((err) => log("error", "relay", `proxy: ${errorMessage(err)}`));
   } catch (err) {
     closeAll();
+    await plain?.close();
     await zap?.close();
     throw new Error(`cannot start relay: ${errorMessage(err)}`);
   }
@@ -121,6 +155,8 @@ export async function openRelaySockets(
     bus,
     zap,
     ingress,
+    plain,
+    plainQueue,
     proxy,
     proxyDone,
     control,

@@ -196,6 +196,16 @@ export class RelaySupervisor {
       (s.producersRefused ?? 0);
     this.#carried.loopRestarts = (this.#carried.loopRestarts ?? 0) + (s.loopRestarts ?? 0);
     this.#carried.busWaitMs = (this.#carried.busWaitMs ?? 0) + (s.busWaitMs ?? 0);
+    if (s.ingress) {
+      const c = this.#carried.ingress ??
+        { connections: 0, accepted: 0, protocolErrors: 0, refused: 0 };
+      this.#carried.ingress = {
+        connections: 0,
+        accepted: c.accepted + s.ingress.accepted,
+        protocolErrors: c.protocolErrors + s.ingress.protocolErrors,
+        refused: c.refused + s.ingress.refused,
+      };
+    }
     for (const [k, v] of Object.entries(s.rejected) as [keyof RelayStats["rejected"], number][]) {
       this.#carried.rejected[k] = (this.#carried.rejected[k] ?? 0) + v;
     }
@@ -215,6 +225,17 @@ export class RelaySupervisor {
       pending: s.pending ?? 0,
       loopRestarts: (this.#carried.loopRestarts ?? 0) + (s.loopRestarts ?? 0),
       busWaitMs: (this.#carried.busWaitMs ?? 0) + (s.busWaitMs ?? 0),
+      ...(s.ingress || this.#carried.ingress
+        ? {
+          ingress: {
+            connections: s.ingress?.connections ?? 0,
+            accepted: (this.#carried.ingress?.accepted ?? 0) + (s.ingress?.accepted ?? 0),
+            protocolErrors: (this.#carried.ingress?.protocolErrors ?? 0) +
+              (s.ingress?.protocolErrors ?? 0),
+            refused: (this.#carried.ingress?.refused ?? 0) + (s.ingress?.refused ?? 0),
+          },
+        }
+        : {}),
       // The current generation's store state (a restarted worker reopens the store).
       ...(s.persist ? { persist: s.persist } : {}),
     };

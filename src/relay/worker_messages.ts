@@ -20,6 +20,11 @@ export interface RelayOptions {
   maxMessageBytes: number;
   /** Largest distance of a point's x from the relay's clock, in ms (absent or 0: no check). */
   xWindowMs?: number;
+  /**
+   * Plain producers connect to libzmq's own socket (as before the ZMTP reader): its size limit
+   * holds per frame only (a message of many frames is held whole before it is counted oversize).
+   */
+  nativeIngress?: boolean;
   /** Whether the demo producer runs inside the relay. */
   demo: boolean;
   /** Inproc endpoint the relay publishes sequenced points on. */
@@ -69,6 +74,17 @@ export interface RelayStats {
   persist?: PersistStatus;
   /** Producer connections refused by the CURVE allow-list (absent: 0). */
   producersRefused?: number;
+  /** The plain ingress's connections (absent: CURVE or native ingress). */
+  ingress?: {
+    /** Producer connections open now. */
+    connections: number;
+    /** Producer connections accepted since start. */
+    accepted: number;
+    /** Closed for breaking ZMTP or not completing the handshake in time. */
+    protocolErrors: number;
+    /** Refused near the open-files limit. */
+    refused: number;
+  };
   /** Validated points waiting for the bus now. */
   pending?: number;
   /** Times one of the relay's loops ended and was restarted (absent: 0). */

@@ -66,23 +66,35 @@ export function listen(
       ...(opts.tls ?? {}),
       ...(opts.reusePort ? { reusePort: true } : {}),
       onListen: () => {},
-      onError: (err) => {
-        log("error", "http", errorMessage(err));
-        return new Response("internal error\n", { status: 500 });
-      },
+      onError: internalError,
     }, handler);
   } catch (err) {
-    if (err instanceof Deno.errors.AddrInUse) {
-      throw new Error(`port ${opts.port} on ${opts.hostname} is already in use`);
-    }
-    const what = opts.tls ? " with --cert/--key" : "";
-    throw new Error(
-      `cannot listen on ${opts.hostname}:${opts.port}${what}: ${errorMessage(err).split("\n")[0]}`,
-    );
+    throw listenError(opts, err);
   }
-  const addr = server.addr;
+  return { server, url: httpUrl(server.addr, !!opts.tls) };
+}
+
+/** `http://host:port/` of `addr` (`https:` with TLS; IPv6 in brackets). */
+export function httpUrl(addr: Deno.NetAddr, tls: boolean): string {
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-  return { server, url: `${opts.tls ? "https" : "http"}://${host}:${addr.port}/` };
+  return `${tls ? "https" : "http"}://${host}:${addr.port}/`;
+}
+
+/** Answers a request whose handler threw: the error logged, 500. */
+export function internalError(err: unknown): Response {
+  log("error", "http", errorMessage(err));
+  return new Response("internal error\n", { status: 500 });
+}
+
+/** Why the port of `opts` could not be bound, in one line. */
+export function listenError(opts: ListenOptions, err: unknown): Error {
+  if (err instanceof Deno.errors.AddrInUse) {
+    return new Error(`port ${opts.port} on ${opts.hostname} is already in use`);
+  }
+  const what = opts.tls ? " with --cert/--key" : "";
+  return new Error(
+    `cannot listen on ${opts.hostname}:${opts.port}${what}: ${errorMessage(err).split("\n")[0]}`,
+  );
 }
 
 /** Options of {@link runUntilSignal}. */

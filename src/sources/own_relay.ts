@@ -36,6 +36,7 @@ export async function startOwnRelay<B extends SourceBridge>(
     relay: {
       ingress: config.ingress,
       maxMessageBytes: config.maxMessageBytes,
+      nativeIngress: config.nativeIngress,
       xWindowMs: config.xWindow * 1000,
       demo: config.demo,
       logLevel: config.logLevel,

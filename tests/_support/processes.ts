@@ -31,6 +31,8 @@ export interface ZwsProcess {
 export interface StartOptions {
   /** Extra environment variables for the server (besides NO_COLOR). */
   env?: Record<string, string>;
+  /** Runs the server under `ulimit -n <openFiles>` (through `sh`). */
+  openFiles?: number;
 }
 
 /** A child process started by {@link spawnReady}, once it printed its ready line. */
@@ -51,9 +53,14 @@ export async function spawnReady(
   ready: RegExp,
   what: string,
   env: Record<string, string> = {},
+  openFiles?: number,
 ): Promise<ReadyChild> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args,
+  // With a limit: sh sets it and execs deno (same pid, so signals and RSS are the server's).
+  const limited = openFiles === undefined
+    ? null
+    : ["-c", `ulimit -n ${openFiles} && exec "$@"`, "sh", Deno.execPath()];
+  const child = new Deno.Command(limited ? "sh" : Deno.execPath(), {
+    args: limited ? [...limited, ...args] : args,
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
@@ -147,6 +154,7 @@ export async function startZws(
     /listening on (https?:\/\/[^\s/]+)\/ \((ingress|upstream|JetStream) (\S+)[^)]*\)/,
     "zws",
     opts.env,
+    opts.openFiles,
   );
   const base = p.match[1];
   return {

@@ -99,6 +99,8 @@ const EXPECTED: Array<[string, string]> = [
   ["zws_ingress_points_total", "counter"],
   ["zws_ingress_rejected_total", "counter"],
   ["zws_ingress_producers_refused_total", "counter"],
+  ["zws_producer_connections", "gauge"],
+  ["zws_producer_connections_dropped_total", "counter"],
   ["zws_last_seq", "gauge"],
   ["zws_points_received_total", "counter"],
   ["zws_points_sent_total", "counter"],
@@ -136,6 +138,40 @@ Deno.test("metrics: every metric has HELP and TYPE lines, in order", () => {
     assert(f.samples.size > 0, `${name} has samples`);
     if (type === "counter") assert(name.endsWith("_total"), `counter ${name} ends in _total`);
   }
+});
+
+Deno.test("metrics: the front's counters come before the WebSocket ones, and its 1009s count as too big", () => {
+  const snap = snapshot();
+  snap.front = {
+    connections: 5,
+    accepted: 40,
+    refused: { capacity: 1, fd_limit: 2 },
+    closed: {
+      request_timeout: 3,
+      idle_timeout: 4,
+      bad_request: 6,
+      ws_message_too_big: 7,
+      ws_protocol_error: 8,
+    },
+  };
+  const fams = parseExposition(renderMetrics(snap));
+  const names = [...fams.keys()];
+  assert.deepEqual(names.slice(3, 6), [
+    "zws_connections",
+    "zws_connections_refused_total",
+    "zws_connections_closed_total",
+  ]);
+  assert.equal(fams.get("zws_connections")!.samples.get(""), 5);
+  assert.equal(fams.get("zws_connections_refused_total")!.samples.get('{reason="fd_limit"}'), 2);
+  assert.equal(
+    fams.get("zws_connections_closed_total")!.samples.get('{reason="request_timeout"}'),
+    3,
+  );
+  assert.equal(
+    fams.get("zws_ws_closed_total")!.samples.get('{reason="message_too_big"}'),
+    21 + 7,
+    "the hub's and the front's",
+  );
 });
 
 Deno.test("metrics: HELP/TYPE lines are exact", () => {
@@ -244,8 +280,12 @@ Deno.test("metrics: an all-zero snapshot still lists every series", () => {
   // 17 unlabeled (with sse_clients, seq_gaps) + 4 of the clients' budget + 5 ws_rejected
   // + 5 sse_rejected + 3 auth failures + 2 ws_closed + every reject reason + 1 dropped + 2 resume
   // results; the data path's loops and bus: 5 unlabeled + 2 loop-restart stages; history
-  // requests: 5 rejected + 1 answered; decimated clients and streams: 2.
-  assert.equal(samples, 17 + 4 + 5 + 5 + 3 + 2 + REJECT_REASONS.length + 1 + 2 + 5 + 2 + 6 + 2);
+  // requests: 5 rejected + 1 answered; decimated clients and streams: 2; the plain ingress:
+  // 1 unlabeled + 2 drop reasons.
+  assert.equal(
+    samples,
+    17 + 4 + 5 + 5 + 3 + 2 + REJECT_REASONS.length + 1 + 2 + 5 + 2 + 6 + 2 + 3,
+  );
   assert(!text.includes("undefined") && !text.includes("NaN"));
 });
 
