@@ -32,7 +32,7 @@ import { createAdmission } from "./admission.ts";
 
 export { originAllowed } from "./admission.ts";
 export { SECURITY_HEADERS } from "./headers.ts";
-import type { FrontStats } from "./front.ts";
+import type { FrontStats } from "./front_constants.ts";
 
 /** What the HTTP side needs from the hub (`WsBridge` in `ws_bridge.ts`). */
 export interface Hub extends EventStreamBridge, HeldHistory {

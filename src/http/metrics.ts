@@ -6,10 +6,11 @@
  */
 import { REJECT_REASONS } from "../protocol/ingress.ts";
 import type { RelayStats } from "../relay/worker_messages.ts";
-import type { FrontStats } from "./front.ts";
+import type { FrontStats } from "./front_constants.ts";
 import type { BridgeStats } from "../protocol/stats.ts";
 import { AUTH_FAILURE_REASONS, type AuthFailureReason } from "./auth.ts";
 import { storeMetrics, writerInto } from "./prometheus.ts";
+import { frontMetrics, plainIngressMetrics } from "./front_metrics.ts";
 
 export { type ForwarderMetrics, renderForwarderMetrics } from "./forwarder_metrics.ts";
 
@@ -84,25 +85,7 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "",
     m.bridge.connectionsTotal,
   ]]);
-  if (m.front) {
-    const f = m.front;
-    metric("zws_connections", "gauge", "TCP connections open on the HTTP port.", [[
-      "",
-      f.connections,
-    ]]);
-    metric(
-      "zws_connections_refused_total",
-      "counter",
-      "TCP connections refused by the front, by reason (503 on plain HTTP).",
-      Object.entries(f.refused).map(([r, n]) => [`{reason="${r}"}`, n]),
-    );
-    metric(
-      "zws_connections_closed_total",
-      "counter",
-      "TCP connections closed by the front, by reason.",
-      Object.entries(f.closed).map(([r, n]) => [`{reason="${r}"}`, n]),
-    );
-  }
+  frontMetrics(metric, m.front);
   metric(
     "zws_ws_rejected_total",
     "counter",
@@ -164,22 +147,7 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "Producer connections refused by the CURVE allow-list.",
     [["", m.relay.producersRefused ?? 0]],
   );
-  metric(
-    "zws_producer_connections",
-    "gauge",
-    "Producer connections open on the plain ingress (ZMTP reader).",
-    [["", m.relay.ingress?.connections ?? 0]],
-  );
-  metric(
-    "zws_producer_connections_dropped_total",
-    "counter",
-    "Producer connections closed for breaking ZMTP (or a handshake not done in 10 s), or " +
-      "refused near the open-files limit.",
-    [
-      [`{reason="protocol"}`, m.relay.ingress?.protocolErrors ?? 0],
-      [`{reason="fd_limit"}`, m.relay.ingress?.refused ?? 0],
-    ],
-  );
+  plainIngressMetrics(metric, m.relay.ingress);
   metric("zws_last_seq", "gauge", "Last sequence number assigned by the relay.", [[
     "",
     m.relay.lastSeq,

@@ -197,14 +197,7 @@ export class RelaySupervisor {
     this.#carried.loopRestarts = (this.#carried.loopRestarts ?? 0) + (s.loopRestarts ?? 0);
     this.#carried.busWaitMs = (this.#carried.busWaitMs ?? 0) + (s.busWaitMs ?? 0);
     if (s.ingress) {
-      const c = this.#carried.ingress ??
-        { connections: 0, accepted: 0, protocolErrors: 0, refused: 0 };
-      this.#carried.ingress = {
-        connections: 0,
-        accepted: c.accepted + s.ingress.accepted,
-        protocolErrors: c.protocolErrors + s.ingress.protocolErrors,
-        refused: c.refused + s.ingress.refused,
-      };
+      this.#carried.ingress = { ...sumIngress(this.#carried.ingress, s.ingress), connections: 0 };
     }
     for (const [k, v] of Object.entries(s.rejected) as [keyof RelayStats["rejected"], number][]) {
       this.#carried.rejected[k] = (this.#carried.rejected[k] ?? 0) + v;
@@ -226,15 +219,7 @@ export class RelaySupervisor {
       loopRestarts: (this.#carried.loopRestarts ?? 0) + (s.loopRestarts ?? 0),
       busWaitMs: (this.#carried.busWaitMs ?? 0) + (s.busWaitMs ?? 0),
       ...(s.ingress || this.#carried.ingress
-        ? {
-          ingress: {
-            connections: s.ingress?.connections ?? 0,
-            accepted: (this.#carried.ingress?.accepted ?? 0) + (s.ingress?.accepted ?? 0),
-            protocolErrors: (this.#carried.ingress?.protocolErrors ?? 0) +
-              (s.ingress?.protocolErrors ?? 0),
-            refused: (this.#carried.ingress?.refused ?? 0) + (s.ingress?.refused ?? 0),
-          },
-        }
+        ? { ingress: sumIngress(this.#carried.ingress, s.ingress) }
         : {}),
       // The current generation's store state (a restarted worker reopens the store).
       ...(s.persist ? { persist: s.persist } : {}),
@@ -320,4 +305,19 @@ export class RelaySupervisor {
     for (const resolve of this.#ranges.values()) resolve(undefined);
     this.#ranges.clear();
   }
+}
+
+type IngressStats = NonNullable<RelayStats["ingress"]>;
+
+/** The plain ingress's counters of earlier workers plus the current one's (its open connections). */
+function sumIngress(
+  carried: IngressStats | undefined,
+  now: IngressStats | undefined,
+): IngressStats {
+  return {
+    connections: now?.connections ?? 0,
+    accepted: (carried?.accepted ?? 0) + (now?.accepted ?? 0),
+    protocolErrors: (carried?.protocolErrors ?? 0) + (now?.protocolErrors ?? 0),
+    refused: (carried?.refused ?? 0) + (now?.refused ?? 0),
+  };
 }
