@@ -24,7 +24,7 @@ import { runProducer } from "./producer.ts";
 import { parseEncoded, type RejectReason } from "./src/protocol/ingress.ts";
 import { type CutBatch, Sequencer } from "./src/relay/sequencer.ts";
 import { countPoints, IngressGovernor } from "./src/relay/overload.ts";
-import { openWriter } from "./src/store/writer.ts";
+import { WriterThread } from "./src/store/writer_thread.ts";
 import type { RangeAnswer, RangeQuery, StoredPoint } from "./src/store/point_store.ts";
 import {
   encodeHeartbeat,
@@ -58,7 +58,7 @@ export interface Relay {
   /** Current counters (a copy). */
   stats(): RelayStats;
   /** The stored points of a history request; undefined when there is no store. */
-  range(q: RangeQuery): RangeAnswer | undefined;
+  range(q: RangeQuery): Promise<RangeAnswer | undefined>;
   /** Settles when the receive loop has ended: on close, or when it failed (then nothing flows). */
   readonly ended: Promise<void>;
   /** Stops the demo, the proxy and closes every socket. */
@@ -108,18 +108,37 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   });
 
   // The store (when persisting) holds the epoch and seq: a clean restart continues them, a crash
-  // continues after every seq it reserved (src/store/point_store.ts).
+  // continues after every seq it reserved (src/store/point_store.ts). It writes in a Worker of
+  // its own (src/store/writer_thread.ts): SQLite never runs on this thread, which carries the
+  // points. Its history is loaded on the first start only: a restarted relay's bridge holds it.
   const persist = opts.persist;
-  const writer = openWriter(persist?.dataDir ?? null, {
-    retention: persist?.retention ?? { count: 1 },
-    ...(opts.epoch ? { newEpoch: opts.epoch } : {}),
-  });
+  let writer: WriterThread;
+  try {
+    writer = await WriterThread.open(
+      persist?.dataDir
+        ? {
+          dataDir: persist.dataDir,
+          store: {
+            retention: persist.retention,
+            ...(opts.epoch ? { newEpoch: opts.epoch } : {}),
+          },
+          ...(opts.epoch === undefined
+            ? { load: { perSeries: persist.history, maxSeries: persist.maxSeries } }
+            : {}),
+        }
+        : null,
+    );
+  } catch (err) {
+    proxy.terminate();
+    await proxyDone;
+    closeAll();
+    await zap?.close();
+    throw new Error(`cannot start the store's writer: ${errorMessage(err)}`);
+  }
   const start = writer.start;
   const epoch = start?.epoch ?? opts.epoch ?? crypto.randomUUID().slice(0, 8);
   // Loaded on the first start only: a restarted worker's bridge still holds its history.
-  let held = persist && opts.epoch === undefined
-    ? writer.load(persist.history, persist.maxSeries)
-    : [];
+  let held = writer.takeHeld();
   // Units: the last one producers sent per series (the store keeps them across restarts). The
   // ones that changed go on the bus as soon as the send loop turns; all of them again every
   // UNITS_REFRESH_MS, for gateways that joined since.
@@ -266,6 +285,12 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       // A batch whose send failed (the loop restarted) is retried first: its seqs are taken.
       const batch = inFlight ?? seq.cut();
       inFlight = batch;
+      if (!batch && seq.blocked) {
+        // The store has not reserved the next seq yet (rare: its writer is a whole
+        // half-reservation behind). Bounded: it reserves, or gives the file up, within 1 s.
+        await writer.whenReserved();
+        continue;
+      }
       if (batch) {
         const waited = await sendWithBackpressure(bus, batch.frames, isStopped);
         if (waited < 0) return;
@@ -360,7 +385,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         clearTimeout(timer);
         // A clean stop after the last seq sent (a batch cut but not sent is dropped from the
         // store, and its seqs go to the next run's points): the next run continues it.
-        writer.close(stats.lastSeq);
+        await writer.close(stats.lastSeq);
         if (opts.endOfStream !== false) await bus.send([...END_OF_STREAM]).catch(() => {});
         proxy.terminate();
         await proxyDone;

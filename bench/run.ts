@@ -639,6 +639,9 @@ export async function runWorkload(w: Workload, kind: ServerKind): Promise<RunRes
           "zws_ingress_rejected_total",
           "zws_bus_wait_seconds_total",
           "zws_decimated_streams",
+          "zws_store_points_written_total",
+          "zws_store_points_dropped_total",
+          "zws_store_flush_max_seconds",
         ]
       ) {
         const v = metricSum(text, name);

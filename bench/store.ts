@@ -1,15 +1,18 @@
 /**
- * `deno run --allow-read=/tmp --allow-write=/tmp bench/store.ts`: what a point costs in the store
+ * `deno run --allow-read=/tmp,./src --allow-write=/tmp --allow-run=sh bench/store.ts`: what a point costs in the store
  * (src/store/), on a file in a temp dir with the store's pragmas (WAL, synchronous NORMAL), one
  * transaction per flush: a row per point (its JSON), a row per series per flush (JSON joined), and
  * the store's layout (a row per series per flush, seqs and x/y as binary), appended through
- * `StoreWriter` as the relay does. Prints CPU and wall time per point. Bounded: 200,000 points each.
+ * `StoreWriter`; then the relay's sequencer with no store, with the writer on its thread (as before
+ * issue 15's worker) and with the store's worker (`WriterThread`, as now). Prints CPU and wall time
+ * per point. Bounded: 200,000 points each (1,000,000 for the sequencer).
  *
  * @module
  */
 import process from "node:process";
 import { DatabaseSync } from "node:sqlite";
 import { openWriter } from "../src/store/writer.ts";
+import { WriterThread } from "../src/store/writer_thread.ts";
 import { encodePoint } from "../src/protocol/frames.ts";
 import { Sequencer } from "../src/relay/sequencer.ts";
 import type { Point } from "../src/protocol/ingress.ts";
@@ -36,6 +39,34 @@ function measure(name: string, perFlush: number, run: () => number): void {
     } us CPU/point, ` +
       `${(wall * 1000 / N).toFixed(2)} us wall/point, ${(wall / flushes).toFixed(1)} ms per flush`,
   );
+}
+
+/** CPU so far of each thread of this process (tid -> kind and microseconds; Linux, 100 Hz). */
+function threadsCpu(): Map<number, { kind: "main" | "workers" | "other"; us: number }> {
+  // Through `sh`: Deno lets a program read its own /proc entries only with --allow-all.
+  const out = new Deno.Command("sh", {
+    args: ["-c", `for t in /proc/${Deno.pid}/task/*; do echo "\${t##*/} $(cat $t/stat)"; done`],
+  }).outputSync();
+  const threads = new Map<number, { kind: "main" | "workers" | "other"; us: number }>();
+  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+    if (!line) continue;
+    const tid = Number(line.slice(0, line.indexOf(" ")));
+    const comm = line.slice(line.indexOf("(") + 1, line.lastIndexOf(")"));
+    const f = line.slice(line.lastIndexOf(")") + 2).split(" ");
+    const us = (Number(f[11]) + Number(f[12])) * 10_000;
+    const kind = tid === Deno.pid ? "main" : comm.startsWith("worker") ? "workers" : "other";
+    threads.set(tid, { kind, us });
+  }
+  return threads;
+}
+
+/** CPU used since `before` by this thread, Worker threads and the rest, in microseconds. */
+function cpuSince(
+  before: ReturnType<typeof threadsCpu>,
+): Record<"main" | "workers" | "other", number> {
+  const sum = { main: 0, workers: 0, other: 0 };
+  for (const [tid, t] of threadsCpu()) sum[t.kind] += t.us - (before.get(tid)?.us ?? 0);
+  return sum;
 }
 
 function sqlite(path: string, columns: string): DatabaseSync {
@@ -90,37 +121,63 @@ try {
       return N / perFlush;
     });
   }
-  // The relay's hot path: sequencing 100-point messages into bus batches, without and with the
-  // writer as the sequencer's sink (its flushes included: every 100 ms of wall time).
+  // The relay's hot path: sequencing 100-point messages into bus batches, without a store, with
+  // the writer on the same thread (before: its flushes every 100 ms of wall time), and with the
+  // store's own worker (WriterThread; the relay's thread only hands points over). CPU of this
+  // thread (/proc/thread-self) and of the whole process (the worker included), 1,000,000 points.
+  const M = 1_000_000;
   const msgs: Point[][] = [];
-  for (let i = 0; i < N; i += 100) {
+  for (let i = 0; i < M; i += 100) {
     msgs.push(
       Array.from({ length: 100 }, (_, k) => ({ series: series(i + k), x: x(i + k), y: y(i + k) })),
     );
   }
-  for (const withStore of [false, true, false, true]) {
-    const w = openWriter(`${dir}/seq`, { retention: { count: 1000 } }, { flushMs: 100 });
-    const seq = new Sequencer("bench", 0, N, withStore ? w : undefined);
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    let flushedAt = t0;
+  type Variant = "no store" | "writer on this thread" | "writer worker";
+  const variants: Variant[] = ["no store", "writer on this thread", "writer worker"];
+  for (const variant of [...variants, ...variants]) {
+    const inline = variant === "writer on this thread"
+      ? openWriter(`${dir}/seq-inline`, { retention: { count: 1000 } }, { flushMs: 0 })
+      : undefined;
+    const worker = variant === "writer worker"
+      ? await WriterThread.open({
+        dataDir: `${dir}/seq-worker`,
+        store: { retention: { count: 1000 } },
+      })
+      : undefined;
+    const seq = new Sequencer(
+      "bench",
+      inline?.start?.lastSeq ?? worker?.start?.lastSeq ?? 0,
+      M,
+      inline ?? worker,
+    );
+    const first = seq.lastSeq;
+    const th0 = threadsCpu();
+    let flushedAt = performance.now();
     for (const m of msgs) {
       seq.offer(m);
       while (seq.cut());
-      const now = performance.now();
-      if (now - flushedAt >= 100) {
-        w.flush();
-        flushedAt = now;
+      if (inline && performance.now() - flushedAt >= 100) {
+        inline.flush();
+        flushedAt = performance.now();
       }
+      if (seq.blocked) await worker?.whenReserved();
     }
-    w.flush();
-    const c = process.cpuUsage(c0);
-    const st = w.status();
-    w.close(seq.lastSeq);
-    if (withStore && st.pointsPersisted !== N) throw new Error(`store: ${JSON.stringify(st)}`);
+    inline?.flush();
+    const main = cpuSince(th0).main;
+    if (worker) {
+      const done = () => worker.status().pointsPersisted + worker.status().pointsDropped >= M;
+      while (!done()) await new Promise((r) => setTimeout(r, 10));
+    }
+    const th = cpuSince(th0);
+    const st = (inline ?? worker)?.status();
+    inline?.close(seq.lastSeq);
+    await worker?.close(seq.lastSeq);
+    if (seq.lastSeq - first !== M) throw new Error(`sequenced ${seq.lastSeq - first}`);
+    if (st && st.pointsPersisted !== M) throw new Error(`store: ${JSON.stringify(st)}`);
+    const per = (us: number) => (us / M).toFixed(2);
     console.log(
-      `sequencer, 100-point messages, ${withStore ? "with" : "without"} the store: ` +
-        `${((c.user + c.system) / N).toFixed(2)} us CPU/point`,
+      `sequencer, 100-point messages, ${variant}: this thread ${per(main)} us CPU/point, ` +
+        `worker threads ${per(th.workers)}, other threads (GC, I/O) ${per(th.other)}`,
     );
   }
 } finally {

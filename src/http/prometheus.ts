@@ -54,4 +54,20 @@ export function storeMetrics(
     "",
     p.maxFlushMs / 1000,
   ]]);
+  metric(
+    "zws_store_points_dropped_total",
+    "counter",
+    "Points not written because the store's writer was behind (its queue full) or died with them.",
+    [["", p.pointsDropped]],
+  );
+  metric(
+    "zws_store_writer_restarts_total",
+    "counter",
+    "Times the store's writer worker died (or stopped answering) and was started again.",
+    [["", p.writerRestarts]],
+  );
+  metric("zws_store_queued_points", "gauge", "Points waiting for the store's writer.", [[
+    "",
+    p.queuedPoints,
+  ]]);
 }

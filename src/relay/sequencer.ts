@@ -24,11 +24,14 @@ export interface CutBatch {
 }
 
 /**
- * Where sequenced points also go (the point store's writer, `src/store/writer.ts`): `reserve` is
+ * Where sequenced points also go (the point store, `src/store/writer_thread.ts`): `reserve` is
  * asked before a seq is used, `append` gets each point once it has its seq.
  */
 export interface SequenceSink {
-  /** Whether `seq` may be used; false: it is past what was made durable (logged by the sink). */
+  /**
+   * Whether `seq` may be used; false: it is past what was made durable, and the cut stops before
+   * it ({@link Sequencer.blocked}) until the sink has reserved more.
+   */
   reserve(seq: number): boolean;
   append(series: string, seq: number, x: number, y: number): void;
 }
@@ -40,6 +43,7 @@ export class Sequencer {
   #head = 0;
   #pending = 0;
   #builder = new BusBatchBuilder();
+  #blocked = false;
 
   /**
    * @param epoch the sequencer's run id
@@ -59,6 +63,11 @@ export class Sequencer {
     return this.#pending;
   }
 
+  /** Whether the last {@link cut} stopped at a seq the sink refused (points are still queued). */
+  get blocked(): boolean {
+    return this.#blocked;
+  }
+
   /**
    * Queues one producer message's points (as numbers, or already encoded by
    * `ingress.parseEncoded`); false (nothing queued) when they do not fit.
@@ -71,21 +80,26 @@ export class Sequencer {
     return true;
   }
 
-  /** Cuts the next batch (as many queued points as one bus message takes), or undefined. */
+  /**
+   * Cuts the next batch (as many queued points as one bus message takes, up to the first seq the
+   * sink refuses), or undefined (nothing queued, or the sink refused the first seq).
+   */
   cut(): CutBatch | undefined {
+    this.#blocked = false;
     if (this.#pending === 0) return undefined;
     const b = this.#builder;
     const firstSeq = this.lastSeq + 1;
     let seq = firstSeq;
     const sink = this.sink;
-    while (this.#queue.length > 0 && !b.full) {
+    while (this.#queue.length > 0 && !b.full && !this.#blocked) {
       const msg = this.#queue[0];
       while (this.#head < msg.length && !b.full) {
-        const p = msg[this.#head++];
-        if (sink) {
-          sink.reserve(seq);
-          sink.append(p.series, seq, p.x, p.y);
+        if (sink && !sink.reserve(seq)) {
+          this.#blocked = true;
+          break;
         }
+        const p = msg[this.#head++];
+        sink?.append(p.series, seq, p.x, p.y);
         b.add("tail" in p ? withSeq(seq++, p.tail) : encodePoint(seq++, p), p.series);
       }
       if (this.#head === msg.length) {
@@ -94,6 +108,7 @@ export class Sequencer {
       }
     }
     const count = seq - firstSeq;
+    if (count === 0) return undefined;
     this.#pending -= count;
     this.lastSeq = seq - 1;
     return { frames: b.finish(this.epoch, firstSeq), firstSeq, count };

@@ -20,8 +20,8 @@ export interface WorkerRelay {
   /** The series' units known now. */
   units(): [string, string][];
   stats(): RelayStats;
-  /** The stored points of a history request; undefined when there is no store. */
-  range(q: RangeQuery): RangeAnswer | undefined;
+  /** The stored points of a history request (read by the store's worker); undefined: no store. */
+  range(q: RangeQuery): Promise<RangeAnswer | undefined>;
   close(): Promise<void>;
 }
 
@@ -91,7 +91,7 @@ export function runRelayWorker(scope: WorkerScope, startRelay: StartRelay): void
       case "range": {
         let series: RangeAnswer | null = null;
         try {
-          series = relay?.range(msg.query) ?? null;
+          series = (await relay?.range(msg.query)) ?? null;
         } catch (err) {
           log("error", "relay", `history read failed: ${errorMessage(err)}`);
         }

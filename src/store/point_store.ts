@@ -1,8 +1,8 @@
 /**
  * The point store: the history of every series and the sequencer's epoch and seq, in one SQLite
  * file (`<data dir>/points.db`) through `node:sqlite` (built into Deno; needs read and write
- * permission on the directory, nothing else). Synchronous: {@link StoreWriter} calls it from a
- * timer, off the per-point path.
+ * permission on the directory, nothing else). Synchronous: `StoreWriter` (`writer.ts`) calls it
+ * in the store's own Worker (`writer_worker.ts`), off the thread that carries the points.
  *
  * Schema (`SCHEMA_VERSION` 1, `PRAGMA application_id` "zws1"):
  * - `meta(key, value)`: `epoch`; `reserved`, the highest seq that may have been handed out;
@@ -28,6 +28,7 @@ import { MAX_RANGE_POINTS, type RangeAnswer, type RangeQuery, readRange } from "
 import { loadRecent } from "./load.ts";
 import { beginRun, durably, prepareFile, readUnits, type StoreStart } from "./schema.ts";
 import { type Retention, RetentionLedger, type TrimStep } from "./retention.ts";
+import type { StoreRow } from "./chunks.ts";
 
 export type { SeriesBatch, StoredPoint } from "./rows.ts";
 export { MAX_RANGE_POINTS, type RangeAnswer, type RangeQuery, type RangeSeries } from "./range.ts";
@@ -50,6 +51,11 @@ export interface StoreOptions {
   maxTrimRows?: number;
   /** Clock (ms since the Unix epoch; tests). */
   now?: () => number;
+  /**
+   * Reopening while the run goes on (the store's worker died and was restarted): the file must
+   * hold this epoch (or none: a fresh file takes it), and seqs continue after `lastSeq` at least.
+   */
+  resume?: { epoch: string; lastSeq: number };
 }
 
 /** Counters of the store. */
@@ -115,8 +121,10 @@ export class PointStore {
         if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
       }
       db = new DatabaseSync(path);
-      prepareFile(db, path, opts.maxPages);
-      const start = beginRun(db, path, opts.newEpoch);
+      // A reopen while the run goes on (`resume`) skips the full check: this process wrote the
+      // file moments ago, and the sequence must not wait on reading all of it.
+      prepareFile(db, path, opts.maxPages, !opts.resume);
+      const start = beginRun(db, path, opts.newEpoch, opts.resume);
       const store = new PointStore(db, path, opts, start);
       store.#loadLedger();
       store.reserve(start.lastSeq + 1);
@@ -161,36 +169,64 @@ export class PointStore {
   }
 
   /**
-   * Writes batches in one transaction, with the trims retention asks for now (bounded rows);
-   * then, when `topUp` is given and the reservation is less than half a block ahead of it, a new
+   * Keeps the reservation ahead of `seq` (the highest seq in use): when less than half a block is
+   * left, reserves `seq + reserveAhead`, durably (rare: once per half a block of seqs).
+   */
+  topUp(seq: number): void {
+    if (this.#reserved - seq >= this.#reserveAhead / 2) return;
+    const next = seq + this.#reserveAhead;
+    this.#guard(() => durably(this.#db, () => this.#setMeta.run("reserved", next)));
+    this.#reserved = next;
+  }
+
+  /** Writes batches (see {@link writeRows}): one row per batch. */
+  write(batches: readonly SeriesBatch[], topUp?: number): TrimStep[] {
+    return this.writeRows(
+      batches.filter((b) => b.seqs.length > 0).map((b) => {
+        const r = encodeRow(b);
+        return {
+          series: b.series,
+          first: r.first,
+          last: r.last,
+          n: r.n,
+          deltas: new Uint32Array(r.seqs.buffer),
+          xy: new Float64Array(r.xy.buffer),
+        };
+      }),
+      topUp,
+    );
+  }
+
+  /**
+   * Writes rows in one transaction, with the trims retention asks for now (bounded rows); then,
+   * when `topUp` is given and the reservation is less than half a block ahead of it, a new
    * reservation (its own, durable, transaction: rare). Returns the trims made.
    */
-  write(batches: readonly SeriesBatch[], topUp?: number): TrimStep[] {
+  writeRows(rows: readonly StoreRow[], topUp?: number): TrimStep[] {
     const now = this.#now();
     return this.#guard(() => {
       this.#db.exec("BEGIN IMMEDIATE");
       try {
         const written: string[] = [];
-        for (const b of batches) {
-          if (b.seqs.length === 0) continue;
-          const row = encodeRow(b);
-          const r = this.#insert.run(b.series, row.first, row.last, row.n, now, row.seqs, row.xy);
-          this.#ledger.add(b.series, {
-            id: Number(r.lastInsertRowid),
-            n: b.seqs.length,
-            writtenMs: now,
-          });
-          written.push(b.series);
+        for (const row of rows) {
+          if (row.n === 0) continue;
+          const r = this.#insert.run(
+            row.series,
+            row.first,
+            row.last,
+            row.n,
+            now,
+            new Uint8Array(row.deltas.buffer, row.deltas.byteOffset, 4 * row.n),
+            new Uint8Array(row.xy.buffer, row.xy.byteOffset, 16 * row.n),
+          );
+          this.#ledger.add(row.series, { id: Number(r.lastInsertRowid), n: row.n, writtenMs: now });
+          written.push(row.series);
           this.counters.rowsWritten++;
-          this.counters.pointsWritten += b.seqs.length;
+          this.counters.pointsWritten += row.n;
         }
         const steps = this.#applyTrim(this.#ledger.trim(now, this.#maxTrimRows, written));
         this.#db.exec("COMMIT");
-        if (topUp !== undefined && this.#reserved - topUp < this.#reserveAhead / 2) {
-          const next = topUp + this.#reserveAhead;
-          durably(this.#db, () => this.#setMeta.run("reserved", next));
-          this.#reserved = next;
-        }
+        if (topUp !== undefined) this.topUp(topUp);
         return steps;
       } catch (err) {
         if (this.#db.isTransaction) this.#db.exec("ROLLBACK");

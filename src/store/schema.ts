@@ -50,7 +50,12 @@ export function createSchema(db: DatabaseSync): void {
  * below), then checks it (a file of another application or schema is refused) or creates the
  * schema in a new one.
  */
-export function prepareFile(db: DatabaseSync, path: string, maxPages?: number): void {
+export function prepareFile(
+  db: DatabaseSync,
+  path: string,
+  maxPages?: number,
+  fullCheck = true,
+): void {
   db.exec("PRAGMA busy_timeout = 2000");
   const found = db.prepare("PRAGMA application_id").get() as { application_id: number };
   const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number };
@@ -66,25 +71,37 @@ export function prepareFile(db: DatabaseSync, path: string, maxPages?: number): 
   // FULL (see durably), so they survive a power cut too, and with them every earlier commit.
   db.exec("PRAGMA synchronous = NORMAL");
   if (maxPages) db.exec(`PRAGMA max_page_count = ${Math.floor(maxPages)}`);
-  if (tables.n > 0) checkIntegrity(db, path);
+  if (tables.n > 0) checkIntegrity(db, path, fullCheck);
   else createSchema(db);
 }
 
-/** Refuses a damaged file or one of another schema version (never served from). */
-export function checkIntegrity(db: DatabaseSync, path: string): void {
+/**
+ * Refuses a damaged file (`full`: reads every page) or one of another schema version (never
+ * served from).
+ */
+export function checkIntegrity(db: DatabaseSync, path: string, full = true): void {
   const version = (db.prepare("PRAGMA user_version").get() as { user_version: number })
     .user_version;
   if (version !== SCHEMA_VERSION) {
     throw new StoreError("corrupt", path, `schema version ${version}, expected ${SCHEMA_VERSION}`);
   }
+  if (!full) return;
   const check = db.prepare("PRAGMA quick_check").all() as { quick_check: string }[];
   if (check.length !== 1 || check[0].quick_check !== "ok") {
     throw new StoreError("corrupt", path, check.map((r) => r.quick_check).slice(0, 3).join("; "));
   }
 }
 
-/** Reads the meta rows, decides where this run continues, and marks the file as in use. */
-export function beginRun(db: DatabaseSync, path: string, newEpoch?: string): StoreStart {
+/**
+ * Reads the meta rows, decides where this run continues, and marks the file as in use. `resume`:
+ * a reopen while the run goes on (the file must hold that epoch, or none).
+ */
+export function beginRun(
+  db: DatabaseSync,
+  path: string,
+  newEpoch?: string,
+  resume?: { epoch: string; lastSeq: number },
+): StoreStart {
   const meta = new Map<string, unknown>();
   for (const row of db.prepare("SELECT key, value FROM meta").all()) {
     const r = row as { key: string; value: unknown };
@@ -101,12 +118,18 @@ export function beginRun(db: DatabaseSync, path: string, newEpoch?: string): Sto
   const epoch = meta.get("epoch");
   if (epoch === undefined) {
     start = {
-      epoch: newEpoch ?? crypto.randomUUID().slice(0, 8),
-      lastSeq: 0,
+      epoch: resume?.epoch ?? newEpoch ?? crypto.randomUUID().slice(0, 8),
+      lastSeq: resume?.lastSeq ?? 0,
       recovered: "fresh",
     };
   } else if (typeof epoch !== "string" || !/^[\x21-\x7e]{1,64}$/.test(epoch)) {
     throw new StoreError("corrupt", path, "meta epoch is not an epoch");
+  } else if (resume && epoch !== resume.epoch) {
+    throw new StoreError(
+      "corrupt",
+      path,
+      `holds epoch ${epoch}, not the running ${resume.epoch} (the file was replaced)`,
+    );
   } else if (int("clean") === 1) {
     start = { epoch, lastSeq: int("last_seq"), recovered: "clean" };
   } else {
@@ -120,6 +143,7 @@ export function beginRun(db: DatabaseSync, path: string, newEpoch?: string): Sto
       lostAfter: written.s ?? 0,
     };
   }
+  if (resume) start.lastSeq = Math.max(start.lastSeq, resume.lastSeq);
   const set = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
   durably(db, () => {
     set.run("epoch", start.epoch);

@@ -22,15 +22,30 @@ export interface PersistStatus {
   /** Writes (transactions) since start, and the longest one in ms. */
   flushes: number;
   maxFlushMs: number;
+  /**
+   * Points not written because the writer's queue was full (the disk did not keep up) or its
+   * worker died with them queued.
+   */
+  pointsDropped: number;
+  /** Times the writer's worker died (or stopped answering) and was started again. */
+  writerRestarts: number;
+  /** Points waiting for the writer now. */
+  queuedPoints: number;
 }
 
 /** What `/healthz` says of persistence: the mode, why it is in memory, what was not kept. */
-export function persistHealth(
-  p: PersistStatus,
-): { mode: PersistStatus["mode"]; error?: string; pointsNotPersisted?: number } {
+export function persistHealth(p: PersistStatus): {
+  mode: PersistStatus["mode"];
+  error?: string;
+  pointsNotPersisted?: number;
+  pointsDropped?: number;
+  writerRestarts?: number;
+} {
   return {
     mode: p.mode,
     ...(p.error ? { error: p.error.message } : {}),
     ...(p.mode === "memory" ? { pointsNotPersisted: p.pointsNotPersisted } : {}),
+    ...(p.pointsDropped > 0 ? { pointsDropped: p.pointsDropped } : {}),
+    ...(p.writerRestarts > 0 ? { writerRestarts: p.writerRestarts } : {}),
   };
 }

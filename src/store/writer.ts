@@ -1,8 +1,11 @@
 /**
- * The sequencer's side of the point store: `append` and `reserve` cost an array push and a
- * comparison per point; a timer writes what was appended every `flushMs` in one transaction. When
- * the disk fails (full, read-only, corrupt) it says so in one log line and goes on in memory: the
- * points are counted as not persisted and `/healthz` shows the state ({@link PersistStatus}).
+ * The store's writer: `append` and `reserve` cost an array push and a comparison per point;
+ * `flush` (a timer every `flushMs`, or its caller) writes what was appended in one transaction.
+ * When the disk fails (full, read-only, corrupt) it says so in one log line and goes on in memory:
+ * the points are counted as not persisted and `/healthz` shows the state ({@link PersistStatus}).
+ *
+ * It runs in the store's own Worker (`writer_worker.ts`), fed by the relay's
+ * {@link WriterThread} (`writer_thread.ts`); tests and `bench/store.ts` also drive it directly.
  *
  * @module
  */
@@ -11,7 +14,6 @@ import {
   PointStore,
   type RangeAnswer,
   type RangeQuery,
-  type SeriesBatch,
   type StoredPoint,
   type StoreOptions,
   type StoreStart,
@@ -19,12 +21,16 @@ import {
 import { errorMessage, log } from "../runtime/log.ts";
 import type { PersistStatus } from "./status.ts";
 import { setAside } from "./set_aside.ts";
+import { ChunkBuilder, chunkRows, cutChunks, type PointChunk, RowScratch } from "./chunks.ts";
 
 export { persistHealth, type PersistStatus } from "./status.ts";
 
 /** Options of {@link StoreWriter}. */
 export interface WriterOptions {
-  /** How often pending points are written, in ms (default 100): what a crash can lose at most. */
+  /**
+   * How often pending points are written, in ms (default 100): what a crash can lose at most.
+   * 0: no timer (the caller flushes).
+   */
   flushMs?: number;
   /** Trims by age every this many flushes (default 10). */
   trimEvery?: number;
@@ -33,9 +39,10 @@ export interface WriterOptions {
 /** Buffers points and writes them in batches; see the module doc. */
 export class StoreWriter {
   #store?: PointStore;
-  #pending = new Map<string, SeriesBatch>();
-  /** The batch the last point went to. */
-  #last?: SeriesBatch;
+  /** Points appended one by one go into `#builder`, then with chunks appended whole to `#chunks`. */
+  #builder = new ChunkBuilder();
+  #chunks: PointChunk[] = [];
+  #scratch = new RowScratch();
   #pendingCount = 0;
   #lastAppended = 0;
   /** Seqs up to this one are reserved on disk (cached: no call per point). */
@@ -65,9 +72,13 @@ export class StoreWriter {
       pointsTrimmed: 0,
       flushes: 0,
       maxFlushMs: 0,
+      pointsDropped: 0,
+      writerRestarts: 0,
+      queuedPoints: 0,
       ...(openError ? { error: { kind: openError.kind, message: openError.message } } : {}),
     };
-    if (store) this.#timer = setInterval(() => this.flush(), opts.flushMs ?? 100);
+    const flushMs = opts.flushMs ?? 100;
+    if (store && flushMs > 0) this.#timer = setInterval(() => this.flush(), flushMs);
   }
 
   /** Where the store's run continues (undefined: no store). */
@@ -77,7 +88,35 @@ export class StoreWriter {
 
   /** Current state (a copy). */
   status(): PersistStatus {
-    return { ...this.#status, ...(this.#status.error ? { error: { ...this.#status.error } } : {}) };
+    return {
+      ...this.#status,
+      queuedPoints: this.#pendingCount,
+      ...(this.#status.error ? { error: { ...this.#status.error } } : {}),
+    };
+  }
+
+  /** Highest seq reserved on disk (Infinity: no store, off or failed). */
+  get reserved(): number {
+    return this.#store ? this.#reserved : Infinity;
+  }
+
+  /** Points appended and not written yet. */
+  get pending(): number {
+    return this.#pendingCount;
+  }
+
+  /**
+   * Keeps the durable reservation ahead of `seq`, the highest seq in use (see
+   * `PointStore.topUp`); a failure goes on in memory.
+   */
+  topUp(seq: number): void {
+    if (!this.#store) return;
+    try {
+      this.#store.topUp(seq);
+      this.#reserved = this.#store.reserved;
+    } catch (err) {
+      this.#fail(err);
+    }
   }
 
   /**
@@ -106,17 +145,27 @@ export class StoreWriter {
       if (this.#status.mode === "memory") this.#status.pointsNotPersisted++;
       return;
     }
-    // Points of one producer message are mostly of one series: skip the lookup then.
-    let b = this.#last;
-    if (b?.series !== series) {
-      b = this.#pending.get(series);
-      if (!b) this.#pending.set(series, b = { series, seqs: [], xs: [], ys: [] });
-      this.#last = b;
-    }
-    b.seqs.push(seq);
-    b.xs.push(x);
-    b.ys.push(y);
+    this.#builder.add(series, seq, x, y);
+    if (this.#builder.full) this.#chunks.push(this.#builder.take()!);
     this.#pendingCount++;
+  }
+
+  /** Queues a chunk of points (seqs increase, after any appended before) for the next write. */
+  appendChunk(chunk: PointChunk): void {
+    if (chunk.n === 0) return;
+    this.#lastAppended = chunk.seqs[chunk.n - 1];
+    if (!this.#store) {
+      if (this.#status.mode === "memory") this.#status.pointsNotPersisted += chunk.n;
+      return;
+    }
+    this.#takeBuilder();
+    this.#chunks.push(chunk);
+    this.#pendingCount += chunk.n;
+  }
+
+  #takeBuilder(): void {
+    const c = this.#builder.take();
+    if (c) this.#chunks.push(c);
   }
 
   /** Keeps the series' units (all of them) with the next write. */
@@ -149,15 +198,17 @@ export class StoreWriter {
         return;
       }
     }
-    const batches = [...this.#pending.values()];
+    this.#takeBuilder();
+    const chunks = this.#chunks;
     const count = this.#pendingCount;
-    this.#pending.clear();
-    this.#last = undefined;
+    this.#chunks = [];
     this.#pendingCount = 0;
     const t0 = performance.now();
     try {
       // Keep the reservation ahead of the sequence by at least what two flushes carry.
-      const steps = count > 0 ? store.write(batches, this.#lastAppended + count * 2) : [];
+      const steps = count > 0
+        ? store.writeRows(chunkRows(chunks, this.#scratch), this.#lastAppended + count * 2)
+        : [];
       this.#status.pointsPersisted += count;
       if (++this.#status.flushes % this.#trimEvery === 0) steps.push(...store.trimAll());
       for (const s of steps) this.#status.pointsTrimmed += s.points;
@@ -184,6 +235,28 @@ export class StoreWriter {
   }
 
   /**
+   * Writes what is pending up to `lastSeq` (the last seq sent) and records a clean stop after it
+   * (when the store still works).
+   */
+  close(lastSeq: number): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    if (!this.#store) return;
+    // Points sequenced after `lastSeq` were never sent: not written (the store drops any it has).
+    this.#takeBuilder();
+    this.#pendingCount -= cutChunks(this.#chunks, lastSeq);
+    this.flush();
+    const store = this.#store;
+    if (!store) return; // the last flush failed
+    try {
+      store.close(lastSeq);
+    } catch (err) {
+      this.#fail(err);
+    }
+    this.#store = undefined;
+  }
+
+  /**
    * The stored points of a history request (`PointStore.range`); undefined when there is no
    * store (off, or failed: then counted). Points not yet written are the newest: the caller
    * holds them in memory.
@@ -199,28 +272,15 @@ export class StoreWriter {
   }
 
   /**
-   * Writes what is pending up to `lastSeq` (the last seq sent) and records a clean stop after it
-   * (when the store still works).
+   * Closes the file as a crash would leave it (nothing pending written, no clean-stop mark): the
+   * next open continues after the reservation. For a worker that is going away on an error.
    */
-  close(lastSeq: number): void {
+  abandon(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    if (!this.#store) return;
-    // Points sequenced after `lastSeq` were never sent: not written (the store drops any it has).
-    for (const b of this.#pending.values()) {
-      let keep = b.seqs.length;
-      while (keep > 0 && b.seqs[keep - 1] > lastSeq) keep--;
-      this.#pendingCount -= b.seqs.length - keep;
-      b.seqs.length = b.xs.length = b.ys.length = keep;
-    }
-    this.flush();
-    const store = this.#store;
-    if (!store) return; // the last flush failed
     try {
-      store.close(lastSeq);
-    } catch (err) {
-      this.#fail(err);
-    }
+      this.#store?.close();
+    } catch { /* already failed */ }
     this.#store = undefined;
   }
 
@@ -238,8 +298,8 @@ export class StoreWriter {
     );
     clearInterval(this.#timer);
     this.#timer = undefined;
-    this.#pending.clear();
-    this.#last = undefined;
+    this.#builder.take();
+    this.#chunks = [];
     this.#pendingCount = 0;
     const path = this.#store?.path;
     try {
@@ -277,7 +337,9 @@ export function openWriter(
   log(
     "info",
     "store",
-    s.recovered === "fresh"
+    storeOpts.resume
+      ? `writer restarted: epoch ${s.epoch} continues after seq ${s.lastSeq} (${store.path})`
+      : s.recovered === "fresh"
       ? `new store ${store.path}, epoch ${s.epoch}`
       : s.recovered === "clean"
       ? `continuing epoch ${s.epoch} after seq ${s.lastSeq} (${store.path})`

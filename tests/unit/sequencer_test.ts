@@ -38,3 +38,33 @@ Deno.test("Sequencer: over maxPending a message is refused whole, with no seq us
   assert.equal(q.lastSeq, 100, "exactly the accepted points got seqs");
   assert.ok(q.offer([]), "an empty message is no overload");
 });
+
+Deno.test("Sequencer: a cut stops before a seq the sink refuses, and goes on once it is reserved", () => {
+  let reserved = 7;
+  const appended: number[] = [];
+  const sink = {
+    reserve: (seq: number) => seq <= reserved,
+    append: (_s: string, seq: number) => void appended.push(seq),
+  };
+  const q = new Sequencer("ep", 0, 100, sink);
+  q.offer(points(5));
+  q.offer(points(5, "t"));
+  const first = q.cut()!;
+  assert.deepEqual([first.firstSeq, first.count, q.lastSeq, q.pending, q.blocked], [
+    1,
+    7,
+    7,
+    3,
+    true,
+  ]);
+  assert.equal(q.cut(), undefined, "nothing more until the sink reserves");
+  assert.ok(q.blocked);
+  assert.deepEqual(appended, [1, 2, 3, 4, 5, 6, 7], "no point is handed on without its seq");
+  reserved = 100;
+  const rest = q.cut()!;
+  assert.deepEqual([rest.firstSeq, rest.count, q.pending, q.blocked], [8, 3, 0, false]);
+  const m = decodeBus(rest.frames);
+  assert.ok(m.kind === "batch");
+  assert.equal(JSON.parse(pointJson(m.batch, 0)).series, "t");
+  assert.deepEqual(appended.slice(7), [8, 9, 10]);
+});
