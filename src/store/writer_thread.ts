@@ -27,15 +27,23 @@
  *
  * @module
  */
-import { ChunkBuilder, ChunkPool, type PointChunk } from "./chunks.ts";
+import { WriterBacklog } from "./writer_backlog.ts";
 import {
   type FromWriter,
   SLOT,
   SLOTS,
   type ToWriter,
-  type WorkerStoreOptions,
   type WriterConfig,
 } from "./writer_messages.ts";
+import {
+  addCounters,
+  type Counters,
+  type WriterThreadConfig,
+  type WriterThreadOptions,
+  zeroCounters,
+} from "./writer_thread_options.ts";
+
+export type { WriterThreadConfig, WriterThreadOptions } from "./writer_thread_options.ts";
 import type { PersistStatus } from "./status.ts";
 import { setAside as setStoreAside } from "./set_aside.ts";
 import {
@@ -46,56 +54,6 @@ import {
   type StoreStart,
 } from "./point_store.ts";
 import { getLogLevel, log, RateLimitedLog } from "../runtime/log.ts";
-
-/** Options of {@link WriterThread}. */
-export interface WriterThreadOptions {
-  /** How often appended points go to the worker, in ms (default 100). */
-  flushMs?: number;
-  /**
-   * Points appended but not yet written, at most (default 524,288: 64 chunks, about 14.7 MB of
-   * shared memory, touched only as far as used); more are dropped.
-   */
-  maxQueuedPoints?: number;
-  /** Points per chunk (default 8192): the queue is a pool of such chunks. */
-  chunkPoints?: number;
-  /** The worker counts as dead when its heartbeat stops for this long, in ms (default 10,000). */
-  stallMs?: number;
-  /** Longest wait for a refused seq's reservation, in ms (default 1000); then memory only. */
-  reservationWaitMs?: number;
-  /** Longest wait for the last write and the clean-stop mark on close, in ms (default 10,000). */
-  closeTimeoutMs?: number;
-  /** The worker's heartbeat and reservation check, in ms (default 50). */
-  beatMs?: number;
-  /** Delay before a dead worker is started again, in ms (default 100; doubles while it keeps dying). */
-  restartDelayMs?: number;
-  /** Worker module (defaults to `writer_worker.ts`). */
-  workerUrl?: URL;
-}
-
-/** What the store is and what a first start loads. */
-export interface WriterThreadConfig {
-  /** The data directory (`--data-dir`). */
-  dataDir: string;
-  store: WorkerStoreOptions;
-  /** Trims by age every this many writes. */
-  trimEvery?: number;
-  /** Points to load for the bridge on a first start. */
-  load?: { perSeries: number; maxSeries: number };
-}
-
-type Counters = Pick<
-  PersistStatus,
-  "pointsPersisted" | "pointsNotPersisted" | "failures" | "pointsTrimmed" | "flushes" | "maxFlushMs"
->;
-
-const zeroCounters = (): Counters => ({
-  pointsPersisted: 0,
-  pointsNotPersisted: 0,
-  failures: 0,
-  pointsTrimmed: 0,
-  flushes: 0,
-  maxFlushMs: 0,
-});
 
 /** The sequencer's sink in front of the store's worker; see the module doc. */
 export class WriterThread {
@@ -132,13 +90,9 @@ export class WriterThread {
   #dropped = 0;
   #restarts = 0;
 
-  #pool: ChunkPool;
-  #builder: ChunkBuilder;
+  #queue: WriterBacklog;
   /** Generation of the current worker: the pool slots handed to it carry it. */
   #generation = 0;
-  /** Chunks not yet posted: until the next tick, or while the worker (re)starts. */
-  #backlog: PointChunk[] = [];
-  #backlogPoints = 0;
   /** Points posted to the current worker. */
   #sent = 0;
 
@@ -166,8 +120,8 @@ export class WriterThread {
     };
     this.#url = opts.workerUrl ?? new URL("./writer_worker.ts", import.meta.url);
     const slots = Math.max(1, Math.ceil(this.#opts.maxQueuedPoints / this.#opts.chunkPoints));
-    this.#pool = new ChunkPool(config ? slots : 1, config ? this.#opts.chunkPoints : 1);
-    this.#builder = new ChunkBuilder(this.#opts.chunkPoints, this.#pool);
+    // Chunks not yet posted wait here: until the next tick, or while the worker (re)starts.
+    this.#queue = new WriterBacklog(config ? slots : 1, config ? this.#opts.chunkPoints : 1);
     this.#mode = config ? "disk" : "off";
     this.#reserved = config ? 0 : Infinity;
     if (config) {
@@ -312,7 +266,7 @@ export class WriterThread {
       if (this.#mode === "memory") this.#notPersisted++;
       return;
     }
-    if (!this.#builder.ready) {
+    if (!this.#queue.ready) {
       this.#dropped++;
       this.#rateLog.log(
         "warn",
@@ -323,8 +277,7 @@ export class WriterThread {
       );
       return;
     }
-    this.#builder.add(series, seq, x, y);
-    if (this.#builder.full) this.#full();
+    if (this.#queue.add(series, seq, x, y)) this.#full();
   }
 
   /**
@@ -369,7 +322,7 @@ export class WriterThread {
     const worker = this.#worker;
     if (!worker) return true;
     if (this.#mode === "disk") {
-      this.#cut();
+      this.#queue.cut();
       this.#send();
     }
     return await new Promise<boolean>((resolve) => {
@@ -388,19 +341,11 @@ export class WriterThread {
 
   /** Points appended and not yet written. */
   #queued(): number {
-    return this.#sent - this.#shared[SLOT.DONE] + this.#backlogPoints + this.#builder.length;
+    return this.#sent - this.#shared[SLOT.DONE] + this.#queue.length;
   }
 
   #resume(): { epoch: string; lastSeq: number } {
     return { epoch: this.#start!.epoch, lastSeq: Math.max(this.#seqHi, this.#refused) };
-  }
-
-  /** Moves the chunk being filled to the backlog. */
-  #cut(): void {
-    const chunk = this.#builder.take();
-    if (!chunk) return;
-    this.#backlog.push(chunk);
-    this.#backlogPoints += chunk.n;
   }
 
   /**
@@ -409,7 +354,7 @@ export class WriterThread {
    * receive settles as a microtask) and its timers wait until the input pauses.
    */
   #full(): void {
-    this.#cut();
+    this.#queue.cut();
     if (performance.now() - this.#lastSend >= this.#opts.flushMs) this.#send();
   }
 
@@ -422,15 +367,10 @@ export class WriterThread {
     this.#shared[SLOT.SEQ_HI] = this.#seqHi;
     if (this.#mode === "disk" && this.#shared[SLOT.FAILED] === 1) this.#toMemory();
     const worker = this.#worker;
-    if (this.#backlog.length === 0 || !worker || !this.#opened || this.#mode !== "disk") return;
-    const chunks = this.#backlog.map((c) => {
-      this.#pool.handOver(c.slot!, this.#generation);
-      return { slot: c.slot!, n: c.n, names: c.names };
-    });
+    if (!this.#queue.waiting || !worker || !this.#opened || this.#mode !== "disk") return;
+    const { chunks, points } = this.#queue.handOver(this.#generation);
     worker.postMessage({ type: "points", chunks } satisfies ToWriter);
-    this.#sent += this.#backlogPoints;
-    this.#backlog = [];
-    this.#backlogPoints = 0;
+    this.#sent += points;
   }
 
   /**
@@ -438,7 +378,7 @@ export class WriterThread {
    * the store's state and the worker's heartbeat.
    */
   #tick(): void {
-    this.#cut();
+    this.#queue.cut();
     this.#send();
     const worker = this.#worker;
     if (!worker || !this.#opened) return;
@@ -476,7 +416,7 @@ export class WriterThread {
       type: "open",
       config: resume ? { ...config, store: { ...config.store, resume }, load: undefined } : config,
       shared: this.#sab,
-      pool: this.#pool.buffers,
+      pool: this.#queue.buffers,
       generation: this.#generation,
     };
     worker.postMessage(msg);
@@ -537,7 +477,7 @@ export class WriterThread {
     this.#dropRanges();
     const lost = Math.max(0, this.#sent - this.#shared[SLOT.DONE]);
     this.#sent = 0;
-    this.#pool.reclaim(this.#generation);
+    this.#queue.reclaim(this.#generation);
     this.#carry();
     if (this.#closing) {
       this.#whenClosed?.();
@@ -567,12 +507,7 @@ export class WriterThread {
   #carry(): void {
     const w = this.#workerStatus;
     const c = this.#carried;
-    c.pointsPersisted += w.pointsPersisted;
-    c.pointsNotPersisted += w.pointsNotPersisted;
-    c.failures += w.failures;
-    c.pointsTrimmed += w.pointsTrimmed;
-    c.flushes += w.flushes;
-    c.maxFlushMs = Math.max(c.maxFlushMs, w.maxFlushMs);
+    addCounters(c, w);
     if (w.error) this.#error ??= w.error;
     this.#workerStatus = zeroCounters();
   }
@@ -581,12 +516,7 @@ export class WriterThread {
   #toMemory(): void {
     this.#mode = "memory";
     this.#reserved = Infinity;
-    this.#notPersisted += this.#backlogPoints + this.#builder.length;
-    for (const c of this.#backlog) this.#pool.free(c.slot!);
-    this.#backlog = [];
-    this.#backlogPoints = 0;
-    const rest = this.#builder.take();
-    if (rest) this.#pool.free(rest.slot!);
+    this.#notPersisted += this.#queue.clear();
   }
 
   /**
@@ -603,7 +533,7 @@ export class WriterThread {
     this.#dropRanges();
     this.#carry();
     this.#notPersisted += Math.max(0, this.#sent - this.#shared[SLOT.DONE]);
-    this.#pool.reclaim(this.#generation);
+    this.#queue.reclaim(this.#generation);
     this.#toMemory();
     if (setAside) setStoreAside(this.#path());
   }
