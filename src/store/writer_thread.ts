@@ -28,6 +28,7 @@
  * @module
  */
 import { WriterBacklog } from "./writer_backlog.ts";
+import { PendingReads } from "./writer_reads.ts";
 import {
   type FromWriter,
   SLOT,
@@ -69,9 +70,7 @@ export class WriterThread {
   /** The units the file kept (first open), and the last ones given to keep (sent to each worker). */
   #loadedUnits: [string, string][] = [];
   #units?: [string, string][];
-  /** History reads waiting for the worker's answer, by id. */
-  #ranges = new Map<number, (a: RangeAnswer | undefined) => void>();
-  #rangeId = 0;
+  #reads = new PendingReads();
 
   #worker?: Worker;
   /** Whether the current worker has opened the store. */
@@ -187,22 +186,7 @@ export class WriterThread {
   range(q: RangeQuery, timeoutMs = 5000): Promise<RangeAnswer | undefined> {
     const worker = this.#worker;
     if (this.#mode !== "disk" || !worker || !this.#opened) return Promise.resolve(undefined);
-    const id = ++this.#rangeId;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => done(undefined), timeoutMs);
-      const done = (a: RangeAnswer | undefined) => {
-        clearTimeout(timer);
-        this.#ranges.delete(id);
-        resolve(a);
-      };
-      this.#ranges.set(id, done);
-      worker.postMessage({ type: "range", id, query: q } satisfies ToWriter);
-    });
-  }
-
-  /** Ends the history reads waiting on a worker that is gone. */
-  #dropRanges(): void {
-    for (const done of [...this.#ranges.values()]) done(undefined);
+    return this.#reads.ask(worker, q, timeoutMs);
   }
 
   /** Current state, over every worker of this run. */
@@ -306,7 +290,7 @@ export class WriterThread {
       const worker = this.#worker;
       this.#worker = undefined;
       worker?.terminate();
-      this.#dropRanges();
+      this.#reads.dropAll();
     })();
     return this.#closing;
   }
@@ -456,7 +440,7 @@ export class WriterThread {
         if (msg.status.mode !== "disk" && this.#mode === "disk") this.#toMemory();
         break;
       case "range":
-        this.#ranges.get(msg.id)?.(msg.series ?? undefined);
+        this.#reads.answer(msg.id, msg.series);
         break;
       case "closed":
         this.#workerStatus = msg.status;
@@ -474,7 +458,7 @@ export class WriterThread {
     if (worker !== this.#worker) return;
     this.#worker = undefined;
     worker.terminate();
-    this.#dropRanges();
+    this.#reads.dropAll();
     const lost = Math.max(0, this.#sent - this.#shared[SLOT.DONE]);
     this.#sent = 0;
     this.#queue.reclaim(this.#generation);
@@ -530,7 +514,7 @@ export class WriterThread {
     const worker = this.#worker;
     this.#worker = undefined;
     worker?.terminate();
-    this.#dropRanges();
+    this.#reads.dropAll();
     this.#carry();
     this.#notPersisted += Math.max(0, this.#sent - this.#shared[SLOT.DONE]);
     this.#queue.reclaim(this.#generation);
