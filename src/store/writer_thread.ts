@@ -36,13 +36,8 @@ import {
   type ToWriter,
   type WriterConfig,
 } from "./writer_messages.ts";
-import {
-  addCounters,
-  type Counters,
-  type WriterThreadConfig,
-  type WriterThreadOptions,
-  zeroCounters,
-} from "./writer_thread_options.ts";
+import type { WriterThreadConfig, WriterThreadOptions } from "./writer_thread_options.ts";
+import { WriterTally } from "./writer_tally.ts";
 
 export type { WriterThreadConfig, WriterThreadOptions } from "./writer_thread_options.ts";
 import type { PersistStatus } from "./status.ts";
@@ -64,7 +59,6 @@ export class WriterThread {
   #sab = new SharedArrayBuffer(SLOTS * 8);
   #shared = new Float64Array(this.#sab);
   #mode: PersistStatus["mode"];
-  #error?: PersistStatus["error"];
   #start?: StoreStart;
   #held: StoredPoint[] = [];
   /** The units the file kept (first open), and the last ones given to keep (sent to each worker). */
@@ -81,13 +75,7 @@ export class WriterThread {
   #spawnedAt = 0;
   #quickDeaths = 0;
   #restartTimer?: ReturnType<typeof setTimeout>;
-  /** The current worker's last status, and the sums of the earlier ones'. */
-  #workerStatus: Counters & { error?: PersistStatus["error"] } = zeroCounters();
-  #carried: Counters = zeroCounters();
-  #failures = 0;
-  #notPersisted = 0;
-  #dropped = 0;
-  #restarts = 0;
+  #tally = new WriterTally();
 
   #queue: WriterBacklog;
   /** Generation of the current worker: the pool slots handed to it carry it. */
@@ -191,22 +179,7 @@ export class WriterThread {
 
   /** Current state, over every worker of this run. */
   status(): PersistStatus {
-    const w = this.#workerStatus;
-    const c = this.#carried;
-    const error = this.#error ?? w.error;
-    return {
-      mode: this.#mode,
-      ...(error ? { error: { ...error } } : {}),
-      pointsPersisted: c.pointsPersisted + w.pointsPersisted,
-      pointsNotPersisted: c.pointsNotPersisted + w.pointsNotPersisted + this.#notPersisted,
-      failures: c.failures + w.failures + this.#failures,
-      pointsTrimmed: c.pointsTrimmed + w.pointsTrimmed,
-      flushes: c.flushes + w.flushes,
-      maxFlushMs: Math.max(c.maxFlushMs, w.maxFlushMs),
-      pointsDropped: this.#dropped,
-      writerRestarts: this.#restarts,
-      queuedPoints: this.#mode === "disk" ? this.#queued() : 0,
-    };
+    return this.#tally.status(this.#mode, this.#mode === "disk" ? this.#queued() : 0);
   }
 
   /**
@@ -247,17 +220,17 @@ export class WriterThread {
   append(series: string, seq: number, x: number, y: number): void {
     this.#seqHi = seq;
     if (this.#mode !== "disk") {
-      if (this.#mode === "memory") this.#notPersisted++;
+      if (this.#mode === "memory") this.#tally.notPersisted++;
       return;
     }
     if (!this.#queue.ready) {
-      this.#dropped++;
+      this.#tally.dropped++;
       this.#rateLog.log(
         "warn",
         "store",
         "queue-full",
         `the store's writer is behind (${this.#queued()} points queued): points are ` +
-          `not kept on disk until it catches up (${this.#dropped} so far; live data goes on)`,
+          `not kept on disk until it catches up (${this.#tally.dropped} so far; live data goes on)`,
       );
       return;
     }
@@ -411,7 +384,7 @@ export class WriterThread {
     if (worker !== this.#worker) return;
     switch (msg.type) {
       case "opened":
-        this.#workerStatus = msg.status;
+        this.#tally.worker = msg.status;
         this.#opened = true;
         if (!msg.start) {
           // Could not open (logged by the worker): memory only. A reopen during the run also
@@ -436,14 +409,14 @@ export class WriterThread {
         opened();
         break;
       case "status":
-        this.#workerStatus = msg.status;
+        this.#tally.worker = msg.status;
         if (msg.status.mode !== "disk" && this.#mode === "disk") this.#toMemory();
         break;
       case "range":
         this.#reads.answer(msg.id, msg.series);
         break;
       case "closed":
-        this.#workerStatus = msg.status;
+        this.#tally.worker = msg.status;
         this.#whenClosed?.();
         break;
       case "crashed":
@@ -462,45 +435,36 @@ export class WriterThread {
     const lost = Math.max(0, this.#sent - this.#shared[SLOT.DONE]);
     this.#sent = 0;
     this.#queue.reclaim(this.#generation);
-    this.#carry();
+    this.#tally.carry();
     if (this.#closing) {
       this.#whenClosed?.();
       return;
     }
     if (this.#mode !== "disk") return;
-    this.#dropped += lost;
+    this.#tally.dropped += lost;
     if (!this.#everOpened) {
       this.#giveUp(`the store's writer could not start: ${message}`, false);
       return;
     }
-    this.#restarts++;
+    this.#tally.restarts++;
     this.#quickDeaths = performance.now() - this.#spawnedAt < 1000 ? this.#quickDeaths + 1 : 0;
     const delay = Math.min(this.#opts.restartDelayMs * 2 ** this.#quickDeaths, 5000);
     log(
       "error",
       "store",
       `the store's writer died (${message}); restarting it in ${delay} ms (${lost} queued ` +
-        `points were not written; ${this.#restarts} restarts so far)`,
+        `points were not written; ${this.#tally.restarts} restarts so far)`,
     );
     this.#restartTimer = setTimeout(() => {
       if (!this.#closing && this.#mode === "disk") this.#spawn(this.#resume());
     }, delay);
   }
 
-  /** Adds the current worker's counters to the earlier ones' (it is going away). */
-  #carry(): void {
-    const w = this.#workerStatus;
-    const c = this.#carried;
-    addCounters(c, w);
-    if (w.error) this.#error ??= w.error;
-    this.#workerStatus = zeroCounters();
-  }
-
   /** The store failed (the worker said so, and set the file aside): memory only from now. */
   #toMemory(): void {
     this.#mode = "memory";
     this.#reserved = Infinity;
-    this.#notPersisted += this.#queue.clear();
+    this.#tally.notPersisted += this.#queue.clear();
   }
 
   /**
@@ -508,15 +472,15 @@ export class WriterThread {
    * the file moved out of the way so no later run continues past its reservation.
    */
   #giveUp(message: string, setAside: boolean): void {
-    this.#failures++;
-    this.#error = { kind: "io", message };
+    this.#tally.failures++;
+    this.#tally.error = { kind: "io", message };
     log("error", "store", `${message}; going on in memory (points are not kept across a restart)`);
     const worker = this.#worker;
     this.#worker = undefined;
     worker?.terminate();
     this.#reads.dropAll();
-    this.#carry();
-    this.#notPersisted += Math.max(0, this.#sent - this.#shared[SLOT.DONE]);
+    this.#tally.carry();
+    this.#tally.notPersisted += Math.max(0, this.#sent - this.#shared[SLOT.DONE]);
     this.#queue.reclaim(this.#generation);
     this.#toMemory();
     if (setAside) setStoreAside(this.#path());

@@ -1,10 +1,8 @@
 /**
- * Options and configuration of the relay's `WriterThread` (`writer_thread.ts`), and the
- * counters it sums over the store's workers. Pure.
+ * Options and configuration of the relay's `WriterThread` (`writer_thread.ts`). Pure.
  *
  * @module
  */
-import type { PersistStatus } from "./status.ts";
 import type { WorkerStoreOptions } from "./writer_messages.ts";
 
 /** Options of {@link WriterThread}. */
@@ -41,30 +39,4 @@ export interface WriterThreadConfig {
   trimEvery?: number;
   /** Points to load for the bridge on a first start. */
   load?: { perSeries: number; maxSeries: number };
-}
-
-/** The counters a worker reports, summed over the run's workers. */
-export type Counters = Pick<
-  PersistStatus,
-  "pointsPersisted" | "pointsNotPersisted" | "failures" | "pointsTrimmed" | "flushes" | "maxFlushMs"
->;
-
-/** Counters at zero. */
-export const zeroCounters = (): Counters => ({
-  pointsPersisted: 0,
-  pointsNotPersisted: 0,
-  failures: 0,
-  pointsTrimmed: 0,
-  flushes: 0,
-  maxFlushMs: 0,
-});
-
-/** Adds `w`'s counters to `c`. */
-export function addCounters(c: Counters, w: Counters): void {
-  c.pointsPersisted += w.pointsPersisted;
-  c.pointsNotPersisted += w.pointsNotPersisted;
-  c.failures += w.failures;
-  c.pointsTrimmed += w.pointsTrimmed;
-  c.flushes += w.flushes;
-  c.maxFlushMs = Math.max(c.maxFlushMs, w.maxFlushMs);
 }
