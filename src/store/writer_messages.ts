@@ -44,6 +44,8 @@ export interface WriterConfig {
   logLevel?: LogLevel;
   /** How often the worker beats and checks the reservation, in ms. */
   beatMs: number;
+  /** Nice value for the worker's thread (0: unchanged; see `runtime/thread_priority.ts`). */
+  nice?: number;
 }
 
 /** Relay -> store worker. */

@@ -104,6 +104,7 @@ export class WriterThread {
       closeTimeoutMs: opts.closeTimeoutMs ?? 10_000,
       beatMs: opts.beatMs ?? 50,
       restartDelayMs: opts.restartDelayMs ?? 100,
+      nice: opts.nice ?? 10,
     };
     this.#url = opts.workerUrl ?? new URL("./writer_worker.ts", import.meta.url);
     const slots = Math.max(1, Math.ceil(this.#opts.maxQueuedPoints / this.#opts.chunkPoints));
@@ -119,6 +120,7 @@ export class WriterThread {
         ...(config.load ? { load: config.load } : {}),
         logLevel: getLogLevel(),
         beatMs: this.#opts.beatMs,
+        nice: this.#opts.nice,
       };
     }
   }

@@ -26,6 +26,13 @@ export interface WriterThreadOptions {
   beatMs?: number;
   /** Delay before a dead worker is started again, in ms (default 100; doubles while it keeps dying). */
   restartDelayMs?: number;
+  /**
+   * Nice value of the worker's thread (default 10; 0 leaves it): with every core busy, the
+   * threads that carry the points go first and the writer takes what they leave (its queue
+   * absorbs the wait, and drops are counted if it never catches up). Measured with W6 in
+   * docs/benchmarks.md. Needs the FFI permission for libc (`runtime/thread_priority.ts`).
+   */
+  nice?: number;
   /** Worker module (defaults to `writer_worker.ts`). */
   workerUrl?: URL;
 }

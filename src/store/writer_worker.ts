@@ -14,6 +14,7 @@ import { openWriter, type PersistStatus, StoreWriter } from "./writer.ts";
 import { type FromWriter, SLOT, SLOTS, type ToWriter } from "./writer_messages.ts";
 import { errorMessage, setLogLevel } from "../runtime/log.ts";
 import { ChunkPool } from "./chunks.ts";
+import { lowerThreadPriority } from "../runtime/thread_priority.ts";
 
 /** The parts of a worker's global scope the writer uses. */
 export interface WriterScope {
@@ -90,6 +91,7 @@ export function runWriterWorker(scope: WriterScope): void {
       case "open": {
         const c = msg.config;
         if (c.logLevel) setLogLevel(c.logLevel);
+        if (c.nice) lowerThreadPriority(c.nice);
         shared = new Float64Array(msg.shared);
         pool = ChunkPool.of(msg.pool);
         generation = msg.generation;
