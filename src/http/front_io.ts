@@ -45,6 +45,15 @@ export class Reads {
   }
 }
 
+/** Opens the hop to the server behind the front (no Nagle delay on TCP: answers go in pieces). */
+export async function connectUpstream(up: { path: string } | { port: number }): Promise<Deno.Conn> {
+  const server = "path" in up
+    ? await Deno.connect({ transport: "unix", path: up.path })
+    : await Deno.connect({ hostname: "127.0.0.1", port: up.port });
+  if ("setNoDelay" in server) (server as Deno.TcpConn).setNoDelay(true);
+  return server;
+}
+
 /** Writes all of `bytes` to `conn`. */
 export async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
   for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));

@@ -8,14 +8,22 @@
  */
 import {
   closeFrame,
-  MAX_BODY_BYTES,
   parseRequestHead,
+  refusalFor,
   responseStatus,
   withHeader,
   WsFrameScanner,
 } from "./front_protocol.ts";
 import { RateLimitedLog } from "../runtime/log.ts";
-import { closeQuietly, HeadBuffer, peerName, plainResponse, Reads, writeAll } from "./front_io.ts";
+import {
+  closeQuietly,
+  connectUpstream,
+  HeadBuffer,
+  peerName,
+  plainResponse,
+  Reads,
+  writeAll,
+} from "./front_io.ts";
 import {
   FDS_PER_CONNECTION,
   type FrontClosure,
@@ -182,21 +190,9 @@ export class Link {
 
   async #onRequest(head: Uint8Array): Promise<void> {
     const req = parseRequestHead(head);
-    if (typeof req === "string") {
-      return this.#refuseRequest("400 Bad Request", `${req}\n`);
-    }
-    if (req.chunked || req.contentLength > MAX_BODY_BYTES) {
-      return this.#refuseRequest(
-        "413 Content Too Large",
-        "request bodies are not served (at most 64 KiB, with a Content-Length)\n",
-      );
-    }
-    if (req.upgrade && this.#requests > 0) {
-      return this.#refuseRequest(
-        "400 Bad Request",
-        "a WebSocket upgrade must be the first request on its connection\n",
-      );
-    }
+    const refusal = refusalFor(req, this.#requests);
+    if (refusal) return this.#refuseRequest(refusal.status, refusal.body);
+    if (typeof req === "string") return; // refusalFor refuses every bad head
     const first = this.#requests === 0;
     this.#requests++;
     if (first && !(await this.#connectServer())) return;
@@ -253,15 +249,11 @@ export class Link {
       setTimeout(() => this.#shut(), 200);
       return false;
     }
-    const up = this.#ctx.opts.upstream;
-    const server = "path" in up
-      ? await Deno.connect({ transport: "unix", path: up.path })
-      : await Deno.connect({ hostname: "127.0.0.1", port: up.port });
+    const server = await connectUpstream(this.#ctx.opts.upstream);
     if (this.#ended) {
       closeQuietly(server);
       return false;
     }
-    if ("setNoDelay" in server) (server as Deno.TcpConn).setNoDelay(true);
     this.#server = server;
     this.#serverDone = this.#serverLoop(server);
     return true;

@@ -37,6 +37,34 @@ export interface RequestHead {
   chunked: boolean;
 }
 
+/** Why the front answers a request itself instead of passing it on. */
+export interface Refusal {
+  status: string;
+  body: string;
+}
+
+/**
+ * The front's own rules for a request (its head parsed, or what is wrong with it): a bad head, a
+ * body it does not pass on (chunked, or over {@link MAX_BODY_BYTES}), or an upgrade that is not
+ * the connection's first request (`earlier` requests before it). Undefined: pass it on.
+ */
+export function refusalFor(req: RequestHead | string, earlier: number): Refusal | undefined {
+  if (typeof req === "string") return { status: "400 Bad Request", body: `${req}\n` };
+  if (req.chunked || req.contentLength > MAX_BODY_BYTES) {
+    return {
+      status: "413 Content Too Large",
+      body: "request bodies are not served (at most 64 KiB, with a Content-Length)\n",
+    };
+  }
+  if (req.upgrade && earlier > 0) {
+    return {
+      status: "400 Bad Request",
+      body: "a WebSocket upgrade must be the first request on its connection\n",
+    };
+  }
+  return undefined;
+}
+
 /** Parses a request head (the bytes through its blank line); a string says what is wrong. */
 export function parseRequestHead(head: Uint8Array): RequestHead | string {
   const text = latin1(head);
