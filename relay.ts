@@ -1,14 +1,19 @@
 /**
  * The relay: producers' TCP ingress -> validation -> sequencing -> the inproc points bus.
- * Runs in a Worker (see `src/relay_supervisor.ts`); the main thread's `ws_bridge.ts` subscribes to
+ * Runs in a Worker (see `src/relay/supervisor.ts`); the main thread's `ws_bridge.ts` subscribes to
  * the bus and fans out to browsers.
  *
  * Under Deno, a JavaScript ZeroMQ socket that receives on TCP stops receiving once peers connect
- * later or restart (shared/notes/zeromq-in-deno.md). So the TCP side is a native `zmq.Proxy`
- * (XSubscriber bound on the ingress <-> XPublisher on inproc) and JavaScript receives on inproc only.
+ * later or restart (docs/architecture.md, "ZeroMQ under Deno"). So a native `zmq.Proxy` (XSubscriber <->
+ * XPublisher on inproc) sits between the producers and JavaScript, which receives on inproc only.
+ *
+ * Plain producers (no CURVE, a tcp:// ingress) are read by `src/zmq/plain_ingress.ts`, a ZMTP reader
+ * that bounds a whole message by `maxMessageBytes` before holding it (libzmq bounds only each
+ * frame). Its messages reach the same receive loop through a bounded queue
+ * (`src/relay/message_queue.ts`), with a governor of their own, so everything after it is the same.
  *
  * With `curve` options the ingress is a CURVE server: producers must know its public key and hold a
- * key pair whose public key is on the allow-list (checked by the ZAP handler in `src/zap.ts`, which
+ * key pair whose public key is on the allow-list (checked by the ZAP handler in `src/zmq/zap.ts`, which
  * runs here, in the relay's Worker); plain producers fail the handshake. Inproc endpoints (demo,
  * control) carry no handshake and stay plain.
  *
@@ -20,14 +25,22 @@ import { parseEncoded, type RejectReason } from "./src/protocol/ingress.ts";
 import { type CutBatch, Sequencer } from "./src/relay/sequencer.ts";
 import { countPoints, IngressGovernor } from "./src/relay/overload.ts";
 import { WriterThread } from "./src/store/writer_thread.ts";
-import type { StoredPoint } from "./src/store/point_store.ts";
-import { encodeHeartbeat, END_OF_STREAM } from "./src/protocol/bus.ts";
+import type { RangeAnswer, RangeQuery, StoredPoint } from "./src/store/point_store.ts";
+import {
+  encodeHeartbeat,
+  encodeUnits,
+  END_OF_STREAM,
+  UNITS_REFRESH_MS,
+} from "./src/protocol/bus.ts";
+import { SeriesUnits } from "./src/hub/units.ts";
 import { faults, sendWithBackpressure, superviseLoop } from "./src/runtime/loop.ts";
-import { errorMessage, log, RateLimitedLog, setLogLevel } from "./src/runtime/log.ts";
-import { ZAP_DOMAIN } from "./src/zmq/curve.ts";
-import { startZapHandler, type ZapHandler } from "./src/zmq/zap.ts";
+import { errorMessage, log, RateLimitedLog } from "./src/runtime/log.ts";
+import { Attention } from "./src/runtime/attention.ts";
 import { endReceiveLoop, isStopMessage, stopMessage } from "./src/zmq/loop_stop.ts";
-import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./src/relay/worker_messages.ts";
+import type { RelayOptions, RelayStats } from "./src/relay/worker_messages.ts";
+import { openRelaySockets } from "./src/relay/sockets.ts";
+import { runRelayWorker, type WorkerScope } from "./src/relay/worker_glue.ts";
+import { mergeInputs } from "./src/relay/message_queue.ts";
 
 /** A running relay; {@link startRelay} makes one. */
 export interface Relay {
@@ -40,15 +53,17 @@ export interface Relay {
    * bridge's history. Taken once: a second call gets nothing.
    */
   takeHeld(): StoredPoint[];
+  /** The series' units known now (those the store kept, on a first start, and any since). */
+  units(): [string, string][];
   /** Current counters (a copy). */
   stats(): RelayStats;
+  /** The stored points of a history request; undefined when there is no store. */
+  range(q: RangeQuery): Promise<RangeAnswer | undefined>;
   /** Settles when the receive loop has ended: on close, or when it failed (then nothing flows). */
   readonly ended: Promise<void>;
   /** Stops the demo, the proxy and closes every socket. */
   close(): Promise<void>;
 }
-
-let relayCount = 0;
 
 /** How often the relay probes its own receive path (and, when idle, sends a bus heartbeat). */
 export const PROBE_INTERVAL_MS = 1000;
@@ -58,75 +73,39 @@ export const PROBE_INTERVAL_MS = 1000;
  * message) when the ingress cannot be bound.
  */
 export async function startRelay(opts: RelayOptions): Promise<Relay> {
-  const id = `${Date.now().toString(36)}-${relayCount++}`;
-  const internal = `inproc://zws-relay-${id}`;
-  const demoIngress = `inproc://zws-demo-${id}`;
-  const control = `inproc://zws-control-${id}`;
   const stopToken = crypto.randomUUID();
   const probeToken = crypto.randomUUID();
-  // Native cap: ZeroMQ cuts the connection of a peer that exceeds it, so keep it well above the
-  // configured limit; messages between the two are dropped and counted by the parser instead.
-  const nativeCap = Math.max(4 * opts.maxMessageBytes, 1024 * 1024);
   const rateLog = new RateLimitedLog(5000);
-  let zap: ZapHandler | undefined;
-  if (opts.curve) {
-    if (!zmq.capability.curve) {
-      throw new Error("this ZeroMQ build has no CURVE support; cannot encrypt the ingress");
-    }
-    // The allow-list must be in place before the ingress binds: without a ZAP handler, libzmq
-    // lets every CURVE client in.
-    zap = await startZapHandler({
-      allow: opts.curve.allow,
-      onRefused: (d) =>
-        rateLog.log(
-          "warn",
-          "relay",
-          "zap-refused",
-          `refused producer ${d.address || "?"}: ` +
-            (d.publicKey ? `CURVE key ${d.publicKey} is not on the allow-list` : "bad ZAP request"),
-        ),
-    });
-  }
-  const front = new zmq.XSubscriber({
-    maxMessageSize: nativeCap,
-    receiveHighWaterMark: 10000,
-    ...(opts.curve
-      ? { curveServer: true, curveSecretKey: opts.curve.secretKey, zapDomain: ZAP_DOMAIN }
-      : {}),
+  const stats: RelayStats = {
+    messages: 0,
+    points: 0,
+    rejected: {},
+    lastSeq: 0,
+    pending: 0,
+    loopRestarts: 0,
+    busWaitMs: 0,
+  };
+  const countReject = (reason: RejectReason, detail: string, n = 1) => {
+    stats.rejected[reason] = (stats.rejected[reason] ?? 0) + n;
+    rateLog.log("warn", "relay", reason, `dropped producer input: ${reason} (${detail})`);
+  };
+  const {
+    inbox,
+    bus,
+    zap,
+    ingress,
+    plain,
+    plainQueue,
+    proxy,
+    proxyDone,
+    control,
+    demoIngress,
+    sockets,
+    closeAll,
+  } = await openRelaySockets(opts, rateLog, (reason, detail) => {
+    stats.messages++;
+    countReject(reason, detail);
   });
-  // noDrop: when the JS side falls behind, the proxy waits (and TCP pushes back on producers)
-  // instead of dropping points silently between the proxy and us.
-  const back = new zmq.XPublisher({ sendHighWaterMark: 10000, noDrop: true });
-  const inbox = new zmq.Subscriber({ receiveHighWaterMark: 10000 });
-  // Counted in batches (up to BUS_BATCH_POINTS points each): a full bus is EAGAIN, which the send
-  // loop waits out.
-  const bus = new zmq.Publisher({ sendHighWaterMark: 1000, noDrop: true });
-  const sockets = [front, back, inbox, bus];
-  const closeAll = () => sockets.forEach((s) => s.closed || s.close());
-  try {
-    await front.bind(opts.ingress);
-  } catch (err) {
-    closeAll();
-    await zap?.close();
-    throw new Error(`cannot bind ingress ${opts.ingress}: ${errorMessage(err)}`);
-  }
-  const ingress = front.lastEndpoint ?? opts.ingress;
-  let proxy: zmq.Proxy;
-  let proxyDone: Promise<void>;
-  try {
-    if (opts.demo) await front.bind(demoIngress);
-    await front.bind(control);
-    await back.bind(internal);
-    await bus.bind(opts.bus);
-    inbox.connect(internal);
-    inbox.subscribe();
-    proxy = new zmq.Proxy(front, back);
-    proxyDone = proxy.run().catch((err) => log("error", "relay", `proxy: ${errorMessage(err)}`));
-  } catch (err) {
-    closeAll();
-    await zap?.close();
-    throw new Error(`cannot start relay: ${errorMessage(err)}`);
-  }
 
   // The store (when persisting) holds the epoch and seq: a clean restart continues them, a crash
   // continues after every seq it reserved (src/store/point_store.ts). It writes in a Worker of
@@ -158,20 +137,16 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   }
   const start = writer.start;
   const epoch = start?.epoch ?? opts.epoch ?? crypto.randomUUID().slice(0, 8);
+  // Loaded on the first start only: a restarted worker's bridge still holds its history.
   let held = writer.takeHeld();
-  const stats: RelayStats = {
-    messages: 0,
-    points: 0,
-    rejected: {},
-    lastSeq: Math.max(opts.lastSeq ?? 0, start?.lastSeq ?? 0),
-    pending: 0,
-    loopRestarts: 0,
-    busWaitMs: 0,
-  };
-  const countReject = (reason: RejectReason, detail: string, n = 1) => {
-    stats.rejected[reason] = (stats.rejected[reason] ?? 0) + n;
-    rateLog.log("warn", "relay", reason, `dropped producer input: ${reason} (${detail})`);
-  };
+  // Units: the last one producers sent per series (the store keeps them across restarts). The
+  // ones that changed go on the bus as soon as the send loop turns; all of them again every
+  // UNITS_REFRESH_MS, for gateways that joined since.
+  const units = new SeriesUnits();
+  units.merge(writer.loadUnits());
+  const unitsChanged = new Map<string, string>();
+  let unitsSentAt = performance.now();
+  stats.lastSeq = Math.max(opts.lastSeq ?? 0, start?.lastSeq ?? 0);
   const seq = new Sequencer(
     epoch,
     stats.lastSeq,
@@ -180,6 +155,31 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   );
   let stopped = false;
   const isStopped = () => stopped;
+  /** Set by close(): the receive loop stops taking input at its next message. */
+  let closeRequested = false;
+  /** Set by close() once the proxy has ended: the drain below may end. */
+  let proxyEnded = false;
+  /**
+   * After the loop stops taking input, it keeps receiving (and discarding) until the proxy has
+   * ended: a native proxy blocked on a full inbox never sees its terminate, and under a flood it
+   * stayed blocked until the process's hard deadline. It polls (receiveTimeout 0), so no
+   * receive is ever left pending on the socket: a pending receive with a timeout, still
+   * waiting when the proxy ended, crashed the process (SIGSEGV, every run under a flood).
+   */
+  const drainUntilProxyEnds = async () => {
+    inbox.receiveTimeout = 0;
+    for (;;) {
+      try {
+        await inbox.receive();
+      } catch {
+        if (proxyEnded || inbox.closed) return;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+  };
+  /** Resolves when the receive loop has stopped taking input (its drain may still run). */
+  let inputStopped!: () => void;
+  const inputStoppedP = new Promise<void>((r) => inputStopped = r);
   /** Wakes the send loop: points queued, a probe seen, or stopping. */
   let wake: (() => void) | undefined;
   const signal = () => {
@@ -198,8 +198,14 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     try {
       prober.send(stopMessage(probeToken)).catch(() => {});
     } catch { /* not created yet, or closed: the next one goes */ }
+    plainQueue?.push(null);
   };
+  // One governor per way in: each sees the time its own probe takes through its own queue.
   const governor = new IngressGovernor();
+  // The supervisor's messages (stop, stats) get a turn even while the loops never wait.
+  const attention = opts.attention ? new Attention(opts.attention) : undefined;
+  const plainGovernor = new IngressGovernor();
+  const nextMessage = mergeInputs(() => inbox.receive(), plainQueue);
 
   // Receive loop: producers' messages -> validation -> the sequencer's bounded queue. It never
   // waits on the bus, so it keeps taking producers' input (and shedding what does not fit, counted
@@ -209,12 +215,19 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       // The fault point sits before the receive: a test's failure then loses no message.
       const fault = faults.check("relay.receive");
       if (fault) await fault;
-      const frames = await inbox.receive();
+      const { frames, plain: fromPlain } = await nextMessage();
+      if (attention?.raised) await attention.yieldTurn();
       if (performance.now() - lastProbeSent >= PROBE_INTERVAL_MS) sendProbe();
-      const shedNow = governor.shed();
-      if (isStopMessage(frames, stopToken)) {
+      if (frames === null) {
+        plainGovernor.probeSeen();
+        continue;
+      }
+      const shedNow = (fromPlain ? plainGovernor : governor).shed();
+      if (closeRequested || isStopMessage(frames, stopToken)) {
         stopped = true;
         signal();
+        inputStopped();
+        await drainUntilProxyEnds();
         return;
       }
       if (isStopMessage(frames, probeToken)) {
@@ -233,6 +246,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       }
       const parsed = parseEncoded(frames, opts.maxMessageBytes, { windowMs: opts.xWindowMs ?? 0 });
       for (const r of parsed.rejected) countReject(r.reason, r.detail);
+      if (parsed.units && units.merge(parsed.units)) {
+        for (const [series, unit] of parsed.units) unitsChanged.set(series, unit);
+        writer.setUnits(units.entries());
+      }
       if (!seq.offer(parsed.points)) {
         countReject(
           "overload",
@@ -257,6 +274,14 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     while (!stopped) {
       const fault = faults.check("relay.send");
       if (fault) await fault;
+      if (attention?.raised) await attention.yieldTurn();
+      const refresh = units.size > 0 && performance.now() - unitsSentAt >= UNITS_REFRESH_MS;
+      if (unitsChanged.size > 0 || refresh) {
+        const changed = refresh ? units.entries() : [...unitsChanged];
+        unitsChanged.clear();
+        unitsSentAt = performance.now();
+        if (await sendWithBackpressure(bus, encodeUnits(epoch, changed), isStopped) < 0) return;
+      }
       // A batch whose send failed (the loop restarted) is retried first: its seqs are taken.
       const batch = inFlight ?? seq.cut();
       inFlight = batch;
@@ -298,6 +323,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const probeTimer = setInterval(sendProbe, PROBE_INTERVAL_MS);
   const pump = Promise.all([receiveLoop.done, sendLoop.done]).then(() => {});
 
+  plain?.start();
+
   const demoStop = new AbortController();
   const demoDone = opts.demo
     ? runProducer({ endpoint: demoIngress, rate: 10, signal: demoStop.signal }).catch((err) =>
@@ -310,6 +337,18 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     ingress,
     epoch,
     ended: pump,
+    range: (q) => {
+      // A point's x lies within --x-window of the clock when it came, and its row was written
+      // soon after: rows written outside the range widened by that window cannot hold it.
+      const w = opts.xWindowMs ?? 0;
+      const slack = 60_000;
+      return writer.range({
+        ...q,
+        ...(w > 0 && q.from !== undefined ? { writtenFrom: q.from - w } : {}),
+        ...(w > 0 && q.to !== undefined ? { writtenTo: q.to + w + slack } : {}),
+      });
+    },
+    units: () => units.entries(),
     takeHeld: () => {
       const h = held;
       held = [];
@@ -322,17 +361,22 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       loopRestarts: stats.loopRestarts! + (zap?.restarts ?? 0),
       rejected: { ...stats.rejected },
       ...(zap ? { producersRefused: zap.refused } : {}),
+      ...(plain ? { ingress: plain.stats() } : {}),
     }),
     close() {
       closing ??= (async () => {
         demoStop.abort();
         await demoDone;
         log("debug", "relay", "demo stopped");
+        // Producers first: no more input (what is queued and not yet parsed is dropped).
+        plainQueue?.close();
+        await plain?.close();
         // End both receive loops (ours, and the bridge's on the bus) before closing: closing a
         // socket with a receive pending crashes the process under Deno (a uv_poll callback runs
         // on the freed poller).
         clearInterval(probeTimer);
-        await endReceiveLoop(control, stopToken, receiveLoop.done);
+        closeRequested = true;
+        await endReceiveLoop(control, stopToken, inputStoppedP);
         stopped = true;
         signal();
         // A wedged send loop must not keep the sockets open for good.
@@ -345,6 +389,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         if (opts.endOfStream !== false) await bus.send([...END_OF_STREAM]).catch(() => {});
         proxy.terminate();
         await proxyDone;
+        proxyEnded = true;
+        await receiveLoop.done;
         closeAll();
         await zap?.close();
         log("debug", "relay", "sockets closed");
@@ -355,72 +401,11 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
 }
 
 /** The parts of a worker's global scope the glue uses. */
-export interface WorkerScope {
-  postMessage(m: FromRelay): void;
-  addEventListener(type: string, fn: (e: Event) => void): void;
-  close(): void;
-}
+export type { WorkerScope } from "./src/relay/worker_glue.ts";
 
-/** Worker glue: drives one relay from the main thread's messages (see `src/relay_messages.ts`). */
+/** Worker glue: drives one relay from the main thread's messages (`src/relay/worker_glue.ts`). */
 export function runAsWorker(scope: WorkerScope): void {
-  let relay: Relay | undefined;
-  /** The start in progress: a stop waits for it, or the worker would go with a proxy running. */
-  let starting: Promise<void> | undefined;
-  let crashed = false;
-  const post = (m: FromRelay) => scope.postMessage(m);
-  const crash = async (e: Event, what: string) => {
-    e.preventDefault();
-    if (crashed) return;
-    crashed = true;
-    // Close the native sockets before the worker goes: terminating a worker that still holds
-    // ZeroMQ sockets aborts the whole process inside libzmq.
-    await starting;
-    await relay?.close().catch(() => {});
-    post({ type: "crashed", message: what, stats: relay?.stats() });
-    scope.close();
-  };
-  scope.addEventListener("error", (e) => crash(e, errorMessage((e as ErrorEvent).error ?? e)));
-  scope.addEventListener(
-    "unhandledrejection",
-    (e) => crash(e, errorMessage((e as PromiseRejectionEvent).reason)),
-  );
-  scope.addEventListener("message", async (e) => {
-    const msg = (e as MessageEvent<ToRelay>).data;
-    switch (msg.type) {
-      case "start":
-        if (msg.options.logLevel) setLogLevel(msg.options.logLevel);
-        starting = (async () => {
-          try {
-            relay = await startRelay(msg.options);
-            post({
-              type: "ready",
-              ingress: relay.ingress,
-              bus: msg.options.bus,
-              epoch: relay.epoch,
-              lastSeq: relay.stats().lastSeq,
-              held: relay.takeHeld(),
-            });
-          } catch (err) {
-            post({ type: "fatal", message: errorMessage(err) });
-          }
-        })();
-        await starting;
-        break;
-      case "stats":
-        if (relay) post({ type: "stats", id: msg.id, stats: relay.stats() });
-        break;
-      case "fault":
-        faults.arm(msg.loop, msg.kind);
-        break;
-      case "stop":
-        await starting;
-        await relay?.close();
-        log("debug", "relay", "posting stopped");
-        post({ type: "stopped" });
-        scope.close();
-        break;
-    }
-  });
+  runRelayWorker(scope, startRelay);
 }
 
 // Inside a Worker (`self` is a WorkerGlobalScope), this module drives a relay.

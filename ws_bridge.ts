@@ -1,29 +1,36 @@
 /**
- * The hub: one inproc subscription to the relay's points bus (see `relay.ts`) -> the history
- * (`src/history.ts`) -> batches (`src/batcher.ts`) -> fan-out. Each batch of points becomes one
- * frame per series set, built once and sent as the same string to every client that keeps up. New
- * clients get a full chart from the history and returning ones exactly what they missed.
+ * The hub: one inproc subscription to the relay's points bus (`relay.ts`; the loop is
+ * `src/hub/bus_receiver.ts`) -> the history (`src/hub/history.ts`) -> batches
+ * (`src/hub/batcher.ts`) -> fan-out. Each tick's batches become one frame per series set
+ * (`src/hub/tick_frames.ts`), built once and sent as the same string to every client that keeps
+ * up. New clients get a full chart from the history and returning ones exactly what they missed
+ * (`src/hub/history_frames.ts`).
  *
- * Its parts live beside it: the client types (`src/hub/client.ts`), the slow-client policy
- * (`src/hub/slow_clients.ts`), the `series_list` broadcast (`src/hub/series_list.ts`), the
- * WebSocket upgrade and client-message policing (`src/http/websocket.ts`), event streams
- * (`src/sse.ts`). Next stop of the data: the page, `static/app.js`.
+ * Its other parts live in `src/hub/` too: the client types (`client.ts`), the slow-client policy
+ * and the budget for all clients (`slow_clients.ts`, `budget.ts`), the `series_list` broadcast
+ * (`series_list.ts`). The WebSocket upgrade and client-message policing are `src/http/websocket.ts`,
+ * event streams `src/http/sse.ts`. Close codes come from the registry
+ * (`src/protocol/close_codes.ts`). Next stop of the data: the page, `static/app.js`.
  *
- * Close codes the bridge sends: 1001 (server shutting down), 1003 (binary message), 1007 (invalid
- * message), 1008 (message flood), 1009 (message over `maxMessageBytes`), 4001 (the client's token
- * expired), 4008 (slow client).
+ * A client may ask for a decimated stream instead (`{"type":"rate"}`): min/max per bucket, built
+ * once per series and rate for all clients at that rate (`src/hub/decimated.ts`).
  *
  * @module
  */
 import * as zmq from "zeromq";
 import { Batcher } from "./src/hub/batcher.ts";
+import { CLOSE } from "./src/protocol/close_codes.ts";
 import { TOKEN_EXPIRED_CLOSE_CODE } from "./src/http/auth.ts";
 import { MAX_CLIENT_MESSAGE_BYTES } from "./src/protocol/client_messages.ts";
-import { helloFrame, historyFrames, pointsFrame } from "./src/protocol/frames.ts";
-import { History } from "./src/hub/history.ts";
+import { helloFrame } from "./src/protocol/frames.ts";
+import { type HeldPoint, History } from "./src/hub/history.ts";
+import { SeriesUnits } from "./src/hub/units.ts";
+import { DecimatedStreams } from "./src/hub/decimated.ts";
+import { HistoryFrameCache, type HistoryFrames } from "./src/hub/history_frames.ts";
+import { receiveBus } from "./src/hub/bus_receiver.ts";
+import { TickFrames } from "./src/hub/tick_frames.ts";
 import { log, RateLimitedLog } from "./src/runtime/log.ts";
-import { type BusBatch, decodeBus, lastSeqOf, pointJson, pointSeries } from "./src/protocol/bus.ts";
-import { faults, superviseLoop, Yielder } from "./src/runtime/loop.ts";
+import { type BusBatch, lastSeqOf, pointJson, pointSeries } from "./src/protocol/bus.ts";
 import {
   type AcceptOptions,
   type Client,
@@ -76,7 +83,7 @@ export interface BridgeOptions {
   maxMessageBytes?: number;
   /**
    * Called when a point arrives with another epoch than the bridge serves (a gateway's forwarder
-   * restarted without its state; see `src/upstream.ts`). The bridge stops receiving before that
+   * restarted without its state; see `src/sources/forwarder_link.ts`). The bridge stops receiving before that
    * point: seqs of two epochs do not compare, so the caller starts a fresh bridge.
    */
   onEpochChange?: (epoch: string, seq: number) => void;
@@ -95,13 +102,6 @@ interface BusSubscription {
   done: Promise<void>;
 }
 
-/** History frames ready to send, and what they hold. */
-interface HistoryFrames {
-  reset: boolean;
-  frames: string[];
-  points: number;
-}
-
 /**
  * A batch taken by {@link WsBridge.ingest}: `follows` says whether its first point directly follows
  * the point before it (seqs derived from a JetStream stream jump between batches by design).
@@ -116,8 +116,10 @@ export class WsBridge implements WebSocketHub {
   #lastSeq = 0;
   #batcher: Batcher<BusBatch>;
   #history: History;
-  /** Reset snapshots by series set, valid until the history changes. */
-  #snapshots = new Map<string, HistoryFrames>();
+  #units = new SeriesUnits();
+  #decimated: DecimatedStreams;
+  /** History frames for clients, reset snapshots cached by series set. */
+  #historyFrames: HistoryFrameCache;
   #rateLog = new RateLimitedLog(5000);
   #slow: SlowClients;
   #seriesList: SeriesListBroadcast;
@@ -150,6 +152,7 @@ export class WsBridge implements WebSocketHub {
   constructor(opts: BridgeOptions = {}) {
     this.#batcher = new Batcher((items) => this.#broadcast(items), opts.tickMs ?? 10);
     this.#history = new History(opts.historyPerSeries ?? 1000, opts.maxSeries ?? 1000);
+    this.#historyFrames = new HistoryFrameCache(this.#history);
     this.#slow = new SlowClients({
       bound: opts.clientBufferBytes ?? 1024 * 1024,
       timeoutMs: opts.slowClientTimeoutMs ?? 10_000,
@@ -161,8 +164,21 @@ export class WsBridge implements WebSocketHub {
     });
     this.#seriesList = new SeriesListBroadcast({
       history: this.#history,
+      units: this.#units,
       clients: () => this.#clients,
       onSent: () => this.#stats.framesSent++,
+    });
+    this.#decimated = new DecimatedStreams({
+      send: (c, frame, points) => {
+        if (c.ended) return;
+        if (this.#slow.holdBack(c, performance.now())) {
+          this.#stats.pointsDroppedSlow += points;
+          return;
+        }
+        c.transport.send(frame);
+        this.#stats.framesSent++;
+        this.#stats.pointsSent += points;
+      },
     });
     this.messageLimits = {
       messageRate: opts.clientMessageRate ?? 20,
@@ -189,6 +205,8 @@ export class WsBridge implements WebSocketHub {
       clientsBufferBudget: Number.isFinite(this.#slow.budget) ? this.#slow.budget : 0,
       heldForBudget: this.#slow.heldForBudgetTotal,
       historyPoints: this.#history.size,
+      decimatedClients: this.#decimated.clientCount,
+      decimatedStreams: this.#decimated.streamCount,
       busIdleMs: this.#lastBusAt === -Infinity
         ? null
         : Math.round(performance.now() - this.#lastBusAt),
@@ -220,6 +238,26 @@ export class WsBridge implements WebSocketHub {
     return this.#history.lastSeq;
   }
 
+  /** Names of the series held in memory (the history API). */
+  heldSeriesNames(): string[] {
+    return this.#history.seriesNames();
+  }
+
+  /** The held points of one series, in seq order (the history API). */
+  heldPoints(series: string): readonly HeldPoint[] {
+    return this.#history.seriesPoints(series);
+  }
+
+  /** Takes units (series -> unit; the relay's, off the bus): `series_list` names them. */
+  setUnits(units: Iterable<readonly [string, string]>): void {
+    if (this.#units.merge(units)) this.#seriesList.changed();
+  }
+
+  /** The last unit seen for `series`, if any. */
+  unitOf(series: string): string | undefined {
+    return this.#units.get(series);
+  }
+
   /**
    * Fills the history with points loaded from the store (a restart), before any point arrives:
    * `points` in seq order, then every seq up to `upTo` counts as held or lost (after a crash), so
@@ -229,7 +267,7 @@ export class WsBridge implements WebSocketHub {
     for (const p of points) this.#history.add(p.series, p.seq, p.json);
     this.#history.skipTo(upTo);
     this.#lastSeq = Math.max(this.#lastSeq, upTo);
-    this.#snapshots.clear();
+    this.#historyFrames.clear();
   }
 
   /**
@@ -272,72 +310,39 @@ export class WsBridge implements WebSocketHub {
     this.#batcher.push(taken);
   }
 
-  /**
-   * The bus receive loop of one subscription, owned by {@link superviseLoop}: an exception (a bad
-   * message, a fault) never ends it for good; it is counted and the loop starts again on the same
-   * socket. It ends for good on the end-of-stream or an epoch change.
-   */
+  /** The bus receive loop of one subscription (`src/hub/bus_receiver.ts`). */
   #receive(gen: BusSubscription): Promise<void> {
-    let finished = false;
-    const turns = new Yielder(5);
-    const once = async () => {
-      while (!gen.sub.closed) {
-        // The fault point sits before the receive: a test's failure then loses no message.
-        const fault = faults.check("bridge.receive");
-        if (fault) await fault;
-        // Under sustained input, give the batching tick and HTTP (`/healthz`) a turn.
-        const turn = turns.maybe();
-        if (turn) await turn;
-        const frames = await gen.sub.receive();
-        const m = decodeBus(frames);
-        if (m.kind === "end") {
-          // The relay's end-of-stream: this bus is done; a restarted relay gets a new bus and
-          // subscription.
-          finished = true;
-          gen.sub.close();
-          return;
-        }
-        if (m.kind === "invalid") {
-          this.#stats.busInvalid++;
-          this.#rateLog.log("warn", "bridge", "bus-invalid", `dropped bus message: ${m.reason}`);
-          continue;
-        }
-        const b = m.batch;
-        this.#lastBusAt = performance.now();
-        if (b.epoch !== this.#epoch) {
-          if (this.#epoch === "") this.#setEpoch(b.epoch);
-          else {
-            finished = true;
-            gen.sub.close();
-            this.#onEpochChange?.(b.epoch, b.firstSeq);
-            return;
-          }
-        }
-        if (b.count === 0) continue; // a heartbeat: the path is alive
-        if (this.#lastSeq > 0 && b.firstSeq > this.#lastSeq + 1) {
-          // Never expected on the bus (the relay retries, never drops, a sequenced batch).
-          this.#stats.busGaps += b.firstSeq - this.#lastSeq - 1;
-          this.#rateLog.log(
-            "error",
-            "bridge",
-            "bus-gap",
-            `bus skipped seqs ${this.#lastSeq + 1}..${b.firstSeq - 1}`,
-          );
-        }
-        this.#lastSeq = lastSeqOf(b);
-        this.#stats.pointsReceived += b.count;
-        this.#stats.busBatches++;
-        this.#batcher.push(b);
-      }
-      finished = true;
-    };
-    const loop = superviseLoop(once, {
-      component: "bridge",
-      name: "bus receive loop",
-      stopped: () => finished || gen.sub.closed,
-      onRestart: () => this.#stats.loopRestarts++,
+    return receiveBus(gen.sub, {
+      epoch: () => this.#epoch,
+      setEpoch: (e) => this.#setEpoch(e),
+      epochChanged: (e, firstSeq) => this.#onEpochChange?.(e, firstSeq),
+      alive: () => this.#lastBusAt = performance.now(),
+      take: (b) => this.#takeBus(b),
+      units: (units) => this.setUnits(units),
+      invalid: (reason) => {
+        this.#stats.busInvalid++;
+        this.#rateLog.log("warn", "bridge", "bus-invalid", `dropped bus message: ${reason}`);
+      },
+      restarted: () => this.#stats.loopRestarts++,
     });
-    return loop.done;
+  }
+
+  /** A bus batch with points: a seq jump is counted (never expected), then into the batcher. */
+  #takeBus(b: BusBatch): void {
+    if (this.#lastSeq > 0 && b.firstSeq > this.#lastSeq + 1) {
+      // Never expected on the bus (the relay retries, never drops, a sequenced batch).
+      this.#stats.busGaps += b.firstSeq - this.#lastSeq - 1;
+      this.#rateLog.log(
+        "error",
+        "bridge",
+        "bus-gap",
+        `bus skipped seqs ${this.#lastSeq + 1}..${b.firstSeq - 1}`,
+      );
+    }
+    this.#lastSeq = lastSeqOf(b);
+    this.#stats.pointsReceived += b.count;
+    this.#stats.busBatches++;
+    this.#batcher.push(b);
   }
 
   /**
@@ -346,7 +351,7 @@ export class WsBridge implements WebSocketHub {
    * is touched one by one only for clients whose series set splits a mixed batch.
    */
   #broadcast(batches: BusBatch[]): void {
-    this.#snapshots.clear();
+    this.#historyFrames.clear();
     // A new bridge (nothing held yet) joining a stream mid-way is not a loss: its clients have
     // nothing the first points could fail to continue.
     let prev = this.#history.lastSeq > 0 ? this.#history.lastSeq : batches[0].firstSeq - 1;
@@ -368,50 +373,17 @@ export class WsBridge implements WebSocketHub {
     if (gap) this.#noteGap(batches[0].firstSeq);
     this.#seriesList.changed();
     const last = lastSeqOf(batches[batches.length - 1]);
-    // Built lazily, once per tick: the frame for clients that see every series, and one per
-    // distinct series set for the others.
-    let all: { frame: string; count: number } | undefined;
-    let filtered: Map<string, { frame: string; count: number }> | undefined;
-    const build = (parts: string[], count: number) => {
-      if (count === 0) return { frame: "", count: 0 };
-      this.#stats.framesBuilt++;
-      return { frame: pointsFrame(parts), count };
-    };
-    const frameFor = (c: Client): { frame: string; count: number } => {
-      if (!c.series) {
-        return all ??= build(batches.map((b) => b.body), batches.reduce((n, b) => n + b.count, 0));
-      }
-      filtered ??= new Map();
-      const key = c.seriesKey!;
-      let f = filtered.get(key);
-      if (!f) {
-        const only = c.series;
-        const parts: string[] = [];
-        let count = 0;
-        for (const b of batches) {
-          if (!b.seriesIndex) {
-            if (b.count > 0 && only.has(b.seriesNames[0])) {
-              parts.push(b.body);
-              count += b.count;
-            }
-            continue;
-          }
-          for (let i = 0; i < b.count; i++) {
-            if (only.has(b.seriesNames[b.seriesIndex[i]])) {
-              parts.push(pointJson(b, i));
-              count++;
-            }
-          }
-        }
-        f = build(parts, count);
-        filtered.set(key, f);
-      }
-      return f;
-    };
+    // Built lazily, once per tick: one frame per series set (src/hub/tick_frames.ts).
+    const frames = new TickFrames(batches, () => this.#stats.framesBuilt++);
     const now = performance.now();
     this.#slow.measure();
     for (const c of this.#clients) {
-      const out = frameFor(c);
+      if (c.rate !== undefined) {
+        // Decimated (below); what it has seen goes on, for a catch-up from history.
+        if (c.slowSince === undefined) c.lastSent = last;
+        continue;
+      }
+      const out = frames.for(c);
       // A jump in seq (points missed upstream) is never passed on as if nothing happened: the
       // client is held back like a slow one and resumes within 100 ms from history, which cannot
       // vouch for the gap: a reset snapshot (at most one per check, however many gaps).
@@ -425,6 +397,9 @@ export class WsBridge implements WebSocketHub {
       this.#stats.framesSent++;
       this.#stats.pointsSent += out.count;
     }
+    // The decimated streams: each point once per rate, whatever the number of clients (their
+    // frames go out on the streams' own timer).
+    this.#decimated.feed(batches);
   }
 
   #noteGap(firstSeq: number): void {
@@ -443,36 +418,13 @@ export class WsBridge implements WebSocketHub {
     );
   }
 
-  /**
-   * The history frames a client needs after `since` (undefined: a new client) for its series: the
-   * missed points when the resume is exact, else a reset snapshot. Snapshots are built once per
-   * series set (`key`: its {@link Client.seriesKey}, `"*"` for all) until the next batch changes the
-   * history, so a crowd connecting at once costs one.
-   */
+  /** The history frames a client needs after `since` (`src/hub/history_frames.ts`). */
   #historyFor(
     since: number | undefined,
     series: ReadonlySet<string> | undefined,
     key: string,
   ): HistoryFrames {
-    if (this.#history.canResume(since)) {
-      const points = this.#history.after(since!, series);
-      return {
-        reset: false,
-        frames: historyFrames(points.map((p) => p.json), false),
-        points: points.length,
-      };
-    }
-    let cached = this.#snapshots.get(key);
-    if (!cached) {
-      const points = this.#history.snapshot(series);
-      cached = {
-        reset: true,
-        frames: historyFrames(points.map((p) => p.json), true),
-        points: points.length,
-      };
-      this.#snapshots.set(key, cached);
-    }
-    return cached;
+    return this.#historyFrames.for(since, series, key);
   }
 
   /** Sends a client its history frames. */
@@ -500,7 +452,7 @@ export class WsBridge implements WebSocketHub {
       lastSent: 0,
       queued: 0,
       allowed: opts.allowed,
-      seriesListVersion: this.#history.seriesVersion,
+      seriesListVersion: this.#seriesList.version,
       expiresAt: opts.expiresAt,
       onClose: opts.onClose,
     };
@@ -530,9 +482,24 @@ export class WsBridge implements WebSocketHub {
    */
   setSeries(c: Client, select: ReadonlySet<string> | undefined): void {
     selectSeries(c, effectiveSeries(select, c.allowed));
+    this.#decimated.seriesChanged(c);
     if (c.slowSince === undefined) {
       this.#sendHistory(c, this.#historyFor(undefined, c.series, c.seriesKey ?? "*"));
     }
+  }
+
+  /**
+   * Puts a client on a decimated stream of at most `rate` points per second per series (min/max
+   * per bucket, `src/hub/decimated.ts`), or back on the exact stream (`null`): then it first gets
+   * a reset snapshot of its selection, since what it had were not every point.
+   */
+  setRate(c: Client, rate: number | null): void {
+    const was = c.rate;
+    this.#decimated.setRate(c, rate ?? undefined);
+    if (was === undefined || c.rate !== undefined) return;
+    if (c.slowSince === undefined) {
+      this.#sendHistory(c, this.#historyFor(undefined, c.series, c.seriesKey ?? "*"));
+    } else c.lastSent = -1; // its catch-up is a reset snapshot (no seq is below -1)
   }
 
   /** Forgets a client whose connection ended (the transport's owner calls it, e.g. `/events`). */
@@ -552,6 +519,7 @@ export class WsBridge implements WebSocketHub {
     if (c.ended) return;
     c.ended = true;
     this.#clients.delete(c);
+    this.#decimated.remove(c);
     clearTimeout(c.expiryTimer);
     c.onClose?.();
   }
@@ -580,14 +548,14 @@ export class WsBridge implements WebSocketHub {
 
   /** Closes `client` for something it sent (`src/http/websocket.ts`), counted by code. */
   refuse(client: Client, code: number, reason: string): void {
-    if (code === 1009) this.#stats.clientsClosedTooBig++;
+    if (code === CLOSE.message_too_big) this.#stats.clientsClosedTooBig++;
     else this.#stats.clientProtocolErrors++;
     this.#end(client);
     client.transport.close(code, reason);
   }
 
   /** Closes every client with `code` (1001 "going away" by default). */
-  closeClients(code = 1001, reason = "server shutting down"): void {
+  closeClients(code: number = CLOSE.going_away, reason = "server shutting down"): void {
     for (const c of [...this.#clients]) {
       this.#end(c);
       c.transport.close(code, reason);
@@ -600,6 +568,7 @@ export class WsBridge implements WebSocketHub {
     this.#batcher.close();
     this.#slow.close();
     this.#seriesList.close();
+    this.#decimated.close();
     const current = this.#current;
     if (current) {
       let timer: ReturnType<typeof setTimeout> | undefined;

@@ -1,7 +1,7 @@
 /**
  * The naive baseline of the benchmark: the shortest Deno program that does zws's job. One native
  * `zmq.Proxy` ingress (under Deno JavaScript cannot receive on TCP, see
- * shared/notes/zeromq-in-deno.md), one inproc subscription, and each message sent as-is to every
+ * docs/architecture.md, "ZeroMQ under Deno"), one inproc subscription, and each message sent as-is to every
  * WebSocket: no validation, no batching, no bound on a slow client's queue.
  *
  * `deno run ... bench/baseline.ts --port 0 --ingress tcp://127.0.0.1:*` prints

@@ -1,6 +1,7 @@
 /**
- * `deno task bench [--quick] [--only W1,W6,W7,page] [--no-baseline] [--no-write]`: runs workloads
+ * `deno task bench [--quick] [--only W1,W6,W7,W9,page] [--no-baseline] [--no-write]`: runs workloads
  * W1-W5 and W8 against zws and against the naive baseline (`bench/baseline.ts`) in the same run,
+ * W9 (decimated against exact clients of one 100,000 points/s series; zws only),
  * the W6 ingest-ceiling ladder (both) and the W7 burst (zws; `bench/ingest.ts`), then the page cost
  * in headless Chromium, prints the tables and zws/baseline ratios, and (full runs) writes
  * `docs/benchmarks.md`.
@@ -25,7 +26,7 @@ import {
 } from "./common.ts";
 import type { LoadgenConnected, LoadgenReport, LoadgenStats } from "./loadgen.ts";
 import type { ProducerDone } from "./producer_load.ts";
-import { measurePage, type PageResult } from "./page.ts";
+import { failed, measurePage, type PageResult, panelsReport, runPanelsPage } from "./page.ts";
 import { type BurstResult, type IngestDeps, type Rung, runW6, runW7, w6Ladder } from "./ingest.ts";
 import { CHROMIUM } from "../tests/_support/browser.ts";
 import { taskArgs } from "../tests/_support/tasks.ts";
@@ -33,9 +34,9 @@ import { taskArgs } from "../tests/_support/tasks.ts";
 const ROOT = new URL("../", import.meta.url);
 /** The `deno` on PATH (the one `deno task` runs; `--allow-run=deno` names it). */
 const DENO = "deno";
-/** The bridge's per-client buffer bound (`--client-buffer-bytes` default, src/config.ts), bytes. */
+/** The bridge's per-client buffer bound (`--client-buffer-bytes` default, src/config/config.ts), bytes. */
 const ZWS_CLIENT_BUFFER = 1024 * 1024;
-/** Deno keeps ~2.3x a WebSocket's queued bytes in memory (shared/notes/zeromq-in-deno.md). */
+/** Deno keeps ~2.3x a WebSocket's queued bytes in memory (docs/architecture.md, "ZeroMQ under Deno"). */
 const DENO_QUEUE_FACTOR = 2.3;
 
 /** One workload: how many clients, how fast, how long. */
@@ -55,6 +56,14 @@ export interface Workload {
   loadgens: number;
   /** Initial read buffer per client, bytes. */
   readBuffer: number;
+  /** Series the producer spreads its points over (default 5). */
+  series?: number;
+  /** Points per second per series every client asks for (`{"type":"rate"}`); absent: exact. */
+  decimateRate?: number;
+  /** Run against zws only (the baseline has no such feature). */
+  zwsOnly?: boolean;
+  /** Clients count frames and bytes only, no latency (`loadgen.ts --no-latency`). */
+  noLatency?: boolean;
 }
 
 /** W1-W5 and W8 as the issues state them (full) or scaled down (quick); W6 and W7: ingest.ts. */
@@ -140,6 +149,24 @@ export function workloads(quick: boolean): Workload[] {
       loadgens: 2,
       readBuffer: 65536,
     },
+    // W9: one series at 100,000 points/s, 100 clients at the page's rate for a 10 s window on
+    // 1,000 px (200 points/s), against the same clients on the exact stream (W9x).
+    ...(["W9", "W9x"] as const).map((id): Workload => ({
+      id,
+      title: id === "W9"
+        ? "100 decimated clients (200 pts/s) x one series at 100,000 points/s"
+        : "W9 control: the same 100 clients on the exact stream",
+      clients: quick ? 20 : 100,
+      stalled: 0,
+      rate: 1000,
+      pointsPerMessage: 100,
+      durationMs: d,
+      loadgens: 1,
+      readBuffer: 65536,
+      series: 1,
+      ...(id === "W9" ? { decimateRate: 200 } : { noLatency: true }),
+      zwsOnly: true,
+    })),
   ];
 }
 
@@ -192,6 +219,8 @@ export interface RunResult {
   windowSec: number;
   /** Producer message size, bytes. */
   messageBytes: number;
+  /** Bytes each reading client read after its hello, on average. */
+  bytesPerClient?: number;
   /** zws /metrics counters read at the end (zws only). */
   metrics?: Record<string, number>;
   error?: string;
@@ -463,7 +492,13 @@ export async function runWorkload(w: Workload, kind: ServerKind): Promise<RunRes
     await sleep(500);
     result.rssIdleKiB = (await readMem(pid))?.rssKiB ?? 0;
 
-    const producer = startProducer(server.ingress, w.rate, w.durationMs, w.pointsPerMessage);
+    const producer = startProducer(
+      server.ingress,
+      w.rate,
+      w.durationMs,
+      w.pointsPerMessage,
+      w.series,
+    );
     children.push(producer);
     const loadgens: Child[] = [];
     const wsUrl = server.base.replace(/^http/, "ws") + "/ws";
@@ -483,6 +518,8 @@ export async function runWorkload(w: Workload, kind: ServerKind): Promise<RunRes
         "--read-buffer",
         String(w.readBuffer),
         ...(kind === "zws" ? ["--await-hello"] : []),
+        ...(w.decimateRate ? ["--rate", String(w.decimateRate)] : []),
+        ...(w.noLatency ? ["--no-latency"] : []),
       ]);
       loadgens.push(lg);
       children.push(lg);
@@ -569,6 +606,8 @@ export async function runWorkload(w: Workload, kind: ServerKind): Promise<RunRes
         frames = Math.max(frames, r.maxClientFrames);
         lastRecv = Math.max(lastRecv, r.lastRecvMs);
       }
+      const bytes = reports.reduce((n, r) => n + r.bytes, 0);
+      result.bytesPerClient = result.clientsConnected ? bytes / result.clientsConnected : 0;
       const span = Math.max(lastRecv, done.lastSendMs) - done.firstSendMs;
       result.deliveredPerSec = span > 0 ? result.delivered / (span / 1000) : 0;
       result.p50 = hist.quantile(0.5);
@@ -599,6 +638,7 @@ export async function runWorkload(w: Workload, kind: ServerKind): Promise<RunRes
           "zws_points_dropped_total",
           "zws_ingress_rejected_total",
           "zws_bus_wait_seconds_total",
+          "zws_decimated_streams",
           "zws_store_points_written_total",
           "zws_store_points_dropped_total",
           "zws_store_flush_max_seconds",
@@ -638,13 +678,14 @@ async function waitQuiet(maxMs = 15000): Promise<void> {
 
 /**
  * `bench/producer_load.ts` in its own process: `rate` messages/s of `pointsPerMessage` points over
- * 5 series, for `durationMs` once told "go".
+ * `series` series (default 5), for `durationMs` once told "go".
  */
 export function startProducer(
   ingress: string,
   rate: number,
   durationMs: number,
   pointsPerMessage: number,
+  series = 5,
 ): Child {
   return new Child("producer", [
     "run",
@@ -652,7 +693,7 @@ export function startProducer(
     "--allow-ffi=./node_modules",
     "bench/producer_load.ts",
     ...["--endpoint", ingress, "--rate", String(rate), "--duration-ms", String(durationMs)],
-    ...["--points-per-message", String(pointsPerMessage), "--series", "5"],
+    ...["--points-per-message", String(pointsPerMessage), "--series", String(series)],
   ]);
 }
 
@@ -674,22 +715,7 @@ async function runPage(quick: boolean): Promise<PageResult & { error?: string }>
       measureMs,
     });
   } catch (err) {
-    return {
-      seconds: 0,
-      redrawsPerSec: NaN,
-      framesPerSec: NaN,
-      maxRedrawsPerFrame: NaN,
-      busy: NaN,
-      script: NaN,
-      layout: NaN,
-      other: NaN,
-      longTasks: 0,
-      longTaskMs: 0,
-      pointsPerSec: NaN,
-      pointsShown: NaN,
-      errors: [],
-      error: err instanceof Error ? err.message : String(err),
-    };
+    return failed(err);
   } finally {
     await producer?.stop();
     await server?.stop();
@@ -828,6 +854,67 @@ function w7Table(r: BurstResult): string {
 }
 
 const mark = (ok: boolean) => ok ? "met" : "NOT met";
+
+/** W9: decimated against exact clients, side by side. */
+function w9Table(results: RunResult[]): string {
+  const rows = results.filter((r) => /^W9x?$/.test(r.workload.id) && !r.error).map((r) => [
+    r.workload.decimateRate ? `decimated (${r.workload.decimateRate} pts/s)` : "exact",
+    int(r.clientsConnected),
+    // Counted by the server (an exact client does not scan its points: --no-latency).
+    int((r.metrics?.zws_points_sent_total ?? NaN) / Math.max(1, r.clientsConnected)),
+    int((r.bytesPerClient ?? 0) / 1024),
+    int((r.bytesPerClient ?? 0) / 1024 / Math.max(0.001, r.windowSec)),
+    r.workload.noLatency ? "–" : ms(r.p50),
+    r.workload.noLatency ? "–" : ms(r.p99),
+    int(r.metrics?.zws_ingress_points_total ?? NaN),
+    int(r.metrics?.zws_ingress_rejected_total ?? NaN),
+    pct(r.serverCpu),
+    // CPU per point taken in: fair when one mode had to shed input and the other not.
+    ((r.serverCpu * r.windowSec) / ((r.metrics?.zws_ingress_points_total ?? NaN) / 1e6)).toFixed(
+      2,
+    ),
+    `${pct(r.clientsCpu + r.producerCpu)} (${pct(r.clientsCpu)}+${pct(r.producerCpu)})`,
+    pct(r.otherCpu),
+  ]);
+  return markdownTable(
+    [
+      "mode",
+      "clients",
+      "points per client",
+      "KiB per client",
+      "KiB/s per client",
+      "p50 ms",
+      "p99 ms",
+      "points taken in",
+      "points shed",
+      "server CPU",
+      "server CPU s per M points taken in",
+      "loadgen CPU (clients+producer)",
+      "other CPU",
+    ],
+    rows,
+  );
+}
+
+/** W9's targets (issue 16): >= 20x fewer bytes per client, server CPU lower than exact. */
+function w9Targets(results: RunResult[]): string[] {
+  const d = results.find((r) => r.workload.id === "W9" && !r.error);
+  const x = results.find((r) => r.workload.id === "W9x" && !r.error);
+  if (!d || !x) return [];
+  const fewer = (x.bytesPerClient ?? 0) / Math.max(1, d.bytesPerClient ?? 0);
+  const shed = (r: RunResult) => r.metrics?.zws_ingress_rejected_total ?? 0;
+  return [
+    `W9: ${fewer.toFixed(0)}x fewer bytes per client decimated than exact (target >= 20x: ${
+      mark(fewer >= 20)
+    }); server CPU ${pct(d.serverCpu)} vs ${pct(x.serverCpu)} exact (target lower: ${
+      mark(d.serverCpu < x.serverCpu)
+    })` +
+    (shed(x) > shed(d)
+      ? `; the exact run shed ${int(shed(x))} points it could not take in (the decimated run ` +
+        `${int(shed(d))}): compare CPU per point taken in`
+      : ""),
+  ];
+}
 
 /** W6, W7 and W8's targets (issue 11). */
 function ingestTargets(
@@ -1043,8 +1130,10 @@ async function main(): Promise<void> {
   const quick = values.quick;
   const only = values.only?.split(",").map((s) => s.trim().toUpperCase());
   // `--only W5` includes W5's control run W5c.
+  // `--only W9` includes W9's control run W9x.
   const want = (id: string) =>
-    !only || only.includes(id.toUpperCase()) || only.includes(id.toUpperCase().replace(/C$/, ""));
+    !only || only.includes(id.toUpperCase()) ||
+    only.includes(id.toUpperCase().replace(/[CX]$/, ""));
   const servers: ServerKind[] = values["no-baseline"] ? ["zws"] : ["zws", "baseline"];
   const started = performance.now();
   const date = new Date().toISOString().replace(/\.\d+Z$/, "Z");
@@ -1061,7 +1150,7 @@ async function main(): Promise<void> {
   const results: RunResult[] = [];
   for (const w of workloads(quick)) {
     if (!want(w.id)) continue;
-    for (const kind of servers) {
+    for (const kind of w.zwsOnly ? servers.filter((k) => k === "zws") : servers) {
       const t = performance.now();
       console.log(`\n${w.id} ${w.title} — ${kind} ...`);
       await waitQuiet();
@@ -1100,12 +1189,16 @@ async function main(): Promise<void> {
   }
 
   let page: (PageResult & { error?: string }) | undefined;
+  let panels: { table: string; targets: string[] } | undefined;
   if (want("PAGE")) {
     const haveChromium = await Deno.stat(CHROMIUM).then((s) => s.isFile, () => false);
     if (haveChromium) {
       console.log(`\npage: headless Chromium at 1,000 points/s over 5 series ...`);
       await waitQuiet();
       page = await runPage(quick);
+      console.log(`\npage: 50 series in 5 panels at 10,000 points/s (issue 16) ...`);
+      await waitQuiet();
+      panels = panelsReport(await runPanelsPage({ startServer, startProducer }, quick));
     } else console.log(`\npage: skipped (${CHROMIUM} not found)`);
   }
 
@@ -1128,10 +1221,21 @@ async function main(): Promise<void> {
     resultsTable(results),
   ];
   if (servers.length > 1) parts.push("", "### zws / baseline", "", ratioTable(results));
+  if (results.some((r) => /^W9x?$/.test(r.workload.id))) {
+    parts.push("", "### W9 decimated against exact", "", w9Table(results));
+  }
   if (page) parts.push("", "### Page (headless Chromium)", "", pageTable(page));
+  if (panels) {
+    parts.push("", "### Page: 50 series in 5 panels (headless Chromium)", "", panels.table);
+  }
   if (Object.keys(w6).length) parts.push("", "### W6 ingest ceiling", "", w6Table(w6));
   if (w7) parts.push("", "### W7 burst", "", w7Table(w7));
-  const t = [...targets(results, page), ...ingestTargets(w6, w7, results)];
+  const t = [
+    ...targets(results, page),
+    ...(panels?.targets ?? []),
+    ...ingestTargets(w6, w7, results),
+    ...w9Targets(results),
+  ];
   if (t.length) parts.push("", "### Targets", "", ...t.map((l) => `- ${l}`));
   const section = parts.join("\n");
   console.log("\n" + section);

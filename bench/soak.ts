@@ -1,6 +1,6 @@
 /**
  * The soak (`deno task soak`, not part of `deno task test`): a zws server in a child process (as
- * `tests/_helpers.ts` `startZws` starts it, the permissions of `deno task start`) under moderate
+ * `tests/_support/processes.ts` `startZws` starts it, the permissions of `deno task start`) under moderate
  * load for `--minutes` (default 10):
  *
  * - 2 producers (ZeroMQ PUB over TCP), each `--rate` points/s (default 200) in batches every
@@ -27,15 +27,11 @@
  */
 import { parseArgs } from "node:util";
 import type * as zmq from "zeromq";
-import {
-  connectPublisher,
-  metric,
-  type RawWsClient,
-  rawWsConnect,
-  rssBytes,
-  sleep,
-  taskArgs,
-} from "../tests/_helpers.ts";
+import { sleep } from "../tests/_support/async.ts";
+import { metric } from "../tests/_support/metrics.ts";
+import { rssBytes, taskArgs } from "../tests/_support/processes.ts";
+import { type RawWsClient, rawWsConnect } from "../tests/_support/raw_ws.ts";
+import { connectPublisher } from "../tests/_support/zmq.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -217,7 +213,7 @@ interface Server {
 
 /**
  * Starts `main.ts` with the flags of `deno task start` on ephemeral ports, like `startZws` in
- * `tests/_helpers.ts`, but through the `deno` on PATH (the one `--allow-run=deno` names; the
+ * `tests/_support/processes.ts`, but through the `deno` on PATH (the one `--allow-run=deno` names; the
  * test helper runs `Deno.execPath()`, which needs run access to wherever that points).
  */
 async function startServer(flags: string[]): Promise<Server> {

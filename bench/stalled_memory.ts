@@ -12,16 +12,12 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import {
-  connectPublisher,
-  metric,
-  openClient,
-  type RawWsClient,
-  rawWsConnect,
-  rssBytes,
-  sleep,
-  startZws,
-} from "../tests/_helpers.ts";
+import { sleep } from "../tests/_support/async.ts";
+import { metric } from "../tests/_support/metrics.ts";
+import { rssBytes, startZws } from "../tests/_support/processes.ts";
+import { type RawWsClient, rawWsConnect } from "../tests/_support/raw_ws.ts";
+import { openClient } from "../tests/_support/ws_client.ts";
+import { connectPublisher } from "../tests/_support/zmq.ts";
 
 const dash = Deno.args.indexOf("--");
 const own = dash < 0 ? Deno.args : Deno.args.slice(0, dash);

@@ -1,26 +1,42 @@
 // zws page: receives points over the WebSocket at /ws (same origin), or over Server-Sent Events at
-// /events where WebSockets cannot open, and draws them with Flot. Browser protocol: the README's
-// "Browser protocol"; the rules the server shares with this page are in protocol.js. No build
-// step: these ES modules are served as they are.
+// /events where WebSockets cannot open, and draws them with Flot in stacked panels. Browser
+// protocol: the README's "Browser protocol"; the rules the server shares with this page are in
+// protocol.js; how to use the page: docs/dashboard.md. No build step: these ES modules are served
+// as they are.
 //
 // Modules: protocol.js (rules shared with the server), store.js (sorted rings per series, the
-// bounded set of series), chart.js (one Flot chart over a time range), legend.js (toggles, filter),
-// connection.js (WebSocket/SSE, reconnect, resume). This file wires them to the controls and owns
-// the view: which series, over which time range (live: the clock, corrected by the server's).
+// bounded set of series), layout.js (which series go on which panel, ?panels=), panels.js (the
+// stacked charts, their legends, drag/wheel zoom and pan), chart.js (one Flot chart), legend.js
+// (series toggles, filter), history.js (/api/history for zoomed views and CSV), export.js (CSV and
+// PNG downloads), rate.js (when to ask for decimated live data), connection.js (WebSocket/SSE,
+// reconnect, resume). This file wires them to the controls and owns the view: which series, over
+// which time range (live: the clock, corrected by the server's; paused; zoomed into history).
 //
-// Cheap by design: the chart is redrawn at most once per animation frame, and only as often as
-// the view moves by a pixel (less when a draw is slow), from at most ~2 points per pixel column
-// per series; DOM text is written only when it changes.
+// Cheap by design: one frame loop draws every panel, at most one chart per animation frame while
+// live (the most overdue panel first; a control that changes the view redraws all at once), each
+// only as often as its view moves by a pixel and never more than a fifth of the time, from at
+// most ~2 points per pixel column per series; DOM text is written only when it changes.
 
 import { DEFAULT_SERIES, joinSeriesParam, splitSeriesParam } from "./protocol.js";
 import { SeriesSet } from "./store.js";
-import { createChart } from "./chart.js";
 import { createLegend } from "./legend.js";
 import { createConnection } from "./connection.js";
+import {
+  emptyLayout,
+  formatPanelsParam,
+  groupSeries,
+  moveSeries,
+  newPanelTitle,
+  parsePanelsParam,
+} from "./layout.js";
+import { createPanels, panelLabel } from "./panels.js";
+import { createHistory, historyUrl, MAX_POINTS } from "./history.js";
+import { download, exportName, panelsPng } from "./export.js";
+import { nextRate, targetRate } from "./rate.js";
 
 /**
  * With viewer auth on, the page is opened as /?token=…: read once, it goes with every stream and
- * stays in the address (which follows the controls).
+ * history request and stays in the address (which follows the controls).
  */
 const TOKEN = new URLSearchParams(location.search).get("token");
 
@@ -28,6 +44,17 @@ const TOKEN = new URLSearchParams(location.search).get("token");
 const WINDOWS = { "10s": 10e3, "1m": 60e3, "5m": 300e3, "all": Infinity };
 /** Most lag samples kept per second. */
 const MAX_LAG_SAMPLES = 20000;
+/** Seconds over which the page measures how fast a series arrives (decimation on or off). */
+const RATE_TICKS = 3;
+/** Narrowest zoom, ms. */
+const MIN_SPAN_MS = 20;
+/** After drawing for d ms, the frame loop draws again no sooner than GAP * d later (<= 20 %). */
+const DRAW_GAP = 5;
+/**
+ * Most live chart draws per second over all panels: a draw costs about as much again in paint
+ * and raster as in script, which DRAW_GAP does not see. One panel: 20 frames/s; five: 4 each.
+ */
+const MAX_LIVE_DRAWS_PER_S = 20;
 /** Line colours that read on light and dark backgrounds; more series get generated hues. */
 const PALETTE = [
   "#2f81f7",
@@ -48,7 +75,10 @@ const lagEl = el("lag");
 const countEl = el("count");
 const transportEl = el("transport");
 const pauseBtn = el("pause");
-const pausedNote = el("paused-note");
+const liveBtn = el("live");
+const viewNote = el("paused-note");
+const decimationEl = el("decimation");
+const exportNote = el("export-note");
 const yminEl = el("ymin");
 const ymaxEl = el("ymax");
 const tooltip = el("tooltip");
@@ -77,8 +107,12 @@ const colors = new Map();
 let colorsGiven = 0;
 /** Names of every series the server holds (its series_list frames; what this page may see). */
 let known = [];
+/** name -> unit, from the series_list frames (producers send an optional `unit`). */
+let units = new Map();
 /** The series this page asked for: null means all of them. */
 let selection = parseSeriesParam(location.search);
+/** After "Clear": live points older than this are not drawn (the server keeps them). */
+let clearedBefore = null;
 
 function colorOf(name) {
   let c = colors.get(name);
@@ -90,120 +124,353 @@ function colorOf(name) {
   return c;
 }
 
+function unitOf(name) {
+  return units.get(name) || "";
+}
+
 /** Reads ?series=a,b like the server does (protocol.js); a malformed name is skipped. */
 function parseSeriesParam(search) {
   const p = splitSeriesParam(search);
   return p.found ? new Set(p.names) : null;
 }
 
+// ---- Panels -----------------------------------------------------------------------------------
+
+/** Which series go on which panel (?panels=; layout.js). */
+let layout = parsePanelsParam(location.search).layout;
+let layoutQueued = true;
+
+const panels = createPanels(el("panels"), {
+  colorOf: colorOf,
+  unitOf: unitOf,
+  onMove: moveToPanel,
+  viewRange: shownRange,
+  onZoom: zoomTo,
+  onPan: zoomTo,
+  onHover: showTooltip,
+  onVisible: requestDirty,
+});
+
+/** The series drawn: every one the page knows of (held or listed), within the selection. */
+function drawnNames() {
+  const names = new Set(known);
+  for (const n of series.names()) names.add(n);
+  if (selection === null) return Array.from(names);
+  return Array.from(names).filter((n) => selection.has(n));
+}
+
+/** The panels and their series now; an empty page still shows one (empty) chart. */
+function currentGroups() {
+  const groups = groupSeries(layout, drawnNames());
+  return groups.length ? groups : [{ title: "*", names: [] }];
+}
+
+function syncPanels() {
+  layoutQueued = false;
+  panels.sync(currentGroups());
+}
+
+function requestLayout() {
+  layoutQueued = true;
+  requestDirty();
+}
+
+/** Moves a series to panel `title` (null: a new one), from a panel legend's control. */
+function moveToPanel(name, title) {
+  const groups = currentGroups();
+  const shown = groups.map((g) => g.title);
+  const to = title === null ? newPanelTitle(shown) : title;
+  layout = moveSeries(layout, name, to, shown, drawnNames());
+  updateUrl();
+  requestLayout();
+}
+
 // ---- View -------------------------------------------------------------------------------------
 
-const chart = createChart(el("chart"));
-const plot = chart.plot;
-
 function applyTheme() {
-  chart.applyTheme();
+  panels.applyTheme();
   requestDraw(true);
 }
 globalThis.matchMedia("(prefers-color-scheme: dark)").addEventListener("change", applyTheme);
 
 let windowKey = parseWindowParam(location.search);
-let paused = false;
-/** While paused: the end of the view when it froze. */
-let frozenTo = null;
-/** The end of the view at the last draw. */
-let lastTo = null;
+/** "live" (follows the clock), "paused" (frozen where it was), "zoomed" (a chosen range). */
+let viewMode = "live";
+/** The range shown while not live. */
+let fixedRange = null;
+/** The range of the last draw. */
+let lastRange = null;
 let shownCount = 0;
+/** Render passes (frames that drew at least one panel), and chart draws over all panels. */
 let draws = 0;
+let chartDraws = 0;
 /** Main-thread time spent drawing and handling messages, in ms (for tests and the curious). */
 const cost = { renderMs: 0, messageMs: 0 };
-let drawQueued = false;
+let frameQueued = false;
 let forceQueued = false;
-let nextDrawAt = 0;
+let dirtyQueued = false;
+let frameTimer = null;
+/** performance.now() before which the frame loop draws nothing more while live. */
+let nextFrameAt = 0;
 let countWrittenAt = 0;
-let drawTimer = null;
 
 function parseWindowParam(search) {
   const m = /(?:^|[?&])window=([^&]*)/.exec(search);
   return m && Object.hasOwn(WINDOWS, m[1]) ? m[1] : "1m";
 }
 
+const isLive = () => viewMode === "live";
+
 /**
- * Asks for a draw: on an animation frame (so at most one per frame), once the throttle allows
- * (see render). `force`: draw on the next frame, even while paused (a control changed).
+ * Asks for a draw on an animation frame (so at most one pass per frame). While live, the pass
+ * waits until a panel is due and the last pass's cost allows (see render). `force`: every panel,
+ * on the next frame, also while not live (a control changed the view).
  */
 function requestDraw(force) {
   if (force) {
     forceQueued = true;
-    clearTimeout(drawTimer);
-    drawTimer = null;
-  } else if (paused || drawTimer !== null) return;
-  if (drawQueued) return;
-  const wait = force ? 0 : nextDrawAt - performance.now();
+    clearTimeout(frameTimer);
+    frameTimer = null;
+    queueFrame();
+    return;
+  }
+  if (!isLive() || frameTimer !== null || frameQueued) return;
+  let due = Infinity;
+  for (const p of panels.list) if (p.visible) due = Math.min(due, p.nextDrawAt);
+  const wait = Math.max(nextFrameAt, due) - performance.now();
   if (wait > 1) {
     // Wait with a timer, not frame after frame: idle frames cost the browser work too.
-    drawTimer = setTimeout(function () {
-      drawTimer = null;
+    frameTimer = setTimeout(function () {
+      frameTimer = null;
       queueFrame();
-    }, wait);
+    }, Math.min(wait, 1000));
   } else queueFrame();
 }
 
+/**
+ * Asks for the panels whose content changed (layout, series, units) to be drawn, one per frame,
+ * also while not live (their range stays what it was).
+ */
+function requestDirty() {
+  dirtyQueued = true;
+  clearTimeout(frameTimer);
+  frameTimer = null;
+  queueFrame();
+}
+
 function queueFrame() {
-  if (drawQueued) return;
-  drawQueued = true;
+  if (frameQueued) return;
+  frameQueued = true;
   requestAnimationFrame(onAnimationFrame);
 }
 
 function onAnimationFrame() {
-  drawQueued = false;
+  frameQueued = false;
   const force = forceQueued;
+  const dirty = dirtyQueued;
   forceQueued = false;
-  if (paused && !force) return;
-  render();
+  dirtyQueued = false;
+  if (!isLive() && !force && !dirty) return;
+  render(force);
+}
+
+/** The oldest point held over the series drawn (Infinity: none). */
+function oldestHeld() {
+  let from = Infinity;
+  for (const s of series.values()) if (s.size) from = Math.min(from, s.x(0));
+  return from;
 }
 
 /**
- * The time range shown: it ends now (the clock, not the largest x: one point from the future
- * cannot move it), or where the view froze; "all held" starts at the oldest point held.
+ * The live range: it ends now (the clock, not the largest x: one point from the future cannot
+ * move it); "all held" starts at the oldest point held.
  */
-function viewRange() {
-  const to = paused && frozenTo !== null ? frozenTo : now();
-  let from = to - WINDOWS[windowKey];
-  if (windowKey === "all") {
-    from = Infinity;
-    for (const s of series.values()) if (s.size) from = Math.min(from, s.x(0));
-    if (!Number.isFinite(from) || from > to - 1000) from = to - 1000;
-  }
+function liveRange() {
+  const to = now();
+  if (windowKey !== "all") return { from: to - WINDOWS[windowKey], to: to };
+  let from = oldestHeld();
+  if (!Number.isFinite(from) || from > to - 1000) from = to - 1000;
   return { from: from, to: to };
 }
 
-/** Draws the selected series over the view range. */
-function render() {
+/** The live window's length now, ms. */
+function liveSpan() {
+  const r = liveRange();
+  return r.to - r.from;
+}
+
+/** The time range shown: the live one, or while not live the fixed one. */
+function viewRange() {
+  if (!isLive() && fixedRange !== null) return { from: fixedRange.from, to: fixedRange.to };
+  return liveRange();
+}
+
+/** The store a panel draws `name` from: fetched history when it serves the view, else the ring. */
+function storeFor(name, range, columns) {
+  if (!isLive()) {
+    const fetched = historyCache.storeFor(name, range.from, range.to, columns);
+    if (fetched) return fetched;
+  }
+  return series.get(name);
+}
+
+function drawPanel(panel, range, columns) {
+  const list = [];
+  for (const name of panel.names) {
+    const store = storeFor(name, range, columns);
+    if (store) list.push({ name: name, color: colorOf(name), store: store });
+  }
+  panel.shown = panel.chart.render(list, range.from, range.to);
+  panel.dirty = false;
+  chartDraws++;
+  // Again once its view would move by a pixel (1 min over 1,000 px: 60 ms; at most 250 ms).
+  panel.nextDrawAt = performance.now() + Math.min(250, (range.to - range.from) / columns);
+}
+
+/**
+ * One pass of the frame loop. `all`: every panel (a control changed the view); else one panel,
+ * so a frame never draws more than one chart: a changed one first, else (live) the most overdue.
+ */
+function render(all) {
   const t0 = performance.now();
   if (legendQueued) renderLegend(); // first: it gives new series their colours
+  if (layoutQueued) syncPanels();
   const range = viewRange();
-  const list = [];
-  for (const name of Array.from(series.names()).sort()) {
-    list.push({ name: name, color: colorOf(name), store: series.get(name) });
+  const columns = panels.width();
+  const list = panels.list;
+  let drew = false;
+  let liveDraw = false;
+  if (all) {
+    for (const p of list) drawPanel(p, range, columns);
+    drew = list.length > 0;
+  } else {
+    let pick = list.find((p) => p.dirty) || null;
+    if (pick === null && isLive()) {
+      for (const p of list) {
+        if (!p.visible || p.nextDrawAt > t0) continue;
+        if (!pick || p.nextDrawAt < pick.nextDrawAt) pick = p;
+      }
+      liveDraw = pick !== null;
+    }
+    if (pick) {
+      drawPanel(pick, range, columns);
+      drew = true;
+    }
   }
-  const shown = chart.render(list, range.from, range.to);
-  lastTo = range.to;
+  lastRange = range;
+  if (drew) draws++;
+  let shown = 0;
+  for (const p of list) shown += p.shown;
   shownCount = shown;
-  draws++;
   const t1 = performance.now();
   cost.renderMs += t1 - t0;
-  // The next draw waits until the view would move by a pixel (at 1 min over 1,000 px: 60 ms;
-  // at most 250 ms), and for 4 times as long as this draw took (a slow machine keeps most of its
-  // main thread). The view follows the clock, so it keeps moving while series are held.
-  const msPerPixel = Math.min(250, (range.to - range.from) / chart.width());
-  nextDrawAt = t0 + Math.max(msPerPixel, 4 * (t1 - t0));
+  // A slow machine keeps most of its main thread: at most a fifth of the time goes to drawing,
+  // and live redraws keep to their rate.
+  nextFrameAt = t0 + Math.max(DRAW_GAP * (t1 - t0), liveDraw ? 1000 / MAX_LIVE_DRAWS_PER_S : 0);
   if (t1 - countWrittenAt > 250) {
     countWrittenAt = t1;
     setText(countEl, String(shown));
+    showDecimation(range, columns);
   }
-  if (series.size) requestDraw(false);
+  if (list.some((p) => p.dirty)) requestDirty();
+  else if (isLive() && series.size) requestDraw(false);
 }
+
+/** Shows the range in the address bar's sense: not live, it says so and how to come back. */
+function updateViewUi() {
+  const live = isLive();
+  pauseBtn.setAttribute("aria-pressed", String(!live));
+  setText(pauseBtn, live ? "Pause" : "Resume");
+  liveBtn.hidden = live;
+  document.body.dataset.view = viewMode;
+  if (viewMode === "paused") {
+    viewNote.hidden = false;
+    setText(viewNote, "Paused: data keeps arriving; resume to see it.");
+  } else if (viewMode === "zoomed" && fixedRange) {
+    viewNote.hidden = false;
+    const loading = historyCache.loading ? " Loading history…" : "";
+    const failed = historyCache.error ? " History unavailable (" + historyCache.error + ")." : "";
+    setText(
+      viewNote,
+      "Not live: showing " + formatTime(fixedRange.from) + " – " + formatTime(fixedRange.to) +
+        ". Back to live: L or the Live button." + loading + failed,
+    );
+  } else viewNote.hidden = true;
+}
+
+/**
+ * Fetches history for a range that is not live when the page does not hold it: older than its
+ * rings reach, or live data that came decimated.
+ */
+function wantHistory() {
+  if (isLive() || fixedRange === null) return;
+  const names = drawnNames().sort();
+  if (names.length === 0) return;
+  const { from, to } = fixedRange;
+  let held = -Infinity;
+  for (const n of names) {
+    const s = series.get(n);
+    held = Math.max(held, s && s.size ? s.x(0) : Infinity);
+  }
+  const coarse = decimatedSince !== null && to >= decimatedSince;
+  if (from < held || coarse) historyCache.want(names, from, to, panels.width());
+}
+
+/** Leaves live: shows [from, to] (zoom, pan, keyboard). */
+function zoomTo(from, to) {
+  if (!Number.isFinite(from) || !Number.isFinite(to)) return;
+  if (to - from < MIN_SPAN_MS) {
+    const mid = (from + to) / 2;
+    from = mid - MIN_SPAN_MS / 2;
+    to = mid + MIN_SPAN_MS / 2;
+  }
+  viewMode = "zoomed";
+  fixedRange = { from: from, to: to };
+  wantHistory();
+  updateViewUi();
+  requestDraw(true);
+}
+
+/**
+ * The range zoom and pan steps start from: not live, the fixed one (so steps that come faster
+ * than frames add up); live, the last one drawn (what the user sees).
+ */
+function shownRange() {
+  if (!isLive() && fixedRange !== null) return { from: fixedRange.from, to: fixedRange.to };
+  return lastRange || viewRange();
+}
+
+/** Zooms by `factor` around the middle (2: out, 0.5: in), or pans by `shift` spans. */
+function zoomBy(factor, shift) {
+  const r = shownRange();
+  const span = r.to - r.from;
+  const mid = (r.from + r.to) / 2 + shift * span;
+  zoomTo(mid - (span * factor) / 2, mid + (span * factor) / 2);
+}
+
+function goLive() {
+  viewMode = "live";
+  fixedRange = null;
+  historyCache.clear();
+  updateViewUi();
+  requestDraw(true);
+}
+
+function setPaused(next) {
+  if (next) {
+    viewMode = "paused";
+    fixedRange = shownRange();
+    updateViewUi();
+  } else goLive(); // catch up with everything received meanwhile
+}
+
+const historyCache = createHistory({
+  token: TOKEN,
+  onChange() {
+    updateViewUi();
+    requestDraw(true);
+  },
+});
 
 // ---- Data -------------------------------------------------------------------------------------
 
@@ -216,6 +483,22 @@ let lastRate = 0;
 let epoch = null;
 let lastSeq = 0;
 let sessionId = null;
+/** Live points per series since the last tick, and of the ticks before (RATE_TICKS in all). */
+let liveCounts = new Map();
+const pastCounts = [];
+/** When each of pastCounts began (performance.now()), and when the current one did. */
+const pastStarts = [];
+let countsSince = performance.now();
+/** The fastest series' live points/s over the last ticks (a burst after a stall is averaged). */
+let fastest = 0;
+/** The rate asked of the server (points/s per series), or null: every point. */
+let rateAsked = null;
+/** x of the first decimated live point the rings hold (null: they hold exact data only). */
+let decimatedSince = null;
+/** The rate of the last decimated frame (what the server says it applies). */
+let decimatedRate = null;
+/** Rate messages sent so far. */
+let rateChanges = 0;
 
 function addPoints(points, live) {
   const t = now();
@@ -230,12 +513,20 @@ function addPoints(points, live) {
     const name = typeof p.series === "string" ? p.series : DEFAULT_SERIES;
     // In flight before the server applied a new selection.
     if (selection !== null && !selection.has(name)) continue;
-    if (series.add(name, p.x, p.y)) requestLegend();
+    if (clearedBefore !== null && p.x < clearedBefore) continue;
+    if (series.add(name, p.x, p.y)) {
+      requestLegend();
+      layoutQueued = true;
+    }
     added++;
-    if (live && lagSamples.length < MAX_LAG_SAMPLES) lagSamples.push(t - p.x);
+    if (live) {
+      liveCounts.set(name, (liveCounts.get(name) || 0) + 1);
+      if (lagSamples.length < MAX_LAG_SAMPLES) lagSamples.push(t - p.x);
+    }
   }
   if (live) received += added;
-  if (added) requestDraw(false);
+  if (layoutQueued) requestDirty();
+  else if (added) requestDraw(false);
 }
 
 function onMessage(text) {
@@ -261,27 +552,77 @@ function handleMessage(text) {
       const offset = msg.time - Date.now();
       clockOffset = Math.abs(offset) > 1000 ? offset : 0;
     }
+    // A new connection starts exact: ask again for the rate the view wants.
+    if (rateAsked !== null && !connection.send({ type: "rate", max_points_per_s: rateAsked })) {
+      rateAsked = null;
+    }
   } else if (msg.type === "history" && Array.isArray(msg.points)) {
-    // reset: the points do not continue what we hold (new server, gap, new selection).
+    // reset: the points do not continue what we hold (new server, gap, new selection, exact again).
     if (msg.reset) {
       series.clear();
       lastSeq = 0;
+      decimatedSince = null;
+      decimatedRate = null;
       requestDraw(false); // not while paused: the view stays as it was
     }
     addPoints(msg.points, false);
   } else if (msg.type === "points" && Array.isArray(msg.points)) {
+    if (msg.decimated === true) {
+      decimatedRate = typeof msg.rate === "number" ? msg.rate : rateAsked;
+      for (const p of msg.points) {
+        if (typeof p.x === "number" && (decimatedSince === null || p.x < decimatedSince)) {
+          decimatedSince = p.x;
+        }
+      }
+    }
     addPoints(msg.points, true);
   } else if (msg.type === "series_list" && Array.isArray(msg.series)) {
     known = msg.series.filter((s) => typeof s === "string");
+    const u = new Map();
+    if (msg.units && typeof msg.units === "object") {
+      for (const [name, unit] of Object.entries(msg.units)) {
+        if (typeof unit === "string" && unit !== "") u.set(name, unit);
+      }
+    }
+    units = u;
     // What the server no longer holds goes here too (frames arrive in order: a series whose
     // points came before this list and is not on it was dropped by the server).
     const held = new Set(known);
-    if (series.retain((name) => held.has(name))) requestDraw(false);
+    series.retain((name) => held.has(name));
     for (const name of Array.from(colors.keys())) {
       if (!held.has(name) && !(selection && selection.has(name))) colors.delete(name);
     }
     requestLegend();
+    requestLayout();
   }
+}
+
+/** Asks the server for the live rate the window wants (rate.js), when it changed. */
+function updateRate() {
+  const target = connection.transport === "websocket"
+    ? targetRate(panels.width(), liveSpan())
+    : null;
+  const next = nextRate(rateAsked, fastest, target);
+  if (next === rateAsked) return;
+  if (connection.send({ type: "rate", max_points_per_s: next })) {
+    rateAsked = next;
+    rateChanges++;
+  } else if (connection.transport !== "websocket") rateAsked = null;
+}
+
+/** Says when what is drawn is min/max per bucket (the server's, not the page's own thinning). */
+function showDecimation(range, columns) {
+  const parts = [];
+  if (decimatedSince !== null && range.to >= decimatedSince) {
+    parts.push(
+      "decimated: min/max, at most " + (decimatedRate ?? rateAsked ?? "?") +
+        " points/s per series",
+    );
+  }
+  const h = isLive() ? null : historyCache.decimation(drawnNames(), range.from, range.to, columns);
+  if (h) parts.push("history: min/max per " + formatSpan(h.bucketMs));
+  decimationEl.hidden = parts.length === 0;
+  setText(decimationEl, parts.join("; "));
 }
 
 /** Live figures, once a second: points/s, median lag over the last second, points shown. */
@@ -297,6 +638,25 @@ function tick() {
   } else lastLag = null;
   setText(lagEl, lastLag === null ? "–" : formatLag(lastLag));
   setText(countEl, String(shownCount));
+  // Points per second over the last ticks' real time (a late tick covers more than a second).
+  const t = performance.now();
+  pastCounts.push(liveCounts);
+  pastStarts.push(countsSince);
+  if (pastCounts.length > RATE_TICKS) {
+    pastCounts.shift();
+    pastStarts.shift();
+  }
+  liveCounts = new Map();
+  countsSince = t;
+  const sums = new Map();
+  for (const counts of pastCounts) {
+    for (const [name, n] of counts) sums.set(name, (sums.get(name) || 0) + n);
+  }
+  const seconds = Math.max(0.5, (t - pastStarts[0]) / 1000);
+  fastest = 0;
+  for (const n of sums.values()) fastest = Math.max(fastest, n / seconds);
+  updateRate();
+  if (lastRange) showDecimation(lastRange, panels.width());
   series.tickActivity();
   requestLegend(); // the order follows activity
 }
@@ -304,6 +664,16 @@ setInterval(tick, 1000);
 
 function formatLag(ms) {
   return Math.abs(ms) < 1000 ? Math.round(ms) + " ms" : (ms / 1000).toFixed(1) + " s";
+}
+
+function formatSpan(ms) {
+  return ms < 1000 ? Math.round(ms) + " ms" : Number((ms / 1000).toPrecision(3)) + " s";
+}
+
+function formatTime(x) {
+  const d = new Date(x);
+  return d.toLocaleTimeString([], { hour12: false }) + "." +
+    String(d.getMilliseconds()).padStart(3, "0");
 }
 
 // ---- Legend -----------------------------------------------------------------------------------
@@ -356,7 +726,8 @@ function setSelection(next) {
   if (selection !== null) series.retain((name) => selection.has(name));
   renderLegend();
   updateUrl();
-  requestDraw(true);
+  requestLayout();
+  wantHistory();
   const only = selection === null ? null : Array.from(selection);
   if (!connection.send({ type: "series", only: only })) {
     // The next connection asks for the new selection from scratch (a reset snapshot of it).
@@ -365,12 +736,14 @@ function setSelection(next) {
   }
 }
 
-/** Keeps the address a deep link to what is shown (?series=a,b&window=10s). */
+/** Keeps the address a deep link to what is shown (?series=a,b&window=10s&panels=…). */
 function updateUrl() {
   const q = [];
   if (TOKEN) q.push("token=" + encodeURIComponent(TOKEN));
   if (selection !== null) q.push("series=" + joinSeriesParam(selection));
   if (windowKey !== "1m") q.push("window=" + windowKey);
+  const p = formatPanelsParam(layout);
+  if (p !== "") q.push("panels=" + p);
   const url = location.pathname + (q.length ? "?" + q.join("&") : "") + location.hash;
   if (url !== location.pathname + location.search + location.hash) {
     history.replaceState(null, "", url);
@@ -379,27 +752,35 @@ function updateUrl() {
 
 // ---- Controls ---------------------------------------------------------------------------------
 
-for (const radio of document.querySelectorAll('input[name="window"]')) {
+const windowRadios = document.querySelectorAll('input[name="window"]');
+for (const radio of windowRadios) {
   radio.checked = radio.value === windowKey;
   radio.addEventListener("change", function () {
     if (!radio.checked) return;
-    windowKey = radio.value;
-    updateUrl();
-    requestDraw(true);
+    setWindow(radio.value);
   });
 }
 
-function setPaused(next) {
-  paused = next;
-  frozenTo = paused ? lastTo : null;
-  pauseBtn.setAttribute("aria-pressed", String(paused));
-  setText(pauseBtn, paused ? "Resume" : "Pause");
-  pausedNote.hidden = !paused;
-  if (!paused) requestDraw(true); // catch up with everything received meanwhile
+function setWindow(key) {
+  windowKey = key;
+  for (const r of windowRadios) r.checked = r.value === key;
+  // Not live: the range keeps its end and takes the new length.
+  if (!isLive() && fixedRange !== null) {
+    const to = fixedRange.to;
+    const from = key === "all" ? Math.min(oldestHeld(), to - 1000) : to - WINDOWS[key];
+    fixedRange = { from: from, to: to };
+    wantHistory();
+    updateViewUi();
+  }
+  updateUrl();
+  updateRate();
+  requestDraw(true);
 }
+
 pauseBtn.addEventListener("click", function () {
-  setPaused(!paused);
+  setPaused(isLive());
 });
+liveBtn.addEventListener("click", goLive);
 
 function applyYAxis() {
   const fixed = document.querySelector('input[name="yscale"]:checked').value === "fixed";
@@ -411,8 +792,8 @@ function applyYAxis() {
     yminEl.setAttribute("aria-invalid", String(!ok));
     ymaxEl.setAttribute("aria-invalid", String(!ok));
     if (!ok) return;
-    chart.setYRange([lo, hi]);
-  } else chart.setYRange(null);
+    panels.setYRange([lo, hi]);
+  } else panels.setYRange(null);
   requestDraw(true);
 }
 for (const radio of document.querySelectorAll('input[name="yscale"]')) {
@@ -421,18 +802,114 @@ for (const radio of document.querySelectorAll('input[name="yscale"]')) {
 yminEl.addEventListener("input", applyYAxis);
 ymaxEl.addEventListener("input", applyYAxis);
 
+/** Clear: the page forgets what it drew and shows what arrives from now on (the server keeps it). */
+function clearView() {
+  clearedBefore = now();
+  series.clear();
+  decimatedSince = null;
+  goLive();
+  requestLegend();
+  requestLayout();
+}
+el("clear").addEventListener("click", clearView);
+
+/** Reset: the page's view as a plain link opens it (panels, window, y axis, every series, live). */
+function resetView() {
+  layout = emptyLayout();
+  clearedBefore = null;
+  el("series-filter").value = "";
+  document.querySelector('input[name="yscale"][value="auto"]').checked = true;
+  applyYAxis();
+  windowKey = "1m";
+  for (const r of windowRadios) r.checked = r.value === windowKey;
+  goLive();
+  // Every series again, and what the server holds of them (a reset snapshot refills the view).
+  setSelection(null);
+  updateRate();
+}
+el("reset").addEventListener("click", resetView);
+
+/**
+ * The visible window of the series drawn, as CSV from /api/history (a download the browser
+ * streams to disk, named by the server): every point, up to the API's most per series (beyond
+ * it, min/max per bucket).
+ */
+function exportCsv() {
+  const range = shownRange();
+  const names = drawnNames().sort();
+  if (names.length === 0) {
+    showExportNote("nothing to export yet");
+    return;
+  }
+  download(
+    historyUrl(names, range.from, range.to, { format: "csv", maxPoints: MAX_POINTS, token: TOKEN }),
+    exportName(range.from, range.to, "csv"),
+  );
+  showExportNote("CSV of " + names.length + " series, " + formatSpan(range.to - range.from));
+}
+el("export-csv").addEventListener("click", exportCsv);
+
+/** The panels as drawn now, as one PNG (a download). */
+async function exportPng() {
+  render(true); // every panel as of now (live ones out of view were not redrawn)
+  const range = shownRange();
+  const css = getComputedStyle(document.documentElement);
+  const v = (name) => css.getPropertyValue(name).trim();
+  try {
+    const blob = await panelsPng(
+      panels.list.map((p) => ({
+        title: panelLabel(p.title),
+        unit: p.unit,
+        chart: p.chart,
+        legend: p.names.map((n) => ({ name: n, color: colorOf(n), unit: unitOf(n) })),
+      })),
+      { bg: v("--bg"), fg: v("--fg"), muted: v("--muted") },
+    );
+    const url = URL.createObjectURL(blob);
+    download(url, exportName(range.from, range.to, "png"));
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+    showExportNote("PNG of " + panels.list.length + " panels");
+  } catch (err) {
+    showExportNote("PNG failed: " + (err instanceof Error ? err.message : String(err)));
+  }
+}
+el("export-png").addEventListener("click", exportPng);
+
+let exportNoteTimer = null;
+function showExportNote(text) {
+  exportNote.hidden = false;
+  setText(exportNote, text);
+  clearTimeout(exportNoteTimer);
+  exportNoteTimer = setTimeout(() => exportNote.hidden = true, 4000);
+}
+
+// Keyboard, where keys do not belong to a control: ←/→ pan (Shift: a whole window), +/- zoom,
+// L or End: back to live.
+document.addEventListener("keydown", function (e) {
+  const t = e.target;
+  const free = t === document.body || t === document.documentElement ||
+    (t && t.classList && t.classList.contains("chart"));
+  if (!free || e.ctrlKey || e.metaKey || e.altKey) return;
+  if (e.key === "ArrowLeft" || e.key === "ArrowRight") {
+    zoomBy(1, (e.key === "ArrowLeft" ? -1 : 1) * (e.shiftKey ? 1 : 0.25));
+  } else if (e.key === "+" || e.key === "=") zoomBy(0.5, 0);
+  else if (e.key === "-" || e.key === "_") zoomBy(2, 0);
+  else if (e.key === "l" || e.key === "L" || e.key === "End") goLive();
+  else return;
+  e.preventDefault();
+});
+
 // Hover tooltip: series, value and time of the nearest point.
-globalThis.jQuery("#chart").on("plothover", function (_event, _pos, item) {
+function showTooltip(item) {
   if (!item) {
     tooltip.hidden = true;
     return;
   }
   const x = item.datapoint[0];
   const y = item.datapoint[1];
-  const d = new Date(x);
-  const time = d.toLocaleTimeString([], { hour12: false }) + "." +
-    String(d.getMilliseconds()).padStart(3, "0");
-  tooltip.textContent = item.series.zwsName + ": " + formatValue(y) + " at " + time;
+  const unit = unitOf(item.series.zwsName);
+  tooltip.textContent = item.series.zwsName + ": " + formatValue(y) + (unit ? " " + unit : "") +
+    " at " + formatTime(x);
   const flip = item.pageX > globalThis.scrollX + globalThis.innerWidth - 280;
   tooltip.style.transform = flip
     ? "translate(calc(-100% - 12px), -120%)"
@@ -440,7 +917,7 @@ globalThis.jQuery("#chart").on("plothover", function (_event, _pos, item) {
   tooltip.style.left = item.pageX + "px";
   tooltip.style.top = item.pageY + "px";
   tooltip.hidden = false;
-});
+}
 
 function formatValue(y) {
   return Math.abs(y) >= 1e6 || (y !== 0 && Math.abs(y) < 1e-3)
@@ -448,8 +925,8 @@ function formatValue(y) {
     : String(Number(y.toPrecision(6)));
 }
 
-globalThis.jQuery(globalThis).on("resize", function () {
-  chart.queueResize();
+globalThis.addEventListener("resize", function () {
+  panels.queueResize();
   requestDraw(true);
 });
 
@@ -470,11 +947,13 @@ function connectQuery(kind) {
   const q = [];
   if (TOKEN) q.push("token=" + encodeURIComponent(TOKEN));
   if (selection !== null) q.push("series=" + joinSeriesParam(selection));
-  if (!freshNext && epoch !== null) {
+  // Decimated frames carry no seq: a decimated page starts over (a reset snapshot) instead.
+  if (!freshNext && epoch !== null && rateAsked === null) {
     if (kind === "websocket") q.push("since=" + lastSeq, "epoch=" + encodeURIComponent(epoch));
     else q.push("lastEventId=" + encodeURIComponent(epoch + ":" + lastSeq));
   }
   freshNext = false;
+  if (kind !== "websocket") rateAsked = null;
   return q.length ? "?" + q.join("&") : "";
 }
 
@@ -492,8 +971,22 @@ const connection = createConnection({
 
 // For tests and the curious: globalThis.zws.plot.getData(), globalThis.zws.state, ...
 globalThis.zws = {
+  /** The first panel's Flot plot. */
   get plot() {
-    return plot;
+    return panels.list[0].chart.plot;
+  },
+  /** The panels, top to bottom: title, series, unit, plot. */
+  get panels() {
+    return panels.list.map((p) => ({
+      title: p.title,
+      names: p.names.slice(),
+      unit: p.unit,
+      plot: p.chart.plot,
+    }));
+  },
+  /** The layout as `?panels=` writes it ("" for the default grouping). */
+  get layout() {
+    return formatPanelsParam(layout);
   },
   get state() {
     return state;
@@ -511,8 +1004,13 @@ globalThis.zws = {
   get transport() {
     return connection.transport;
   },
+  /** Whether the view is frozen (paused or zoomed): not following the clock. */
   get paused() {
-    return paused;
+    return !isLive();
+  },
+  /** "live", "paused" or "zoomed". */
+  get viewMode() {
+    return viewMode;
   },
   /** "10s", "1m", "5m" or "all". */
   get window() {
@@ -526,10 +1024,22 @@ globalThis.zws = {
   get known() {
     return known.slice();
   },
+  /** name -> unit, as the server's series_list says. */
+  get units() {
+    return Object.fromEntries(units);
+  },
   /** Points held per series. */
   get held() {
     const out = {};
     for (const [name, s] of series.entries()) out[name] = s.size;
+    return out;
+  },
+  /** The points the page holds of `name` with x in [from, to], as [x, y] pairs. */
+  points(name, from, to) {
+    const s = series.get(name);
+    const out = [];
+    if (!s) return out;
+    for (let i = s.lowerBound(from); i < s.size && s.x(i) <= to; i++) out.push([s.x(i), s.y(i)]);
     return out;
   },
   /** Series held, ring slots allocated, colours kept, legend toggles in the DOM. */
@@ -549,12 +1059,17 @@ globalThis.zws = {
   get clockOffset() {
     return clockOffset;
   },
-  /** The time range of the last draw. */
+  /** The time range shown (not live: the range chosen, drawn at the next frame). */
   get view() {
     return viewRange();
   },
+  /** Render passes so far (each draws one panel, or every panel after a control changed). */
   get draws() {
     return draws;
+  },
+  /** Chart draws so far, over every panel. */
+  get chartDraws() {
+    return chartDraws;
   },
   /** Main-thread ms spent so far drawing and handling messages. */
   get cost() {
@@ -568,10 +1083,32 @@ globalThis.zws = {
   get figures() {
     return { rate: lastRate, lagMs: lastLag, shown: shownCount };
   },
+  /** Decimation: the rate asked (null: exact), the server's, since when the rings hold it. */
+  get decimation() {
+    return {
+      asked: rateAsked,
+      changes: rateChanges,
+      fastest: fastest,
+      rate: decimatedRate,
+      since: decimatedSince,
+      shown: !decimationEl.hidden,
+      text: decimationEl.textContent,
+    };
+  },
+  /** The /api/history cache: fetches started, one in progress, the last error. */
+  get history() {
+    return {
+      fetches: historyCache.fetches,
+      loading: historyCache.loading,
+      error: historyCache.error,
+    };
+  },
 };
 
 connection.useTransport("websocket");
+syncPanels();
 applyTheme();
 renderLegend();
 updateUrl();
+updateViewUi();
 connection.connect();

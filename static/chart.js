@@ -1,6 +1,7 @@
 // One Flot chart: draws the series it is given over a time range [from, to], each decimated to
-// about two points per pixel column (Store.window). Knows nothing of connections or controls, so
-// a page can hold several (panels) and choose the range itself (live, paused, zoomed).
+// about two points per pixel column (Store.window), with its own y axis and its unit. Knows
+// nothing of connections or controls, so a page can hold several (panels) and choose the range
+// itself (live, paused, zoomed).
 
 /** Series names come from producers: never markup (Flot may put labels into it). */
 export function escapeHtml(s) {
@@ -22,10 +23,13 @@ export function createChart(container) {
       timeformat: "%H:%M:%S",
       autoScale: "none",
     },
-    yaxis: { autoScale: "loose" },
+    // "all": Flot's "major" draws the end ticks' labels but leaves them out when it measures the
+    // axis, so a wider top label ("100" over "90") was cut off at the left edge.
+    yaxis: { autoScale: "loose", showTickLabels: "all" },
     series: { lines: { show: true, lineWidth: 1.5 }, shadowSize: 0 },
     legend: { show: false },
     grid: {
+      margin: { top: 14 },
       borderWidth: 1,
       hoverable: true,
       mouseActiveRadius: 12,
@@ -34,7 +38,16 @@ export function createChart(container) {
       tickColor: themeColor("--grid"),
     },
   });
+  // End ticks in the same precision as the others (Flot gives them more digits: "100.0").
+  const yaxis = plot.getYAxes()[0];
+  const format = yaxis.tickFormatter;
+  yaxis.tickFormatter = (v, axis) => format(v, axis);
   let resizeQueued = false;
+  // The y axis' unit, above its tick labels (HTML: it changes when a producer sends a new unit).
+  const unitEl = document.createElement("span");
+  unitEl.className = "y-unit";
+  unitEl.hidden = true;
+  container.append(unitEl);
 
   return {
     plot: plot,
@@ -61,6 +74,33 @@ export function createChart(container) {
     /** Pixel columns of the plot area. */
     width() {
       return Math.max(50, plot.width());
+    },
+
+    /** The unit written on the y axis ("" for none). */
+    setUnit(text) {
+      if (unitEl.textContent !== text) unitEl.textContent = text;
+      unitEl.hidden = text === "";
+    },
+
+    /**
+     * The time (ms) under a page x coordinate, clamped to the plot area: on the axis as drawn,
+     * or on `range` ({ from, to }) spread over the plot's width.
+     */
+    timeAt(pageX, range) {
+      const left = container.getBoundingClientRect().left + globalThis.scrollX +
+        plot.getPlotOffset().left;
+      const px = Math.min(plot.width(), Math.max(0, pageX - left));
+      if (range) return range.from + (px / Math.max(1, plot.width())) * (range.to - range.from);
+      return plot.getXAxes()[0].c2p(px);
+    },
+
+    /** Whether a page point lies within the plot area (not on the axes' labels). */
+    inPlot(pageX, pageY) {
+      const r = container.getBoundingClientRect();
+      const off = plot.getPlotOffset();
+      const x = pageX - globalThis.scrollX - r.left - off.left;
+      const y = pageY - globalThis.scrollY - r.top - off.top;
+      return x >= 0 && x <= plot.width() && y >= 0 && y <= plot.height();
     },
 
     /** Fixed y range [lo, hi], or null for auto. */

@@ -265,3 +265,18 @@ export class SeriesSet {
     return this.budget.total;
   }
 }
+
+/**
+ * A {@link Store} of `points` ([[x, y], ...], as /api/history answers) outside any
+ * {@link SeriesSet}'s budget: what the page fetched for a zoomed view. Unsorted input is sorted.
+ */
+export function storeOf(points) {
+  const s = new Store(new Budget());
+  for (const p of points) {
+    if (Array.isArray(p) && typeof p[0] === "number" && typeof p[1] === "number") {
+      s.push(p[0], p[1]);
+    }
+  }
+  s.recent = 0;
+  return s;
+}

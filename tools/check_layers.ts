@@ -7,8 +7,8 @@
  *   nor refers to one with `new URL("...", import.meta.url)`;
  * - modules under `src/protocol/` import only `src/protocol/` and `static/protocol.js` (the rules
  *   the page shares with the server); no npm package, no Deno I/O module;
- * - `bench/` imports no test file (`tests/**_test.ts`, `tests/_helpers.ts`): shared harness code
- *   lives in `tests/_support/`.
+ * - `bench/` and `tests/_support/` import no test file (`tests/**_test.ts`, `tests/_helpers.ts`):
+ *   shared harness code lives in `tests/_support/`, which `bench/` may import.
  *
  * Usage: `deno run --allow-read tools/check_layers.ts [root]`. Prints one line per violation and
  * exits 1 when there is any.
@@ -26,9 +26,10 @@ export interface Violation {
   rule: string;
 }
 
+/** Static imports and re-exports start a line; a dynamic import may sit anywhere. */
 const IMPORT_PATTERNS: RegExp[] = [
-  /\b(?:import|export)\b[^;"'`]*?\bfrom\s*["']([^"']+)["']/g,
-  /\bimport\s*["']([^"']+)["']/g,
+  /^\s*(?:import|export)\b[^;"'`]*?\bfrom\s*["']([^"']+)["']/gm,
+  /^\s*import\s*["']([^"']+)["']/gm,
   /\bimport\s*\(\s*["']([^"']+)["']\s*\)/g,
   /\bnew\s+URL\(\s*["']([^"']+\.[jt]s)["']\s*,\s*import\.meta\.url\s*\)/g,
 ];
@@ -82,9 +83,10 @@ export function checkFile(file: string, source: string): Violation[] {
         });
       }
     }
-    if (file.startsWith("bench/") && target !== null) {
+    if ((file.startsWith("bench/") || file.startsWith("tests/_support/")) && target !== null) {
       if (/^tests\/.*_test\.ts$/.test(target) || target === "tests/_helpers.ts") {
-        out.push({ file, specifier, rule: "bench/ imports a test file (use tests/_support/)" });
+        const who = file.startsWith("bench/") ? "bench/" : "tests/_support/";
+        out.push({ file, specifier, rule: `${who} imports a test file (use tests/_support/)` });
       }
     }
   }
@@ -99,10 +101,10 @@ async function* walk(root: string, dir: string): AsyncGenerator<string> {
   }
 }
 
-/** Checks every module under `src/` and `bench/` of the project at `root`. */
+/** Checks every module under `src/`, `bench/` and `tests/_support/` of the project at `root`. */
 export async function checkProject(root: string): Promise<Violation[]> {
   const out: Violation[] = [];
-  for (const dir of ["src", "bench"]) {
+  for (const dir of ["src", "bench", "tests/_support"]) {
     try {
       for await (const file of walk(root, dir)) {
         out.push(...checkFile(file, await Deno.readTextFile(`${root}/${file}`)));

@@ -15,9 +15,10 @@
  */
 import { errors, jwtVerify, SignJWT } from "jose";
 import { seriesProblem } from "../protocol/ingress.ts";
+import { CLOSE } from "../protocol/close_codes.ts";
 
 /** WebSocket close code sent when a connection's token expires ("token expired"). */
-export const TOKEN_EXPIRED_CLOSE_CODE = 4001;
+export const TOKEN_EXPIRED_CLOSE_CODE = CLOSE.token_expired;
 
 /** Shortest accepted secret, in bytes (RFC 7518: an HS256 key at least as long as the hash). */
 export const MIN_SECRET_BYTES = 32;

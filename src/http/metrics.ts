@@ -1,13 +1,18 @@
 /**
- * Prometheus text exposition of the server's counters. Pure: no I/O.
+ * Prometheus text exposition of the server's counters (`/metrics`); a forwarder's are in
+ * `forwarder_metrics.ts`. Pure: no I/O.
  *
  * @module
  */
 import { REJECT_REASONS } from "../protocol/ingress.ts";
 import type { RelayStats } from "../relay/worker_messages.ts";
-import type { PersistStatus } from "../store/writer.ts";
+import type { FrontStats } from "./front_constants.ts";
 import type { BridgeStats } from "../protocol/stats.ts";
 import { AUTH_FAILURE_REASONS, type AuthFailureReason } from "./auth.ts";
+import { storeMetrics, writerInto } from "./prometheus.ts";
+import { frontMetrics, plainIngressMetrics } from "./front_metrics.ts";
+
+export { type ForwarderMetrics, renderForwarderMetrics } from "./forwarder_metrics.ts";
 
 /** Why a WebSocket upgrade was refused (the `reason` label of `zws_ws_rejected_total`). */
 export type WsRejectReason = "origin" | "capacity" | "ip_capacity" | "rate" | "unauthorized";
@@ -29,6 +34,10 @@ export interface ServerStats {
   authFailures?: Partial<Record<AuthFailureReason, number>>;
   /** Event streams (`/events`) refused, by reason (missing reasons count 0). */
   sseRejected?: Partial<Record<WsRejectReason, number>>;
+  /** History requests (`/api/history`) refused, by reason (missing reasons count 0). */
+  historyRejected?: Partial<Record<WsRejectReason, number>>;
+  /** History requests answered (200). */
+  historyRequests?: number;
   /** Relay worker restarts after a crash. */
   relayRestarts: number;
   /** Seconds since start. */
@@ -56,21 +65,14 @@ export interface MetricsSnapshot {
   server: ServerStats;
   /** Present on a gateway (`--upstream`). */
   upstream?: UpstreamMetrics;
-}
-
-type Row = [labels: string, value: number];
-
-/** Appends one metric family (HELP, TYPE and its samples) to `out`. */
-function family(out: string[], name: string, type: string, help: string, rows: Row[]): void {
-  out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-  for (const [labels, value] of rows) out.push(`${name}${labels} ${value}`);
+  /** The HTTP front's counters (absent with `--no-front`). */
+  front?: FrontStats;
 }
 
 /** Renders a snapshot in the Prometheus text format (version 0.0.4). */
 export function renderMetrics(m: MetricsSnapshot): string {
   const out: string[] = [];
-  const metric = (name: string, type: string, help: string, rows: Row[]) =>
-    family(out, name, type, help, rows);
+  const metric = writerInto(out);
   metric("zws_clients", "gauge", "Clients connected now (WebSocket and SSE).", [[
     "",
     m.bridge.clients,
@@ -83,6 +85,7 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "",
     m.bridge.connectionsTotal,
   ]]);
+  frontMetrics(metric, m.front);
   metric(
     "zws_ws_rejected_total",
     "counter",
@@ -100,7 +103,11 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "counter",
     "WebSocket connections closed by the server for a limit or an expired token, by reason.",
     [
-      [`{reason="message_too_big"}`, m.bridge.clientsClosedTooBig],
+      // The front cuts a message over the limit before Deno holds it; the hub, one that got past.
+      [
+        `{reason="message_too_big"}`,
+        m.bridge.clientsClosedTooBig + (m.front?.closed.ws_message_too_big ?? 0),
+      ],
       [`{reason="token_expired"}`, m.bridge.clientsClosedTokenExpired],
     ],
   );
@@ -110,6 +117,16 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "Event streams (/events) refused, by reason.",
     WS_REJECT_REASONS.map((r) => [`{reason="${r}"}`, m.server.sseRejected?.[r] ?? 0]),
   );
+  metric(
+    "zws_history_rejected_total",
+    "counter",
+    "History requests (/api/history) refused, by reason.",
+    WS_REJECT_REASONS.map((r) => [`{reason="${r}"}`, m.server.historyRejected?.[r] ?? 0]),
+  );
+  metric("zws_history_requests_total", "counter", "History requests answered.", [[
+    "",
+    m.server.historyRequests ?? 0,
+  ]]);
   metric("zws_ingress_messages_total", "counter", "Producer messages received.", [[
     "",
     m.relay.messages,
@@ -130,6 +147,7 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "Producer connections refused by the CURVE allow-list.",
     [["", m.relay.producersRefused ?? 0]],
   );
+  plainIngressMetrics(metric, m.relay.ingress);
   metric("zws_last_seq", "gauge", "Last sequence number assigned by the relay.", [[
     "",
     m.relay.lastSeq,
@@ -201,6 +219,18 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "",
     m.bridge.historyPoints,
   ]]);
+  metric(
+    "zws_decimated_clients",
+    "gauge",
+    "Clients receiving a decimated stream (min/max per bucket at a rate they asked).",
+    [["", m.bridge.decimatedClients ?? 0]],
+  );
+  metric(
+    "zws_decimated_streams",
+    "gauge",
+    "Min/max streams built now, one per series and rate, shared by the clients at that rate.",
+    [["", m.bridge.decimatedStreams ?? 0]],
+  );
   metric("zws_client_protocol_errors_total", "counter", "Clients closed for bad messages.", [[
     "",
     m.bridge.clientProtocolErrors,
@@ -272,141 +302,5 @@ export function renderMetrics(m: MetricsSnapshot): string {
       ],
     );
   }
-  return out.join("\n") + "\n";
-}
-
-/** What a forwarder's `/metrics` shows. */
-export interface ForwarderMetrics {
-  /** The sequencer's counters (root forwarder only). */
-  relay?: RelayStats;
-  /** Connections on the egress now, and accepted since start. */
-  gatewaysConnected: number;
-  gatewayConnectionsTotal: number;
-  /** Link to the parent forwarder (chained forwarder only). */
-  upstreamConnected?: boolean;
-  /** Restarts of the forwarder's own loops (absent: 0). */
-  loopRestarts?: { proxy: number; monitor: number };
-  /** Seconds since start. */
-  uptimeSeconds: number;
-}
-
-/** The point store's counters (`src/store/`), when the relay has store options. */
-function storeMetrics(
-  metric: (name: string, type: string, help: string, rows: Row[]) => void,
-  p: PersistStatus | undefined,
-): void {
-  if (!p) return;
-  metric("zws_store_up", "gauge", "1 while points are written to disk, 0 in memory only.", [[
-    "",
-    p.mode === "disk" ? 1 : 0,
-  ]]);
-  metric("zws_store_points_written_total", "counter", "Points written to the store.", [[
-    "",
-    p.pointsPersisted,
-  ]]);
-  metric(
-    "zws_store_points_not_written_total",
-    "counter",
-    "Points kept in memory only because the store had failed.",
-    [["", p.pointsNotPersisted]],
-  );
-  metric("zws_store_failures_total", "counter", "Store failures (full, unwritable, corrupt).", [[
-    "",
-    p.failures,
-  ]]);
-  metric("zws_store_points_trimmed_total", "counter", "Points dropped from disk by retention.", [[
-    "",
-    p.pointsTrimmed,
-  ]]);
-  metric("zws_store_flush_max_seconds", "gauge", "Longest store write (one transaction).", [[
-    "",
-    p.maxFlushMs / 1000,
-  ]]);
-  metric(
-    "zws_store_points_dropped_total",
-    "counter",
-    "Points not written because the store's writer was behind (its queue full) or died with them.",
-    [["", p.pointsDropped]],
-  );
-  metric(
-    "zws_store_writer_restarts_total",
-    "counter",
-    "Times the store's writer worker died (or stopped answering) and was started again.",
-    [["", p.writerRestarts]],
-  );
-  metric("zws_store_queued_points", "gauge", "Points waiting for the store's writer.", [[
-    "",
-    p.queuedPoints,
-  ]]);
-}
-
-/** Renders a forwarder's counters in the Prometheus text format (version 0.0.4). */
-export function renderForwarderMetrics(m: ForwarderMetrics): string {
-  const out: string[] = [];
-  const metric = (name: string, type: string, help: string, rows: Row[]) =>
-    family(out, name, type, help, rows);
-  if (m.relay) {
-    metric("zws_forwarder_messages_in_total", "counter", "Producer messages received.", [[
-      "",
-      m.relay.messages,
-    ]]);
-    metric(
-      "zws_forwarder_points_in_total",
-      "counter",
-      "Producer points accepted (valid) and sequenced.",
-      [["", m.relay.points]],
-    );
-    metric(
-      "zws_forwarder_rejected_total",
-      "counter",
-      "Producer messages or points dropped, by reason.",
-      REJECT_REASONS.map((r) => [`{reason="${r}"}`, m.relay!.rejected[r] ?? 0]),
-    );
-    metric(
-      "zws_forwarder_points_out_total",
-      "counter",
-      "Points published on the egress (each subscribed gateway gets each once).",
-      [["", m.relay.points]],
-    );
-    metric("zws_forwarder_last_seq", "gauge", "Last sequence number assigned.", [[
-      "",
-      m.relay.lastSeq,
-    ]]);
-    storeMetrics(metric, m.relay.persist);
-  }
-  metric(
-    "zws_forwarder_gateways_connected",
-    "gauge",
-    "Connections on the egress now (gateways and chained forwarders).",
-    [["", m.gatewaysConnected]],
-  );
-  metric(
-    "zws_forwarder_gateway_connections_total",
-    "counter",
-    "Connections accepted on the egress since start.",
-    [["", m.gatewayConnectionsTotal]],
-  );
-  if (m.upstreamConnected !== undefined) {
-    metric(
-      "zws_forwarder_upstream_connected",
-      "gauge",
-      "1 while the link to the parent forwarder is up.",
-      [["", m.upstreamConnected ? 1 : 0]],
-    );
-  }
-  metric(
-    "zws_forwarder_loop_restarts_total",
-    "counter",
-    "Times one of the forwarder's loops ended and was restarted, by loop.",
-    [
-      [`{loop="relay"}`, m.relay?.loopRestarts ?? 0],
-      [`{loop="egress_proxy"}`, m.loopRestarts?.proxy ?? 0],
-      [`{loop="monitor"}`, m.loopRestarts?.monitor ?? 0],
-    ],
-  );
-  metric("zws_uptime_seconds", "gauge", "Seconds since the forwarder started.", [[
-    "",
-    m.uptimeSeconds,
-  ]]);
   return out.join("\n") + "\n";
 }

@@ -12,6 +12,11 @@ import storeJs from "../../static/store.js" with { type: "text" };
 import chartJs from "../../static/chart.js" with { type: "text" };
 import legendJs from "../../static/legend.js" with { type: "text" };
 import connectionJs from "../../static/connection.js" with { type: "text" };
+import layoutJs from "../../static/layout.js" with { type: "text" };
+import panelsJs from "../../static/panels.js" with { type: "text" };
+import historyJs from "../../static/history.js" with { type: "text" };
+import exportJs from "../../static/export.js" with { type: "text" };
+import rateJs from "../../static/rate.js" with { type: "text" };
 import styleCss from "../../static/style.css" with { type: "text" };
 import jquery from "jquery/dist/jquery.min.js" with { type: "text" };
 import flot from "flot/dist/es5/jquery.flot.js" with { type: "text" };
@@ -38,6 +43,11 @@ const files: Array<[string, string, string, boolean]> = [
   ["/chart.js", chartJs, JS, false],
   ["/legend.js", legendJs, JS, false],
   ["/connection.js", connectionJs, JS, false],
+  ["/layout.js", layoutJs, JS, false],
+  ["/panels.js", panelsJs, JS, false],
+  ["/history.js", historyJs, JS, false],
+  ["/export.js", exportJs, JS, false],
+  ["/rate.js", rateJs, JS, false],
   ["/style.css", styleCss, "text/css; charset=utf-8", false],
   ["/vendor/jquery.min.js", jquery, JS, true],
   ["/vendor/jquery.flot.js", flot, JS, true],

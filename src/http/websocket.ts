@@ -1,8 +1,9 @@
 /**
- * `/ws`: the WebSocket upgrade (once `src/http.ts` has done its checks), the socket as a hub
+ * `/ws`: the WebSocket upgrade (once `src/http/handler.ts` has done its checks), the socket as a hub
  * client's transport, and the policing of what a client sends: a message rate (burst twice the
  * rate per second: 1008), a size limit (1009), text JSON only (1003, 1007). Valid messages are
- * `ping` (answered with `pong`) and `series` (a new selection, applied by the hub).
+ * `ping` (answered with `pong`), `series` (a new selection, applied by the hub) and `rate` (a
+ * decimated stream, or the exact one again).
  *
  * @module
  */
@@ -14,6 +15,7 @@ import {
 } from "../protocol/client_messages.ts";
 import { resumeFromUrl, type ResumeRequest } from "../protocol/resume.ts";
 import { RateLimitedLog } from "../runtime/log.ts";
+import { CLOSE } from "../protocol/close_codes.ts";
 
 /**
  * How long an upgraded socket may take to open before its slot is given back, in ms: Deno fires
@@ -22,7 +24,7 @@ import { RateLimitedLog } from "../runtime/log.ts";
 export const OPEN_TIMEOUT_MS = 5000;
 
 /** WebSocket close code for a client that sends messages too fast. */
-export const CLOSE_MESSAGE_FLOOD = 1008;
+export const CLOSE_MESSAGE_FLOOD = CLOSE.policy;
 
 /** Limits on what one WebSocket client may send. */
 export interface ClientMessageLimits {
@@ -42,6 +44,8 @@ export interface WebSocketHub {
   removeClient(client: Client): void;
   /** Changes the series a client receives (undefined: all it may see). */
   setSeries(client: Client, select: ReadonlySet<string> | undefined): void;
+  /** Puts a client on a decimated stream of `rate` points/s per series (null: exact again). */
+  setRate(client: Client, rate: number | null): void;
   /** Closes a client for what it sent (`code`, `reason`), and counts it. */
   refuse(client: Client, code: number, reason: string): void;
 }
@@ -106,7 +110,7 @@ function onClientMessage(hub: WebSocketHub, client: Client, win: MessageWindow, 
   if (msg.type === "ping") client.transport.send('{"type":"pong"}');
   else if (msg.type === "series") {
     hub.setSeries(client, msg.only === null ? undefined : new Set(msg.only));
-  }
+  } else if (msg.type === "rate") hub.setRate(client, msg.maxPointsPerS);
 }
 
 /**
@@ -137,7 +141,7 @@ export function acceptWebSocket(
     if (client || closedEarly) return;
     closedEarly = true;
     opts.onClose?.();
-    transport.close(1001, "not opened in time");
+    transport.close(CLOSE.going_away, "not opened in time");
   }, OPEN_TIMEOUT_MS);
   socket.onopen = () => {
     clearTimeout(openTimer);

@@ -1,12 +1,12 @@
 /**
  * A client of the hub, whatever carries its frames: its transport (a WebSocket,
- * `src/http/websocket.ts`, or an event stream, `src/sse.ts`), what it may see and has selected,
+ * `src/http/websocket.ts`, or an event stream, `src/http/sse.ts`), what it may see and has selected,
  * and how far it has been sent. The bridge (`ws_bridge.ts`) owns the set of clients.
  *
  * @module
  */
 
-/** Where a client's frames go: a WebSocket, or an event stream (`src/sse.ts`). */
+/** Where a client's frames go: a WebSocket, or an event stream (`src/http/sse.ts`). */
 export interface ClientTransport {
   /** Which kind of connection (for `/metrics`); a WebSocket when absent. */
   readonly kind?: "websocket" | "sse";
@@ -63,6 +63,11 @@ export interface Client {
   seriesKey?: string;
   /** The series its token allows (undefined: all). */
   allowed?: ReadonlySet<string>;
+  /**
+   * Points per second per series it asked for (`{"type":"rate"}`): it gets min/max per bucket
+   * instead of every point (`decimated.ts`); undefined: the exact stream.
+   */
+  rate?: number;
   /** The history's `seriesVersion` of the last `series_list` frame sent to this client. */
   seriesListVersion: number;
   /** The last `series_list` frame sent to it (shared by clients allowed the same series). */

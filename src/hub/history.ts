@@ -158,6 +158,13 @@ export class History {
     this.#seriesVersion++;
   }
 
+  /** The held points of one series (none when it is not held), in seq order. */
+  seriesPoints(series: string): HeldPoint[] {
+    const out: HeldPoint[] = [];
+    this.#series.get(series)?.collect(-Infinity, out);
+    return out;
+  }
+
   /** Every held point (of the series in `only`, when given), in seq order. */
   snapshot(only?: ReadonlySet<string>): HeldPoint[] {
     return this.after(0, only);

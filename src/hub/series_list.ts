@@ -3,7 +3,8 @@
  * them (one `series_list` frame), at most once per second; a client held back for being slow is
  * told once it keeps up again. A client is told only the names its token allows
  * ({@link Client.allowed}): a viewer limited to `alpha` does not learn that other series exist.
- * Clients allowed the same set share one frame.
+ * Clients allowed the same set share one frame. The frame also names the units of the series it
+ * lists that have one (`units.ts`); a unit that changes is told the same way.
  *
  * @module
  */
@@ -18,10 +19,20 @@ export interface SeriesNames {
   seriesNames(): string[];
 }
 
+/** What the broadcast reads of the units (`SeriesUnits`). */
+export interface UnitsOf {
+  /** Bumped whenever a unit changes. */
+  readonly version: number;
+  /** The units of those of `names` that have one. */
+  of(names: Iterable<string>): Record<string, string>;
+}
+
 /** Options of {@link SeriesListBroadcast}. */
 export interface SeriesListOptions {
   /** The history whose series are named. */
   history: SeriesNames;
+  /** The series' units (absent: none). */
+  units?: UnitsOf;
   /** The clients connected now. */
   clients: () => Iterable<Client>;
   /** Called for each frame sent (for the bridge's counters). */
@@ -41,16 +52,28 @@ export class SeriesListBroadcast {
     this.#opts = opts;
   }
 
+  /**
+   * Changes whenever the series held or a unit does (both counters only go up, so their sum
+   * does too): what {@link Client.seriesListVersion} is compared with.
+   */
+  get version(): number {
+    return this.#opts.history.seriesVersion + (this.#opts.units?.version ?? 0);
+  }
+
   /** The `series_list` frame a new client gets now. */
   frameFor(c: Client): string {
-    const frame = seriesListFrame(visibleNames(this.#opts.history.seriesNames(), c.allowed));
+    const frame = this.#frame(visibleNames(this.#opts.history.seriesNames(), c.allowed));
     c.lastSeriesList = frame;
     return frame;
   }
 
-  /** Call after the history changed: schedules a broadcast when the names changed. */
+  #frame(names: string[]): string {
+    return seriesListFrame(names, this.#opts.units?.of(names) ?? {});
+  }
+
+  /** Call after the history or a unit changed: schedules a broadcast when the list changed. */
   changed(): void {
-    if (this.#opts.history.seriesVersion !== this.#shipped) this.#schedule();
+    if (this.version !== this.#shipped) this.#schedule();
   }
 
   #schedule(): void {
@@ -59,7 +82,7 @@ export class SeriesListBroadcast {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#sentAt = performance.now();
-      const version = this.#opts.history.seriesVersion;
+      const version = this.version;
       this.#shipped = version;
       let names: string[] | undefined;
       /** Frames by allowed set ("" for clients allowed every series). */
@@ -75,7 +98,7 @@ export class SeriesListBroadcast {
         const key = c.allowed ? "=" + seriesKey(c.allowed) : "";
         let frame = frames.get(key);
         if (frame === undefined) {
-          frame = seriesListFrame(visibleNames(names, c.allowed));
+          frame = this.#frame(visibleNames(names, c.allowed));
           frames.set(key, frame);
         }
         c.seriesListVersion = version;

@@ -14,9 +14,10 @@
 import type { Client } from "./client.ts";
 import { budgetLevel } from "./budget.ts";
 import { RateLimitedLog } from "../runtime/log.ts";
+import { CLOSE } from "../protocol/close_codes.ts";
 
 /** WebSocket close code for a client that stayed over its buffer bound too long. */
-export const CLOSE_SLOW_CLIENT = 4008;
+export const CLOSE_SLOW_CLIENT = CLOSE.slow_client;
 
 /** Options of {@link SlowClients}. */
 export interface SlowClientsOptions {

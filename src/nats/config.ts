@@ -1,11 +1,15 @@
 /**
  * The `--nats` flags, shared by both roles (the relay that publishes, the gateway that consumes):
- * their `parseArgs` options, usage text and validation into a {@link NatsConfig}. Pure: no I/O
+ * their validation into a {@link NatsConfig}; the flags themselves (names, variables, help) are
+ * in the table `NATS_FLAG_TABLE` of `src/config/flags.ts`. Pure: no I/O
  * (files named here are read by `connect.ts`).
  *
  * @module
  */
+import { renderUsage } from "../config/flag_docs.ts";
 import { DEFAULT_STREAM, DEFAULT_SUBJECT_PREFIX } from "./codec.ts";
+import { envVars, parseArgsOptions } from "../config/flag.ts";
+import { NATS_FLAG_TABLE } from "../config/flags.ts";
 
 /** Validated NATS settings. */
 export interface NatsConfig {
@@ -41,66 +45,23 @@ export interface NatsConfig {
   tlsKey?: string;
 }
 
-/** Environment fallbacks of the NATS flags. */
-export const NATS_ENV_VARS = {
-  servers: "ZWS_NATS",
-  stream: "ZWS_NATS_STREAM",
-  subjectPrefix: "ZWS_NATS_SUBJECT",
-  replicas: "ZWS_NATS_REPLICAS",
-  keepPerSeries: "ZWS_NATS_KEEP",
-  maxAgeSeconds: "ZWS_NATS_MAX_AGE",
-  maxPendingPoints: "ZWS_NATS_MAX_PENDING",
-  user: "ZWS_NATS_USER",
-  password: "ZWS_NATS_PASSWORD",
-  passwordFile: "ZWS_NATS_PASSWORD_FILE",
-  token: "ZWS_NATS_TOKEN",
-  tokenFile: "ZWS_NATS_TOKEN_FILE",
-  nkeyFile: "ZWS_NATS_NKEY_FILE",
-  credsFile: "ZWS_NATS_CREDS_FILE",
-  tlsCa: "ZWS_NATS_TLS_CA",
-  tlsCert: "ZWS_NATS_TLS_CERT",
-  tlsKey: "ZWS_NATS_TLS_KEY",
-} as const;
+/** Environment fallbacks of the NATS flags, by setting (from the table in `src/config/flags.ts`). */
+export const NATS_ENV_VARS = envVars(NATS_FLAG_TABLE) as Readonly<Record<NatsSetting, string>>;
 
-/** The flags, for `parseArgs`' `options` (spread into each role's own). */
-export const NATS_FLAGS = {
-  nats: { type: "string", multiple: true },
-  "nats-stream": { type: "string" },
-  "nats-subject": { type: "string" },
-  "nats-replicas": { type: "string" },
-  "nats-keep": { type: "string" },
-  "nats-max-age": { type: "string" },
-  "nats-max-pending": { type: "string" },
-  "nats-user": { type: "string" },
-  "nats-password-file": { type: "string" },
-  "nats-token-file": { type: "string" },
-  "nats-nkey-file": { type: "string" },
-  "nats-creds-file": { type: "string" },
-  "nats-tls-ca": { type: "string" },
-  "nats-tls-cert": { type: "string" },
-  "nats-tls-key": { type: "string" },
-} as const;
+/** The flags, for `parseArgs`' `options`. */
+export const NATS_FLAGS = (() => {
+  const { help: _help, ...options } = parseArgsOptions([NATS_FLAG_TABLE]);
+  return options;
+})();
 
 /** Usage lines of the NATS flags. */
-export const NATS_USAGE =
-  `JetStream backbone (docs/scaling.md; relays publish, gateways consume; both roles):
-  --nats <url>               NATS server(s), repeatable or comma-separated: nats://host:4222
-                             (tls://… for TLS)                       [ZWS_NATS]
-  --nats-stream <name>       stream name                             [ZWS_NATS_STREAM] (default ZWS)
-  --nats-subject <prefix>    subject prefix, one subject per series  [ZWS_NATS_SUBJECT]
-                             (default zws.points)
-  --nats-replicas <n>        replicas of the stream a relay creates  [ZWS_NATS_REPLICAS] (default 1)
-  --nats-keep <n>            batches kept per series (>= points kept) [ZWS_NATS_KEEP] (default 1000)
-  --nats-max-age <s>         drop stored points older than this, 0 = never [ZWS_NATS_MAX_AGE]
-  --nats-max-pending <n>     points a relay queues while NATS is slow; beyond: shed, counted
-                             [ZWS_NATS_MAX_PENDING] (default 100000)
-  --nats-user <name>         user; password from ZWS_NATS_PASSWORD or --nats-password-file
-  --nats-token-file <path>   token (or ZWS_NATS_TOKEN)
-  --nats-nkey-file <path>    NKey seed file                          [ZWS_NATS_NKEY_FILE]
-  --nats-creds-file <path>   credentials file (JWT + seed)           [ZWS_NATS_CREDS_FILE]
-  --nats-tls-ca <path>       CA to trust for the NATS servers        [ZWS_NATS_TLS_CA]
-  --nats-tls-cert <path>     client certificate (mutual TLS), with --nats-tls-key
-`;
+export const NATS_USAGE: string = renderUsage("", [{
+  title: "JetStream backbone (docs/scaling.md; relays publish, gateways consume; both roles)",
+  table: NATS_FLAG_TABLE,
+}]);
+
+/** A key of the NATS table. */
+type NatsSetting = keyof typeof NATS_FLAG_TABLE;
 
 type Values = Record<string, string | boolean | string[] | undefined>;
 

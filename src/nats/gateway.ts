@@ -14,6 +14,7 @@ import { renderFollowerMetrics, renderNatsLinkMetrics } from "./metrics.ts";
 import type { UpstreamMetrics } from "../http/metrics.ts";
 import { log } from "../runtime/log.ts";
 import type { BusBatch } from "../protocol/bus.ts";
+import { CLOSE } from "../protocol/close_codes.ts";
 
 /** What the gateway needs of a bridge (`ws_bridge.ts`' `WsBridge`). */
 export interface IngestingBridge {
@@ -77,7 +78,7 @@ export async function startJetStreamGateway<B extends IngestingBridge>(
         bridge = opts.newBridge();
         opts.onBridge(bridge);
         bridge.ingest(epochOnly(epoch), true);
-        old.closeClients(1012, "stream was made again");
+        old.closeClients(CLOSE.restart, "stream was made again");
         const closing = old.close().finally(() => retiring.delete(closing));
         retiring.add(closing);
       },

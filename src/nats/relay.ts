@@ -16,7 +16,8 @@ import type { NatsConfig } from "./config.ts";
 import type { RelayOptions, RelayStats } from "../relay/worker_messages.ts";
 import { REJECT_REASONS } from "../protocol/ingress.ts";
 import { SERVER_INFO } from "../protocol/frames.ts";
-import { SECURITY_HEADERS } from "../http/handler.ts";
+import { SECURITY_HEADERS } from "../http/headers.ts";
+import { failToStart, listen, runUntilSignal } from "../runtime/process.ts";
 import { errorMessage, log } from "../runtime/log.ts";
 import { connectNats, type NatsLink } from "./connect.ts";
 import { epochOfStream, pointBody } from "./codec.ts";
@@ -129,27 +130,7 @@ export async function startJetStreamRelay(
     }
     return new Response("not found\n", { status: 404, headers: SECURITY_HEADERS });
   };
-  let server: Deno.HttpServer<Deno.NetAddr>;
-  try {
-    server = Deno.serve({
-      port: config.port,
-      hostname: config.hostname,
-      onListen: () => {},
-      onError: (err) => {
-        log("error", "http", errorMessage(err));
-        return new Response("internal error\n", { status: 500 });
-      },
-    }, handler);
-  } catch (err) {
-    if (err instanceof Deno.errors.AddrInUse) {
-      throw new Error(`port ${config.port} on ${config.hostname} is already in use`);
-    }
-    throw new Error(`cannot listen on ${config.hostname}:${config.port}: ${errorMessage(err)}`);
-  }
-  const addr = server.addr;
-  const url = `http://${
-    addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname
-  }:${addr.port}/`;
+  const { server, url } = listen({ port: config.port, hostname: config.hostname }, handler);
 
   let sub: zmq.Subscriber | undefined;
   let pump: Promise<void> = Promise.resolve();
@@ -185,6 +166,7 @@ export async function startJetStreamRelay(
     relay = await startRelay({
       ingress: config.ingress,
       maxMessageBytes: config.maxMessageBytes,
+      nativeIngress: config.nativeIngress,
       demo: config.demo,
       bus,
       logLevel: config.logLevel,
@@ -204,6 +186,8 @@ export async function startJetStreamRelay(
           log("warn", "relay", `dropped bus message: ${m.reason}`);
           continue;
         }
+        // Units do not travel through the stream (yet): JetStream gateways show none.
+        if (m.kind === "units") continue;
         const b = m.batch;
         for (let i = 0; i < b.count; i++) {
           const body = pointBody(pointJson(b, i));
@@ -246,33 +230,25 @@ export async function jetstreamRelayMain(
   config: ForwarderConfig & { nats: NatsConfig },
   startRelay: StartRelay,
 ): Promise<void> {
-  const abort = new AbortController();
-  let stopping = false;
   let running: JetStreamRelay | undefined;
-  const stop = async (signal: string) => {
-    stopping = true;
-    log("info", "relay", `${signal}: shutting down`);
-    setTimeout(() => Deno.exit(0), 3000);
-    abort.abort();
-    await running?.shutdown().catch((err) => log("error", "relay", errorMessage(err)));
-    Deno.exit(0);
-  };
-  for (const sig of ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(sig, () => stop(sig));
-  }
+  // Installed first: a stop also ends the wait for NATS (the signal aborts it).
+  const stopping = runUntilSignal({
+    component: "relay",
+    stop: () => running?.shutdown(),
+    deadlineMs: 3000,
+  });
   try {
-    running = await startJetStreamRelay(config, startRelay, abort.signal);
+    running = await startJetStreamRelay(config, startRelay, stopping);
   } catch (err) {
-    if (stopping) return;
-    console.error(`zws relay: ${errorMessage(err)}`);
-    Deno.exit(1);
+    if (stopping.aborted) return;
+    failToStart("zws relay", err);
   }
   console.log(
     `zws relay: ingress ${running.ingress}, JetStream ${config.nats.servers.join(",")} ` +
       `stream ${config.nats.stream}, http ${running.url}, epoch ${running.epoch}`,
   );
   running.ended.then(() => {
-    if (stopping) return;
+    if (stopping.aborted) return;
     log("error", "relay", "the relay stopped unexpectedly; exiting so that it is restarted");
     Deno.exit(1);
   });

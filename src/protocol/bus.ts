@@ -13,7 +13,7 @@
  * | 0 | `topic`  | the series of every point (UTF-8), or {@link MIXED_TOPIC} (`"\x01"`) when the batch mixes series or carries no point (a heartbeat). First, so it is the ZeroMQ topic: XPUB/XSUB proxies pass a subscriber's series upstream. A subscriber to some series also subscribes to `"\x01"` and picks points by frame 4. |
  * | 1 | `header` | ASCII `"1 <firstSeq> <count> <epoch>"`: the format version, the seq of the first point (decimal), how many points (decimal, 0 for a heartbeat), the sequencer's run id (at most 64 bytes, no space). |
  * | 2 | `body`   | the points as browsers receive them (`{"seq":…,"x":…,"y":…,"series":…}`, see `frames.ts`), joined by `","`: a `points` frame for clients that see every series is `{"type":"points","points":[` + bodies joined by `","` + `]}`, with no work per point. |
- * | 3 | `index`  | per point, its end offset in `body` decoded as a string (UTF-16 code units), as little-endian uint32: `4 * count` bytes. Point `i` is `body.slice(i === 0 ? 0 : end[i-1] + 1, end[i])`. |
+ * | 3 | `index`  | per point, its end offset in `body` decoded as a string (UTF-16 code units), in decimal ASCII, joined by `","` (text, not binary: zeromq.js sends a buffer over 128 bytes without copying it, and under Deno that corrupts the heap; strings are copied). Point `i` is `body.slice(i === 0 ? 0 : end[i-1] + 1, end[i])`. |
  * | 4 | `series` | mixed batches only: the batch's distinct series, joined by `"\n"`, then `"\n\n"`, then each point's index into that list as a decimal digit string joined by `","`. |
  *
  * - Seqs are assigned once, by the one relay that validated the points; within an epoch they go
@@ -21,6 +21,11 @@
  * - A **heartbeat** is a batch of count 0 (`firstSeq` = last seq assigned + 1, empty body and
  *   index), topic `"\x01"`: the relay sends one when idle, so a consumer can tell "quiet" from
  *   "dead" (`/healthz`).
+ * - **Units** ({@link encodeUnits}): three frames, `"\x01"`, `"1 units <epoch>"` and a JSON
+ *   object `{"<series>":"<unit>",…}`: the unit producers last sent for those series. The relay
+ *   sends the ones that changed as they change, and all of them every {@link UNITS_REFRESH_MS} (a
+ *   gateway that joins later learns them). Points themselves never carry a unit. A consumer of an
+ *   older version counts one as invalid and goes on.
  * - **End of stream** ({@link END_OF_STREAM}): `["", ""]`, an empty topic and an empty header. It
  *   ends the bridge's receive loop; the relay sends it when it stops. A forwarder never sends one
  *   on its egress (gateways keep following across its restarts); a gateway sends its own into its
@@ -52,11 +57,11 @@ export const END_OF_STREAM: readonly string[] = Object.freeze(["", ""]);
 export type Frame = Uint8Array | string;
 
 /** The frames of one encoded bus message, ready for `socket.send()`. */
-export type BusFrames = [topic: string, header: string, body: string, index: Uint8Array] | [
+export type BusFrames = [topic: string, header: string, body: string, index: string] | [
   topic: string,
   header: string,
   body: string,
-  index: Uint8Array,
+  index: string,
   series: string,
 ];
 
@@ -78,9 +83,10 @@ export interface BusBatch {
   readonly seriesIndex?: Uint16Array;
 }
 
-/** What {@link decodeBus} returns: a batch, the end of stream, or why the message is not one. */
+/** What {@link decodeBus} returns: a batch, units, the end of stream, or why it is none. */
 export type BusMessage =
   | { kind: "batch"; batch: BusBatch }
+  | { kind: "units"; epoch: string; units: [series: string, unit: string][] }
   | { kind: "end" }
   | { kind: "invalid"; reason: string };
 
@@ -130,9 +136,7 @@ export class BusBatchBuilder {
   /** Encodes the points added (seqs `firstSeq`, +1 each) under `epoch`, and resets. */
   finish(epoch: string, firstSeq: number): BusFrames {
     const n = this.#json.length;
-    const index = new Uint8Array(4 * n);
-    const view = new DataView(index.buffer);
-    for (let i = 0; i < n; i++) view.setUint32(4 * i, this.#ends[i], true);
+    const index = this.#ends.join(",");
     const header = `${BUS_VERSION} ${firstSeq} ${n} ${epoch}`;
     const body = this.#json.join(",");
     const frames: BusFrames = this.#mixed
@@ -161,6 +165,23 @@ export function encodeBus(
   return b.finish(epoch, firstSeq);
 }
 
+/** How often the relay sends every unit it knows again, in ms. */
+export const UNITS_REFRESH_MS = 10_000;
+/** The header word of a units message. */
+const UNITS_WORD = "units";
+/** Longest unit accepted off the bus, in UTF-16 units (producers' are checked by the ingress). */
+const MAX_BUS_UNIT = 64;
+
+/** A units message: series -> the unit producers last sent for it. */
+export function encodeUnits(
+  epoch: string,
+  units: Iterable<readonly [string, string]>,
+): [topic: string, header: string, body: string] {
+  // fromEntries: a series named "__proto__" is an own key like any other.
+  const body = JSON.stringify(Object.fromEntries(units));
+  return [MIXED_TOPIC, `${BUS_VERSION} ${UNITS_WORD} ${epoch}`, body];
+}
+
 /** A heartbeat: a batch of no point; `nextSeq` is the seq the next point will get. */
 export function encodeHeartbeat(epoch: string, nextSeq: number): BusFrames {
   return new BusBatchBuilder().finish(epoch, nextSeq);
@@ -174,12 +195,45 @@ export function isEndOfStream(frames: readonly Frame[]): boolean {
   return frames.length >= 2 && frames[0].length === 0 && frames[1].length === 0;
 }
 
+const COMMA = 0x2c;
+const DIGIT_0 = 0x30;
+
+/**
+ * The index frame's end offsets (decimal, joined by ","), checked to grow by more than 1 each and
+ * stay within the body; a reason when they do not. Reads bytes or a string alike, without a split.
+ */
+function parseEnds(raw: Frame, count: number, bodyLength: number): Uint32Array | string {
+  const ends = new Uint32Array(count);
+  const text = typeof raw === "string";
+  const length = raw.length;
+  if (length === 0) return count === 0 ? ends : `index does not hold ${count} offsets`;
+  let n = 0;
+  let value = -1;
+  let prev = -1;
+  for (let k = 0; k <= length; k++) {
+    const c = k === length ? COMMA : text ? raw.charCodeAt(k) : raw[k];
+    if (c === COMMA) {
+      if (value < 0 || n >= count) return `index does not hold ${count} offsets`;
+      if (value <= prev + 1 || value > bodyLength) return "bad point offsets";
+      ends[n++] = value;
+      prev = value;
+      value = -1;
+      continue;
+    }
+    const d = c - DIGIT_0;
+    if (d < 0 || d > 9 || value > 0x7fffffff) return "bad point offsets";
+    value = value < 0 ? d : value * 10 + d;
+  }
+  return n === count ? ends : `index does not hold ${count} offsets`;
+}
+
 /**
  * Decodes one bus message. Never throws: a message that is not a valid batch comes back as
  * `invalid` with the reason (a consumer drops and counts it).
  */
 export function decodeBus(frames: readonly Frame[]): BusMessage {
   if (isEndOfStream(frames)) return { kind: "end" };
+  if (frames.length === 3) return decodeUnits(frames);
   if (frames.length !== 4 && frames.length !== 5) {
     return { kind: "invalid", reason: `${frames.length} frames, expected 4 or 5` };
   }
@@ -199,20 +253,9 @@ export function decodeBus(frames: readonly Frame[]): BusMessage {
   if (epoch.length === 0 || epoch.length > MAX_EPOCH_LENGTH) {
     return { kind: "invalid", reason: "bad epoch" };
   }
-  const rawIndex = frames[3];
-  if (typeof rawIndex === "string" || rawIndex.length !== 4 * count) {
-    return { kind: "invalid", reason: `index of ${rawIndex.length} bytes for ${count} points` };
-  }
   const body = asText(frames[2]);
-  const ends = new Uint32Array(count);
-  const view = new DataView(rawIndex.buffer, rawIndex.byteOffset, rawIndex.byteLength);
-  let prev = -1;
-  for (let i = 0; i < count; i++) {
-    const e = view.getUint32(4 * i, true);
-    if (e <= prev + 1 || e > body.length) return { kind: "invalid", reason: "bad point offsets" };
-    ends[i] = e;
-    prev = e;
-  }
+  const ends = parseEnds(frames[3], count, body.length);
+  if (typeof ends === "string") return { kind: "invalid", reason: ends };
   if (count > 0 && ends[count - 1] !== body.length) {
     return { kind: "invalid", reason: "point offsets do not cover the body" };
   }
@@ -238,6 +281,34 @@ export function decodeBus(frames: readonly Frame[]): BusMessage {
     seriesIndex[i] = k;
   }
   return { kind: "batch", batch: { epoch, firstSeq, count, body, ends, seriesNames, seriesIndex } };
+}
+
+/** Decodes a units message (3 frames). */
+function decodeUnits(frames: readonly Frame[]): BusMessage {
+  const header = asText(frames[1]).split(" ");
+  if (header.length !== 3 || header[0] !== String(BUS_VERSION) || header[1] !== UNITS_WORD) {
+    return { kind: "invalid", reason: "3 frames, and not a units message" };
+  }
+  const epoch = header[2];
+  if (epoch.length === 0 || epoch.length > MAX_EPOCH_LENGTH) {
+    return { kind: "invalid", reason: "bad epoch" };
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(asText(frames[2]));
+  } catch {
+    return { kind: "invalid", reason: "units are not JSON" };
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    return { kind: "invalid", reason: "units are not an object" };
+  }
+  const units = Object.entries(body);
+  for (const [, u] of units) {
+    if (typeof u !== "string" || u.length === 0 || u.length > MAX_BUS_UNIT) {
+      return { kind: "invalid", reason: "a unit is not a short string" };
+    }
+  }
+  return { kind: "units", epoch, units: units as [string, string][] };
 }
 
 /** The client JSON of point `i` of `b` (a slice of its body). */

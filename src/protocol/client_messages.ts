@@ -11,6 +11,13 @@
  *   can resend it after a reconnect. The server answers with a `history` frame with `reset: true`
  *   holding what it holds of the new selection, then live points of it only.
  *
+ * - `{"type":"rate","max_points_per_s":N}` -> from now on the connection receives, instead of
+ *   every point, at most about N points per second per series: for each bucket of 2/N s of each
+ *   series it sees, the bucket's min and max point, in `points` frames marked `"decimated":true`
+ *   with `"rate":N` and no seq (`frames.ts`). N is an integer from 1 to {@link MAX_RATE}.
+ *   `{"type":"rate","max_points_per_s":null}` (or 0) -> the exact stream again: the server first
+ *   sends a `history` frame with `reset: true` (what it holds of the selection), then every point.
+ *
  * Anything else closes the connection: a message over the size limit (default
  * {@link MAX_CLIENT_MESSAGE_BYTES}, `--max-ws-message-bytes`) with 1009, a binary frame with 1003,
  * a text frame that is not one of these messages with 1007.
@@ -23,6 +30,7 @@
  */
 import { seriesProblem } from "./ingress.ts";
 import { MAX_SELECTED_SERIES, splitSeriesParam } from "../../static/protocol.js";
+import { CLOSE } from "./close_codes.ts";
 
 /** Default largest message accepted from a client, in bytes. */
 export const MAX_CLIENT_MESSAGE_BYTES = 4096;
@@ -30,15 +38,20 @@ export const MAX_CLIENT_MESSAGE_BYTES = 4096;
 /** Most series one connection may select (message or URL): `static/protocol.js`, shared with the page. */
 export { MAX_SELECTED_SERIES };
 
+/** The highest rate a client may ask for, in points per second per series. */
+export const MAX_RATE = 1_000_000;
+
 /** A valid client message. */
 export type ClientMessage =
   | { type: "ping" }
   /** `only`: the series to receive from now on; null: all of them. */
-  | { type: "series"; only: string[] | null };
+  | { type: "series"; only: string[] | null }
+  /** `maxPointsPerS`: the decimated stream's rate; null: the exact stream. */
+  | { type: "rate"; maxPointsPerS: number | null };
 
 /** Why a client message was refused: the WebSocket close code and reason to use. */
 export interface ClientMessageError {
-  code: 1003 | 1007 | 1009;
+  code: typeof CLOSE.binary_frame | typeof CLOSE.invalid_message | typeof CLOSE.message_too_big;
   reason: string;
 }
 
@@ -63,16 +76,20 @@ export function parseClientMessage(
   data: unknown,
   maxBytes: number = MAX_CLIENT_MESSAGE_BYTES,
 ): ClientMessage | ClientMessageError {
-  if (messageBytes(data, maxBytes) > maxBytes) return { code: 1009, reason: "message too big" };
-  if (typeof data !== "string") return { code: 1003, reason: "binary frames are not accepted" };
+  if (messageBytes(data, maxBytes) > maxBytes) {
+    return { code: CLOSE.message_too_big, reason: "message too big" };
+  }
+  if (typeof data !== "string") {
+    return { code: CLOSE.binary_frame, reason: "binary frames are not accepted" };
+  }
   let msg: unknown;
   try {
     msg = JSON.parse(data);
   } catch {
-    return { code: 1007, reason: "message is not JSON" };
+    return { code: CLOSE.invalid_message, reason: "message is not JSON" };
   }
   if (typeof msg !== "object" || msg === null || Array.isArray(msg)) {
-    return { code: 1007, reason: "message is not a JSON object" };
+    return { code: CLOSE.invalid_message, reason: "message is not a JSON object" };
   }
   const m = msg as Record<string, unknown>;
   if (m.type === "ping") return { type: "ping" };
@@ -80,13 +97,29 @@ export function parseClientMessage(
     const only = Object.hasOwn(m, "only") ? m.only : undefined;
     if (only === null) return { type: "series", only: null };
     if (!Array.isArray(only)) {
-      return { code: 1007, reason: "series: only must be an array of names or null" };
+      return {
+        code: CLOSE.invalid_message,
+        reason: "series: only must be an array of names or null",
+      };
     }
     const checked = checkSeriesNames(only);
-    if (typeof checked === "string") return { code: 1007, reason: `series: ${checked}` };
+    if (typeof checked === "string") {
+      return { code: CLOSE.invalid_message, reason: `series: ${checked}` };
+    }
     return { type: "series", only: checked };
   }
-  return { code: 1007, reason: "unknown message type" };
+  if (m.type === "rate") {
+    const n = Object.hasOwn(m, "max_points_per_s") ? m.max_points_per_s : undefined;
+    if (n === null || n === 0) return { type: "rate", maxPointsPerS: null };
+    if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > MAX_RATE) {
+      return {
+        code: CLOSE.invalid_message,
+        reason: `rate: max_points_per_s must be an integer from 1 to ${MAX_RATE}, 0 or null`,
+      };
+    }
+    return { type: "rate", maxPointsPerS: n };
+  }
+  return { code: CLOSE.invalid_message, reason: "unknown message type" };
 }
 
 /** The names, deduplicated in order, or why they are not a valid selection. */

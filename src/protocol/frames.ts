@@ -9,9 +9,14 @@
  *   slow client catches up). `reset: true` means "clear the chart first": the points do not
  *   continue what the client had.
  * - `{"type":"points","points":[{"seq":N,"x":…,"y":…,"series":"…"}, …]}`: live data, in seq order.
- * - `{"type":"series_list","series":["a","b",…]}`: the names of every series the server holds,
- *   whatever the connection selected (so a page can offer the ones it does not show). Sent after
- *   the first history frames and again when the set changes, at most once per second.
+ * - `{"type":"series_list","series":["a","b",…],"units":{"a":"°C",…}}`: the names of every
+ *   series the server holds, whatever the connection selected (so a page can offer the ones it
+ *   does not show), and the unit of those that have one (the last a producer sent). Sent after
+ *   the first history frames and again when the set or a unit changes, at most once per second.
+ * - `{"type":"points","decimated":true,"rate":N,"points":[{"x":…,"y":…,"series":"…"}, …]}`:
+ *   live data instead of the exact points for a client that asked for at most N points per
+ *   second per series (`{"type":"rate"}`, `client_messages.ts`): per series and bucket of 2/N s,
+ *   its min and its max point (`hub/decimated.ts`). No seq: these points are not resumable.
  * - `{"type":"pong"}`: the answer to a client's ping.
  *
  * @module
@@ -40,6 +45,19 @@ export function withSeq(seq: number, tail: string): string {
   return `{"seq":${seq},${tail}`;
 }
 
+/**
+ * x and y of a point's client JSON ({@link encodePoint}: `{"seq":…,"x":…,"y":…,"series":…}`, the
+ * fields always in that order), read without `JSON.parse`.
+ */
+export function readXY(json: string): { x: number; y: number } {
+  const xi = json.indexOf(',"x":') + 5;
+  const yi = json.indexOf(',"y":', xi);
+  return {
+    x: Number(json.slice(xi, yi)),
+    y: Number(json.slice(yi + 5, json.indexOf(',"series":', yi))),
+  };
+}
+
 /** One-entry cache of the series' JSON (consecutive points mostly share a series). */
 let lastSeries = "value";
 let lastSeriesJson = '"value"';
@@ -47,6 +65,14 @@ let lastSeriesJson = '"value"';
 /** Builds a `points` frame from already-encoded points. */
 export function pointsFrame(encoded: readonly string[]): string {
   return `{"type":"points","points":[${encoded.join(",")}]}`;
+}
+
+/**
+ * Builds a decimated `points` frame (a client at `rate` points per second per series) from
+ * points encoded without their seq (`{"x":…,"y":…,"series":…}`).
+ */
+export function decimatedFrame(rate: number, encoded: readonly string[]): string {
+  return `{"type":"points","decimated":true,"rate":${rate},"points":[${encoded.join(",")}]}`;
 }
 
 /** Most points in one history frame; longer histories go out in several frames. */
@@ -82,7 +108,10 @@ export function helloFrame(h: Hello, now: number = Date.now()): string {
   return JSON.stringify({ type: "hello", ...h, server: SERVER_INFO, time: now });
 }
 
-/** Builds a `series_list` frame: the names of the series held, sorted. */
-export function seriesListFrame(names: Iterable<string>): string {
-  return JSON.stringify({ type: "series_list", series: [...names].sort() });
+/** Builds a `series_list` frame: the names of the series held, sorted, and their units. */
+export function seriesListFrame(
+  names: Iterable<string>,
+  units: Readonly<Record<string, string>> = {},
+): string {
+  return JSON.stringify({ type: "series_list", series: [...names].sort(), units });
 }

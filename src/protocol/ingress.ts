@@ -2,7 +2,11 @@
  * The producer protocol: turns the frames of one ZeroMQ message into validated points, or into the
  * reasons they were rejected. Pure: no I/O.
  *
- * - One frame of JSON: `{"x": <epoch ms>, "y": <number>, "series"?: "<name>"}`, or an array of them.
+ * - One frame of JSON: `{"x": <epoch ms>, "y": <number>, "series"?: "<name>", "unit"?: "<unit>"}`,
+ *   or an array of them. `unit` (1 to {@link MAX_UNIT_LENGTH} characters, no control characters;
+ *   otherwise the point is dropped as `invalid_unit`) names the unit of the point's series: the
+ *   last one seen is kept per series and shown to viewers (`series_list`, the history API); the
+ *   points themselves go out without it.
  * - Two frames `[series, json]`: the first frame (the ZeroMQ topic) names the series of every point.
  * - `x` below 1e11 is taken as epoch seconds and multiplied by 1000.
  * - `x` must lie within a window around the relay's clock (`--x-window`, default
@@ -21,6 +25,33 @@
 import { DEFAULT_SERIES, MAX_SERIES_LENGTH, seriesProblem } from "../../static/protocol.js";
 import { pointTail } from "./frames.ts";
 import {
+  checkPoint,
+  type Point,
+  type Rejection,
+  type RejectReason,
+  toPoint,
+  type XRange,
+  xRange,
+  type XWindow,
+} from "./points.ts";
+
+export {
+  checkPoint,
+  DEFAULT_X_WINDOW_MS,
+  kind,
+  MAX_UNIT_LENGTH,
+  type Point,
+  REJECT_REASONS,
+  type Rejection,
+  type RejectReason,
+  SECONDS_THRESHOLD,
+  toPoint,
+  unitProblem,
+  type XRange,
+  xRange,
+  type XWindow,
+} from "./points.ts";
+import {
   END,
   OBJ,
   S0,
@@ -34,47 +65,12 @@ import {
   Y1,
 } from "./point_scan.ts";
 
-/** A validated data point, as it travels from the relay to the browsers. */
-export interface Point {
-  /** Epoch milliseconds. */
-  x: number;
-  /** The value. */
-  y: number;
-  /** The series (line) it belongs to. */
-  series: string;
-}
-
-/**
- * Every reason a message or point is rejected; the label values of `zws_ingress_rejected_total`.
- * All but `overload` are the parser's; `overload` is the relay's: points shed, before sequencing,
- * because too many wait for the bus (`relay/sequencer.ts`).
- */
-export const REJECT_REASONS = [
-  "oversize",
-  "frame_count",
-  "invalid_utf8",
-  "invalid_json",
-  "not_a_point",
-  "empty_batch",
-  "invalid_x",
-  "invalid_y",
-  "invalid_series",
-  "overload",
-] as const;
-
-/** One of {@link REJECT_REASONS}. */
-export type RejectReason = typeof REJECT_REASONS[number];
-
-/** A rejection with a short human-readable detail (for the log line). */
-export interface Rejection {
-  reason: RejectReason;
-  detail: string;
-}
-
 /** What one producer message yields: its valid points and the rejections of the rest. */
 export interface ParsedMessage {
   points: Point[];
   rejected: Rejection[];
+  /** Series -> unit, from the points that carried one (absent when none did). */
+  units?: Map<string, string>;
 }
 
 /**
@@ -95,22 +91,11 @@ export interface EncodedPoint {
 export interface EncodedMessage {
   points: EncodedPoint[];
   rejected: Rejection[];
+  /** Series -> unit, from the points that carried one (absent when none did). */
+  units?: Map<string, string>;
 }
 
 export { DEFAULT_SERIES, MAX_SERIES_LENGTH, seriesProblem };
-/** `x` below this is epoch seconds. */
-export const SECONDS_THRESHOLD = 1e11;
-/** Default largest distance of `x` from the relay's clock, either way, in ms (one day): `--x-window`. */
-export const DEFAULT_X_WINDOW_MS = 86_400_000;
-
-/** The range of `x` accepted: within `windowMs` of `now()`; `windowMs` 0 accepts any finite x. */
-export interface XWindow {
-  /** Largest distance from now, either way, in ms; 0: no check. */
-  windowMs: number;
-  /** The clock, in epoch ms (default `Date.now`). */
-  now?: () => number;
-}
-
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
 /** For series names: a leading U+FEFF is part of the name, not a byte-order mark to drop. */
 const utf8Keep = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
@@ -180,14 +165,19 @@ function parse(
   } catch (err) {
     return reject("invalid_json", (err as Error).message.slice(0, 120));
   }
-  const out: { points: (Point | EncodedPoint)[]; rejected: Rejection[] } = {
-    points: [],
-    rejected: [],
-  };
+  const out: {
+    points: (Point | EncodedPoint)[];
+    rejected: Rejection[];
+    units?: Map<string, string>;
+  } = { points: [], rejected: [] };
   const add = (item: unknown) => {
     const p = toPoint(item, topicSeries, range);
-    if ("reason" in p) out.rejected.push(p);
-    else out.points.push(encoded ? { series: p.series, tail: pointTail(p), x: p.x, y: p.y } : p);
+    if ("reason" in p) {
+      out.rejected.push(p);
+      return;
+    }
+    out.points.push(encoded ? { series: p.series, tail: pointTail(p), x: p.x, y: p.y } : p);
+    if (p.unit !== undefined) (out.units ??= new Map()).set(p.series, p.unit);
   };
   if (Array.isArray(value)) {
     if (value.length === 0) return reject("empty_batch", "empty array");
@@ -221,7 +211,7 @@ function parseScanned(
         ? lastScanned
         : (lastScanned = t.slice(s0, s0 + len));
     }
-    const p = checkPoint(x, Number(t.slice(y0, y1)), name, topicSeries, range);
+    const p = checkPoint(x, Number(t.slice(y0, y1)), name, undefined, topicSeries, range);
     if ("reason" in p) rejected.push(p);
     else if (!encoded) points.push(p);
     else if (
@@ -252,84 +242,6 @@ function parseScanned(
   return { points, rejected } as ParsedMessage | EncodedMessage;
 }
 
-/** The x accepted, in epoch ms: [lo, hi]. */
-export interface XRange {
-  lo: number;
-  hi: number;
-}
-
-/** The x range a window allows right now. */
-export function xRange(w: XWindow): XRange {
-  if (!(w.windowMs > 0)) return { lo: -Infinity, hi: Infinity };
-  const now = (w.now ?? Date.now)();
-  return { lo: now - w.windowMs, hi: now + w.windowMs };
-}
-
-/** The last series name that passed {@link seriesProblem} (points of a message mostly share one). */
-let lastGoodSeries: string | undefined;
-
-/**
- * Validates one decoded JSON value as a point; `topicSeries` overrides its `series`, `range`
- * bounds x (after seconds became milliseconds; default: any finite x).
- */
-export function toPoint(value: unknown, topicSeries?: string, range?: XRange): Point | Rejection {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return { reason: "not_a_point", detail: `expected an object, got ${kind(value)}` };
-  }
-  const v = value as Record<string, unknown>;
-  return checkPoint(
-    Object.hasOwn(v, "x") ? v.x : undefined,
-    Object.hasOwn(v, "y") ? v.y : undefined,
-    Object.hasOwn(v, "series") ? v.series : undefined,
-    topicSeries,
-    range,
-  );
-}
-
-/**
- * The rules of one point, whichever way its fields were read: `x`, `y` and `s` (the series;
- * undefined when absent) as decoded; `topicSeries` overrides `s`, `range` bounds x.
- */
-function checkPoint(
-  x: unknown,
-  y: unknown,
-  s: unknown,
-  topicSeries: string | undefined,
-  range: XRange | undefined,
-): Point | Rejection {
-  if (typeof x !== "number" || !Number.isFinite(x)) {
-    return { reason: "invalid_x", detail: `x must be a finite number, got ${kind(x)}` };
-  }
-  if (typeof y !== "number" || !Number.isFinite(y)) {
-    return { reason: "invalid_y", detail: `y must be a finite number, got ${kind(y)}` };
-  }
-  let series = topicSeries;
-  if (series === undefined) {
-    if (s === undefined) series = DEFAULT_SERIES;
-    else if (typeof s !== "string") {
-      return { reason: "invalid_series", detail: `series must be a string, got ${kind(s)}` };
-    } else if (s === lastGoodSeries) {
-      series = s; // the same name as the previous point: already checked
-    } else {
-      const problem = seriesProblem(s);
-      if (problem) return { reason: "invalid_series", detail: problem };
-      series = lastGoodSeries = s;
-    }
-  }
-  // Seconds become milliseconds, rounded to the microsecond to keep float noise out of the JSON.
-  const ms = Math.abs(x) < SECONDS_THRESHOLD ? Math.round(x * 1e6) / 1e3 : x;
-  if (!Number.isFinite(ms)) return { reason: "invalid_x", detail: "x out of range" };
-  if (range && (ms < range.lo || ms > range.hi)) {
-    return {
-      reason: "invalid_x",
-      detail: `x ${ms} ms is ${ms < range.lo ? "before" : "after"} the accepted window ` +
-        `(${new Date(range.lo).toISOString()} .. ${new Date(range.hi).toISOString()}; ` +
-        `--x-window; x is epoch ms, or seconds below 1e11)`,
-    };
-  }
-  return { x: ms, y, series };
-}
-
 function reject(reason: RejectReason, detail: string): ParsedMessage {
   return { points: [], rejected: [{ reason, detail }] };
 }
@@ -340,11 +252,4 @@ function decode(bytes: Uint8Array, decoder: TextDecoder = utf8): string | undefi
   } catch {
     return undefined;
   }
-}
-
-function kind(v: unknown): string {
-  if (v === null) return "null";
-  if (Array.isArray(v)) return "array";
-  if (typeof v === "number" && !Number.isFinite(v)) return String(v);
-  return typeof v;
 }

@@ -1,6 +1,6 @@
 /**
  * Where a connecting client says it stopped: `?since=<seq>&epoch=<id>` on `/ws` (and `/events`,
- * which also reads event ids: `src/sse.ts`). The bridge resumes exactly from there when it still
+ * which also reads event ids: `src/http/sse.ts`). The bridge resumes exactly from there when it still
  * holds the points of that epoch, else it sends a reset snapshot.
  *
  * @module

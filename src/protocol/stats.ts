@@ -1,5 +1,5 @@
 /**
- * The bridge's counters, as `/metrics` renders them (`src/metrics.ts`).
+ * The bridge's counters, as `/metrics` renders them (`src/http/metrics.ts`).
  *
  * @module
  */
@@ -56,6 +56,10 @@ export interface BridgeStats {
   busGaps?: number;
   /** Times the bus receive loop ended and was restarted. */
   loopRestarts?: number;
+  /** Clients that asked for a decimated stream (`{"type":"rate"}`) now. */
+  decimatedClients?: number;
+  /** Min/max streams built now, one per (series, rate) however many clients share it. */
+  decimatedStreams?: number;
   /** Ms since the last bus batch or heartbeat (`null`: none yet). */
   busIdleMs?: number | null;
 }

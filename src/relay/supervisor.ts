@@ -1,12 +1,14 @@
 /**
- * Main-thread side of the relay worker: starts `relay.ts` in a Worker, asks it for counters,
+ * Main-thread side of the relay worker: starts the relay (top-level `relay.ts`, whose URL the
+ * caller gives: nothing under `src/` names a top-level file) in a Worker, asks it for counters,
  * restarts it when it dies (continuing the same sequencer epoch), and stops it on shutdown.
  *
  * @module
  */
 import { errorMessage, log } from "../runtime/log.ts";
+import { Attention } from "../runtime/attention.ts";
 import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./worker_messages.ts";
-import type { StoredPoint } from "../store/point_store.ts";
+import type { RangeAnswer, RangeQuery, StoredPoint } from "../store/point_store.ts";
 
 /** What the relay reported when it became ready. */
 export interface RelayReady {
@@ -18,8 +20,10 @@ export interface RelayReady {
   epoch: string;
   /** Last sequence number assigned when it started. */
   lastSeq: number;
-  /** Points loaded from the store on the first start (see `relay_messages.ts`). */
+  /** Points loaded from the store on the first start (see `worker_messages.ts`). */
   held?: StoredPoint[];
+  /** The series' units the relay knows. */
+  units?: [string, string][];
 }
 
 /** Options of {@link RelaySupervisor}. */
@@ -29,8 +33,8 @@ export interface SupervisorOptions {
   onReady: (ready: RelayReady, generation: number) => void;
   /** Returns the last sequence number the main thread saw, so a restarted relay continues it. */
   lastSeqSeen: () => number;
-  /** Worker module (defaults to `relay.ts`). */
-  workerUrl?: URL;
+  /** The worker module: `relay.ts` (or a test's wrapper of it). */
+  workerUrl: URL;
 }
 
 const EMPTY_STATS: RelayStats = { messages: 0, points: 0, rejected: {}, lastSeq: 0 };
@@ -38,11 +42,14 @@ const EMPTY_STATS: RelayStats = { messages: 0, points: 0, rejected: {}, lastSeq:
 /** Supervises the relay worker. */
 export class RelaySupervisor {
   #worker?: Worker;
+  /** The current worker's attention flag (raised before each message posted to it). */
+  #attention?: Attention;
   #generation = 0;
   #epoch?: string;
   #stopping = false;
   #restarts = 0;
   #pending = new Map<number, (s: RelayStats) => void>();
+  #ranges = new Map<number, (r: RangeAnswer | null | undefined) => void>();
   #nextId = 1;
   /** Counters of earlier generations, so totals survive restarts. */
   #carried: RelayStats = structuredClone(EMPTY_STATS);
@@ -74,10 +81,14 @@ export class RelaySupervisor {
 
   #spawn(): Promise<RelayReady> {
     const generation = ++this.#generation;
-    const url = this.opts.workerUrl ?? new URL("../../relay.ts", import.meta.url);
-    const worker = new Worker(url, { type: "module", name: `zws-relay-${generation}` });
+    const worker = new Worker(this.opts.workerUrl, {
+      type: "module",
+      name: `zws-relay-${generation}`,
+    });
     this.#worker = worker;
     const bus = `inproc://zws-bus-${crypto.randomUUID()}`;
+    const attention = new Attention();
+    this.#attention = attention;
     return new Promise<RelayReady>((resolve, reject) => {
       let ready = false;
       worker.onmessage = (e: MessageEvent<FromRelay>) => {
@@ -93,6 +104,7 @@ export class RelaySupervisor {
               epoch: msg.epoch,
               lastSeq: msg.lastSeq,
               ...(msg.held ? { held: msg.held } : {}),
+              ...(msg.units ? { units: msg.units } : {}),
             };
             this.opts.onReady(info, generation);
             resolve(info);
@@ -102,6 +114,10 @@ export class RelaySupervisor {
             this.#lastStats = msg.stats;
             this.#pending.get(msg.id)?.(this.#total(msg.stats));
             this.#pending.delete(msg.id);
+            break;
+          case "range":
+            this.#ranges.get(msg.id)?.(msg.series);
+            this.#ranges.delete(msg.id);
             break;
           case "fatal":
             this.#terminate(worker);
@@ -132,6 +148,7 @@ export class RelaySupervisor {
           bus,
           epoch: this.#epoch,
           lastSeq: this.#epoch ? this.opts.lastSeqSeen() : undefined,
+          attention: attention.buffer,
         },
       };
       worker.postMessage(msg);
@@ -144,6 +161,8 @@ export class RelaySupervisor {
     this.#up = false;
     this.#terminate(worker);
     this.#restarts++;
+    for (const resolve of this.#ranges.values()) resolve(undefined);
+    this.#ranges.clear();
     this.#carry(this.#lastStats);
     this.#lastStats = structuredClone(EMPTY_STATS);
     const retry = (delay: number) => {
@@ -177,6 +196,9 @@ export class RelaySupervisor {
       (s.producersRefused ?? 0);
     this.#carried.loopRestarts = (this.#carried.loopRestarts ?? 0) + (s.loopRestarts ?? 0);
     this.#carried.busWaitMs = (this.#carried.busWaitMs ?? 0) + (s.busWaitMs ?? 0);
+    if (s.ingress) {
+      this.#carried.ingress = { ...sumIngress(this.#carried.ingress, s.ingress), connections: 0 };
+    }
     for (const [k, v] of Object.entries(s.rejected) as [keyof RelayStats["rejected"], number][]) {
       this.#carried.rejected[k] = (this.#carried.rejected[k] ?? 0) + v;
     }
@@ -196,6 +218,9 @@ export class RelaySupervisor {
       pending: s.pending ?? 0,
       loopRestarts: (this.#carried.loopRestarts ?? 0) + (s.loopRestarts ?? 0),
       busWaitMs: (this.#carried.busWaitMs ?? 0) + (s.busWaitMs ?? 0),
+      ...(s.ingress || this.#carried.ingress
+        ? { ingress: sumIngress(this.#carried.ingress, s.ingress) }
+        : {}),
       // The current generation's store state (a restarted worker reopens the store).
       ...(s.persist ? { persist: s.persist } : {}),
     };
@@ -203,6 +228,7 @@ export class RelaySupervisor {
 
   /** Posts a raw message to the current worker (fault injection in tests). */
   postToWorker(msg: unknown): void {
+    this.#attention?.raise();
     this.#worker?.postMessage(msg);
   }
 
@@ -220,7 +246,31 @@ export class RelaySupervisor {
         clearTimeout(timer);
         resolve(s);
       });
+      this.#attention?.raise();
       worker.postMessage({ type: "stats", id } satisfies ToRelay);
+    });
+  }
+
+  /**
+   * Reads a history request's points from the store (in the worker, which owns it): null when
+   * there is no store (off, or failed), undefined when the worker is not up or does not answer
+   * within `timeoutMs`.
+   */
+  range(query: RangeQuery, timeoutMs = 10_000): Promise<RangeAnswer | null | undefined> {
+    const worker = this.#worker;
+    if (!worker || !this.#up || this.#stopping) return Promise.resolve(undefined);
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#ranges.delete(id);
+        resolve(undefined);
+      }, timeoutMs);
+      this.#ranges.set(id, (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
+      this.#attention?.raise();
+      worker.postMessage({ type: "range", id, query } satisfies ToRelay);
     });
   }
 
@@ -241,6 +291,7 @@ export class RelaySupervisor {
     const answered = await Promise.race([
       new Promise<boolean>((resolve) => {
         this.#stopped = () => resolve(true);
+        this.#attention?.raise();
         worker.postMessage({ type: "stop" } satisfies ToRelay);
       }),
       new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), timeoutMs)),
@@ -251,5 +302,22 @@ export class RelaySupervisor {
     }
     for (const resolve of this.#pending.values()) resolve(this.#total(this.#lastStats));
     this.#pending.clear();
+    for (const resolve of this.#ranges.values()) resolve(undefined);
+    this.#ranges.clear();
   }
+}
+
+type IngressStats = NonNullable<RelayStats["ingress"]>;
+
+/** The plain ingress's counters of earlier workers plus the current one's (its open connections). */
+function sumIngress(
+  carried: IngressStats | undefined,
+  now: IngressStats | undefined,
+): IngressStats {
+  return {
+    connections: now?.connections ?? 0,
+    accepted: (carried?.accepted ?? 0) + (now?.accepted ?? 0),
+    protocolErrors: (carried?.protocolErrors ?? 0) + (now?.protocolErrors ?? 0),
+    refused: (carried?.refused ?? 0) + (now?.refused ?? 0),
+  };
 }

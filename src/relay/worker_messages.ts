@@ -9,7 +9,7 @@
 import type { RejectReason } from "../protocol/ingress.ts";
 import type { LogLevel } from "../runtime/log.ts";
 import type { Retention } from "../store/retention.ts";
-import type { StoredPoint } from "../store/point_store.ts";
+import type { RangeAnswer, RangeQuery, StoredPoint } from "../store/point_store.ts";
 import type { PersistStatus } from "../store/writer.ts";
 
 /** What the relay needs to start. */
@@ -20,6 +20,11 @@ export interface RelayOptions {
   maxMessageBytes: number;
   /** Largest distance of a point's x from the relay's clock, in ms (absent or 0: no check). */
   xWindowMs?: number;
+  /**
+   * Plain producers connect to libzmq's own socket (as before the ZMTP reader): its size limit
+   * holds per frame only (a message of many frames is held whole before it is counted oversize).
+   */
+  nativeIngress?: boolean;
   /** Whether the demo producer runs inside the relay. */
   demo: boolean;
   /** Inproc endpoint the relay publishes sequenced points on. */
@@ -48,6 +53,11 @@ export interface RelayOptions {
    * most `maxSeries` series for the bridge. `dataDir` null or absent: memory only.
    */
   persist?: { dataDir: string | null; retention: Retention; history: number; maxSeries: number };
+  /**
+   * The supervisor's {@link Attention} flag (`runtime/attention.ts`): raised before each message
+   * it posts, so loops that never yield still let the message in.
+   */
+  attention?: SharedArrayBuffer;
 }
 
 /** Counters kept by the relay. */
@@ -64,6 +74,17 @@ export interface RelayStats {
   persist?: PersistStatus;
   /** Producer connections refused by the CURVE allow-list (absent: 0). */
   producersRefused?: number;
+  /** The plain ingress's connections (absent: CURVE or native ingress). */
+  ingress?: {
+    /** Producer connections open now. */
+    connections: number;
+    /** Producer connections accepted since start. */
+    accepted: number;
+    /** Closed for breaking ZMTP or not completing the handshake in time. */
+    protocolErrors: number;
+    /** Refused near the open-files limit. */
+    refused: number;
+  };
   /** Validated points waiting for the bus now. */
   pending?: number;
   /** Times one of the relay's loops ended and was restarted (absent: 0). */
@@ -76,6 +97,8 @@ export interface RelayStats {
 export type ToRelay =
   | { type: "start"; options: RelayOptions }
   | { type: "stats"; id: number }
+  /** A history request's read of the store (`GET /api/history`). */
+  | { type: "range"; id: number; query: RangeQuery }
   | { type: "stop" }
   /** Tests only: makes the named loop fail once (see `runtime/loop.ts` `faults`). */
   | { type: "fault"; loop: string; kind?: "throw" | "hang" };
@@ -90,8 +113,12 @@ export type FromRelay =
     lastSeq: number;
     /** Points loaded from the store (first start only), in seq order. */
     held?: StoredPoint[];
+    /** The series' units the relay knows (series -> unit). */
+    units?: [string, string][];
   }
   | { type: "stats"; id: number; stats: RelayStats }
+  /** The answer to a `range` request: null when there is no store (off, or failed). */
+  | { type: "range"; id: number; series: RangeAnswer | null }
   | { type: "fatal"; message: string }
   | { type: "crashed"; message: string; stats?: RelayStats }
   | { type: "stopped" };

@@ -14,12 +14,9 @@
  * @module
  */
 
-/** Where glibc usually is (Debian/Ubuntu x86-64 and arm64, Fedora/RHEL). */
-export const LIBC_PATHS: readonly string[] = [
-  "/lib/x86_64-linux-gnu/libc.so.6",
-  "/lib/aarch64-linux-gnu/libc.so.6",
-  "/lib64/libc.so.6",
-];
+import { LIBC_PATHS, openLibc } from "./libc.ts";
+
+export { LIBC_PATHS };
 
 /**
  * Opens `malloc_trim` from the first of `paths` that may be opened (the FFI permission is queried
@@ -27,15 +24,6 @@ export const LIBC_PATHS: readonly string[] = [
  * memory was released, or undefined when none can be used.
  */
 export function openMallocTrim(paths: readonly string[] = LIBC_PATHS): (() => boolean) | undefined {
-  if (Deno.build.os !== "linux") return undefined;
-  for (const path of paths) {
-    try {
-      if (Deno.permissions.querySync({ name: "ffi", path }).state !== "granted") continue;
-      const lib = Deno.dlopen(path, { malloc_trim: { parameters: ["usize"], result: "i32" } });
-      return () => lib.symbols.malloc_trim(0n) === 1;
-    } catch {
-      // Not there, or not glibc: try the next.
-    }
-  }
-  return undefined;
+  const libc = openLibc({ malloc_trim: { parameters: ["usize"], result: "i32" } }, paths);
+  return libc ? () => libc.malloc_trim(0n) === 1 : undefined;
 }

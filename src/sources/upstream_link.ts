@@ -4,7 +4,7 @@
  * The TCP side is a native `zmq.Proxy` (an XSubscriber connected to the upstream), joined by a
  * second native proxy (the hop) to an XPublisher bound on inproc; see {@link startUpstream}.
  * ZeroMQ reconnects by itself when the forwarder restarts, and JavaScript receives on inproc only
- * (shared/notes/zeromq-in-deno.md). The bridge subscribes to that inproc endpoint directly: the forwarder's egress carries the same batched points bus as the relay's (one codec,
+ * (docs/architecture.md, "ZeroMQ under Deno"). The bridge subscribes to that inproc endpoint directly: the forwarder's egress carries the same batched points bus as the relay's (one codec,
  * `protocol/bus.ts`), so there is no JavaScript in between, no validation and no sequencing
  * here. Seq and epoch come from the forwarder, which is why clients can resume on any of its
  * gateways. The bridge learns the epoch from the first batch, and reports a change (see

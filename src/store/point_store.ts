@@ -6,7 +6,8 @@
  *
  * Schema (`SCHEMA_VERSION` 1, `PRAGMA application_id` "zws1"):
  * - `meta(key, value)`: `epoch`; `reserved`, the highest seq that may have been handed out;
- *   `last_seq`, the last seq written at a clean stop; `clean`, 1 after a clean stop, 0 while running.
+ *   `last_seq`, the last seq written at a clean stop; `clean`, 1 after a clean stop, 0 while running;
+ *   `units`, the series' units as a JSON object (absent before any unit came).
  * - `batches(id, series, first_seq, last_seq, n, written_ms, seqs, xy)`: one row per series per
  *   flush: `seqs` a BLOB of `n` little-endian uint32 deltas from `first_seq`, `xy` a BLOB of `n`
  *   (x, y) pairs as little-endian float64. About 20 bytes a point, against ~75 for its JSON, and
@@ -21,62 +22,20 @@
  * @module
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import { encodePoint } from "../protocol/frames.ts";
 import { classifyError, StoreError } from "./errors.ts";
+import { dropAbove, encodeRow, LITTLE_ENDIAN, type SeriesBatch, type StoredPoint } from "./rows.ts";
+import { MAX_RANGE_POINTS, type RangeAnswer, type RangeQuery, readRange } from "./range.ts";
+import { loadRecent } from "./load.ts";
+import { beginRun, durably, prepareFile, readUnits, type StoreStart } from "./schema.ts";
 import { type Retention, RetentionLedger, type TrimStep } from "./retention.ts";
 import type { StoreRow } from "./chunks.ts";
 
-/** Bumped on any change of the schema; a file with another version is refused as corrupt. */
-export const SCHEMA_VERSION = 1;
-/** `PRAGMA application_id` of a zws store ("zws1"). */
-export const APPLICATION_ID = 0x7a777331;
+export type { SeriesBatch, StoredPoint } from "./rows.ts";
+export { MAX_RANGE_POINTS, type RangeAnswer, type RangeQuery, type RangeSeries } from "./range.ts";
+export { APPLICATION_ID, SCHEMA_VERSION, type StoreStart } from "./schema.ts";
+
 /** The store's file name inside the data directory. */
 export const STORE_FILE = "points.db";
-
-/** One stored point. */
-export interface StoredPoint {
-  series: string;
-  seq: number;
-  /** The point as browsers receive it (see `frames.ts`). */
-  json: string;
-}
-
-/** Points of one series to write, in seq order (parallel arrays). */
-export interface SeriesBatch {
-  series: string;
-  seqs: number[];
-  xs: number[];
-  ys: number[];
-}
-
-/** A batch as a row of the file. */
-function batchRow(b: SeriesBatch): StoreRow {
-  const n = b.seqs.length;
-  const first = b.seqs[0];
-  const deltas = new Uint32Array(n);
-  const xy = new Float64Array(2 * n);
-  for (let i = 0; i < n; i++) {
-    deltas[i] = b.seqs[i] - first;
-    xy[2 * i] = b.xs[i];
-    xy[2 * i + 1] = b.ys[i];
-  }
-  return { series: b.series, first, last: b.seqs[n - 1], n, deltas, xy };
-}
-
-/** Little-endian on every platform Deno runs on; checked, since the file format depends on it. */
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/** How the store found its file when it opened. */
-export interface StoreStart {
-  /** The epoch to continue (or a new one, on a fresh file). */
-  epoch: string;
-  /** Seqs continue after this one. */
-  lastSeq: number;
-  /** `fresh`: new file; `clean`: the last run stopped cleanly; `crash`: it did not. */
-  recovered: "fresh" | "clean" | "crash";
-  /** After a crash: the last seq that was written; (lostAfter, lastSeq] is the lost window. */
-  lostAfter?: number;
-}
 
 /** Options of {@link PointStore.open}. */
 export interface StoreOptions {
@@ -162,26 +121,10 @@ export class PointStore {
         if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
       }
       db = new DatabaseSync(path);
-      db.exec("PRAGMA busy_timeout = 2000");
-      const found = db.prepare("PRAGMA application_id").get() as { application_id: number };
-      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number };
-      if (tables.n > 0 && found.application_id !== APPLICATION_ID) {
-        throw new StoreError("corrupt", path, "not a zws store (another application's database)");
-      }
-      // One process per data directory: the lock is taken by the first write and held until
-      // close, so a second server on the same directory fails to open (and runs in memory).
-      db.exec("PRAGMA locking_mode = EXCLUSIVE");
-      db.exec("PRAGMA journal_mode = WAL");
-      // Points: NORMAL (in WAL mode a commit survives a crash of the process without waiting for
-      // the disk; a power cut may lose the last ones). The reservation and the clean-stop mark:
-      // FULL (see #durably), so they survive a power cut too, and with them every earlier commit.
-      db.exec("PRAGMA synchronous = NORMAL");
-      if (opts.maxPages) db.exec(`PRAGMA max_page_count = ${Math.floor(opts.maxPages)}`);
       // A reopen while the run goes on (`resume`) skips the full check: this process wrote the
       // file moments ago, and the sequence must not wait on reading all of it.
-      if (tables.n > 0) checkIntegrity(db, path, !opts.resume);
-      else createSchema(db);
-      const start = beginRun(db, path, opts);
+      prepareFile(db, path, opts.maxPages, !opts.resume);
+      const start = beginRun(db, path, opts.newEpoch, opts.resume);
       const store = new PointStore(db, path, opts, start);
       store.#loadLedger();
       store.reserve(start.lastSeq + 1);
@@ -238,7 +181,20 @@ export class PointStore {
 
   /** Writes batches (see {@link writeRows}): one row per batch. */
   write(batches: readonly SeriesBatch[], topUp?: number): TrimStep[] {
-    return this.writeRows(batches.filter((b) => b.seqs.length > 0).map(batchRow), topUp);
+    return this.writeRows(
+      batches.filter((b) => b.seqs.length > 0).map((b) => {
+        const r = encodeRow(b);
+        return {
+          series: b.series,
+          first: r.first,
+          last: r.last,
+          n: r.n,
+          deltas: new Uint32Array(r.seqs.buffer),
+          xy: new Float64Array(r.xy.buffer),
+        };
+      }),
+      topUp,
+    );
   }
 
   /**
@@ -315,47 +271,38 @@ export class PointStore {
       const cutoff = this.retention.ageMs === undefined
         ? -Infinity
         : this.#now() - this.retention.ageMs;
-      const select = this.#db.prepare(
-        "SELECT first_seq, n, seqs, xy FROM batches " +
-          "WHERE series = ? AND id >= ? AND written_ms >= ? ORDER BY id",
+      return loadRecent(this.#db, this.path, this.#ledger, { perSeries, maxSeries, upTo, cutoff });
+    });
+  }
+
+  /** The series' units kept (series -> unit); empty when none or unreadable. */
+  units(): [string, string][] {
+    return this.#guard(() => readUnits(this.#db));
+  }
+
+  /** Keeps the series' units (all of them, replacing what was kept). */
+  setUnits(units: Iterable<readonly [string, string]>): void {
+    this.#guard(() => this.#setMeta.run("units", JSON.stringify(Object.fromEntries(units))));
+  }
+
+  /** Names of the series stored. */
+  seriesNames(): string[] {
+    return this.#ledger.seriesNames();
+  }
+
+  /**
+   * The stored points of a history request ({@link RangeQuery}), series by series; past
+   * `maxPoints` points read, it stops and says so (`range.ts`).
+   */
+  range(q: RangeQuery, maxPoints = MAX_RANGE_POINTS): RangeAnswer {
+    return this.#guard(() => {
+      const cutoff = this.retention.ageMs === undefined
+        ? -Infinity
+        : this.#now() - this.retention.ageMs;
+      const names = (q.series ?? this.#ledger.seriesNames()).filter((n) =>
+        this.#ledger.points(n) > 0
       );
-      const names = this.#ledger.seriesNames();
-      const lastId = (name: string) => {
-        const rows = this.#ledger.rowsOf(name);
-        return rows[rows.length - 1].id;
-      };
-      if (names.length > maxSeries) {
-        names.sort((a, b) => lastId(b) - lastId(a));
-        names.length = maxSeries;
-      }
-      const out: StoredPoint[] = [];
-      for (const series of names) {
-        const rows = this.#ledger.rowsOf(series);
-        let from = rows.length - 1;
-        for (let have = rows[from].n; from > 0 && have < perSeries; have += rows[--from].n);
-        const mine: StoredPoint[] = [];
-        for (const row of select.iterate(series, rows[from].id, cutoff)) {
-          const r = row as { first_seq: number; n: number; seqs: Uint8Array; xy: Uint8Array };
-          if (
-            !(r.seqs instanceof Uint8Array) || !(r.xy instanceof Uint8Array) ||
-            r.seqs.byteLength !== 4 * r.n || r.xy.byteLength !== 16 * r.n
-          ) {
-            throw new StoreError("corrupt", this.path, `a row of "${series}" does not add up`);
-          }
-          // Copied: a BLOB's bytes need not be aligned for typed-array views.
-          const deltas = new Uint32Array(r.seqs.slice().buffer);
-          const xy = new Float64Array(r.xy.slice().buffer);
-          for (let i = 0; i < r.n; i++) {
-            const seq = r.first_seq + deltas[i];
-            if (seq > upTo) break;
-            const json = encodePoint(seq, { series, x: xy[2 * i], y: xy[2 * i + 1] });
-            mine.push({ series, seq, json });
-          }
-        }
-        for (let i = Math.max(0, mine.length - perSeries); i < mine.length; i++) out.push(mine[i]);
-      }
-      out.sort((a, b) => a.seq - b.seq);
-      return out;
+      return readRange(this.#db, this.path, names, cutoff, q, maxPoints);
     });
   }
 
@@ -370,7 +317,7 @@ export class PointStore {
       if (lastSeq !== undefined) {
         this.#guard(() =>
           durably(this.#db, () => {
-            this.#dropAbove(lastSeq);
+            dropAbove(this.#db, lastSeq);
             this.#setMeta.run("last_seq", lastSeq);
             this.#setMeta.run("clean", 1);
           })
@@ -381,29 +328,6 @@ export class PointStore {
       try {
         this.#db.close();
       } catch { /* closing a failed file */ }
-    }
-  }
-
-  /** Deletes every stored point with a seq above `seq` (rows above it; a row across it is cut). */
-  #dropAbove(seq: number): void {
-    const rows = this.#db.prepare(
-      "SELECT id, first_seq, n, seqs, xy FROM batches WHERE last_seq > ?",
-    )
-      .all(seq) as { id: number; first_seq: number; n: number; seqs: Uint8Array; xy: Uint8Array }[];
-    const del = this.#db.prepare("DELETE FROM batches WHERE id = ?");
-    const cut = this.#db.prepare(
-      "UPDATE batches SET last_seq = ?, n = ?, seqs = ?, xy = ? WHERE id = ?",
-    );
-    for (const r of rows) {
-      const deltas = new Uint32Array(r.seqs.slice().buffer);
-      let keep = 0;
-      while (keep < r.n && r.first_seq + deltas[keep] <= seq) keep++;
-      if (keep === 0) {
-        del.run(r.id);
-        continue;
-      }
-      const last = r.first_seq + deltas[keep - 1];
-      cut.run(last, keep, r.seqs.slice(0, 4 * keep), r.xy.slice(0, 16 * keep), r.id);
     }
   }
 
@@ -422,117 +346,5 @@ export class PointStore {
     } catch (err) {
       throw classifyError(err, this.path);
     }
-  }
-}
-
-function createSchema(db: DatabaseSync): void {
-  db.exec(`
-    BEGIN;
-    PRAGMA application_id = ${APPLICATION_ID};
-    PRAGMA user_version = ${SCHEMA_VERSION};
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
-    CREATE TABLE batches (
-      id INTEGER PRIMARY KEY,
-      series TEXT NOT NULL,
-      first_seq INTEGER NOT NULL,
-      last_seq INTEGER NOT NULL,
-      n INTEGER NOT NULL,
-      written_ms INTEGER NOT NULL,
-      seqs BLOB NOT NULL,
-      xy BLOB NOT NULL
-    );
-    CREATE INDEX batches_series ON batches (series, id);
-    COMMIT;
-  `);
-}
-
-/**
- * Refuses a damaged file (`full`: reads every page) or one of another schema version (never
- * served from).
- */
-function checkIntegrity(db: DatabaseSync, path: string, full: boolean): void {
-  const version = (db.prepare("PRAGMA user_version").get() as { user_version: number })
-    .user_version;
-  if (version !== SCHEMA_VERSION) {
-    throw new StoreError("corrupt", path, `schema version ${version}, expected ${SCHEMA_VERSION}`);
-  }
-  if (!full) return;
-  const check = db.prepare("PRAGMA quick_check").all() as { quick_check: string }[];
-  if (check.length !== 1 || check[0].quick_check !== "ok") {
-    throw new StoreError("corrupt", path, check.map((r) => r.quick_check).slice(0, 3).join("; "));
-  }
-}
-
-/** Reads the meta rows, decides where this run continues, and marks the file as in use. */
-function beginRun(db: DatabaseSync, path: string, opts: StoreOptions): StoreStart {
-  const meta = new Map<string, unknown>();
-  for (const row of db.prepare("SELECT key, value FROM meta").all()) {
-    const r = row as { key: string; value: unknown };
-    meta.set(r.key, r.value);
-  }
-  const int = (key: string): number => {
-    const v = Number(meta.get(key) ?? 0);
-    if (!Number.isSafeInteger(v) || v < 0) {
-      throw new StoreError("corrupt", path, `meta ${key} is ${String(meta.get(key))}`);
-    }
-    return v;
-  };
-  let start: StoreStart;
-  const epoch = meta.get("epoch");
-  const resume = opts.resume;
-  if (epoch === undefined) {
-    start = {
-      epoch: resume?.epoch ?? opts.newEpoch ?? crypto.randomUUID().slice(0, 8),
-      lastSeq: resume?.lastSeq ?? 0,
-      recovered: "fresh",
-    };
-  } else if (typeof epoch !== "string" || !/^[\x21-\x7e]{1,64}$/.test(epoch)) {
-    throw new StoreError("corrupt", path, "meta epoch is not an epoch");
-  } else if (resume && epoch !== resume.epoch) {
-    throw new StoreError(
-      "corrupt",
-      path,
-      `holds epoch ${epoch}, not the running ${resume.epoch} (the file was replaced)`,
-    );
-  } else if (int("clean") === 1) {
-    start = { epoch, lastSeq: int("last_seq"), recovered: "clean" };
-  } else {
-    const written = db.prepare("SELECT max(last_seq) AS s FROM batches").get() as {
-      s: number | null;
-    };
-    start = {
-      epoch,
-      lastSeq: Math.max(int("reserved"), int("last_seq")),
-      recovered: "crash",
-      lostAfter: written.s ?? 0,
-    };
-  }
-  if (resume) start.lastSeq = Math.max(start.lastSeq, resume.lastSeq);
-  const set = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
-  durably(db, () => {
-    set.run("epoch", start.epoch);
-    set.run("clean", 0);
-    set.run("reserved", start.lastSeq);
-  });
-  return start;
-}
-
-/**
- * Runs `f` in a transaction committed with `synchronous = FULL`: on disk when it returns (and,
- * in WAL mode, every commit before it too).
- */
-function durably(db: DatabaseSync, f: () => void): void {
-  db.exec("PRAGMA synchronous = FULL");
-  try {
-    db.exec("BEGIN IMMEDIATE");
-    try {
-      f();
-      db.exec("COMMIT");
-    } catch (err) {
-      if (db.isTransaction) db.exec("ROLLBACK");
-      throw err;
-    }
-  } finally {
-    db.exec("PRAGMA synchronous = NORMAL");
   }
 }

@@ -9,55 +9,21 @@
  *
  * @module
  */
-import { describeKind, StoreError, type StoreErrorKind } from "./errors.ts";
-import { PointStore, type StoredPoint, type StoreOptions, type StoreStart } from "./point_store.ts";
+import { describeKind, StoreError } from "./errors.ts";
+import {
+  PointStore,
+  type RangeAnswer,
+  type RangeQuery,
+  type StoredPoint,
+  type StoreOptions,
+  type StoreStart,
+} from "./point_store.ts";
 import { errorMessage, log } from "../runtime/log.ts";
+import type { PersistStatus } from "./status.ts";
+import { setAside } from "./set_aside.ts";
 import { ChunkBuilder, chunkRows, cutChunks, type PointChunk, RowScratch } from "./chunks.ts";
 
-/** What persistence is doing, for `/healthz` and `/metrics`. */
-export interface PersistStatus {
-  /** `disk`: points are written; `memory`: the store failed, points live in memory only; `off`: `--no-persist`. */
-  mode: "disk" | "memory" | "off";
-  /** Why it is in memory (absent otherwise). */
-  error?: { kind: StoreErrorKind; message: string };
-  /** Points written to disk since start. */
-  pointsPersisted: number;
-  /** Points not written because the store had failed (or failed while writing them). */
-  pointsNotPersisted: number;
-  /** Store failures (a failed open counts). */
-  failures: number;
-  /** Points trimmed from disk by retention since start. */
-  pointsTrimmed: number;
-  /** Writes (transactions) since start, and the longest one in ms. */
-  flushes: number;
-  maxFlushMs: number;
-  /**
-   * Points not written because the writer's queue was full (the disk did not keep up) or its
-   * worker died with them queued.
-   */
-  pointsDropped: number;
-  /** Times the writer's worker died (or stopped answering) and was started again. */
-  writerRestarts: number;
-  /** Points waiting for the writer now. */
-  queuedPoints: number;
-}
-
-/** What `/healthz` says of persistence: the mode, why it is in memory, what was not kept. */
-export function persistHealth(p: PersistStatus): {
-  mode: PersistStatus["mode"];
-  error?: string;
-  pointsNotPersisted?: number;
-  pointsDropped?: number;
-  writerRestarts?: number;
-} {
-  return {
-    mode: p.mode,
-    ...(p.error ? { error: p.error.message } : {}),
-    ...(p.mode === "memory" ? { pointsNotPersisted: p.pointsNotPersisted } : {}),
-    ...(p.pointsDropped > 0 ? { pointsDropped: p.pointsDropped } : {}),
-    ...(p.writerRestarts > 0 ? { writerRestarts: p.writerRestarts } : {}),
-  };
-}
+export { persistHealth, type PersistStatus } from "./status.ts";
 
 /** Options of {@link StoreWriter}. */
 export interface WriterOptions {
@@ -85,6 +51,8 @@ export class StoreWriter {
   #trimEvery: number;
   #status: PersistStatus;
   #start?: StoreStart;
+  /** Units to keep at the next write (all of them), when they changed. */
+  #units?: [string, string][];
 
   /**
    * @param store the open store, or undefined when persistence is off or the store could not be
@@ -200,10 +168,36 @@ export class StoreWriter {
     if (c) this.#chunks.push(c);
   }
 
+  /** Keeps the series' units (all of them) with the next write. */
+  setUnits(units: Iterable<readonly [string, string]>): void {
+    if (this.#store) this.#units = [...units].map(([s, u]) => [s, u]);
+  }
+
+  /** The units kept by the last run (empty without a store). */
+  loadUnits(): [string, string][] {
+    if (!this.#store) return [];
+    try {
+      return this.#store.units();
+    } catch (err) {
+      this.#fail(err);
+      return [];
+    }
+  }
+
   /** Writes what is pending now (the timer calls it; a clean stop calls it last). */
   flush(): void {
     const store = this.#store;
     if (!store) return;
+    if (this.#units) {
+      const units = this.#units;
+      this.#units = undefined;
+      try {
+        store.setUnits(units);
+      } catch (err) {
+        this.#fail(err);
+        return;
+      }
+    }
     this.#takeBuilder();
     const chunks = this.#chunks;
     const count = this.#pendingCount;
@@ -263,6 +257,21 @@ export class StoreWriter {
   }
 
   /**
+   * The stored points of a history request (`PointStore.range`); undefined when there is no
+   * store (off, or failed: then counted). Points not yet written are the newest: the caller
+   * holds them in memory.
+   */
+  range(q: RangeQuery): RangeAnswer | undefined {
+    if (!this.#store) return undefined;
+    try {
+      return this.#store.range(q);
+    } catch (err) {
+      this.#fail(err);
+      return undefined;
+    }
+  }
+
+  /**
    * Closes the file as a crash would leave it (nothing pending written, no clean-stop mark): the
    * next open continues after the reservation. For a worker that is going away on an error.
    */
@@ -297,34 +306,7 @@ export class StoreWriter {
       this.#store?.close();
     } catch { /* already failed */ }
     this.#store = undefined;
-    if (path) setStoreAside(path);
-  }
-}
-
-/**
- * Moves a store that failed while running out of the way (`points.db.failed-<time>`, best effort:
- * a rename needs no free space). Seqs go on past its reservation in memory, so a later run must
- * not continue its epoch: it starts a fresh store (a new epoch; clients get a reset) instead.
- */
-export function setStoreAside(path: string): void {
-  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-  try {
-    Deno.renameSync(path, `${path}.failed-${stamp}`);
-    try {
-      Deno.renameSync(`${path}-wal`, `${path}.failed-${stamp}-wal`);
-    } catch { /* no log file */ }
-    log(
-      "warn",
-      "store",
-      `moved ${path} to ${path}.failed-${stamp}; the next start begins a new one`,
-    );
-  } catch (err) {
-    log(
-      "error",
-      "store",
-      `cannot move ${path} aside (${errorMessage(err)}): remove it before the next start, or ` +
-        `that start may continue the epoch past what was reserved`,
-    );
+    if (path) setAside(path);
   }
 }
 

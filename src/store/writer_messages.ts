@@ -5,8 +5,14 @@
  * @module
  */
 import type { LogLevel } from "../runtime/log.ts";
-import type { StoredPoint, StoreOptions, StoreStart } from "./point_store.ts";
-import type { PersistStatus } from "./writer.ts";
+import type {
+  RangeAnswer,
+  RangeQuery,
+  StoredPoint,
+  StoreOptions,
+  StoreStart,
+} from "./point_store.ts";
+import type { PersistStatus } from "./status.ts";
 import type { PoolBuffers } from "./chunks.ts";
 
 /**
@@ -57,6 +63,10 @@ export type ToWriter =
    * them, then the slots are released.
    */
   | { type: "points"; chunks: { slot: number; n: number; names: string[] }[] }
+  /** Keep these units (all of the series') with the next write. */
+  | { type: "units"; units: [string, string][] }
+  /** Read a history request from the file; answered by a "range" with the same `id`. */
+  | { type: "range"; id: number; query: RangeQuery }
   /** Write what is queued up to `lastSeq`, record a clean stop after it, and end. */
   | { type: "close"; lastSeq: number }
   /**
@@ -74,8 +84,12 @@ export type FromWriter =
     start?: StoreStart;
     /** Points loaded for the bridge (first start), in seq order. */
     held: StoredPoint[];
+    /** The units the file keeps (first start; empty otherwise). */
+    units: [string, string][];
     status: PersistStatus;
   }
+  /** The answer to a "range" (null: no store, or it failed). */
+  | { type: "range"; id: number; series: RangeAnswer | null }
   | { type: "status"; status: PersistStatus }
   | { type: "closed"; status: PersistStatus }
   | { type: "crashed"; message: string };

@@ -4,7 +4,7 @@
  * disk's time is never spent on the thread that carries the points.
  *
  * - `append` costs a few typed-array stores per point, into chunks that live in shared memory
- *   (`chunks.ts` `ChunkPool`); every `flushMs` the filled chunks are handed to the worker in one
+ *   (`chunk_pool.ts` `ChunkPool`); every `flushMs` the filled chunks are handed to the worker in one
  *   small message (slot numbers: nothing is copied, transferred or left for the garbage
  *   collector), which writes them in one transaction as soon as it is free and frees the slots. The post is made from `append` itself when
  *   a chunk fills (under sustained input the relay's timers do not get a turn), and from a timer
@@ -27,75 +27,29 @@
  *
  * @module
  */
-import { ChunkBuilder, ChunkPool, type PointChunk } from "./chunks.ts";
+import { WriterBacklog } from "./writer_backlog.ts";
+import { PendingReads } from "./writer_reads.ts";
 import {
   type FromWriter,
   SLOT,
   SLOTS,
   type ToWriter,
-  type WorkerStoreOptions,
   type WriterConfig,
 } from "./writer_messages.ts";
-import { type PersistStatus, setStoreAside } from "./writer.ts";
-import { STORE_FILE, type StoredPoint, type StoreStart } from "./point_store.ts";
+import type { WriterThreadConfig, WriterThreadOptions } from "./writer_thread_options.ts";
+import { WriterTally } from "./writer_tally.ts";
+
+export type { WriterThreadConfig, WriterThreadOptions } from "./writer_thread_options.ts";
+import type { PersistStatus } from "./status.ts";
+import { setAside as setStoreAside } from "./set_aside.ts";
+import {
+  type RangeAnswer,
+  type RangeQuery,
+  STORE_FILE,
+  type StoredPoint,
+  type StoreStart,
+} from "./point_store.ts";
 import { getLogLevel, log, RateLimitedLog } from "../runtime/log.ts";
-
-/** Options of {@link WriterThread}. */
-export interface WriterThreadOptions {
-  /** How often appended points go to the worker, in ms (default 100). */
-  flushMs?: number;
-  /**
-   * Points appended but not yet written, at most (default 524,288: 64 chunks, about 14.7 MB of
-   * shared memory, touched only as far as used); more are dropped.
-   */
-  maxQueuedPoints?: number;
-  /** Points per chunk (default 8192): the queue is a pool of such chunks. */
-  chunkPoints?: number;
-  /** The worker counts as dead when its heartbeat stops for this long, in ms (default 10,000). */
-  stallMs?: number;
-  /** Longest wait for a refused seq's reservation, in ms (default 1000); then memory only. */
-  reservationWaitMs?: number;
-  /** Longest wait for the last write and the clean-stop mark on close, in ms (default 10,000). */
-  closeTimeoutMs?: number;
-  /** The worker's heartbeat and reservation check, in ms (default 50). */
-  beatMs?: number;
-  /** Delay before a dead worker is started again, in ms (default 100; doubles while it keeps dying). */
-  restartDelayMs?: number;
-  /**
-   * Nice value of the worker's thread (default 10; 0 leaves it): with every core busy, the
-   * threads that carry the points go first and the writer takes what they leave (its queue
-   * absorbs the wait, and drops are counted if it never catches up). Measured with W6 in
-   * docs/benchmarks.md. Needs the FFI permission for libc (`runtime/thread_priority.ts`).
-   */
-  nice?: number;
-  /** Worker module (defaults to `writer_worker.ts`). */
-  workerUrl?: URL;
-}
-
-/** What the store is and what a first start loads. */
-export interface WriterThreadConfig {
-  /** The data directory (`--data-dir`). */
-  dataDir: string;
-  store: WorkerStoreOptions;
-  /** Trims by age every this many writes. */
-  trimEvery?: number;
-  /** Points to load for the bridge on a first start. */
-  load?: { perSeries: number; maxSeries: number };
-}
-
-type Counters = Pick<
-  PersistStatus,
-  "pointsPersisted" | "pointsNotPersisted" | "failures" | "pointsTrimmed" | "flushes" | "maxFlushMs"
->;
-
-const zeroCounters = (): Counters => ({
-  pointsPersisted: 0,
-  pointsNotPersisted: 0,
-  failures: 0,
-  pointsTrimmed: 0,
-  flushes: 0,
-  maxFlushMs: 0,
-});
 
 /** The sequencer's sink in front of the store's worker; see the module doc. */
 export class WriterThread {
@@ -105,9 +59,12 @@ export class WriterThread {
   #sab = new SharedArrayBuffer(SLOTS * 8);
   #shared = new Float64Array(this.#sab);
   #mode: PersistStatus["mode"];
-  #error?: PersistStatus["error"];
   #start?: StoreStart;
   #held: StoredPoint[] = [];
+  /** The units the file kept (first open), and the last ones given to keep (sent to each worker). */
+  #loadedUnits: [string, string][] = [];
+  #units?: [string, string][];
+  #reads = new PendingReads();
 
   #worker?: Worker;
   /** Whether the current worker has opened the store. */
@@ -118,21 +75,11 @@ export class WriterThread {
   #spawnedAt = 0;
   #quickDeaths = 0;
   #restartTimer?: ReturnType<typeof setTimeout>;
-  /** The current worker's last status, and the sums of the earlier ones'. */
-  #workerStatus: Counters & { error?: PersistStatus["error"] } = zeroCounters();
-  #carried: Counters = zeroCounters();
-  #failures = 0;
-  #notPersisted = 0;
-  #dropped = 0;
-  #restarts = 0;
+  #tally = new WriterTally();
 
-  #pool: ChunkPool;
-  #builder: ChunkBuilder;
+  #queue: WriterBacklog;
   /** Generation of the current worker: the pool slots handed to it carry it. */
   #generation = 0;
-  /** Chunks not yet posted: until the next tick, or while the worker (re)starts. */
-  #backlog: PointChunk[] = [];
-  #backlogPoints = 0;
   /** Points posted to the current worker. */
   #sent = 0;
 
@@ -161,8 +108,8 @@ export class WriterThread {
     };
     this.#url = opts.workerUrl ?? new URL("./writer_worker.ts", import.meta.url);
     const slots = Math.max(1, Math.ceil(this.#opts.maxQueuedPoints / this.#opts.chunkPoints));
-    this.#pool = new ChunkPool(config ? slots : 1, config ? this.#opts.chunkPoints : 1);
-    this.#builder = new ChunkBuilder(this.#opts.chunkPoints, this.#pool);
+    // Chunks not yet posted wait here: until the next tick, or while the worker (re)starts.
+    this.#queue = new WriterBacklog(config ? slots : 1, config ? this.#opts.chunkPoints : 1);
     this.#mode = config ? "disk" : "off";
     this.#reserved = config ? 0 : Infinity;
     if (config) {
@@ -207,24 +154,34 @@ export class WriterThread {
     return h;
   }
 
+  /** The units the file kept from the last run (empty without a store). */
+  loadUnits(): [string, string][] {
+    return this.#loadedUnits.map(([k, u]) => [k, u]);
+  }
+
+  /** Keeps the series' units (all of them) with the worker's next write. */
+  setUnits(units: Iterable<readonly [string, string]>): void {
+    if (this.#mode !== "disk") return;
+    this.#units = [...units].map(([k, u]) => [k, u]);
+    if (this.#worker && this.#opened) {
+      this.#worker.postMessage({ type: "units", units: this.#units } satisfies ToWriter);
+    }
+  }
+
+  /**
+   * The stored points of a history request, read by the worker (`PointStore.range`); undefined
+   * when there is no store, it failed, or its worker died or took over `rangeTimeoutMs`. Points
+   * not yet written are the newest: the caller holds them in memory.
+   */
+  range(q: RangeQuery, timeoutMs = 5000): Promise<RangeAnswer | undefined> {
+    const worker = this.#worker;
+    if (this.#mode !== "disk" || !worker || !this.#opened) return Promise.resolve(undefined);
+    return this.#reads.ask(worker, q, timeoutMs);
+  }
+
   /** Current state, over every worker of this run. */
   status(): PersistStatus {
-    const w = this.#workerStatus;
-    const c = this.#carried;
-    const error = this.#error ?? w.error;
-    return {
-      mode: this.#mode,
-      ...(error ? { error: { ...error } } : {}),
-      pointsPersisted: c.pointsPersisted + w.pointsPersisted,
-      pointsNotPersisted: c.pointsNotPersisted + w.pointsNotPersisted + this.#notPersisted,
-      failures: c.failures + w.failures + this.#failures,
-      pointsTrimmed: c.pointsTrimmed + w.pointsTrimmed,
-      flushes: c.flushes + w.flushes,
-      maxFlushMs: Math.max(c.maxFlushMs, w.maxFlushMs),
-      pointsDropped: this.#dropped,
-      writerRestarts: this.#restarts,
-      queuedPoints: this.#mode === "disk" ? this.#queued() : 0,
-    };
+    return this.#tally.status(this.#mode, this.#mode === "disk" ? this.#queued() : 0);
   }
 
   /**
@@ -265,22 +222,21 @@ export class WriterThread {
   append(series: string, seq: number, x: number, y: number): void {
     this.#seqHi = seq;
     if (this.#mode !== "disk") {
-      if (this.#mode === "memory") this.#notPersisted++;
+      if (this.#mode === "memory") this.#tally.notPersisted++;
       return;
     }
-    if (!this.#builder.ready) {
-      this.#dropped++;
+    if (!this.#queue.ready) {
+      this.#tally.dropped++;
       this.#rateLog.log(
         "warn",
         "store",
         "queue-full",
         `the store's writer is behind (${this.#queued()} points queued): points are ` +
-          `not kept on disk until it catches up (${this.#dropped} so far; live data goes on)`,
+          `not kept on disk until it catches up (${this.#tally.dropped} so far; live data goes on)`,
       );
       return;
     }
-    this.#builder.add(series, seq, x, y);
-    if (this.#builder.full) this.#full();
+    if (this.#queue.add(series, seq, x, y)) this.#full();
   }
 
   /**
@@ -309,6 +265,7 @@ export class WriterThread {
       const worker = this.#worker;
       this.#worker = undefined;
       worker?.terminate();
+      this.#reads.dropAll();
     })();
     return this.#closing;
   }
@@ -324,7 +281,7 @@ export class WriterThread {
     const worker = this.#worker;
     if (!worker) return true;
     if (this.#mode === "disk") {
-      this.#cut();
+      this.#queue.cut();
       this.#send();
     }
     return await new Promise<boolean>((resolve) => {
@@ -343,19 +300,11 @@ export class WriterThread {
 
   /** Points appended and not yet written. */
   #queued(): number {
-    return this.#sent - this.#shared[SLOT.DONE] + this.#backlogPoints + this.#builder.length;
+    return this.#sent - this.#shared[SLOT.DONE] + this.#queue.length;
   }
 
   #resume(): { epoch: string; lastSeq: number } {
     return { epoch: this.#start!.epoch, lastSeq: Math.max(this.#seqHi, this.#refused) };
-  }
-
-  /** Moves the chunk being filled to the backlog. */
-  #cut(): void {
-    const chunk = this.#builder.take();
-    if (!chunk) return;
-    this.#backlog.push(chunk);
-    this.#backlogPoints += chunk.n;
   }
 
   /**
@@ -364,7 +313,7 @@ export class WriterThread {
    * receive settles as a microtask) and its timers wait until the input pauses.
    */
   #full(): void {
-    this.#cut();
+    this.#queue.cut();
     if (performance.now() - this.#lastSend >= this.#opts.flushMs) this.#send();
   }
 
@@ -377,15 +326,10 @@ export class WriterThread {
     this.#shared[SLOT.SEQ_HI] = this.#seqHi;
     if (this.#mode === "disk" && this.#shared[SLOT.FAILED] === 1) this.#toMemory();
     const worker = this.#worker;
-    if (this.#backlog.length === 0 || !worker || !this.#opened || this.#mode !== "disk") return;
-    const chunks = this.#backlog.map((c) => {
-      this.#pool.handOver(c.slot!, this.#generation);
-      return { slot: c.slot!, n: c.n, names: c.names };
-    });
+    if (!this.#queue.waiting || !worker || !this.#opened || this.#mode !== "disk") return;
+    const { chunks, points } = this.#queue.handOver(this.#generation);
     worker.postMessage({ type: "points", chunks } satisfies ToWriter);
-    this.#sent += this.#backlogPoints;
-    this.#backlog = [];
-    this.#backlogPoints = 0;
+    this.#sent += points;
   }
 
   /**
@@ -393,7 +337,7 @@ export class WriterThread {
    * the store's state and the worker's heartbeat.
    */
   #tick(): void {
-    this.#cut();
+    this.#queue.cut();
     this.#send();
     const worker = this.#worker;
     if (!worker || !this.#opened) return;
@@ -431,7 +375,7 @@ export class WriterThread {
       type: "open",
       config: resume ? { ...config, store: { ...config.store, resume }, load: undefined } : config,
       shared: this.#sab,
-      pool: this.#pool.buffers,
+      pool: this.#queue.buffers,
       generation: this.#generation,
     };
     worker.postMessage(msg);
@@ -442,7 +386,7 @@ export class WriterThread {
     if (worker !== this.#worker) return;
     switch (msg.type) {
       case "opened":
-        this.#workerStatus = msg.status;
+        this.#tally.worker = msg.status;
         this.#opened = true;
         if (!msg.start) {
           // Could not open (logged by the worker): memory only. A reopen during the run also
@@ -455,6 +399,10 @@ export class WriterThread {
           if (!this.#everOpened) {
             this.#start = msg.start;
             this.#held = msg.held;
+            this.#loadedUnits = msg.units;
+          }
+          if (this.#units) {
+            worker.postMessage({ type: "units", units: this.#units } satisfies ToWriter);
           }
           this.#everOpened = true;
           this.#reserved = this.#shared[SLOT.RESERVED];
@@ -463,11 +411,14 @@ export class WriterThread {
         opened();
         break;
       case "status":
-        this.#workerStatus = msg.status;
+        this.#tally.worker = msg.status;
         if (msg.status.mode !== "disk" && this.#mode === "disk") this.#toMemory();
         break;
+      case "range":
+        this.#reads.answer(msg.id, msg.series);
+        break;
       case "closed":
-        this.#workerStatus = msg.status;
+        this.#tally.worker = msg.status;
         this.#whenClosed?.();
         break;
       case "crashed":
@@ -482,58 +433,40 @@ export class WriterThread {
     if (worker !== this.#worker) return;
     this.#worker = undefined;
     worker.terminate();
+    this.#reads.dropAll();
     const lost = Math.max(0, this.#sent - this.#shared[SLOT.DONE]);
     this.#sent = 0;
-    this.#pool.reclaim(this.#generation);
-    this.#carry();
+    this.#queue.reclaim(this.#generation);
+    this.#tally.carry();
     if (this.#closing) {
       this.#whenClosed?.();
       return;
     }
     if (this.#mode !== "disk") return;
-    this.#dropped += lost;
+    this.#tally.dropped += lost;
     if (!this.#everOpened) {
       this.#giveUp(`the store's writer could not start: ${message}`, false);
       return;
     }
-    this.#restarts++;
+    this.#tally.restarts++;
     this.#quickDeaths = performance.now() - this.#spawnedAt < 1000 ? this.#quickDeaths + 1 : 0;
     const delay = Math.min(this.#opts.restartDelayMs * 2 ** this.#quickDeaths, 5000);
     log(
       "error",
       "store",
       `the store's writer died (${message}); restarting it in ${delay} ms (${lost} queued ` +
-        `points were not written; ${this.#restarts} restarts so far)`,
+        `points were not written; ${this.#tally.restarts} restarts so far)`,
     );
     this.#restartTimer = setTimeout(() => {
       if (!this.#closing && this.#mode === "disk") this.#spawn(this.#resume());
     }, delay);
   }
 
-  /** Adds the current worker's counters to the earlier ones' (it is going away). */
-  #carry(): void {
-    const w = this.#workerStatus;
-    const c = this.#carried;
-    c.pointsPersisted += w.pointsPersisted;
-    c.pointsNotPersisted += w.pointsNotPersisted;
-    c.failures += w.failures;
-    c.pointsTrimmed += w.pointsTrimmed;
-    c.flushes += w.flushes;
-    c.maxFlushMs = Math.max(c.maxFlushMs, w.maxFlushMs);
-    if (w.error) this.#error ??= w.error;
-    this.#workerStatus = zeroCounters();
-  }
-
   /** The store failed (the worker said so, and set the file aside): memory only from now. */
   #toMemory(): void {
     this.#mode = "memory";
     this.#reserved = Infinity;
-    this.#notPersisted += this.#backlogPoints + this.#builder.length;
-    for (const c of this.#backlog) this.#pool.free(c.slot!);
-    this.#backlog = [];
-    this.#backlogPoints = 0;
-    const rest = this.#builder.take();
-    if (rest) this.#pool.free(rest.slot!);
+    this.#tally.notPersisted += this.#queue.clear();
   }
 
   /**
@@ -541,15 +474,16 @@ export class WriterThread {
    * the file moved out of the way so no later run continues past its reservation.
    */
   #giveUp(message: string, setAside: boolean): void {
-    this.#failures++;
-    this.#error = { kind: "io", message };
+    this.#tally.failures++;
+    this.#tally.error = { kind: "io", message };
     log("error", "store", `${message}; going on in memory (points are not kept across a restart)`);
     const worker = this.#worker;
     this.#worker = undefined;
     worker?.terminate();
-    this.#carry();
-    this.#notPersisted += Math.max(0, this.#sent - this.#shared[SLOT.DONE]);
-    this.#pool.reclaim(this.#generation);
+    this.#reads.dropAll();
+    this.#tally.carry();
+    this.#tally.notPersisted += Math.max(0, this.#sent - this.#shared[SLOT.DONE]);
+    this.#queue.reclaim(this.#generation);
     this.#toMemory();
     if (setAside) setStoreAside(this.#path());
   }

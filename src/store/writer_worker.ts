@@ -19,7 +19,7 @@ import { lowerThreadPriority } from "../runtime/thread_priority.ts";
 
 /** The parts of a worker's global scope the writer uses. */
 export interface WriterScope {
-  postMessage(m: FromWriter): void;
+  postMessage(m: FromWriter, transfer?: Transferable[]): void;
   addEventListener(type: string, fn: (e: Event) => void): void;
   close(): void;
 }
@@ -100,10 +100,18 @@ export function runWriterWorker(scope: WriterScope): void {
           flushMs: 0,
           ...(c.trimEvery ? { trimEvery: c.trimEvery } : {}),
         });
-        const held = writer.start && c.load ? writer.load(c.load.perSeries, c.load.maxSeries) : [];
+        const first = writer.start && c.load;
+        const held = first ? writer.load(c.load!.perSeries, c.load!.maxSeries) : [];
+        const units = first ? writer.loadUnits() : [];
         publish();
         const status: PersistStatus = writer.status();
-        post({ type: "opened", ...(writer.start ? { start: writer.start } : {}), held, status });
+        post({
+          type: "opened",
+          ...(writer.start ? { start: writer.start } : {}),
+          held,
+          units,
+          status,
+        });
         if (!writer.start) break; // in memory: the owner closes us
         // The beat also keeps the reservation ahead of the relay, however far behind the writes
         // are, and posts the status when it changed.
@@ -127,6 +135,17 @@ export function runWriterWorker(scope: WriterScope): void {
           scheduled = true;
           setTimeout(write, 0);
         }
+        break;
+      }
+      case "units":
+        writer?.setUnits(msg.units);
+        break;
+      case "range": {
+        const series = writer?.range(msg.query) ?? null;
+        const buffers = Array.isArray(series) ? series.map((r) => r.xy.buffer as ArrayBuffer) : [];
+        scope.postMessage({ type: "range", id: msg.id, series }, buffers);
+        publish();
+        postStatus();
         break;
       }
       case "close": {

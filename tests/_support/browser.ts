@@ -51,10 +51,14 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
-/** Launches Chromium (fresh profile, removed on close) with one page of `viewport`. */
+/**
+ * Launches Chromium or Firefox (fresh profile, removed on close) with one page of `viewport`;
+ * with `downloads`, the page saves the files it downloads in that directory.
+ */
 export async function openBrowser(
   viewport: { width: number; height: number },
   kind: BrowserKind = "chrome",
+  opts: { downloads?: string } = {},
 ): Promise<BrowserSession> {
   const profile = await Deno.makeTempDir({ prefix: `zws-${kind}-` });
   let browser: Browser | undefined;
@@ -79,7 +83,11 @@ export async function openBrowser(
         timeout: 30000,
         protocolTimeout: 30000,
       });
-    const page = await browser.newPage();
+    const page = opts.downloads
+      ? await (await browser.createBrowserContext({
+        downloadBehavior: { policy: "allow", downloadPath: opts.downloads },
+      })).newPage()
+      : await browser.newPage();
     page.setDefaultTimeout(15000);
     const problems: Problems = { console: [], pageErrors: [], failedRequests: [] };
     page.on("console", (msg) => {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type ReadyChild, spawnReady, taskArgs } from "../_helpers.ts";
+import { type ReadyChild, spawnReady, taskArgs } from "./processes.ts";
 
 /** Where nats-server is: `NATS_SERVER_BIN`, Debian's path, or PATH. Undefined when absent. */
 export function natsServerBin(): string | undefined {

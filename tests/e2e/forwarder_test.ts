@@ -8,7 +8,6 @@ import { readState, writeState } from "../../forwarder.ts";
 import {
   connectPublisher,
   type ForwarderProcess,
-  metric,
   openClient,
   sleep,
   startForwarder,
@@ -18,79 +17,7 @@ import {
   type WsRecorder,
   type ZwsProcess,
 } from "../_helpers.ts";
-
-type Pt = { seq: number; x: number; y: number; series: string };
-
-/** Points of history and points frames, in order of arrival. */
-function allPoints(c: WsRecorder): Pt[] {
-  return c.frames.flatMap((f) =>
-    f.type === "points" || f.type === "history" ? f.points as Pt[] : []
-  );
-}
-
-async function getJson(url: string): Promise<Record<string, unknown>> {
-  const r = await fetch(url);
-  return await r.json();
-}
-
-async function getMetric(base: string, name: string): Promise<number> {
-  return metric(await (await fetch(`${base}/metrics`)).text(), name);
-}
-
-/** A producer that sends one point on `series` every `everyMs`, y counting up from 0. */
-function produce(pub: zmq.Publisher, series: string, everyMs: number) {
-  let running = true;
-  let sent = 0;
-  const done = (async () => {
-    while (running) {
-      await pub.send(JSON.stringify({ x: Date.now(), y: sent, series }));
-      sent++;
-      await sleep(everyMs);
-    }
-  })();
-  return {
-    get sent() {
-      return sent;
-    },
-    async stop() {
-      running = false;
-      await done;
-    },
-  };
-}
-
-/** A client that accumulates what it received over its connections, for gap/duplicate checks. */
-class Follower {
-  points: Pt[] = [];
-  conn!: WsRecorder;
-  epoch = "";
-  resumes: boolean[] = [];
-
-  static async open(url: string): Promise<Follower> {
-    const f = new Follower();
-    f.conn = await openClient(url);
-    f.epoch = f.conn.frames[0].epoch as string;
-    return f;
-  }
-
-  /** Everything received so far, this connection included. */
-  all(): Pt[] {
-    return [...this.points, ...allPoints(this.conn)];
-  }
-
-  /** After its connection ended: reconnects to `wsUrl` with since/epoch, like the page does. */
-  async resumeOn(wsUrl: string): Promise<void> {
-    await this.conn.closed;
-    this.points.push(...allPoints(this.conn));
-    const since = this.points.at(-1)?.seq ?? 0;
-    this.conn = await openClient(`${wsUrl}?since=${since}&epoch=${this.epoch}`);
-    this.resumes.push(this.conn.frames[0].resumed as boolean);
-  }
-
-  async close(): Promise<void> {
-    await this.conn.close();
-  }
-}
+import { allPoints, getJson, getMetric, produce, type Pt, Viewer } from "../_support/viewer.ts";
 
 /** Asserts `pts` are exactly seq first..last, once each, in order. */
 function assertContiguous(pts: Pt[], first: number, last: number, who: string): void {
@@ -114,7 +41,7 @@ Deno.test({
     const perms = [`--allow-read=${dir}`, `--allow-write=${dir}`];
     const procs: Array<ZwsProcess | ForwarderProcess> = [];
     const pubs: zmq.Publisher[] = [];
-    const followers: Follower[] = [];
+    const followers: Viewer[] = [];
     let fwd = await startForwarder(["--state-file", state], perms);
     procs.push(fwd);
     try {
@@ -150,8 +77,8 @@ Deno.test({
       assert.equal(up.connected, true);
       assert.match(String(up.since), /^\d{4}-\d\d-\d\dT/);
 
-      for (let i = 0; i < 3; i++) followers.push(await Follower.open(gA.wsUrl));
-      for (let i = 0; i < 3; i++) followers.push(await Follower.open(gB.wsUrl));
+      for (let i = 0; i < 3; i++) followers.push(await Viewer.open(gA.wsUrl));
+      for (let i = 0; i < 3; i++) followers.push(await Viewer.open(gB.wsUrl));
       const onA = followers.slice(0, 3);
       for (const f of followers) assert.equal(f.epoch, fwd.epoch);
 
@@ -248,7 +175,7 @@ Deno.test({
     const perms = [`--allow-read=${dir}`, `--allow-write=${dir}`];
     const procs: Array<ZwsProcess | ForwarderProcess> = [];
     let pub: zmq.Publisher | undefined;
-    const followers: Follower[] = [];
+    const followers: Viewer[] = [];
     let fwd = await startForwarder(["--state-file", state], perms);
     procs.push(fwd);
     try {
@@ -265,7 +192,7 @@ Deno.test({
         5000,
         "a first point through",
       );
-      for (let i = 0; i < 2; i++) followers.push(await Follower.open(gw.wsUrl));
+      for (let i = 0; i < 2; i++) followers.push(await Viewer.open(gw.wsUrl));
       // A steady producer across the restart: what it sends while no forwarder runs is dropped
       // by its PUB (never sequenced); everything sequenced must reach the clients.
       const s = produce(p, "steady", 3);

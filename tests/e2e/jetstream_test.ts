@@ -10,7 +10,6 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import {
   connectPublisher,
-  metric,
   openClient,
   sleep,
   startZws,
@@ -27,80 +26,11 @@ import {
   startNatsCluster,
   startNatsServer,
 } from "../_support/nats.ts";
+import { allPoints, getJson, getMetric, produce, type Pt, Viewer } from "../_support/viewer.ts";
 
 const HAVE_NATS = natsServerBin() !== undefined;
 if (!HAVE_NATS) {
   console.log("jetstream_test: nats-server not installed; skipping (apt-get install nats-server)");
-}
-
-type Pt = { seq: number; x: number; y: number; series: string };
-
-function allPoints(c: WsRecorder): Pt[] {
-  return c.frames.flatMap((f) =>
-    f.type === "points" || f.type === "history" ? f.points as Pt[] : []
-  );
-}
-
-async function getMetric(base: string, name: string): Promise<number> {
-  return metric(await (await fetch(`${base}/metrics`)).text(), name);
-}
-
-async function getJson(url: string): Promise<Record<string, unknown>> {
-  return await (await fetch(url)).json();
-}
-
-/** Sends one point on `series` every `everyMs` (y counts up from 0). */
-function produce(pub: zmq.Publisher, series: string, everyMs: number) {
-  let running = true;
-  let sent = 0;
-  const done = (async () => {
-    while (running) {
-      await pub.send(JSON.stringify({ x: Date.now(), y: sent, series }));
-      sent++;
-      await sleep(everyMs);
-    }
-  })();
-  return {
-    get sent() {
-      return sent;
-    },
-    async stop() {
-      running = false;
-      await done;
-    },
-  };
-}
-
-/** A page-like client: keeps what it got over its connections, resumes with since/epoch. */
-class Viewer {
-  points: Pt[] = [];
-  conn!: WsRecorder;
-  epoch = "";
-  resumes: boolean[] = [];
-
-  static async open(url: string): Promise<Viewer> {
-    const v = new Viewer();
-    v.conn = await openClient(url);
-    v.epoch = v.conn.frames[0].epoch as string;
-    return v;
-  }
-
-  all(): Pt[] {
-    return [...this.points, ...allPoints(this.conn)];
-  }
-
-  /** Reconnects to `wsUrl` from the last seq it has (after closing its connection if open). */
-  async resumeOn(wsUrl: string): Promise<void> {
-    await this.conn.close();
-    this.points.push(...allPoints(this.conn));
-    const since = this.points.at(-1)?.seq ?? 0;
-    this.conn = await openClient(`${wsUrl}?since=${since}&epoch=${this.epoch}`);
-    this.resumes.push(this.conn.frames[0].resumed as boolean);
-  }
-
-  close(): Promise<void> {
-    return this.conn.close();
-  }
 }
 
 /** Every series' ys are 0..sent-1, once each, in order; seqs strictly increase. */

@@ -4,6 +4,7 @@ import {
   metric,
   openClient,
   sleep,
+  startForwarder,
   startZws,
   taskArgs,
   waitFor,
@@ -178,8 +179,10 @@ Deno.test("static serving: page, vendor libs, headers; traversal gets 404", asyn
     const flot = await get("/vendor/jquery.flot.js");
     assert.deepEqual(flot.r.status, 200);
     assert.match((await get("/style.css")).r.headers.get("content-type")!, /^text\/css/);
-    // The page is ES modules: app.js imports the chart, which redraws with setupGrid(true).
-    assert.match((await get("/app.js")).body, /from "\.\/chart\.js"/);
+    // The page is ES modules: app.js imports the panels, which import the chart, which redraws
+    // with setupGrid(true). (Since the panels, app.js no longer imports chart.js itself.)
+    assert.match((await get("/app.js")).body, /from "\.\/panels\.js"/);
+    assert.match((await get("/panels.js")).body, /from "\.\/chart\.js"/);
     assert.match((await get("/chart.js")).body, /setupGrid\(true\)/);
     // Dot segments resolve within the URL (docs: "Paths are resolved as URLs are").
     assert.equal(await rawStatus(zws.base, "/vendor/%2e%2e/app.js"), 200);
@@ -259,6 +262,68 @@ Deno.test("SIGTERM closes clients with 1001 and exits 0 within 2 s; SIGINT too",
     assert.deepEqual(ev.code, 1001, `${signal}: close code`);
     assert.deepEqual(code, 0, `${signal}: exit code`);
     assert(ms < 2000, `${signal}: exited in ${Math.round(ms)} ms`);
+  }
+});
+
+/** Publishes 100-point messages to `endpoint` as fast as the socket takes them, until stopped. */
+async function flood(endpoint: string): Promise<() => Promise<void>> {
+  const pub = await connectPublisher(endpoint);
+  let run = true;
+  const sending = (async () => {
+    let i = 0;
+    while (run) {
+      const now = Date.now();
+      const msg = JSON.stringify(
+        Array.from({ length: 100 }, (_, k) => ({ x: now, y: i++, series: `f${k % 10}` })),
+      );
+      try {
+        await pub.send(msg);
+      } catch {
+        await sleep(1); // EAGAIN at the high-water mark
+      }
+      // A ready send settles as a microtask: give this process's own event loop a turn.
+      if (i % 2000 === 0) await sleep(0);
+    }
+  })();
+  return async () => {
+    run = false;
+    await sending;
+    pub.close();
+  };
+}
+
+Deno.test("SIGTERM under a producer flood: the clean shutdown finishes, well within 2 s", async () => {
+  // Before: the relay worker's loops never yielded while input was ready, so its "stop" message
+  // waited, and the native proxy, blocked on a full inbox, never saw its terminate: every run
+  // ended on the 1.8 s hard deadline. The deadline now says so in the log.
+  const zws = await startZws(["--no-persist", "--log-level", "debug"]);
+  const c = await openClient(zws.wsUrl);
+  const stopFlood = await flood(zws.ingress);
+  try {
+    await waitFor(() => c.points().some((p) => p.series === "f0"), 5000, "flood points");
+    await sleep(1500);
+    const { code, ms } = await zws.stop("SIGTERM");
+    assert.deepEqual(code, 0, zws.stderr().slice(-2000));
+    assert.doesNotMatch(zws.stderr(), /shutdown did not finish/, "ended on the hard deadline");
+    assert(ms < 2000, `exited in ${Math.round(ms)} ms`);
+  } finally {
+    await stopFlood();
+    await c.close();
+    await zws.stop();
+  }
+});
+
+Deno.test("forwarder: SIGTERM under a producer flood finishes its clean shutdown", async () => {
+  const fwd = await startForwarder(["--no-persist", "--log-level", "debug"]);
+  const stopFlood = await flood(fwd.ingress);
+  try {
+    await sleep(2000);
+    const { code, ms } = await fwd.stop("SIGTERM");
+    assert.deepEqual(code, 0, fwd.stderr().slice(-2000));
+    assert.doesNotMatch(fwd.stderr(), /shutdown did not finish/, "ended on the hard deadline");
+    assert(ms < 2000, `exited in ${Math.round(ms)} ms`);
+  } finally {
+    await stopFlood();
   }
 });
 

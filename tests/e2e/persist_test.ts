@@ -232,12 +232,22 @@ Deno.test({
         "2,000 points",
       );
       await producer.stop();
-      await sleep(300);
-      const trimmed = metric(
-        await (await fetch(`${z.base}/metrics`)).text(),
-        "zws_store_points_trimmed_total",
-      );
-      assert(trimmed >= 1800, `trimmed ${trimmed}`);
+      // Writes (and the trims they do) run in the store's worker, one flush behind the relay:
+      // wait for them, in bounded time, instead of a fixed pause.
+      let trimmed = 0;
+      await waitFor(
+        async () => {
+          trimmed = metric(
+            await (await fetch(`${z.base}/metrics`)).text(),
+            "zws_store_points_trimmed_total",
+          );
+          return trimmed >= 1800;
+        },
+        5000,
+        `at least 1,800 of 2,000 points trimmed (${trimmed} so far)`,
+      ).catch((err) => {
+        throw new Error(`${err.message}; trimmed ${trimmed}`);
+      });
       assert.equal((await z.stop("SIGTERM")).code, 0);
       const db = new DatabaseSync(new URL("points.db", data.url).pathname, { readOnly: true });
       const rows = db.prepare("SELECT series, sum(n) AS n FROM batches GROUP BY series").all();

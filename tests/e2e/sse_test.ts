@@ -1,7 +1,7 @@
 /**
  * `/events` (Server-Sent Events) against a real zws server, with a real HTTP client (fetch,
  * streaming): the frames, ids and resume with Last-Event-ID, the series selection, and the same
- * checks and limits as `/ws`. Also the pure helpers of `src/sse.ts`.
+ * checks and limits as `/ws`. Also the pure helpers of `src/http/sse.ts`.
  *
  * @module
  */
@@ -100,7 +100,7 @@ Deno.test("/events: headers, retry hint, hello, history, series_list, then live 
       [...Array(10).keys()].map((i) => i + 1),
     );
     assert.equal(history.id, `${epoch}:10`);
-    assert.deepEqual(c.frames[2], { type: "series_list", series: ["a", "b"] });
+    assert.deepEqual(c.frames[2], { type: "series_list", series: ["a", "b"], units: {} });
     assert.equal(list.id, undefined);
 
     await pub.send(
@@ -223,7 +223,7 @@ Deno.test("/events?series=: only the selected series, while series_list names th
     const c = await openEventStream(`${zws.base}/events?series=${q}`);
     await waitFor(() => c.frames.length >= 3, 5000, "hello, history, series_list");
     assert.deepEqual((c.frames[1].points as Pt[]).map((p) => p.series), ["b,c", "温度"]);
-    assert.deepEqual(c.frames[2], { type: "series_list", series: [...names].sort() });
+    assert.deepEqual(c.frames[2], { type: "series_list", series: [...names].sort(), units: {} });
     await pub.send(JSON.stringify(names.map((s, i) => ({ x: T0 + 1000, y: i, series: s }))));
     await waitFor(() => c.points().length >= 2, 5000, "live points");
     await sleep(100);

@@ -32,7 +32,7 @@ Deno.test("/ws?series=: history and live points of the selected series only", as
     const c = await openClient(`${zws.wsUrl}?series=a,c`);
     await waitFor(() => c.frames.length >= 3, 5000, "hello, history, series_list");
     assert.deepEqual(seriesOf(c.frames[1]), ["a", "c"]);
-    assert.deepEqual(c.frames[2], { type: "series_list", series: all });
+    assert.deepEqual(c.frames[2], { type: "series_list", series: all, units: {} });
     await pub.send(JSON.stringify(all.map((s, i) => ({ x: T0 + 1000, y: i, series: s }))));
     await waitFor(() => c.points().length >= 2, 5000, "live points");
     await sleep(100);
@@ -99,7 +99,7 @@ Deno.test("series_list: sent on connect and when series appear, at most once per
   try {
     const c = await openClient(`${zws.wsUrl}?series=s0`);
     await waitFor(() => c.frames.length >= 3, 5000, "connected");
-    assert.deepEqual(c.frames[2], { type: "series_list", series: [] });
+    assert.deepEqual(c.frames[2], { type: "series_list", series: [], units: {} });
     const lists = () => c.frames.filter((f) => f.type === "series_list").slice(1);
     const arrivals: number[] = [];
     c.ws.addEventListener("message", (e) => {

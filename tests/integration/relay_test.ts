@@ -13,11 +13,16 @@ function busRecorder(bus: string) {
     { series: string; seq: number; point: Record<string, unknown>; epoch: string }
   > = [];
   let heartbeats = 0;
+  const units: [string, string][] = [];
   const loop = (async () => {
     for await (const frames of sub) {
       const m = decodeBus(frames);
       if (m.kind === "end") break; // the relay's end-of-stream
       if (m.kind === "invalid") throw new Error(`invalid bus message: ${m.reason}`);
+      if (m.kind === "units") {
+        units.push(...m.units);
+        continue;
+      }
       const b = m.batch;
       if (b.count === 0) heartbeats++;
       for (let i = 0; i < b.count; i++) {
@@ -32,6 +37,7 @@ function busRecorder(bus: string) {
   })();
   return {
     got,
+    units,
     get heartbeats() {
       return heartbeats;
     },
@@ -43,7 +49,7 @@ function busRecorder(bus: string) {
 }
 
 Deno.test("relay: producers that connect after start, and one that restarts, all get through", async () => {
-  // The regression behind the relay's design (shared/notes/zeromq-in-deno.md): under Deno a JS
+  // The regression behind the relay's design (docs/architecture.md, "ZeroMQ under Deno"): under Deno a JS
   // socket receiving on TCP loses everything once peers connect later or restart.
   const bus = `inproc://relay-test-${crypto.randomUUID()}`;
   const relay = await startRelay({
@@ -116,11 +122,78 @@ Deno.test("relay: continues a given epoch and sequence (restart after a crash)",
   }
 });
 
-Deno.test("relay: a message over the native cap cuts only that peer; others keep flowing", async () => {
+Deno.test("relay: plain producers: a message over the limit, in one frame or many, is counted and the peer stays", async () => {
   const bus = `inproc://relay-test-${crypto.randomUUID()}`;
   const relay = await startRelay({
     ingress: "tcp://127.0.0.1:*",
     maxMessageBytes: 1024,
+    demo: false,
+    bus,
+  });
+  const rec = busRecorder(bus);
+  try {
+    const good = await connectPublisher(relay.ingress);
+    const bad = await connectPublisher(relay.ingress);
+    await bad.send("x".repeat(2 * 1024 * 1024)); // beyond libzmq's cap: no cut here
+    await bad.send(Array.from({ length: 10 }, () => "y".repeat(200))); // 2,000 bytes in 10 frames
+    await bad.send(Array.from({ length: 100 }, () => "")); // 100 frames: too many
+    for (let i = 0; i < 10; i++) await good.send(JSON.stringify({ x: Date.now(), y: i }));
+    await bad.send(JSON.stringify({ x: Date.now(), y: 99, series: "bad" }));
+    await waitFor(() => rec.got.length >= 11, 5000, "10 points from the good peer, 1 from the bad");
+    assert.equal(
+      rec.got.filter((g) => g.series === "bad").length,
+      1,
+      "the bad peer is still served",
+    );
+    const s = relay.stats();
+    assert.deepEqual(s.rejected, { oversize: 2, frame_count: 1 });
+    assert.equal(s.messages, 14);
+    assert.deepEqual(s.ingress, { connections: 2, accepted: 2, protocolErrors: 0, refused: 0 });
+    good.close();
+    bad.close();
+  } finally {
+    await relay.close();
+    await rec.close();
+  }
+});
+
+Deno.test("relay: plain ingress: a peer that is not ZeroMQ, or not a PUB, is disconnected and counted", async () => {
+  const bus = `inproc://relay-test-${crypto.randomUUID()}`;
+  const relay = await startRelay({
+    ingress: "tcp://127.0.0.1:*",
+    maxMessageBytes: 1024,
+    demo: false,
+    bus,
+  });
+  const rec = busRecorder(bus);
+  const push = new zmq.Push({ linger: 0 });
+  try {
+    const { port } = new URL(relay.ingress.replace("tcp:", "http:"));
+    const http = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
+    await http.write(new TextEncoder().encode("GET / HTTP/1.1\r\n\r\n"));
+    const buf = new Uint8Array(1024);
+    let n: number | null = 0;
+    while (n !== null) n = await http.read(buf).catch(() => null); // the ingress hangs up
+    http.close();
+    push.connect(relay.ingress); // a PUSH socket: READY says so
+    await waitFor(() => (relay.stats().ingress?.protocolErrors ?? 0) >= 2, 5000, "2 refused");
+    const pub = await connectPublisher(relay.ingress);
+    await pub.send(JSON.stringify({ x: Date.now(), y: 1 }));
+    await waitFor(() => rec.got.length === 1, 5000, "a PUB still gets through");
+    pub.close();
+  } finally {
+    push.close();
+    await relay.close();
+    await rec.close();
+  }
+});
+
+Deno.test("relay (native ingress): a message over the native cap cuts only that peer; others keep flowing", async () => {
+  const bus = `inproc://relay-test-${crypto.randomUUID()}`;
+  const relay = await startRelay({
+    ingress: "tcp://127.0.0.1:*",
+    maxMessageBytes: 1024,
+    nativeIngress: true,
     demo: false,
     bus,
   });

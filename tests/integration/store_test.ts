@@ -7,7 +7,13 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { classifyError, StoreError } from "../../src/store/errors.ts";
 import { parseRetention, RetentionLedger } from "../../src/store/retention.ts";
-import { PointStore, type SeriesBatch, STORE_FILE } from "../../src/store/point_store.ts";
+import {
+  PointStore,
+  type RangeQuery,
+  type RangeSeries,
+  type SeriesBatch,
+  STORE_FILE,
+} from "../../src/store/point_store.ts";
 import { openWriter, StoreWriter } from "../../src/store/writer.ts";
 import { setLogSink } from "../../src/runtime/log.ts";
 
@@ -433,4 +439,69 @@ Deno.test("store: a clean stop after the last seq sent drops what was sequenced 
     const again = PointStore.open(dir, { retention: RET });
     assert.deepEqual(again.load(1000).map((p) => p.seq).slice(-4), [15, 16, 17, 18]);
     again.close(18);
+  }));
+
+Deno.test("store: range() reads a series' points in an x range, but for the seqs held in memory", () =>
+  withDir((dir) => {
+    let now = 1_000_000;
+    const s = PointStore.open(dir, { retention: { count: 100_000 }, now: () => now });
+    try {
+      s.write(batches(1, 100, ["a", "b"])); // x = seq; a: even seqs, b: odd
+      now += 60_000;
+      s.write(batches(101, 200, ["a", "b"]));
+      const range = (q: RangeQuery, max?: number): RangeSeries[] => {
+        const r = s.range(q, max);
+        if (!Array.isArray(r)) throw new Error(`too many: ${r.tooMany}`);
+        return r;
+      };
+      const pairs = (xy: Float64Array) =>
+        Array.from({ length: xy.length / 2 }, (_, i) => [xy[2 * i], xy[2 * i + 1]]);
+      const all = range({ series: ["a"], allowed: null, skip: {} });
+      assert.deepEqual(all.map((r) => r.name), ["a"]);
+      assert.equal(all[0].xy.length / 2, 100);
+      const r = range({ series: ["a"], allowed: null, from: 10, to: 20, skip: {} });
+      assert.deepEqual(pairs(r[0].xy), [10, 12, 14, 16, 18, 20].map((x) => [x, 1.5]));
+      // Seqs 150..200 are in memory: not read again.
+      const skipped = range({ series: ["a"], allowed: null, from: 140, skip: { a: [150, 200] } });
+      assert.deepEqual(pairs(skipped[0].xy).map((p) => p[0]), [140, 142, 144, 146, 148]);
+      // Every series stored, within what the viewer may see.
+      assert.deepEqual(
+        range({ series: null, allowed: null, skip: {} }).map((r) => r.name).sort(),
+        [
+          "a",
+          "b",
+        ],
+      );
+      assert.deepEqual(range({ series: null, allowed: ["b"], skip: {} }).map((r) => r.name), [
+        "b",
+      ]);
+      assert.deepEqual(range({ series: ["nothing"], allowed: null, skip: {} }), []);
+      // Rows written outside [writtenFrom, writtenTo] are not looked at.
+      const late = range({ series: ["a"], allowed: null, skip: {}, writtenFrom: 1_030_000 });
+      assert.equal(late[0].xy.length / 2, 50, "only the second write's points");
+      assert.equal(
+        range({ series: ["a"], allowed: null, skip: {}, writtenTo: 999_999 })[0]
+          .xy.length,
+        0,
+      );
+      // More stored points than one request may read: said, not cut silently.
+      assert.deepEqual(s.range({ series: ["a"], allowed: null, skip: {} }, 99), { tooMany: 99 });
+      assert.equal(range({ series: ["a"], allowed: null, skip: {} }, 100)[0].xy.length, 200);
+    } finally {
+      s.close(200);
+    }
+  }));
+
+Deno.test("store: units are kept across a clean stop, any series name", () =>
+  withDir((dir) => {
+    const s1 = PointStore.open(dir, { retention: { count: 10 } });
+    assert.deepEqual(s1.units(), []);
+    s1.setUnits([["t", "°C"], ["__proto__", "m"]]);
+    s1.close(0);
+    const s2 = PointStore.open(dir, { retention: { count: 10 } });
+    try {
+      assert.deepEqual(s2.units(), [["t", "°C"], ["__proto__", "m"]]);
+    } finally {
+      s2.close(0);
+    }
   }));

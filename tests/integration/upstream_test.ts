@@ -17,6 +17,7 @@ function busRecorder(bus: string) {
       const m = decodeBus(frames);
       if (m.kind === "end") break;
       if (m.kind === "invalid") throw new Error(m.reason);
+      if (m.kind === "units") continue;
       got.push({
         series: frames[0].toString(),
         seq: m.batch.firstSeq,

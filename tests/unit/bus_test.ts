@@ -7,6 +7,7 @@ import {
   decodeBus,
   encodeBus,
   encodeHeartbeat,
+  encodeUnits,
   END_OF_STREAM,
   type Frame,
   isEndOfStream,
@@ -104,15 +105,21 @@ Deno.test("decodeBus() refuses malformed messages with a reason, never throws", 
     [],
     ["a"],
     ["a", "1 1 1 ep", "{}"],
-    ["a", "2 1 1 ep", "{}", new Uint8Array([2, 0, 0, 0])],
-    ["a", "1 x 1 ep", "{}", new Uint8Array([2, 0, 0, 0])],
-    ["a", "1 1 -1 ep", "{}", new Uint8Array(0)],
-    ["a", "1 1 1 ", "{}", new Uint8Array([2, 0, 0, 0])],
-    ["a", `1 1 1 ${"e".repeat(65)}`, "{}", new Uint8Array([2, 0, 0, 0])],
-    ["a", "1 1 1 ep", "{}", new Uint8Array([3, 0, 0, 0])],
-    ["a", "1 1 1 ep", "{}", new Uint8Array([1, 0, 0, 0])],
-    ["a", "1 1 2 ep", "{},{}", new Uint8Array([2, 0, 0, 0])],
-    ["a", "1 1 2 ep", "{},{}", new Uint8Array([2, 0, 0, 0, 2, 0, 0, 0])],
+    ["a", "2 1 1 ep", "{}", "2"],
+    ["a", "1 x 1 ep", "{}", "2"],
+    ["a", "1 1 -1 ep", "{}", ""],
+    ["a", "1 1 1 ", "{}", "2"],
+    ["a", `1 1 1 ${"e".repeat(65)}`, "{}", "2"],
+    ["a", "1 1 1 ep", "{}", "3"],
+    ["a", "1 1 1 ep", "{}", "1"],
+    ["a", "1 1 1 ep", "{}", ""],
+    ["a", "1 1 1 ep", "{}", "2,"],
+    ["a", "1 1 1 ep", "{}", "+2"],
+    ["a", "1 1 1 ep", "{}", "99999999999"],
+    ["a", "1 1 2 ep", "{},{}", "2"],
+    ["a", "1 1 2 ep", "{},{}", "2,2"],
+    ["a", "1 1 2 ep", "{},{}", "2,5,5"],
+    ["a", "1 1 0 ep", "", "0"],
     [...good.slice(0, 4), "a\nb"],
     [...good.slice(0, 4), "a\nb\n\n0,2"],
     [...good.slice(0, 4), "a\nb\n\n0"],
@@ -126,8 +133,49 @@ Deno.test("decodeBus() refuses malformed messages with a reason, never throws", 
 
 Deno.test("decodeBus() reads an index frame at any byte offset (Buffers from a pool)", () => {
   const frames = encodeBus("ep", 5, pts(["s", "s", "s"], 5));
-  const pool = new Uint8Array(frames[3].length + 3);
-  pool.set(frames[3], 3);
+  assert.equal(
+    typeof frames[3],
+    "string",
+    "text: zeromq.js copies strings, never sends them zero-copy",
+  );
+  const bytes = new TextEncoder().encode(frames[3]);
+  const pool = new Uint8Array(bytes.length + 3);
+  pool.set(bytes, 3);
   const b = decodeOk([frames[0], frames[1], frames[2], pool.subarray(3)]);
   assert.deepStrictEqual(JSON.parse(pointJson(b, 2)).seq, 7);
+});
+
+Deno.test("encodeUnits() / decodeBus(): three frames, topic \\x01, any series name", () => {
+  const frames = encodeUnits("ep", [["temp", "°C"], ["__proto__", "m"], ["a b", "m/s²"]]);
+  assert.equal(frames.length, 3);
+  assert.equal(frames[0], MIXED_TOPIC);
+  assert.equal(frames[1], "1 units ep");
+  assert.deepEqual(decodeBus(wire(frames)), {
+    kind: "units",
+    epoch: "ep",
+    units: [["temp", "°C"], ["__proto__", "m"], ["a b", "m/s²"]],
+  });
+  assert.deepEqual(decodeBus(wire(encodeUnits("ep", []))), {
+    kind: "units",
+    epoch: "ep",
+    units: [],
+  });
+});
+
+Deno.test("decodeBus() refuses malformed units messages with a reason", () => {
+  const bad: Frame[][] = [
+    [MIXED_TOPIC, "1 unitz ep", "{}"],
+    [MIXED_TOPIC, "2 units ep", "{}"],
+    [MIXED_TOPIC, "1 units", "{}"],
+    [MIXED_TOPIC, `1 units ${"e".repeat(65)}`, "{}"],
+    [MIXED_TOPIC, "1 units ep", "{"],
+    [MIXED_TOPIC, "1 units ep", "[]"],
+    [MIXED_TOPIC, "1 units ep", '{"a":5}'],
+    [MIXED_TOPIC, "1 units ep", '{"a":""}'],
+    [MIXED_TOPIC, "1 units ep", `{"a":"${"u".repeat(65)}"}`],
+  ];
+  for (const frames of bad) {
+    const m = decodeBus(wire(frames));
+    assert.equal(m.kind, "invalid", JSON.stringify(frames));
+  }
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   MAX_CLIENT_MESSAGE_BYTES,
+  MAX_RATE,
   MAX_SELECTED_SERIES,
   parseClientMessage,
   seriesFromUrl,
@@ -114,4 +115,22 @@ Deno.test("seriesFromUrl: invalid names or too many are an error", () => {
   }
   const max = Array.from({ length: 100 }, (_, i) => `s${i}`).join(",");
   assert.equal((seriesFromUrl(url("?series=" + max)) as Set<string>).size, 100);
+});
+
+Deno.test("parseClientMessage: rate takes 1..1e6 points/s; null or 0 is the exact stream", () => {
+  const rate = (v: unknown) =>
+    parseClientMessage(JSON.stringify({ type: "rate", max_points_per_s: v }));
+  assert.deepEqual(rate(200), { type: "rate", maxPointsPerS: 200 });
+  assert.deepEqual(rate(1), { type: "rate", maxPointsPerS: 1 });
+  assert.deepEqual(rate(MAX_RATE), { type: "rate", maxPointsPerS: 1_000_000 });
+  assert.deepEqual(rate(null), { type: "rate", maxPointsPerS: null });
+  assert.deepEqual(rate(0), { type: "rate", maxPointsPerS: null });
+  for (const bad of [-1, 2.5, 1_000_001, "200", true, [200], {}, undefined]) {
+    const r = rate(bad);
+    assert.ok("code" in r && r.code === 1007, String(bad));
+    assert.match(
+      r.reason,
+      /^rate: max_points_per_s must be an integer from 1 to 1000000, 0 or null$/,
+    );
+  }
 });

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { encodePoint, helloFrame, pointsFrame, SERVER_INFO } from "../../src/protocol/frames.ts";
+import {
+  encodePoint,
+  helloFrame,
+  pointsFrame,
+  readXY,
+  seriesListFrame,
+  SERVER_INFO,
+} from "../../src/protocol/frames.ts";
 import type { Point } from "../../src/protocol/ingress.ts";
 
 Deno.test("frames: encodePoint is exactly the documented JSON object", () => {
@@ -130,4 +137,23 @@ Deno.test("frames: SERVER_INFO is frozen", () => {
   assert(Object.isFrozen(SERVER_INFO));
   assert.equal(SERVER_INFO.name, "zws");
   assert.match(SERVER_INFO.version, /^\d+\.\d+\.\d+/);
+});
+
+Deno.test("seriesListFrame(): names sorted, units of those that have one", () => {
+  assert.equal(
+    seriesListFrame(["b", "a"], { a: "°C" }),
+    '{"type":"series_list","series":["a","b"],"units":{"a":"°C"}}',
+  );
+  assert.equal(seriesListFrame([]), '{"type":"series_list","series":[],"units":{}}');
+});
+
+Deno.test("readXY(): x and y of a point's client JSON, whatever the series holds", () => {
+  assert.deepEqual(readXY(encodePoint(3, { x: 1.5e12, y: -0.25, series: 'a,"y":9' })), {
+    x: 1.5e12,
+    y: -0.25,
+  });
+  assert.deepEqual(readXY('{"seq":1,"x":1700000000000,"y":1e-7,"series":"s"}'), {
+    x: 1700000000000,
+    y: 1e-7,
+  });
 });

@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import {
   DEFAULT_SERIES,
   MAX_SERIES_LENGTH,
+  MAX_UNIT_LENGTH,
   type ParsedMessage,
+  parseEncoded,
   parseMessage,
   type Point,
   REJECT_REASONS,
@@ -10,6 +12,7 @@ import {
   SECONDS_THRESHOLD,
   seriesProblem,
   toPoint,
+  unitProblem,
 } from "../../src/protocol/ingress.ts";
 
 const enc = new TextEncoder();
@@ -52,6 +55,7 @@ Deno.test("ingress: constants", () => {
     "invalid_x",
     "invalid_y",
     "invalid_series",
+    "invalid_unit",
     "overload",
   ]);
 });
@@ -338,6 +342,52 @@ Deno.test("ingress: invalid_series in the point", () => {
   assert.match(rejectedAs(parse(json({ x: 1e12, y: 1, series: "" })), "invalid_series"), /empty/);
 });
 
+Deno.test("ingress: a unit names its series' unit; the point's client JSON has none", () => {
+  const m = parse(json([
+    { x: 1e12, y: 1, series: "t", unit: "°C" },
+    { x: 1e12, y: 2, series: "p", unit: "hPa" },
+    { x: 1e12, y: 3, series: "t", unit: "K" },
+    { x: 1e12, y: 4, series: "q" },
+  ]));
+  assert.deepEqual(m.rejected, []);
+  assert.equal(m.points.length, 4);
+  assert.equal(m.points[0].unit, "°C");
+  assert.deepEqual([...m.units!], [["t", "K"], ["p", "hPa"]], "the last unit per series");
+  const e = parseEncoded(frames(json({ x: 1e12, y: 1, series: "t", unit: "°C" })), MAX);
+  assert.deepEqual(e.points.map((p) => p.tail), ['"x":1000000000000,"y":1,"series":"t"}']);
+  assert.deepEqual([...e.units!], [["t", "°C"]]);
+  // The topic frame names the series a unit belongs to.
+  assert.deepEqual([...parse("topic", json({ x: 1e12, y: 1, unit: "m" })).units!], [[
+    "topic",
+    "m",
+  ]]);
+  // No unit: no map (and compact payloads take the scanner's path, which never sees one).
+  assert.equal(parse(json({ x: 1e12, y: 1, series: "t" })).units, undefined);
+  assert.equal(parseEncoded(frames('[{"x":1e12,"y":1,"series":"t"}]'), MAX).units, undefined);
+});
+
+Deno.test("ingress: invalid_unit drops the point, not its neighbours", () => {
+  assert.equal(MAX_UNIT_LENGTH, 16);
+  for (
+    const [u, why] of [
+      ["", /empty/],
+      ["x".repeat(17), /longer than 16/],
+      ["a\nb", /control/],
+      ["\u0085", /control/],
+      [5, /must be a string, got number/],
+      [null, /got null/],
+      [["m"], /got array/],
+    ] as const
+  ) {
+    assert.match(rejectedAs(parse(json({ x: 1e12, y: 1, unit: u })), "invalid_unit"), why);
+  }
+  assert.equal(unitProblem("x".repeat(16)), undefined, "16 characters");
+  assert.equal(unitProblem("😀".repeat(16)), undefined, "counted in code points");
+  const m = parse(json([{ x: 1e12, y: 1, unit: "" }, { x: 1e12, y: 2, unit: "m/s²" }]));
+  assert.deepEqual(m.rejected.map((r) => r.reason), ["invalid_unit"]);
+  assert.deepEqual(m.points, [{ x: 1e12, y: 2, series: "value", unit: "m/s²" }]);
+});
+
 Deno.test("ingress: invalid_series in the topic frame rejects the whole message", () => {
   const body = json([{ x: 1e12, y: 1 }, { x: 1e12, y: 2 }]);
   assert.match(rejectedAs(parse("", body), "invalid_series"), /empty/);
@@ -469,6 +519,7 @@ Deno.test("ingress: every reject reason is reachable", () => {
   add(parse(json({ y: 1 })));
   add(parse(json({ x: 1e12 })));
   add(parse(json({ x: 1e12, y: 1, series: "" })));
+  add(parse(json({ x: 1e12, y: 1, unit: "" })));
   // "overload" is the relay's (shed before sequencing; tests/flood_test.ts), not the parser's.
   const parserReasons = REJECT_REASONS.filter((r) => r !== "overload");
   assert.deepEqual([...seen].sort(), [...parserReasons].sort());

@@ -37,10 +37,14 @@ function snapshot(): MetricsSnapshot {
       queuedBytesMax: 62,
       clientsBufferBudget: 63,
       heldForBudget: 64,
+      decimatedClients: 65,
+      decimatedStreams: 66,
     },
     server: {
       wsRejected: { origin: 13, capacity: 14, ip_capacity: 15, rate: 16, unauthorized: 17 },
       sseRejected: { origin: 24, capacity: 25 },
+      historyRejected: { rate: 26, unauthorized: 27 },
+      historyRequests: 28,
       authFailures: { missing: 18, invalid: 19, expired: 20 },
       relayRestarts: 1,
       uptimeSeconds: 12.3,
@@ -89,10 +93,14 @@ const EXPECTED: Array<[string, string]> = [
   ["zws_auth_failures_total", "counter"],
   ["zws_ws_closed_total", "counter"],
   ["zws_sse_rejected_total", "counter"],
+  ["zws_history_rejected_total", "counter"],
+  ["zws_history_requests_total", "counter"],
   ["zws_ingress_messages_total", "counter"],
   ["zws_ingress_points_total", "counter"],
   ["zws_ingress_rejected_total", "counter"],
   ["zws_ingress_producers_refused_total", "counter"],
+  ["zws_producer_connections", "gauge"],
+  ["zws_producer_connections_dropped_total", "counter"],
   ["zws_last_seq", "gauge"],
   ["zws_points_received_total", "counter"],
   ["zws_points_sent_total", "counter"],
@@ -107,6 +115,8 @@ const EXPECTED: Array<[string, string]> = [
   ["zws_client_resumes_total", "counter"],
   ["zws_seq_gaps_total", "counter"],
   ["zws_history_points", "gauge"],
+  ["zws_decimated_clients", "gauge"],
+  ["zws_decimated_streams", "gauge"],
   ["zws_client_protocol_errors_total", "counter"],
   ["zws_relay_restarts_total", "counter"],
   ["zws_loop_restarts_total", "counter"],
@@ -128,6 +138,40 @@ Deno.test("metrics: every metric has HELP and TYPE lines, in order", () => {
     assert(f.samples.size > 0, `${name} has samples`);
     if (type === "counter") assert(name.endsWith("_total"), `counter ${name} ends in _total`);
   }
+});
+
+Deno.test("metrics: the front's counters come before the WebSocket ones, and its 1009s count as too big", () => {
+  const snap = snapshot();
+  snap.front = {
+    connections: 5,
+    accepted: 40,
+    refused: { capacity: 1, fd_limit: 2 },
+    closed: {
+      request_timeout: 3,
+      idle_timeout: 4,
+      bad_request: 6,
+      ws_message_too_big: 7,
+      ws_protocol_error: 8,
+    },
+  };
+  const fams = parseExposition(renderMetrics(snap));
+  const names = [...fams.keys()];
+  assert.deepEqual(names.slice(3, 6), [
+    "zws_connections",
+    "zws_connections_refused_total",
+    "zws_connections_closed_total",
+  ]);
+  assert.equal(fams.get("zws_connections")!.samples.get(""), 5);
+  assert.equal(fams.get("zws_connections_refused_total")!.samples.get('{reason="fd_limit"}'), 2);
+  assert.equal(
+    fams.get("zws_connections_closed_total")!.samples.get('{reason="request_timeout"}'),
+    3,
+  );
+  assert.equal(
+    fams.get("zws_ws_closed_total")!.samples.get('{reason="message_too_big"}'),
+    21 + 7,
+    "the hub's and the front's",
+  );
 });
 
 Deno.test("metrics: HELP/TYPE lines are exact", () => {
@@ -165,6 +209,12 @@ Deno.test("metrics: values come from the right fields", () => {
   assert.equal(v("zws_clients_held_budget_total"), 64);
   assert.equal(v("zws_sse_rejected_total", '{reason="origin"}'), 24);
   assert.equal(v("zws_sse_rejected_total", '{reason="capacity"}'), 25);
+  assert.equal(v("zws_history_rejected_total", '{reason="rate"}'), 26);
+  assert.equal(v("zws_history_rejected_total", '{reason="unauthorized"}'), 27);
+  assert.equal(v("zws_history_rejected_total", '{reason="origin"}'), 0);
+  assert.equal(v("zws_history_requests_total"), 28);
+  assert.equal(v("zws_decimated_clients"), 65);
+  assert.equal(v("zws_decimated_streams"), 66);
   assert.equal(v("zws_ingress_messages_total"), 101);
   assert.equal(v("zws_ingress_points_total"), 202);
   assert.equal(v("zws_last_seq"), 9007);
@@ -229,8 +279,13 @@ Deno.test("metrics: an all-zero snapshot still lists every series", () => {
   }
   // 17 unlabeled (with sse_clients, seq_gaps) + 4 of the clients' budget + 5 ws_rejected
   // + 5 sse_rejected + 3 auth failures + 2 ws_closed + every reject reason + 1 dropped + 2 resume
-  // results; the data path's loops and bus: 5 unlabeled + 2 loop-restart stages.
-  assert.equal(samples, 17 + 4 + 5 + 5 + 3 + 2 + REJECT_REASONS.length + 1 + 2 + 5 + 2);
+  // results; the data path's loops and bus: 5 unlabeled + 2 loop-restart stages; history
+  // requests: 5 rejected + 1 answered; decimated clients and streams: 2; the plain ingress:
+  // 1 unlabeled + 2 drop reasons.
+  assert.equal(
+    samples,
+    17 + 4 + 5 + 5 + 3 + 2 + REJECT_REASONS.length + 1 + 2 + 5 + 2 + 6 + 2 + 3,
+  );
   assert(!text.includes("undefined") && !text.includes("NaN"));
 });
 

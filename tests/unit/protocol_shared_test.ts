@@ -100,3 +100,42 @@ Deno.test("protocol.js: every close code the server sends is in the page's table
   assert.equal(closeAction(CLOSE.restart), "resume");
   assert.equal(closeAction(1006), "resume", "an unknown code: reconnect with backoff");
 });
+
+Deno.test("close codes: the server's registry is the page's table, and every code it names is in it", async () => {
+  const { CLOSE, CLOSE_CODES, closeAction } = await import("../../src/protocol/close_codes.ts");
+  assert.equal(CLOSE_CODES, shared.CLOSE_CODES, "one table, not a copy");
+  assert.equal(CLOSE, shared.CLOSE);
+  assert.equal(closeAction, shared.closeAction);
+  for (const [code, c] of Object.entries(CLOSE_CODES)) {
+    assert.match(code, /^\d{4}$/);
+    assert(["resume", "fresh", "stop"].includes(c.action), `${code}: ${c.action}`);
+    assert(c.meaning.length > 0 && c.name.length > 0, code);
+    assert.equal(CLOSE[c.name as keyof typeof CLOSE], Number(code), c.name);
+  }
+});
+
+Deno.test("close codes: the server writes no code as a number; each comes from the registry", async () => {
+  const root = new URL("../../", import.meta.url);
+  const files: string[] = ["main.ts", "forwarder.ts", "relay.ts", "ws_bridge.ts"];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(new URL(dir, root))) {
+      if (e.isDirectory) await walk(`${dir}${e.name}/`);
+      else if (e.name.endsWith(".ts")) files.push(`${dir}${e.name}`);
+    }
+  };
+  await walk("src/");
+  // A close with a literal code, a code literal in a close message, a code compared as a number.
+  const literal =
+    /\b(?:close|closeClients|refuse)\([^)]*?\b(1\d{3}|4\d{3})\b|\bcode(?:\s*===\s*|:\s*)(1\d{3}|4\d{3})\b/;
+  const found: string[] = [];
+  for (const f of files) {
+    const code = (await Deno.readTextFile(new URL(f, root)))
+      .replace(/\/\*[\s\S]*?\*\//g, "")
+      .replace(/\/\/.*$/gm, "");
+    for (const line of code.split("\n")) if (literal.test(line)) found.push(`${f}: ${line.trim()}`);
+  }
+  assert.deepEqual(found, []);
+  // The check can fail.
+  assert(literal.test(`c.transport.close(4008, "slow");`));
+  assert(literal.test(`return { code: 1007, reason: "x" };`));
+});

@@ -17,6 +17,11 @@ Deno.test("static assets: every known path exists with its content type and cach
     ["/chart.js", JS, "no-cache"],
     ["/legend.js", JS, "no-cache"],
     ["/connection.js", JS, "no-cache"],
+    ["/layout.js", JS, "no-cache"],
+    ["/panels.js", JS, "no-cache"],
+    ["/history.js", JS, "no-cache"],
+    ["/export.js", JS, "no-cache"],
+    ["/rate.js", JS, "no-cache"],
     ["/style.css", "text/css; charset=utf-8", "no-cache"],
     ["/vendor/jquery.min.js", JS, "public, max-age=86400"],
     ["/vendor/jquery.flot.js", JS, "public, max-age=86400"],
@@ -37,7 +42,20 @@ Deno.test("static assets: the page files are the ones in static/", async () => {
   assert.equal(findAsset("/index.html")!.body, index);
   assert.equal(findAsset("/app.js")!.body, await readStatic("app.js"));
   assert.equal(findAsset("/style.css")!.body, await readStatic("style.css"));
-  for (const m of ["protocol", "store", "chart", "legend", "connection"]) {
+  for (
+    const m of [
+      "protocol",
+      "store",
+      "chart",
+      "legend",
+      "connection",
+      "layout",
+      "panels",
+      "history",
+      "export",
+      "rate",
+    ]
+  ) {
     assert.equal(findAsset(`/${m}.js`)!.body, await readStatic(`${m}.js`));
   }
 });
@@ -56,8 +74,13 @@ Deno.test("static assets: every module the page imports is served (no build step
     "/app.js",
     "/chart.js",
     "/connection.js",
+    "/export.js",
+    "/history.js",
+    "/layout.js",
     "/legend.js",
+    "/panels.js",
     "/protocol.js",
+    "/rate.js",
     "/store.js",
   ]);
   assert.match(findAsset("/")!.body, /<script type="module" src="\/app\.js"><\/script>/);

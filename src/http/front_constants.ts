@@ -1,0 +1,68 @@
+/**
+ * The HTTP front's settings, counters and constants (`front.ts` starts it, `front_link.ts` runs
+ * each connection).
+ *
+ * @module
+ */
+import type { FdBudget } from "../runtime/fd_limit.ts";
+
+/** A connection with no traffic either way for this long between requests is closed, in ms. */
+export const IDLE_TIMEOUT_MS = 120_000;
+/** Open files of a connection once it is passed on (client, front -> server, server's end). */
+export const FDS_PER_CONNECTION = 3;
+/** The request header that carries the client's address to the server: `<token> <ip> <port>`. */
+export const PEER_HEADER = "x-zws-peer";
+
+/** Why the front refused a connection. */
+export type FrontRefusal = "capacity" | "fd_limit";
+/** Why the front closed a connection it had accepted. */
+export type FrontClosure =
+  | "request_timeout"
+  | "idle_timeout"
+  | "bad_request"
+  | "ws_message_too_big"
+  | "ws_protocol_error";
+
+/** The front's counters. */
+export interface FrontStats {
+  /** Connections open now. */
+  connections: number;
+  /** Connections accepted since start. */
+  accepted: number;
+  /** Connections refused at accept, by reason. */
+  refused: Record<FrontRefusal, number>;
+  /** Connections closed by the front, by reason. */
+  closed: Record<FrontClosure, number>;
+}
+
+/** Options of {@link startFront}. */
+export interface FrontOptions {
+  /** The public listener (TCP, or TLS: then the front terminates TLS). */
+  listener: Deno.Listener;
+  /** Whether `listener` is TLS (no plain-text refusal is written then). */
+  tls: boolean;
+  /** Where the server listens: a Unix socket path, or a port on 127.0.0.1. */
+  upstream: { path: string } | { port: number };
+  /** The secret that {@link PEER_HEADER} carries, so the server can trust it. */
+  peerToken: string;
+  /** How long a request head may take, in ms. */
+  requestTimeoutMs: number;
+  /** Idle time between requests before a connection is closed, in ms. */
+  idleTimeoutMs?: number;
+  /** Most connections at once (0: no cap but the open-files margin). */
+  maxConnections: number;
+  /** Largest WebSocket message a client may send, in bytes. */
+  maxWsMessageBytes: number;
+  /** Open-files budget (absent: unknown limit, only `maxConnections` applies). */
+  fds?: FdBudget;
+}
+
+/** A running front; {@link startFront} makes one. */
+export interface Front {
+  /** Counters (a copy). */
+  stats(): FrontStats;
+  /** Stops accepting; open connections go on. */
+  stopAccepting(): void;
+  /** Stops accepting and closes every connection. */
+  close(): Promise<void>;
+}

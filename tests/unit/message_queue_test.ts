@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { MessageQueue } from "../../src/relay/message_queue.ts";
+
+const bytes = (n: number) => [new Uint8Array(n)];
+
+Deno.test("MessageQueue is a FIFO that asks pushers to wait past its byte bound, and wakes them", async () => {
+  const q = new MessageQueue(100);
+  assert.equal(q.push(bytes(60)), undefined);
+  assert.equal(q.push(null), undefined, "the probe weighs nothing");
+  const wait = q.push(bytes(60));
+  assert.ok(wait instanceof Promise, "over 100 bytes: wait");
+  let woke = false;
+  wait.then(() => woke = true);
+  assert.equal(q.length, 3);
+  assert.equal(q.bytes, 120);
+  assert.equal(q.shift()![0].length, 60);
+  await Promise.resolve();
+  assert.ok(woke, "back under the bound: the pusher is woken");
+  assert.equal(q.shift(), null, "the probe, in its place");
+  assert.equal(q.shift()![0].length, 60);
+  assert.equal(q.shift(), undefined);
+});
+
+Deno.test("MessageQueue.ready() settles on the next push; close() drops everything and wakes pushers", async () => {
+  const q = new MessageQueue(10);
+  let ready = false;
+  q.ready().then(() => ready = true);
+  await Promise.resolve();
+  assert.equal(ready, false);
+  const wait = q.push(bytes(20))!;
+  await Promise.resolve();
+  assert.ok(ready);
+  q.close();
+  await wait; // settles: a reader blocked on it can finish
+  assert.equal(q.length, 0);
+  assert.equal(q.push(bytes(1)), undefined);
+  assert.equal(q.length, 0, "nothing is queued after close");
+});
+
+Deno.test("MessageQueue keeps order over many entries (its storage is compacted)", () => {
+  const q = new MessageQueue(1e9);
+  for (let i = 0; i < 5000; i++) q.push([Uint8Array.of(i & 0xff, i >> 8)]);
+  for (let i = 0; i < 5000; i++) {
+    const f = q.shift()![0];
+    assert.equal(f[0] | (f[1] << 8), i);
+  }
+  assert.equal(q.shift(), undefined);
+});
