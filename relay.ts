@@ -26,12 +26,8 @@ import { type CutBatch, Sequencer } from "./src/relay/sequencer.ts";
 import { countPoints, IngressGovernor } from "./src/relay/overload.ts";
 import { WriterThread } from "./src/store/writer_thread.ts";
 import type { RangeAnswer, RangeQuery, StoredPoint } from "./src/store/point_store.ts";
-import {
-  encodeHeartbeat,
-  encodeUnits,
-  END_OF_STREAM,
-  UNITS_REFRESH_MS,
-} from "./src/protocol/bus.ts";
+import { encodeHeartbeat, encodeUnits } from "./src/protocol/bus_encode.ts";
+import { END_OF_STREAM, UNITS_REFRESH_MS } from "./src/protocol/bus.ts";
 import { SeriesUnits } from "./src/hub/units.ts";
 import { faults, sendWithBackpressure, superviseLoop } from "./src/runtime/loop.ts";
 import { errorMessage, log, RateLimitedLog } from "./src/runtime/log.ts";

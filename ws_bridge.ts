@@ -30,7 +30,8 @@ import { HistoryFrameCache, type HistoryFrames } from "./src/hub/history_frames.
 import { receiveBus } from "./src/hub/bus_receiver.ts";
 import { TickFrames } from "./src/hub/tick_frames.ts";
 import { log, RateLimitedLog } from "./src/runtime/log.ts";
-import { type BusBatch, lastSeqOf, pointJson, pointSeries } from "./src/protocol/bus.ts";
+import type { BusBatch } from "./src/protocol/bus.ts";
+import { lastSeqOf, pointJson, pointSeries } from "./src/protocol/bus_decode.ts";
 import {
   type AcceptOptions,
   type Client,

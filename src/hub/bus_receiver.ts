@@ -8,7 +8,8 @@
  * @module
  */
 import type * as zmq from "zeromq";
-import { type BusBatch, decodeBus } from "../protocol/bus.ts";
+import type { BusBatch } from "../protocol/bus.ts";
+import { decodeBus } from "../protocol/bus_decode.ts";
 import { faults, superviseLoop, Yielder } from "../runtime/loop.ts";
 
 /** What the loop tells its bridge. */

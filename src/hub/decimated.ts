@@ -17,7 +17,8 @@
  */
 import type { Client } from "./client.ts";
 import { MinMaxStream } from "../protocol/buckets.ts";
-import { type BusBatch, pointJson, pointSeries } from "../protocol/bus.ts";
+import type { BusBatch } from "../protocol/bus.ts";
+import { pointJson, pointSeries } from "../protocol/bus_decode.ts";
 import { decimatedFrame, readXY } from "../protocol/frames.ts";
 
 /**

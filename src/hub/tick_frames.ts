@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { type BusBatch, pointJson } from "../protocol/bus.ts";
+import type { BusBatch } from "../protocol/bus.ts";
+import { pointJson } from "../protocol/bus_decode.ts";
 import { pointsFrame } from "../protocol/frames.ts";
 import type { Client } from "./client.ts";
 

@@ -24,7 +24,7 @@ import { epochOfStream, pointBody } from "./codec.ts";
 import { JetStreamPublisher } from "./publisher.ts";
 import { ensureStream, manager } from "./stream.ts";
 import { renderNatsLinkMetrics, renderPublisherMetrics } from "./metrics.ts";
-import { decodeBus, pointJson, pointSeries } from "../protocol/bus.ts";
+import { decodeBus, pointJson, pointSeries } from "../protocol/bus_decode.ts";
 
 /** The in-process relay this role drives (`relay.ts`' `startRelay`, passed in). */
 export interface InnerRelay {

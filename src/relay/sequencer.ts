@@ -11,7 +11,8 @@
  */
 import type { EncodedPoint, Point } from "../protocol/ingress.ts";
 import { encodePoint, withSeq } from "../protocol/frames.ts";
-import { BusBatchBuilder, type BusFrames } from "../protocol/bus.ts";
+import { BusBatchBuilder } from "../protocol/bus_encode.ts";
+import type { BusFrames } from "../protocol/bus.ts";
 
 /** Default bound of the sequencer's queue, in points (about 0.1 s at the measured ceiling). */
 export const DEFAULT_MAX_PENDING_POINTS = 100_000;

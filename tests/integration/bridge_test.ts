@@ -6,7 +6,8 @@ import assert from "node:assert/strict";
 import * as zmq from "zeromq";
 import { type AcceptOptions, WsBridge } from "../../ws_bridge.ts";
 import { encodePoint } from "../../src/protocol/frames.ts";
-import { encodeBus, END_OF_STREAM } from "../../src/protocol/bus.ts";
+import { encodeBus } from "../../src/protocol/bus_encode.ts";
+import { END_OF_STREAM } from "../../src/protocol/bus.ts";
 import { openClient, sleep, waitFor, type WsRecorder } from "../_helpers.ts";
 
 interface Harness {

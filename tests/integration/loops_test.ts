@@ -12,7 +12,7 @@ import { parseConfig } from "../../src/config/config.ts";
 import { setLogSink } from "../../src/runtime/log.ts";
 import { faults } from "../../src/runtime/loop.ts";
 import { startRelay } from "../../relay.ts";
-import { decodeBus } from "../../src/protocol/bus.ts";
+import { decodeBus } from "../../src/protocol/bus_decode.ts";
 import {
   connectPublisher,
   metric,

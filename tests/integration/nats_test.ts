@@ -19,7 +19,8 @@ import {
 import { parseNatsConfig } from "../../src/nats/config.ts";
 import { connectNats } from "../../src/nats/connect.ts";
 import { encodePoint } from "../../src/protocol/frames.ts";
-import { decodeBus, encodeBus, pointJson, pointSeries } from "../../src/protocol/bus.ts";
+import { decodeBus, pointJson, pointSeries } from "../../src/protocol/bus_decode.ts";
+import { encodeBus } from "../../src/protocol/bus_encode.ts";
 import { History } from "../../src/hub/history.ts";
 import { parseConfig, parseForwarderConfig } from "../../src/config/config.ts";
 import { setLogSink } from "../../src/runtime/log.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as zmq from "zeromq";
 import { startRelay } from "../../relay.ts";
-import { decodeBus, pointJson, pointSeries } from "../../src/protocol/bus.ts";
+import { decodeBus, pointJson, pointSeries } from "../../src/protocol/bus_decode.ts";
 import { connectPublisher, handshakeOutcome, sleep, waitFor } from "../_helpers.ts";
 
 /** Subscribes to a relay's points bus and records each point of its batches, and heartbeats. */

@@ -4,7 +4,8 @@ import { startUpstream, waitUntilHeld } from "../../src/sources/upstream_link.ts
 import { setLogSink } from "../../src/runtime/log.ts";
 import { metric, openClient, sleep, startZws, waitFor, type WsRecorder } from "../_helpers.ts";
 import { WsBridge } from "../../ws_bridge.ts";
-import { decodeBus, encodeBus } from "../../src/protocol/bus.ts";
+import { decodeBus } from "../../src/protocol/bus_decode.ts";
+import { encodeBus } from "../../src/protocol/bus_encode.ts";
 
 /** A subscriber on the upstream's bus that records each batch's topic, first seq and epoch. */
 function busRecorder(bus: string) {

@@ -3,19 +3,23 @@ import { Buffer } from "node:buffer";
 import {
   BUS_BATCH_CHARS,
   BUS_BATCH_POINTS,
+  END_OF_STREAM,
+  type Frame,
+  MIXED_TOPIC,
+} from "../../src/protocol/bus.ts";
+import {
   BusBatchBuilder,
-  decodeBus,
   encodeBus,
   encodeHeartbeat,
   encodeUnits,
-  END_OF_STREAM,
-  type Frame,
+} from "../../src/protocol/bus_encode.ts";
+import {
+  decodeBus,
   isEndOfStream,
   lastSeqOf,
-  MIXED_TOPIC,
   pointJson,
   pointSeries,
-} from "../../src/protocol/bus.ts";
+} from "../../src/protocol/bus_decode.ts";
 import { encodePoint, pointsFrame } from "../../src/protocol/frames.ts";
 
 /** As the frames come off a ZeroMQ socket: every frame a Buffer. */

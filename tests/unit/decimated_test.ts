@@ -2,7 +2,9 @@
 import assert from "node:assert/strict";
 import { type Client, selectSeries } from "../../src/hub/client.ts";
 import { DecimatedStreams, FLUSH_GRACE_MS, MAX_RATES } from "../../src/hub/decimated.ts";
-import { type BusBatch, decodeBus, encodeBus } from "../../src/protocol/bus.ts";
+import type { BusBatch } from "../../src/protocol/bus.ts";
+import { decodeBus } from "../../src/protocol/bus_decode.ts";
+import { encodeBus } from "../../src/protocol/bus_encode.ts";
 import { encodePoint } from "../../src/protocol/frames.ts";
 
 let nextSeq = 1;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Sequencer } from "../../src/relay/sequencer.ts";
-import { BUS_BATCH_POINTS, decodeBus, lastSeqOf, pointJson } from "../../src/protocol/bus.ts";
+import { BUS_BATCH_POINTS } from "../../src/protocol/bus.ts";
+import { decodeBus, lastSeqOf, pointJson } from "../../src/protocol/bus_decode.ts";
 import type { Point } from "../../src/protocol/ingress.ts";
 
 const points = (n: number, series = "s"): Point[] =>
