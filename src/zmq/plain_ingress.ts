@@ -19,15 +19,8 @@
  *
  * @module
  */
-import {
-  greeting,
-  parseProperties,
-  pongFor,
-  readyCommand,
-  SUBSCRIBE_ALL,
-  type ZmtpEvent,
-  ZmtpReader,
-} from "./zmtp_reader.ts";
+import { greeting, pongFor, readyCommand, SUBSCRIBE_ALL } from "./zmtp_frames.ts";
+import { parseProperties, type ZmtpEvent, ZmtpReader } from "./zmtp_reader.ts";
 import { errorMessage, RateLimitedLog } from "../runtime/log.ts";
 import type { FdBudget } from "../runtime/fd_limit.ts";
 

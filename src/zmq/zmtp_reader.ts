@@ -1,7 +1,8 @@
 /**
  * ZMTP 3.x, the ZeroMQ wire protocol (RFC 23/ZMTP 3.0, 37/ZMTP 3.1), as much of it as a
  * subscriber of PUB producers with the NULL mechanism needs: the greeting, the commands (READY,
- * PING/PONG, ERROR) and the message frames. Pure: bytes in, events out; no I/O.
+ * PING/PONG, ERROR) and the message frames: the reading side (this side's frames are built by
+ * `zmtp_frames.ts`). Pure: bytes in, events out; no I/O.
  *
  * Why zws reads ZMTP itself (`zmq/plain_ingress.ts`): libzmq's `maxMessageSize` bounds each frame,
  * not a message, and libzmq assembles every frame of a message before anything sees it, so 200
@@ -11,13 +12,7 @@
  *
  * @module
  */
-
-/** Frame flag bits (ZMTP 3.0 §"Framing"). */
-const MORE = 0x01;
-const LONG = 0x02;
-const COMMAND = 0x04;
-/** Bytes of a greeting. */
-export const GREETING_BYTES = 64;
+import { COMMAND, GREETING_BYTES, LONG, MORE } from "./zmtp_frames.ts";
 
 /** Mechanism names (the greeting's 20-byte field, without its padding). */
 export type Mechanism = string;
@@ -249,62 +244,3 @@ export function parseProperties(body: Uint8Array): Map<string, Uint8Array> | nul
   }
   return props;
 }
-
-const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
-
-/**
- * This side's greeting: ZMTP 3.0 (so a ZMTP 3.1 peer sends subscriptions as 3.0 messages), the
- * NULL mechanism, as-server 0 (ignored by NULL).
- */
-export function greeting(): Uint8Array {
-  const g = new Uint8Array(GREETING_BYTES);
-  g[0] = 0xff;
-  g[9] = 0x7f;
-  g[10] = 3;
-  g[11] = 0;
-  g.set(ascii("NULL"), 12);
-  return g;
-}
-
-/** One command frame: `name` and its body. */
-export function commandFrame(name: string, body: Uint8Array = new Uint8Array(0)): Uint8Array {
-  const payload = 1 + name.length + body.length;
-  const long = payload > 255;
-  const head = long ? 9 : 2;
-  const out = new Uint8Array(head + payload);
-  out[0] = COMMAND | (long ? LONG : 0);
-  if (long) new DataView(out.buffer).setBigUint64(1, BigInt(payload));
-  else out[1] = payload;
-  out[head] = name.length;
-  out.set(ascii(name), head + 1);
-  out.set(body, head + 1 + name.length);
-  return out;
-}
-
-/** A READY command announcing `socketType` (e.g. "SUB"). */
-export function readyCommand(socketType: string): Uint8Array {
-  const name = "Socket-Type";
-  const body = new Uint8Array(1 + name.length + 4 + socketType.length);
-  body[0] = name.length;
-  body.set(ascii(name), 1);
-  new DataView(body.buffer).setUint32(1 + name.length, socketType.length);
-  body.set(ascii(socketType), 1 + name.length + 4);
-  return commandFrame("READY", body);
-}
-
-/** A PONG answering a PING's body (its 2-byte TTL, then up to 16 bytes of context echoed). */
-export function pongFor(pingBody: Uint8Array): Uint8Array {
-  return commandFrame("PONG", pingBody.subarray(2, 18));
-}
-
-/** One single-frame message (`body` up to 255 bytes). */
-export function messageFrame(body: Uint8Array): Uint8Array {
-  if (body.length > 255) throw new RangeError("messageFrame: body over 255 bytes");
-  const out = new Uint8Array(2 + body.length);
-  out[1] = body.length;
-  out.set(body, 2);
-  return out;
-}
-
-/** A ZMTP 3.0 subscription to every topic: the one-frame message `[0x01]`. */
-export const SUBSCRIBE_ALL: Uint8Array = messageFrame(Uint8Array.of(1));

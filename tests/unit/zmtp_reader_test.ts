@@ -2,13 +2,11 @@ import assert from "node:assert/strict";
 import {
   commandFrame,
   greeting,
-  parseProperties,
   pongFor,
   readyCommand,
   SUBSCRIBE_ALL,
-  type ZmtpEvent,
-  ZmtpReader,
-} from "../../src/zmq/zmtp_reader.ts";
+} from "../../src/zmq/zmtp_frames.ts";
+import { parseProperties, type ZmtpEvent, ZmtpReader } from "../../src/zmq/zmtp_reader.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
