@@ -9,6 +9,7 @@ import { errorMessage, log } from "../runtime/log.ts";
 import { Attention } from "../runtime/attention.ts";
 import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./worker_messages.ts";
 import type { RangeAnswer, RangeQuery, StoredPoint } from "../store/point_store.ts";
+import { carryStats, EMPTY_STATS, totalStats } from "./stats_totals.ts";
 
 /** What the relay reported when it became ready. */
 export interface RelayReady {
@@ -36,8 +37,6 @@ export interface SupervisorOptions {
   /** The worker module: `relay.ts` (or a test's wrapper of it). */
   workerUrl: URL;
 }
-
-const EMPTY_STATS: RelayStats = { messages: 0, points: 0, rejected: {}, lastSeq: 0 };
 
 /** Supervises the relay worker. */
 export class RelaySupervisor {
@@ -112,7 +111,7 @@ export class RelaySupervisor {
           }
           case "stats":
             this.#lastStats = msg.stats;
-            this.#pending.get(msg.id)?.(this.#total(msg.stats));
+            this.#pending.get(msg.id)?.(totalStats(this.#carried, msg.stats));
             this.#pending.delete(msg.id);
             break;
           case "range":
@@ -163,7 +162,7 @@ export class RelaySupervisor {
     this.#restarts++;
     for (const resolve of this.#ranges.values()) resolve(undefined);
     this.#ranges.clear();
-    this.#carry(this.#lastStats);
+    carryStats(this.#carried, this.#lastStats);
     this.#lastStats = structuredClone(EMPTY_STATS);
     const retry = (delay: number) => {
       setTimeout(() => {
@@ -189,43 +188,6 @@ export class RelaySupervisor {
     this.#stopped?.();
   }
 
-  #carry(s: RelayStats): void {
-    this.#carried.messages += s.messages;
-    this.#carried.points += s.points;
-    this.#carried.producersRefused = (this.#carried.producersRefused ?? 0) +
-      (s.producersRefused ?? 0);
-    this.#carried.loopRestarts = (this.#carried.loopRestarts ?? 0) + (s.loopRestarts ?? 0);
-    this.#carried.busWaitMs = (this.#carried.busWaitMs ?? 0) + (s.busWaitMs ?? 0);
-    if (s.ingress) {
-      this.#carried.ingress = { ...sumIngress(this.#carried.ingress, s.ingress), connections: 0 };
-    }
-    for (const [k, v] of Object.entries(s.rejected) as [keyof RelayStats["rejected"], number][]) {
-      this.#carried.rejected[k] = (this.#carried.rejected[k] ?? 0) + v;
-    }
-  }
-
-  #total(s: RelayStats): RelayStats {
-    const rejected = { ...this.#carried.rejected };
-    for (const [k, v] of Object.entries(s.rejected) as [keyof RelayStats["rejected"], number][]) {
-      rejected[k] = (rejected[k] ?? 0) + v;
-    }
-    return {
-      messages: this.#carried.messages + s.messages,
-      points: this.#carried.points + s.points,
-      rejected,
-      lastSeq: s.lastSeq,
-      producersRefused: (this.#carried.producersRefused ?? 0) + (s.producersRefused ?? 0),
-      pending: s.pending ?? 0,
-      loopRestarts: (this.#carried.loopRestarts ?? 0) + (s.loopRestarts ?? 0),
-      busWaitMs: (this.#carried.busWaitMs ?? 0) + (s.busWaitMs ?? 0),
-      ...(s.ingress || this.#carried.ingress
-        ? { ingress: sumIngress(this.#carried.ingress, s.ingress) }
-        : {}),
-      // The current generation's store state (a restarted worker reopens the store).
-      ...(s.persist ? { persist: s.persist } : {}),
-    };
-  }
-
   /** Posts a raw message to the current worker (fault injection in tests). */
   postToWorker(msg: unknown): void {
     this.#attention?.raise();
@@ -235,12 +197,14 @@ export class RelaySupervisor {
   /** The relay's counters (totals over restarts); the last known ones if it does not answer soon. */
   stats(timeoutMs = 500): Promise<RelayStats> {
     const worker = this.#worker;
-    if (!worker || this.#stopping) return Promise.resolve(this.#total(this.#lastStats));
+    if (!worker || this.#stopping) {
+      return Promise.resolve(totalStats(this.#carried, this.#lastStats));
+    }
     const id = this.#nextId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
-        resolve(this.#total(this.#lastStats));
+        resolve(totalStats(this.#carried, this.#lastStats));
       }, timeoutMs);
       this.#pending.set(id, (s) => {
         clearTimeout(timer);
@@ -300,24 +264,11 @@ export class RelaySupervisor {
     if (!answered) {
       log("error", "relay", `worker did not stop within ${timeoutMs} ms; leaving its sockets`);
     }
-    for (const resolve of this.#pending.values()) resolve(this.#total(this.#lastStats));
+    for (const resolve of this.#pending.values()) {
+      resolve(totalStats(this.#carried, this.#lastStats));
+    }
     this.#pending.clear();
     for (const resolve of this.#ranges.values()) resolve(undefined);
     this.#ranges.clear();
   }
-}
-
-type IngressStats = NonNullable<RelayStats["ingress"]>;
-
-/** The plain ingress's counters of earlier workers plus the current one's (its open connections). */
-function sumIngress(
-  carried: IngressStats | undefined,
-  now: IngressStats | undefined,
-): IngressStats {
-  return {
-    connections: now?.connections ?? 0,
-    accepted: (carried?.accepted ?? 0) + (now?.accepted ?? 0),
-    protocolErrors: (carried?.protocolErrors ?? 0) + (now?.protocolErrors ?? 0),
-    refused: (carried?.refused ?? 0) + (now?.refused ?? 0),
-  };
 }
