@@ -18,7 +18,7 @@ import {
 import type { HttpContext } from "./handler.ts";
 import { SECURITY_HEADERS, textResponse } from "./headers.ts";
 import { ConnectionCounter, RateLimiter } from "./limits.ts";
-import type { ServerStats, WsRejectReason } from "./metrics.ts";
+import type { ServerStats, WsRejectReason } from "./metrics_snapshot.ts";
 
 /** What is being admitted: a WebSocket, an event stream or a history request. */
 export type Kind = "ws" | "sse" | "history";

@@ -11,7 +11,8 @@ import type { AuthResult } from "./auth.ts";
 import { unauthorized } from "./auth.ts";
 import type { HttpContext } from "./handler.ts";
 import { METRICS_CONTENT_TYPE, SECURITY_HEADERS, textResponse } from "./headers.ts";
-import { renderMetrics, type ServerStats } from "./metrics.ts";
+import { renderMetrics } from "./metrics.ts";
+import type { ServerStats } from "./metrics_snapshot.ts";
 import { findAsset } from "./static_assets.ts";
 
 /** `GET /healthz`: 200 `{"status":"ok",…}`, or 503 with the status and reason. */

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { UpstreamMetrics } from "./metrics.ts";
+import type { UpstreamMetrics } from "./metrics_snapshot.ts";
 import type { TokenVerifier } from "./auth.ts";
 import type { RelayStats } from "../relay/worker_messages.ts";
 import type { AcceptOptions } from "../hub/client.ts";

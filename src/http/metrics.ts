@@ -1,73 +1,14 @@
 /**
- * Prometheus text exposition of the server's counters (`/metrics`); a forwarder's are in
- * `forwarder_metrics.ts`. Pure: no I/O.
+ * Prometheus text exposition of the server's counters (`/metrics`; their shape is in
+ * `metrics_snapshot.ts`); a forwarder's are in `forwarder_metrics.ts`. Pure: no I/O.
  *
  * @module
  */
 import { REJECT_REASONS } from "../protocol/ingress.ts";
-import type { RelayStats } from "../relay/worker_messages.ts";
-import type { FrontStats } from "./front_constants.ts";
-import type { BridgeStats } from "../protocol/stats.ts";
-import { AUTH_FAILURE_REASONS, type AuthFailureReason } from "./auth.ts";
+import { AUTH_FAILURE_REASONS } from "./auth.ts";
 import { storeMetrics, writerInto } from "./prometheus.ts";
 import { frontMetrics, plainIngressMetrics } from "./front_metrics.ts";
-
-export { type ForwarderMetrics, renderForwarderMetrics } from "./forwarder_metrics.ts";
-
-/** Why a WebSocket upgrade was refused (the `reason` label of `zws_ws_rejected_total`). */
-export type WsRejectReason = "origin" | "capacity" | "ip_capacity" | "rate" | "unauthorized";
-
-/** Every {@link WsRejectReason}, in the order `/metrics` lists them. */
-export const WS_REJECT_REASONS: readonly WsRejectReason[] = [
-  "origin",
-  "capacity",
-  "ip_capacity",
-  "rate",
-  "unauthorized",
-];
-
-/** Server-level counters kept by the HTTP layer. */
-export interface ServerStats {
-  /** Upgrades refused, by reason (missing reasons count 0). */
-  wsRejected: Partial<Record<WsRejectReason, number>>;
-  /** Requests refused for a missing, invalid or expired token, on any endpoint. */
-  authFailures?: Partial<Record<AuthFailureReason, number>>;
-  /** Event streams (`/events`) refused, by reason (missing reasons count 0). */
-  sseRejected?: Partial<Record<WsRejectReason, number>>;
-  /** History requests (`/api/history`) refused, by reason (missing reasons count 0). */
-  historyRejected?: Partial<Record<WsRejectReason, number>>;
-  /** History requests answered (200). */
-  historyRequests?: number;
-  /** Relay worker restarts after a crash. */
-  relayRestarts: number;
-  /** Seconds since start. */
-  uptimeSeconds: number;
-}
-
-/** A gateway's upstream (see `upstream.ts`): the link to its forwarder. */
-export interface UpstreamMetrics {
-  /** Whether the link to the forwarder is up now. */
-  connected: boolean;
-  /** Handshakes completed (first connect and reconnects). */
-  connects: number;
-  /** Connections lost. */
-  disconnects: number;
-  /** Epoch changes seen (forwarder restarts without its state). */
-  epochChanges: number;
-  /** Restarts of the link's loops: its proxy (rebuilt), its monitor (absent: 0). */
-  linkRestarts?: { proxy: number; monitor: number };
-}
-
-/** Everything `/metrics` shows. */
-export interface MetricsSnapshot {
-  relay: RelayStats;
-  bridge: BridgeStats;
-  server: ServerStats;
-  /** Present on a gateway (`--upstream`). */
-  upstream?: UpstreamMetrics;
-  /** The HTTP front's counters (absent with `--no-front`). */
-  front?: FrontStats;
-}
+import { type MetricsSnapshot, WS_REJECT_REASONS } from "./metrics_snapshot.ts";
 
 /** Renders a snapshot in the Prometheus text format (version 0.0.4). */
 export function renderMetrics(m: MetricsSnapshot): string {

@@ -11,7 +11,7 @@ import type { NatsConfig } from "./config.ts";
 import { connectNats, type NatsLink } from "./connect.ts";
 import { type Follower, startFollower } from "./follower.ts";
 import { renderFollowerMetrics, renderNatsLinkMetrics } from "./metrics.ts";
-import type { UpstreamMetrics } from "../http/metrics.ts";
+import type { UpstreamMetrics } from "../http/metrics_snapshot.ts";
 import { log } from "../runtime/log.ts";
 import type { BusBatch } from "../protocol/bus.ts";
 import { CLOSE } from "../protocol/close_codes.ts";

@@ -11,7 +11,7 @@ import type { BridgeStats } from "../protocol/stats.ts";
 import type { RelayStats } from "../relay/worker_messages.ts";
 import type { Health } from "../runtime/health.ts";
 import type { StoredPoint } from "../store/point_store.ts";
-import type { UpstreamMetrics } from "../http/metrics.ts";
+import type { UpstreamMetrics } from "../http/metrics_snapshot.ts";
 import type { StoreRangeReader } from "../http/history_api.ts";
 
 /** What a source needs of a bridge (`WsBridge` of `ws_bridge.ts`). */

@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
-import {
-  type MetricsSnapshot,
-  renderForwarderMetrics,
-  renderMetrics,
-} from "../../src/http/metrics.ts";
+import type { MetricsSnapshot } from "../../src/http/metrics_snapshot.ts";
+import { renderForwarderMetrics } from "../../src/http/forwarder_metrics.ts";
+import { renderMetrics } from "../../src/http/metrics.ts";
 import { REJECT_REASONS } from "../../src/protocol/ingress.ts";
 
 function snapshot(): MetricsSnapshot {
