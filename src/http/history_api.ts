@@ -17,7 +17,7 @@ import {
   type HistoryQuery,
   type HistorySeries,
 } from "../protocol/history_query.ts";
-import type { RangeAnswer, RangeQuery } from "../store/point_store.ts";
+import type { RangeAnswer, RangeQuery } from "../store/range.ts";
 
 /** What the API reads from the bridge. */
 export interface HeldHistory {

@@ -8,7 +8,8 @@
 import { errorMessage, log } from "../runtime/log.ts";
 import { Attention } from "../runtime/attention.ts";
 import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./worker_messages.ts";
-import type { RangeAnswer, RangeQuery, StoredPoint } from "../store/point_store.ts";
+import type { RangeAnswer, RangeQuery } from "../store/range.ts";
+import type { StoredPoint } from "../store/rows.ts";
 import { carryStats, EMPTY_STATS, totalStats } from "./stats_totals.ts";
 
 /** What the relay reported when it became ready. */

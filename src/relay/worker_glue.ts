@@ -7,7 +7,8 @@
  * @module
  */
 import type { FromRelay, RelayOptions, RelayStats, ToRelay } from "./worker_messages.ts";
-import type { RangeAnswer, RangeQuery, StoredPoint } from "../store/point_store.ts";
+import type { RangeAnswer, RangeQuery } from "../store/range.ts";
+import type { StoredPoint } from "../store/rows.ts";
 import { faults } from "../runtime/loop.ts";
 import { errorMessage, log, setLogLevel } from "../runtime/log.ts";
 import { Attention } from "../runtime/attention.ts";

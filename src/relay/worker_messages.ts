@@ -9,7 +9,8 @@
 import type { RejectReason } from "../protocol/ingress.ts";
 import type { LogLevel } from "../runtime/log.ts";
 import type { Retention } from "../store/retention.ts";
-import type { RangeAnswer, RangeQuery, StoredPoint } from "../store/point_store.ts";
+import type { RangeAnswer, RangeQuery } from "../store/range.ts";
+import type { StoredPoint } from "../store/rows.ts";
 import type { PersistStatus } from "../store/writer.ts";
 
 /** What the relay needs to start. */

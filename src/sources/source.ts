@@ -10,7 +10,7 @@ import type { BusBatch } from "../protocol/bus.ts";
 import type { BridgeStats } from "../protocol/stats.ts";
 import type { RelayStats } from "../relay/worker_messages.ts";
 import type { Health } from "../runtime/health.ts";
-import type { StoredPoint } from "../store/point_store.ts";
+import type { StoredPoint } from "../store/rows.ts";
 import type { UpstreamMetrics } from "../http/metrics_snapshot.ts";
 import type { StoreRangeReader } from "../http/history_api.ts";
 

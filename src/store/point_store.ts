@@ -4,15 +4,7 @@
  * permission on the directory, nothing else). Synchronous: `StoreWriter` (`writer.ts`) calls it
  * in the store's own Worker (`writer_worker.ts`), off the thread that carries the points.
  *
- * Schema (`SCHEMA_VERSION` 1, `PRAGMA application_id` "zws1"):
- * - `meta(key, value)`: `epoch`; `reserved`, the highest seq that may have been handed out;
- *   `last_seq`, the last seq written at a clean stop; `clean`, 1 after a clean stop, 0 while running;
- *   `units`, the series' units as a JSON object (absent before any unit came).
- * - `batches(id, series, first_seq, last_seq, n, written_ms, seqs, xy)`: one row per series per
- *   flush: `seqs` a BLOB of `n` little-endian uint32 deltas from `first_seq`, `xy` a BLOB of `n`
- *   (x, y) pairs as little-endian float64. About 20 bytes a point, against ~75 for its JSON, and
- *   one row per batch instead of one per point (`bench/store.ts`; figures in docs/reliability.md).
- *   The JSON browsers get is rebuilt on load (`encodePoint`).
+ * The schema, and what its tables hold, is in `schema.ts`.
  *
  * Seqs are reserved ahead: `reserved` is made durable before any seq above the old value is used,
  * so after a crash the next run continues the same epoch after `reserved` and no (epoch, seq) is
@@ -23,48 +15,13 @@
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { classifyError, StoreError } from "./errors.ts";
-import { dropAbove, encodeRow, LITTLE_ENDIAN, type SeriesBatch, type StoredPoint } from "./rows.ts";
+import { batchRows, dropAbove, LITTLE_ENDIAN, type SeriesBatch, type StoredPoint } from "./rows.ts";
 import { MAX_RANGE_POINTS, type RangeAnswer, type RangeQuery, readRange } from "./range.ts";
 import { loadRecent } from "./load.ts";
 import { beginRun, durably, prepareFile, readUnits, type StoreStart } from "./schema.ts";
 import { type Retention, RetentionLedger, type TrimStep } from "./retention.ts";
+import { STORE_FILE, type StoreCounters, type StoreOptions } from "./point_store_options.ts";
 import type { StoreRow } from "./chunks.ts";
-
-export type { SeriesBatch, StoredPoint } from "./rows.ts";
-export { MAX_RANGE_POINTS, type RangeAnswer, type RangeQuery, type RangeSeries } from "./range.ts";
-export { APPLICATION_ID, SCHEMA_VERSION, type StoreStart } from "./schema.ts";
-
-/** The store's file name inside the data directory. */
-export const STORE_FILE = "points.db";
-
-/** Options of {@link PointStore.open}. */
-export interface StoreOptions {
-  /** What to keep per series. */
-  retention: Retention;
-  /** Epoch for a fresh file (default: a random one). */
-  newEpoch?: string;
-  /** Seqs reserved at a time (default 1,000,000). */
-  reserveAhead?: number;
-  /** Page limit of the file (tests: a "disk" that fills up). */
-  maxPages?: number;
-  /** Rows deleted per write at most (default 2000), so a trim never takes long. */
-  maxTrimRows?: number;
-  /** Clock (ms since the Unix epoch; tests). */
-  now?: () => number;
-  /**
-   * Reopening while the run goes on (the store's worker died and was restarted): the file must
-   * hold this epoch (or none: a fresh file takes it), and seqs continue after `lastSeq` at least.
-   */
-  resume?: { epoch: string; lastSeq: number };
-}
-
-/** Counters of the store. */
-export interface StoreCounters {
-  rowsWritten: number;
-  pointsWritten: number;
-  rowsTrimmed: number;
-  pointsTrimmed: number;
-}
 
 /** An open store file; every method throws {@link StoreError}. */
 export class PointStore {
@@ -181,20 +138,7 @@ export class PointStore {
 
   /** Writes batches (see {@link writeRows}): one row per batch. */
   write(batches: readonly SeriesBatch[], topUp?: number): TrimStep[] {
-    return this.writeRows(
-      batches.filter((b) => b.seqs.length > 0).map((b) => {
-        const r = encodeRow(b);
-        return {
-          series: b.series,
-          first: r.first,
-          last: r.last,
-          n: r.n,
-          deltas: new Uint32Array(r.seqs.buffer),
-          xy: new Float64Array(r.xy.buffer),
-        };
-      }),
-      topUp,
-    );
+    return this.writeRows(batchRows(batches), topUp);
   }
 
   /**

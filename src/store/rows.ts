@@ -7,6 +7,7 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import { encodePoint } from "../protocol/frames.ts";
+import type { StoreRow } from "./chunks.ts";
 
 /** One stored point. */
 export interface StoredPoint {
@@ -62,6 +63,21 @@ export function encodeRow(b: SeriesBatch): EncodedRow {
     seqs: new Uint8Array(deltas.buffer),
     xy: new Uint8Array(xy.buffer),
   };
+}
+
+/** The rows of `batches` (empty ones left out), one per batch, as `PointStore.writeRows` takes. */
+export function batchRows(batches: readonly SeriesBatch[]): StoreRow[] {
+  return batches.filter((b) => b.seqs.length > 0).map((b) => {
+    const r = encodeRow(b);
+    return {
+      series: b.series,
+      first: r.first,
+      last: r.last,
+      n: r.n,
+      deltas: new Uint32Array(r.seqs.buffer),
+      xy: new Float64Array(r.xy.buffer),
+    };
+  });
 }
 
 /** The seq deltas and (x, y) pairs of a row; undefined when its BLOBs do not add up. */

@@ -1,7 +1,16 @@
 /**
  * The point store's file: its schema (`SCHEMA_VERSION`), the checks a file must pass before it is
- * served from, the start of a run (where the epoch and seq continue) and durable transactions. See
- * `point_store.ts` for what the tables hold.
+ * served from, the start of a run (where the epoch and seq continue) and durable transactions.
+ *
+ * Schema (`SCHEMA_VERSION` 1, `PRAGMA application_id` "zws1"):
+ * - `meta(key, value)`: `epoch`; `reserved`, the highest seq that may have been handed out;
+ *   `last_seq`, the last seq written at a clean stop; `clean`, 1 after a clean stop, 0 while running;
+ *   `units`, the series' units as a JSON object (absent before any unit came).
+ * - `batches(id, series, first_seq, last_seq, n, written_ms, seqs, xy)`: one row per series per
+ *   flush: `seqs` a BLOB of `n` little-endian uint32 deltas from `first_seq`, `xy` a BLOB of `n`
+ *   (x, y) pairs as little-endian float64. About 20 bytes a point, against ~75 for its JSON, and
+ *   one row per batch instead of one per point (`bench/store.ts`; figures in docs/reliability.md).
+ *   The JSON browsers get is rebuilt on load (`encodePoint`).
  *
  * @module
  */

@@ -10,14 +10,11 @@
  * @module
  */
 import { describeKind, StoreError } from "./errors.ts";
-import {
-  PointStore,
-  type RangeAnswer,
-  type RangeQuery,
-  type StoredPoint,
-  type StoreOptions,
-  type StoreStart,
-} from "./point_store.ts";
+import { PointStore } from "./point_store.ts";
+import type { RangeAnswer, RangeQuery } from "./range.ts";
+import type { StoredPoint } from "./rows.ts";
+import type { StoreOptions } from "./point_store_options.ts";
+import type { StoreStart } from "./schema.ts";
 import { errorMessage, log } from "../runtime/log.ts";
 import type { PersistStatus } from "./status.ts";
 import { setAside } from "./set_aside.ts";

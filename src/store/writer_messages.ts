@@ -5,13 +5,10 @@
  * @module
  */
 import type { LogLevel } from "../runtime/log.ts";
-import type {
-  RangeAnswer,
-  RangeQuery,
-  StoredPoint,
-  StoreOptions,
-  StoreStart,
-} from "./point_store.ts";
+import type { RangeAnswer, RangeQuery } from "./range.ts";
+import type { StoredPoint } from "./rows.ts";
+import type { StoreOptions } from "./point_store_options.ts";
+import type { StoreStart } from "./schema.ts";
 import type { PersistStatus } from "./status.ts";
 import type { PoolBuffers } from "./chunks.ts";
 

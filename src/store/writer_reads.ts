@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { RangeAnswer, RangeQuery } from "./point_store.ts";
+import type { RangeAnswer, RangeQuery } from "./range.ts";
 import type { ToWriter } from "./writer_messages.ts";
 
 /** Reads in flight to the store's worker; see the module doc. */

@@ -42,13 +42,10 @@ import { WriterTally } from "./writer_tally.ts";
 export type { WriterThreadConfig, WriterThreadOptions } from "./writer_thread_options.ts";
 import type { PersistStatus } from "./status.ts";
 import { setAside as setStoreAside } from "./set_aside.ts";
-import {
-  type RangeAnswer,
-  type RangeQuery,
-  STORE_FILE,
-  type StoredPoint,
-  type StoreStart,
-} from "./point_store.ts";
+import type { RangeAnswer, RangeQuery } from "./range.ts";
+import { STORE_FILE } from "./point_store_options.ts";
+import type { StoredPoint } from "./rows.ts";
+import type { StoreStart } from "./schema.ts";
 import { getLogLevel, log, RateLimitedLog } from "../runtime/log.ts";
 
 /** The sequencer's sink in front of the store's worker; see the module doc. */

@@ -7,13 +7,10 @@ import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { classifyError, StoreError } from "../../src/store/errors.ts";
 import { parseRetention, RetentionLedger } from "../../src/store/retention.ts";
-import {
-  PointStore,
-  type RangeQuery,
-  type RangeSeries,
-  type SeriesBatch,
-  STORE_FILE,
-} from "../../src/store/point_store.ts";
+import { PointStore } from "../../src/store/point_store.ts";
+import type { RangeQuery, RangeSeries } from "../../src/store/range.ts";
+import type { SeriesBatch } from "../../src/store/rows.ts";
+import { STORE_FILE } from "../../src/store/point_store_options.ts";
 import { openWriter, StoreWriter } from "../../src/store/writer.ts";
 import { setLogSink } from "../../src/runtime/log.ts";
 

@@ -5,7 +5,8 @@
  * a seq is never handed out past the durable reservation. No sockets.
  */
 import assert from "node:assert/strict";
-import { PointStore, STORE_FILE } from "../../src/store/point_store.ts";
+import { PointStore } from "../../src/store/point_store.ts";
+import { STORE_FILE } from "../../src/store/point_store_options.ts";
 import { WriterThread, type WriterThreadOptions } from "../../src/store/writer_thread.ts";
 import { setLogSink } from "../../src/runtime/log.ts";
 import { waitFor } from "../_helpers.ts";
