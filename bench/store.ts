@@ -11,7 +11,7 @@
  */
 import process from "node:process";
 import { DatabaseSync } from "node:sqlite";
-import { openWriter } from "../src/store/writer.ts";
+import { openWriter } from "../src/store/open_writer.ts";
 import { WriterThread } from "../src/store/writer_thread.ts";
 import { encodePoint } from "../src/protocol/frames.ts";
 import { Sequencer } from "../src/relay/sequencer.ts";

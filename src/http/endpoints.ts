@@ -6,7 +6,7 @@
  * @module
  */
 import { SERVER_INFO } from "../protocol/frames.ts";
-import { persistHealth } from "../store/writer.ts";
+import { persistHealth } from "../store/status.ts";
 import type { AuthResult } from "./auth.ts";
 import { unauthorized } from "./auth.ts";
 import type { HttpContext } from "./handler.ts";

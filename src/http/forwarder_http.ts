@@ -8,7 +8,7 @@ import type { RelayStats } from "../relay/worker_messages.ts";
 import type { LinkState, PeerState } from "../zmq/links.ts";
 import type { ForwardPathRestarts } from "../zmq/forward_path.ts";
 import { SERVER_INFO } from "../protocol/frames.ts";
-import { persistHealth } from "../store/writer.ts";
+import { persistHealth } from "../store/status.ts";
 import { renderForwarderMetrics } from "./forwarder_metrics.ts";
 import {
   jsonResponse,

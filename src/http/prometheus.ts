@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { PersistStatus } from "../store/writer.ts";
+import type { PersistStatus } from "../store/status.ts";
 
 /** One sample: its labels (`{reason="x"}`, or "") and value. */
 export type Row = [labels: string, value: number];

@@ -11,7 +11,7 @@ import type { LogLevel } from "../runtime/log.ts";
 import type { Retention } from "../store/retention.ts";
 import type { RangeAnswer, RangeQuery } from "../store/range.ts";
 import type { StoredPoint } from "../store/rows.ts";
-import type { PersistStatus } from "../store/writer.ts";
+import type { PersistStatus } from "../store/status.ts";
 
 /** What the relay needs to start. */
 export interface RelayOptions {

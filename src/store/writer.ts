@@ -5,22 +5,21 @@
  * the points are counted as not persisted and `/healthz` shows the state ({@link PersistStatus}).
  *
  * It runs in the store's own Worker (`writer_worker.ts`), fed by the relay's
- * {@link WriterThread} (`writer_thread.ts`); tests and `bench/store.ts` also drive it directly.
+ * `WriterThread` (`writer_thread.ts`), opened by `openWriter` (`open_writer.ts`); tests and
+ * `bench/store.ts` also drive it directly.
  *
  * @module
  */
 import { describeKind, StoreError } from "./errors.ts";
-import { PointStore } from "./point_store.ts";
+import type { PointStore } from "./point_store.ts";
 import type { RangeAnswer, RangeQuery } from "./range.ts";
 import type { StoredPoint } from "./rows.ts";
-import type { StoreOptions } from "./point_store_options.ts";
 import type { StoreStart } from "./schema.ts";
 import { errorMessage, log } from "../runtime/log.ts";
 import type { PersistStatus } from "./status.ts";
 import { setAside } from "./set_aside.ts";
-import { ChunkBuilder, chunkRows, cutChunks, type PointChunk, RowScratch } from "./chunks.ts";
-
-export { persistHealth, type PersistStatus } from "./status.ts";
+import { chunkRows, type PointChunk, RowScratch } from "./chunks.ts";
+import { PendingPoints } from "./pending_points.ts";
 
 /** Options of {@link StoreWriter}. */
 export interface WriterOptions {
@@ -36,11 +35,8 @@ export interface WriterOptions {
 /** Buffers points and writes them in batches; see the module doc. */
 export class StoreWriter {
   #store?: PointStore;
-  /** Points appended one by one go into `#builder`, then with chunks appended whole to `#chunks`. */
-  #builder = new ChunkBuilder();
-  #chunks: PointChunk[] = [];
+  #pending = new PendingPoints();
   #scratch = new RowScratch();
-  #pendingCount = 0;
   #lastAppended = 0;
   /** Seqs up to this one are reserved on disk (cached: no call per point). */
   #reserved: number;
@@ -87,7 +83,7 @@ export class StoreWriter {
   status(): PersistStatus {
     return {
       ...this.#status,
-      queuedPoints: this.#pendingCount,
+      queuedPoints: this.#pending.count,
       ...(this.#status.error ? { error: { ...this.#status.error } } : {}),
     };
   }
@@ -99,7 +95,7 @@ export class StoreWriter {
 
   /** Points appended and not written yet. */
   get pending(): number {
-    return this.#pendingCount;
+    return this.#pending.count;
   }
 
   /**
@@ -126,7 +122,7 @@ export class StoreWriter {
     if (seq <= this.#reserved) return true;
     if (!this.#store) return false;
     try {
-      this.#store.reserve(seq, seq + this.#pendingCount * 2);
+      this.#store.reserve(seq, seq + this.#pending.count * 2);
       this.#reserved = this.#store.reserved;
       return true;
     } catch (err) {
@@ -142,9 +138,7 @@ export class StoreWriter {
       if (this.#status.mode === "memory") this.#status.pointsNotPersisted++;
       return;
     }
-    this.#builder.add(series, seq, x, y);
-    if (this.#builder.full) this.#chunks.push(this.#builder.take()!);
-    this.#pendingCount++;
+    this.#pending.add(series, seq, x, y);
   }
 
   /** Queues a chunk of points (seqs increase, after any appended before) for the next write. */
@@ -155,14 +149,7 @@ export class StoreWriter {
       if (this.#status.mode === "memory") this.#status.pointsNotPersisted += chunk.n;
       return;
     }
-    this.#takeBuilder();
-    this.#chunks.push(chunk);
-    this.#pendingCount += chunk.n;
-  }
-
-  #takeBuilder(): void {
-    const c = this.#builder.take();
-    if (c) this.#chunks.push(c);
+    this.#pending.addChunk(chunk);
   }
 
   /** Keeps the series' units (all of them) with the next write. */
@@ -195,11 +182,7 @@ export class StoreWriter {
         return;
       }
     }
-    this.#takeBuilder();
-    const chunks = this.#chunks;
-    const count = this.#pendingCount;
-    this.#chunks = [];
-    this.#pendingCount = 0;
+    const { chunks, count } = this.#pending.take();
     const t0 = performance.now();
     try {
       // Keep the reservation ahead of the sequence by at least what two flushes carry.
@@ -240,8 +223,7 @@ export class StoreWriter {
     this.#timer = undefined;
     if (!this.#store) return;
     // Points sequenced after `lastSeq` were never sent: not written (the store drops any it has).
-    this.#takeBuilder();
-    this.#pendingCount -= cutChunks(this.#chunks, lastSeq);
+    this.#pending.cut(lastSeq);
     this.flush();
     const store = this.#store;
     if (!store) return; // the last flush failed
@@ -295,9 +277,7 @@ export class StoreWriter {
     );
     clearInterval(this.#timer);
     this.#timer = undefined;
-    this.#builder.take();
-    this.#chunks = [];
-    this.#pendingCount = 0;
+    this.#pending.clear();
     const path = this.#store?.path;
     try {
       this.#store?.close();
@@ -305,43 +285,4 @@ export class StoreWriter {
     this.#store = undefined;
     if (path) setAside(path);
   }
-}
-
-/**
- * Opens the store in `dataDir` behind a writer; `null`: persistence off (`--no-persist`). A store
- * that cannot be opened is logged in one line and the writer works in memory.
- */
-export function openWriter(
-  dataDir: string | null,
-  storeOpts: StoreOptions,
-  writerOpts: WriterOptions = {},
-): StoreWriter {
-  if (dataDir === null) return new StoreWriter(undefined, writerOpts);
-  let store: PointStore;
-  try {
-    store = PointStore.open(dataDir, storeOpts);
-  } catch (err) {
-    const e = err instanceof StoreError ? err : new StoreError("io", dataDir, errorMessage(err));
-    log(
-      "error",
-      "store",
-      `${describeKind(e.kind)}: ${e.message}; going on in memory (history and seqs are not kept ` +
-        `across a restart until this is fixed)`,
-    );
-    return new StoreWriter(undefined, writerOpts, e);
-  }
-  const s = store.start;
-  log(
-    "info",
-    "store",
-    storeOpts.resume
-      ? `writer restarted: epoch ${s.epoch} continues after seq ${s.lastSeq} (${store.path})`
-      : s.recovered === "fresh"
-      ? `new store ${store.path}, epoch ${s.epoch}`
-      : s.recovered === "clean"
-      ? `continuing epoch ${s.epoch} after seq ${s.lastSeq} (${store.path})`
-      : `the last run did not stop cleanly: epoch ${s.epoch} continues after seq ${s.lastSeq}; ` +
-        `points after ${s.lostAfter} were lost (clients resuming from there get a reset)`,
-  );
-  return new StoreWriter(store, writerOpts);
 }

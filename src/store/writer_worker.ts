@@ -11,7 +11,9 @@
  *
  * @module
  */
-import { openWriter, type PersistStatus, StoreWriter } from "./writer.ts";
+import { openWriter } from "./open_writer.ts";
+import type { PersistStatus } from "./status.ts";
+import { StoreWriter } from "./writer.ts";
 import { type FromWriter, SLOT, SLOTS, type ToWriter } from "./writer_messages.ts";
 import { errorMessage, setLogLevel } from "../runtime/log.ts";
 import { ChunkPool } from "./chunks.ts";

@@ -11,7 +11,8 @@ import { PointStore } from "../../src/store/point_store.ts";
 import type { RangeQuery, RangeSeries } from "../../src/store/range.ts";
 import type { SeriesBatch } from "../../src/store/rows.ts";
 import { STORE_FILE } from "../../src/store/point_store_options.ts";
-import { openWriter, StoreWriter } from "../../src/store/writer.ts";
+import { openWriter } from "../../src/store/open_writer.ts";
+import { StoreWriter } from "../../src/store/writer.ts";
 import { setLogSink } from "../../src/runtime/log.ts";
 
 const pt = (series: string, seq: number) =>
@@ -146,7 +147,7 @@ Deno.test("store: seqs handed out by a SIGKILLed process are never reused by the
     // A child sequences points as fast as it can through the writer (reserve, append, flush
     // every 20 ms) and prints every 1000th seq it handed out; killed mid-stream.
     const child = `
-      import { openWriter } from "${new URL("../../src/store/writer.ts", import.meta.url)}";
+      import { openWriter } from "${new URL("../../src/store/open_writer.ts", import.meta.url)}";
       const w = openWriter(${
       JSON.stringify(dir)
     }, { retention: { count: 100000 }, reserveAhead: 5000 },
