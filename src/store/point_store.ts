@@ -20,7 +20,7 @@ import { MAX_RANGE_POINTS, type RangeAnswer, type RangeQuery, readRange } from "
 import { loadRecent } from "./load.ts";
 import { beginRun, durably, prepareFile, readUnits, type StoreStart } from "./schema.ts";
 import { type Retention, RetentionLedger, type TrimStep } from "./retention.ts";
-import { STORE_FILE, type StoreCounters, type StoreOptions } from "./point_store_options.ts";
+import { type StoreCounters, type StoreOptions, storePath } from "./point_store_options.ts";
 import type { StoreRow } from "./chunks.ts";
 
 /** An open store file; every method throws {@link StoreError}. */
@@ -68,7 +68,7 @@ export class PointStore {
    * reserves seqs ahead, durably, before returning.
    */
   static open(dir: string, opts: StoreOptions): PointStore {
-    const path = `${dir.replace(/\/+$/, "")}/${STORE_FILE}`;
+    const path = storePath(dir);
     if (!LITTLE_ENDIAN) throw new StoreError("io", path, "big-endian hosts are not supported");
     let db: DatabaseSync | undefined;
     try {

@@ -1,6 +1,5 @@
 /**
- * The point store's options and counters, and its file's name (`point_store.ts`). Pure: types and
- * constants.
+ * The point store's options and counters, and its file's name and path (`point_store.ts`). Pure.
  *
  * @module
  */
@@ -8,6 +7,11 @@ import type { Retention } from "./retention.ts";
 
 /** The store's file name inside the data directory. */
 export const STORE_FILE = "points.db";
+
+/** The store's file in the data directory `dir`. */
+export function storePath(dir: string): string {
+  return `${dir.replace(/\/+$/, "")}/${STORE_FILE}`;
+}
 
 /** Options of `PointStore.open`. */
 export interface StoreOptions {

@@ -1,11 +1,13 @@
 /**
- * Options and configuration of the relay's `WriterThread` (`writer_thread.ts`). Pure.
+ * Options and configuration of the relay's `WriterThread` (`writer_thread.ts`), their defaults,
+ * and the configuration its worker opens the store with. Pure.
  *
  * @module
  */
-import type { WorkerStoreOptions } from "./writer_messages.ts";
+import type { LogLevel } from "../runtime/log.ts";
+import type { WorkerStoreOptions, WriterConfig } from "./writer_messages.ts";
 
-/** Options of {@link WriterThread}. */
+/** Options of `WriterThread.open`. */
 export interface WriterThreadOptions {
   /** How often appended points go to the worker, in ms (default 100). */
   flushMs?: number;
@@ -46,4 +48,39 @@ export interface WriterThreadConfig {
   trimEvery?: number;
   /** Points to load for the bridge on a first start. */
   load?: { perSeries: number; maxSeries: number };
+}
+
+/** {@link WriterThreadOptions} with every default filled in (all but `workerUrl`). */
+export type WriterThreadSettings = Required<Omit<WriterThreadOptions, "workerUrl">>;
+
+/** `opts` with the defaults for what it leaves out. */
+export function withDefaults(opts: WriterThreadOptions): WriterThreadSettings {
+  return {
+    flushMs: opts.flushMs ?? 100,
+    maxQueuedPoints: opts.maxQueuedPoints ?? 64 * 8192,
+    chunkPoints: opts.chunkPoints ?? 8192,
+    stallMs: opts.stallMs ?? 10_000,
+    reservationWaitMs: opts.reservationWaitMs ?? 1000,
+    closeTimeoutMs: opts.closeTimeoutMs ?? 10_000,
+    beatMs: opts.beatMs ?? 50,
+    restartDelayMs: opts.restartDelayMs ?? 100,
+    nice: opts.nice ?? 10,
+  };
+}
+
+/** What the worker opens (`ToWriter` "open"): `config`, the settings it runs by, `logLevel`. */
+export function workerConfig(
+  config: WriterThreadConfig,
+  settings: WriterThreadSettings,
+  logLevel: LogLevel,
+): WriterConfig {
+  return {
+    dataDir: config.dataDir,
+    store: config.store,
+    ...(config.trimEvery ? { trimEvery: config.trimEvery } : {}),
+    ...(config.load ? { load: config.load } : {}),
+    logLevel,
+    beatMs: settings.beatMs,
+    nice: settings.nice,
+  };
 }

@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { PointStore } from "../../src/store/point_store.ts";
 import { STORE_FILE } from "../../src/store/point_store_options.ts";
-import { WriterThread, type WriterThreadOptions } from "../../src/store/writer_thread.ts";
+import { WriterThread } from "../../src/store/writer_thread.ts";
+import type { WriterThreadOptions } from "../../src/store/writer_thread_options.ts";
 import { setLogSink } from "../../src/runtime/log.ts";
 import { waitFor } from "../_helpers.ts";
 
