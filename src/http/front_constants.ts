@@ -23,6 +23,13 @@ export type FrontClosure =
   | "ws_message_too_big"
   | "ws_protocol_error";
 
+/** Where a front connection (`front_link.ts`) stands. */
+export type LinkPhase =
+  | "head" // reading a request head (the first, or the next on a kept-alive connection)
+  | "upgrading" // an upgrade passed on; the server's answer not seen yet
+  | "ws" // after a 101: WebSocket frames both ways
+  | "closing"; // ending: the client's further bytes are read and dropped
+
 /** The front's counters. */
 export interface FrontStats {
   /** Connections open now. */

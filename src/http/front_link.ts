@@ -1,19 +1,13 @@
 /**
  * One client connection of the HTTP front (`front.ts`) and its connection to the server behind:
  * the request head's deadline, the head passed on with the client's address, a body bounded by
- * its `Content-Length`, and after a 101 the WebSocket frames followed both ways (a client message
- * over the limit closes it with 1009, at the frame that crosses the limit).
+ * its `Content-Length`, and after a 101 the client's WebSocket frames followed (a client message
+ * over the limit closes it with 1009, at the frame that crosses the limit). The server's bytes back
+ * to the client are a {@link ServerStream} (`front_server_stream.ts`).
  *
  * @module
  */
-import {
-  closeFrame,
-  parseRequestHead,
-  refusalFor,
-  responseStatus,
-  withHeader,
-  WsFrameScanner,
-} from "./front_protocol.ts";
+import { parseRequestHead, refusalFor, withHeader, WsFrameScanner } from "./front_protocol.ts";
 import { RateLimitedLog } from "../runtime/log.ts";
 import {
   closeQuietly,
@@ -29,8 +23,10 @@ import {
   type FrontClosure,
   type FrontOptions,
   type FrontStats,
+  type LinkPhase,
   PEER_HEADER,
 } from "./front_constants.ts";
+import { ServerStream } from "./front_server_stream.ts";
 
 const rateLog = new RateLimitedLog(5000);
 
@@ -42,13 +38,6 @@ export interface LinkContext {
   closed(reason: FrontClosure, link: Link): void;
 }
 
-/** Where a connection stands. */
-type Phase =
-  | "head" // reading a request head (the first, or the next on a kept-alive connection)
-  | "upgrading" // an upgrade passed on; the server's answer not seen yet
-  | "ws" // after a 101: WebSocket frames both ways
-  | "closing"; // ending: the client's further bytes are read and dropped
-
 /** One client connection and its connection to the server. */
 export class Link {
   readonly peer: string;
@@ -56,7 +45,9 @@ export class Link {
   readonly #client: Deno.Conn;
   #server: Deno.Conn | undefined;
   #serverDone: Promise<void> | undefined;
-  #phase: Phase = "head";
+  /** The server's bytes to the client (once connected). */
+  #stream: ServerStream | undefined;
+  #phase: LinkPhase = "head";
   #requests = 0;
   /** Bytes of a request body still to pass on. */
   #bodyLeft = 0;
@@ -65,14 +56,7 @@ export class Link {
   /** A request head must be complete by then (Infinity: none under way). */
   #deadline: number;
   #lastActivity = performance.now();
-  /** The server's answer to an upgrade: its head so far, and who waits for its status. */
-  readonly #answer = new HeadBuffer(512);
-  #answered: ((switched: boolean) => void) | undefined;
   #fromClient: WsFrameScanner | undefined;
-  #fromServer: WsFrameScanner | undefined;
-  /** Close code to send the client at the next frame boundary of the server's stream. */
-  #closeCode = 0;
-  #writingToClient = false;
   #ended = false;
   #endTimer: ReturnType<typeof setTimeout> | undefined;
   #done: Promise<void> | undefined;
@@ -118,7 +102,7 @@ export class Link {
     if (this.#ended) return;
     this.#ended = true;
     clearTimeout(this.#endTimer);
-    this.#answered?.(false);
+    this.#stream?.cancel();
     closeQuietly(this.#client);
     closeQuietly(this.#server);
   }
@@ -207,7 +191,7 @@ export class Link {
       return await this.#toServer(passed);
     }
     this.#phase = "upgrading";
-    const switched = new Promise<boolean>((r) => this.#answered = r);
+    const switched = this.#stream!.expectAnswer();
     await this.#toServer(passed);
     // Nothing more is read from the client until the server has answered.
     if (await switched) {
@@ -255,7 +239,14 @@ export class Link {
       return false;
     }
     this.#server = server;
-    this.#serverDone = this.#serverLoop(server);
+    this.#stream = new ServerStream(this.#client, server, {
+      phase: () => this.#phase,
+      ended: () => this.#ended,
+      touch: () => this.#lastActivity = performance.now(),
+      shutIn: (ms) => this.#endTimer = setTimeout(() => this.#shut(), ms),
+      cancelShut: () => clearTimeout(this.#endTimer),
+    });
+    this.#serverDone = this.#stream.run();
     return true;
   }
 
@@ -267,80 +258,8 @@ export class Link {
   #tooBig(): void {
     this.#ctx.closed("ws_message_too_big", this);
     this.#phase = "closing";
-    this.#closeCode = 1009;
     // The server's frame under way goes on to its end first; it must not take long.
     this.#endTimer = setTimeout(() => this.#shut(), 2000);
-    if (!this.#writingToClient && this.#fromServer!.atBoundary) void this.#sendClose();
-  }
-
-  async #sendClose(): Promise<void> {
-    const code = this.#closeCode;
-    this.#closeCode = 0;
-    if (!code) return;
-    clearTimeout(this.#endTimer);
-    // The server sees its client go: the part of the message it holds is dropped with it.
-    closeQuietly(this.#server);
-    await writeAll(this.#client, closeFrame(code, "message too big")).catch(() => {});
-    // The client's own close (or its remaining bytes, read and dropped) for 1 s, then the end.
-    this.#endTimer = setTimeout(() => this.#shut(), 1000);
-  }
-
-  async #serverLoop(server: Deno.Conn): Promise<void> {
-    const reads = new Reads(2048);
-    try {
-      while (true) {
-        const chunk = await reads.read(server);
-        if (chunk === null) break;
-        this.#lastActivity = performance.now();
-        this.#writingToClient = true;
-        try {
-          await this.#onServerBytes(chunk);
-        } finally {
-          this.#writingToClient = false;
-        }
-        reads.release(chunk.length);
-        if (this.#closeCode && this.#fromServer?.atBoundary) await this.#sendClose();
-      }
-    } catch {
-      // Reset or closed by us.
-    } finally {
-      this.#answered?.(false);
-      if (this.#closeCode && this.#fromServer?.atBoundary) await this.#sendClose();
-      else if (!this.#closeCode && this.#phase !== "closing" && !this.#ended) {
-        // The server is done: the client gets everything it sent, then the end (its own close
-        // ends the link at once; one that does not is cut after 2 s).
-        try {
-          await this.#client.closeWrite();
-        } catch { /* gone */ }
-        if (!this.#ended) this.#endTimer = setTimeout(() => this.#shut(), 2000);
-      }
-    }
-  }
-
-  async #onServerBytes(chunk: Uint8Array): Promise<void> {
-    if (this.#phase === "upgrading" && this.#answered) {
-      // Follow the answer's head to its status; its bytes go on as they come.
-      const got = this.#answer.add(chunk);
-      if (!got.head && !got.full) return await writeAll(this.#client, chunk);
-      const switched = got.head !== null && responseStatus(got.head) === 101;
-      const used = got.head ? got.used : chunk.length;
-      this.#answer.reset();
-      const answered = this.#answered;
-      this.#answered = undefined;
-      if (switched) this.#fromServer = new WsFrameScanner();
-      await writeAll(this.#client, chunk.subarray(0, used));
-      answered(switched);
-      if (used < chunk.length) await this.#onServerBytes(chunk.subarray(used));
-      return;
-    }
-    const frames = this.#fromServer;
-    if (frames && this.#closeCode) {
-      // Closing: pass on the rest of the frame under way, then the close frame.
-      const upTo = frames.untilBoundary(chunk);
-      frames.scan(chunk.subarray(0, upTo));
-      return await writeAll(this.#client, chunk.subarray(0, upTo));
-    }
-    frames?.scan(chunk);
-    await writeAll(this.#client, chunk);
+    this.#stream!.closeAtBoundary(1009);
   }
 }
