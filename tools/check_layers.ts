@@ -1,6 +1,6 @@
 /**
  * The layer check (`deno task check:layers`, part of `deno task check`): the import graph must
- * follow the data path's direction.
+ * follow the data path's direction, and the modules under `src/` stay small.
  *
  * Rules:
  * - no module under `src/` imports a top-level file (`main.ts`, `relay.ts`, `ws_bridge.ts`, ...),
@@ -8,7 +8,9 @@
  * - modules under `src/protocol/` import only `src/protocol/` and `static/protocol.js` (the rules
  *   the page shares with the server); no npm package, no Deno I/O module;
  * - `bench/` and `tests/_support/` import no test file (`tests/**_test.ts`, `tests/_helpers.ts`):
- *   shared harness code lives in `tests/_support/`, which `bench/` may import.
+ *   shared harness code lives in `tests/_support/`, which `bench/` may import;
+ * - no module under `src/` is over {@link MAX_SRC_LINES} lines: one that grows past it has more
+ *   than one job, and is split by job.
  *
  * Usage: `deno run --allow-read tools/check_layers.ts [root]`. Prints one line per violation and
  * exits 1 when there is any.
@@ -16,14 +18,31 @@
  * @module
  */
 
-/** One import that breaks a layer rule. */
+/** Most lines a module under `src/` may have. */
+export const MAX_SRC_LINES = 300;
+
+/** One import that breaks a layer rule, or a module over the size limit. */
 export interface Violation {
-  /** The importing file, relative to the project root. */
+  /** The file, relative to the project root. */
   file: string;
-  /** The specifier as written. */
-  specifier: string;
+  /** The specifier as written (an import rule). */
+  specifier?: string;
+  /** The file's length in lines (the size rule). */
+  lines?: number;
   /** Which rule it breaks. */
   rule: string;
+}
+
+/** A violation as the check prints it: the file, what breaks the rule, the rule. */
+export function describe(v: Violation): string {
+  const what = v.specifier !== undefined ? `imports "${v.specifier}"` : `${v.lines} lines`;
+  return `${v.file}: ${what}: ${v.rule}`;
+}
+
+/** Lines of `source`, as `wc -l` counts them (a last line without a newline counts too). */
+export function lineCount(source: string): number {
+  if (source === "") return 0;
+  return source.split("\n").length - (source.endsWith("\n") ? 1 : 0);
 }
 
 /** Static imports and re-exports start a line; a dynamic import may sit anywhere. */
@@ -59,7 +78,7 @@ export function resolveRelative(file: string, specifier: string): string | null 
   return parts.join("/");
 }
 
-/** The violations of one file's imports, `file` relative to the project root. */
+/** The violations of one file (its imports, its size), `file` relative to the project root. */
 export function checkFile(file: string, source: string): Violation[] {
   const out: Violation[] = [];
   for (const specifier of importsOf(source)) {
@@ -90,6 +109,10 @@ export function checkFile(file: string, source: string): Violation[] {
       }
     }
   }
+  const lines = lineCount(source);
+  if (file.startsWith("src/") && lines > MAX_SRC_LINES) {
+    out.push({ file, lines, rule: `src/ module over ${MAX_SRC_LINES} lines (split it by job)` });
+  }
   return out;
 }
 
@@ -119,7 +142,7 @@ export async function checkProject(root: string): Promise<Violation[]> {
 if (import.meta.main) {
   const root = Deno.args[0] ?? new URL("../", import.meta.url).pathname.replace(/\/$/, "");
   const violations = await checkProject(root);
-  for (const v of violations) console.error(`${v.file}: imports "${v.specifier}": ${v.rule}`);
+  for (const v of violations) console.error(describe(v));
   if (violations.length > 0) {
     console.error(`layer check: ${violations.length} violation(s)`);
     Deno.exit(1);

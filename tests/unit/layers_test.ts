@@ -3,7 +3,15 @@
  * breach of each rule, on single sources, and on this project (which must pass).
  */
 import assert from "node:assert/strict";
-import { checkFile, checkProject, importsOf, resolveRelative } from "../../tools/check_layers.ts";
+import {
+  checkFile,
+  checkProject,
+  describe,
+  importsOf,
+  lineCount,
+  MAX_SRC_LINES,
+  resolveRelative,
+} from "../../tools/check_layers.ts";
 
 const FIXTURE = new URL("../fixtures/layers/", import.meta.url).pathname.replace(/\/$/, "");
 const PROJECT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -65,6 +73,39 @@ Deno.test("layers: paths resolve against the importing file; outside the project
   assert.equal(resolveRelative("src/a.ts", "../../x.ts"), "../../../x.ts");
   const v = checkFile("src/a.ts", `import "../../elsewhere/x.ts";`);
   assert.deepEqual(v.map((x) => x.rule), ["import outside the project"]);
+});
+
+Deno.test("layers: a module under src/ over 300 lines is a breach, named with its length", () => {
+  assert.equal(MAX_SRC_LINES, 300);
+  const lines = (n: number) => "const x = 1;\n".repeat(n);
+  assert.deepEqual(checkFile("src/store/ok.ts", lines(300)), []);
+  const v = checkFile("src/store/long.ts", lines(301));
+  assert.deepEqual(v, [{
+    file: "src/store/long.ts",
+    lines: 301,
+    rule: "src/ module over 300 lines (split it by job)",
+  }]);
+  assert.equal(
+    describe(v[0]),
+    "src/store/long.ts: 301 lines: src/ module over 300 lines (split it by job)",
+  );
+  // Only src/: top-level files, tests and tools may be longer.
+  assert.deepEqual(checkFile("relay.ts", lines(400)), []);
+  assert.deepEqual(checkFile("tests/unit/x_test.ts", lines(400)), []);
+  // An import breach is still reported beside it, in the same style.
+  const both = checkFile("src/a.ts", `import "../main.ts";\n` + lines(300));
+  assert.deepEqual(both.map(describe), [
+    `src/a.ts: imports "../main.ts": src/ imports a top-level file`,
+    "src/a.ts: 301 lines: src/ module over 300 lines (split it by job)",
+  ]);
+});
+
+Deno.test("layers: lines are counted as wc -l counts them", () => {
+  assert.equal(lineCount(""), 0);
+  assert.equal(lineCount("a"), 1);
+  assert.equal(lineCount("a\n"), 1);
+  assert.equal(lineCount("a\nb"), 2);
+  assert.equal(lineCount("a\n\nb\n"), 3);
 });
 
 Deno.test("layers: no file of the project points at a path outside it (the notes beside it)", async () => {
