@@ -86,23 +86,12 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     stats.rejected[reason] = (stats.rejected[reason] ?? 0) + n;
     rateLog.log("warn", "relay", reason, `dropped producer input: ${reason} (${detail})`);
   };
-  const {
-    inbox,
-    bus,
-    zap,
-    ingress,
-    plain,
-    plainQueue,
-    proxy,
-    proxyDone,
-    control,
-    demoIngress,
-    sockets,
-    closeAll,
-  } = await openRelaySockets(opts, rateLog, (reason, detail) => {
+  const io = await openRelaySockets(opts, rateLog, (reason, detail) => {
     stats.messages++;
     countReject(reason, detail);
   });
+  // The two sockets the loops use on every message: producers' input in, batches out.
+  const { inbox, bus } = io;
 
   // The store (when persisting) holds the epoch and seq: a clean restart continues them, a crash
   // continues after every seq it reserved (src/store/point_store.ts). It writes in a Worker of
@@ -126,10 +115,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         : null,
     );
   } catch (err) {
-    proxy.terminate();
-    await proxyDone;
-    closeAll();
-    await zap?.close();
+    io.proxy.terminate();
+    await io.proxyDone;
+    io.closeAll();
+    await io.zap?.close();
     throw new Error(`cannot start the store's writer: ${errorMessage(err)}`);
   }
   const start = writer.start;
@@ -195,14 +184,14 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     try {
       prober.send(stopMessage(probeToken)).catch(() => {});
     } catch { /* not created yet, or closed: the next one goes */ }
-    plainQueue?.push(null);
+    io.plainQueue?.push(null);
   };
   // One governor per way in: each sees the time its own probe takes through its own queue.
   const governor = new IngressGovernor();
   // The supervisor's messages (stop, stats) get a turn even while the loops never wait.
   const attention = opts.attention ? new Attention(opts.attention) : undefined;
   const plainGovernor = new IngressGovernor();
-  const nextMessage = mergeInputs(() => inbox.receive(), plainQueue);
+  const nextMessage = mergeInputs(() => inbox.receive(), io.plainQueue);
 
   // Receive loop: producers' messages -> validation -> the sequencer's bounded queue. It never
   // waits on the bus, so it keeps taking producers' input (and shedding what does not fit, counted
@@ -315,23 +304,23 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   // The probe: a message through the ingress proxy every second. Seeing it proves the receive
   // path alive; on an idle bus it becomes a heartbeat.
   const prober = new zmq.Publisher({ linger: 0, sendHighWaterMark: 10 });
-  prober.connect(control);
-  sockets.push(prober);
+  prober.connect(io.control);
+  io.sockets.push(prober);
   const probeTimer = setInterval(sendProbe, PROBE_INTERVAL_MS);
   const pump = Promise.all([receiveLoop.done, sendLoop.done]).then(() => {});
 
-  plain?.start();
+  io.plain?.start();
 
   const demoStop = new AbortController();
   const demoDone = opts.demo
-    ? runProducer({ endpoint: demoIngress, rate: 10, signal: demoStop.signal }).catch((err) =>
+    ? runProducer({ endpoint: io.demoIngress, rate: 10, signal: demoStop.signal }).catch((err) =>
       log("error", "relay", `demo producer: ${errorMessage(err)}`)
     )
     : Promise.resolve();
 
   let closing: Promise<void> | undefined;
   return {
-    ingress,
+    ingress: io.ingress,
     epoch,
     ended: pump,
     range: (q) => {
@@ -355,10 +344,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       ...stats,
       ...(persist ? { persist: writer.status() } : {}),
       pending: seq.pending,
-      loopRestarts: stats.loopRestarts! + (zap?.restarts ?? 0),
+      loopRestarts: stats.loopRestarts! + (io.zap?.restarts ?? 0),
       rejected: { ...stats.rejected },
-      ...(zap ? { producersRefused: zap.refused } : {}),
-      ...(plain ? { ingress: plain.stats() } : {}),
+      ...(io.zap ? { producersRefused: io.zap.refused } : {}),
+      ...(io.plain ? { ingress: io.plain.stats() } : {}),
     }),
     close() {
       closing ??= (async () => {
@@ -366,14 +355,14 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         await demoDone;
         log("debug", "relay", "demo stopped");
         // Producers first: no more input (what is queued and not yet parsed is dropped).
-        plainQueue?.close();
-        await plain?.close();
+        io.plainQueue?.close();
+        await io.plain?.close();
         // End both receive loops (ours, and the bridge's on the bus) before closing: closing a
         // socket with a receive pending crashes the process under Deno (a uv_poll callback runs
         // on the freed poller).
         clearInterval(probeTimer);
         closeRequested = true;
-        await endReceiveLoop(control, stopToken, inputStoppedP);
+        await endReceiveLoop(io.control, stopToken, inputStoppedP);
         stopped = true;
         signal();
         // A wedged send loop must not keep the sockets open for good.
@@ -384,12 +373,12 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         // store, and its seqs go to the next run's points): the next run continues it.
         await writer.close(stats.lastSeq);
         if (opts.endOfStream !== false) await bus.send([...END_OF_STREAM]).catch(() => {});
-        proxy.terminate();
-        await proxyDone;
+        io.proxy.terminate();
+        await io.proxyDone;
         proxyEnded = true;
         await receiveLoop.done;
-        closeAll();
-        await zap?.close();
+        io.closeAll();
+        await io.zap?.close();
         log("debug", "relay", "sockets closed");
       })();
       return closing;
