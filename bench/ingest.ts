@@ -50,54 +50,147 @@ export function w6Ladder(quick: boolean): number[] {
     : [250_000, 500_000, 750_000, 1_000_000, 1_250_000, 1_500_000, 2_000_000];
 }
 
-/** Runs the W6 ladder for one server, stopping after the first rung that fails. */
+/** What zws did with the input, from its counters: what tells a rung lost to shedding from one lost to lag. */
+function inputNote(m: Record<string, number> | undefined): string {
+  if (!m) return "";
+  const n = (k: string) => (m[k] ?? 0).toLocaleString("en-US");
+  return `; taken in ${n("zws_ingress_points_total")}, rejected ${
+    n("zws_ingress_rejected_total")
+  }, dropped for slow clients ${n("zws_points_dropped_total")}`;
+}
+
+/** Options of {@link runW6}. */
+export interface W6Options {
+  /** zws in memory only (`--no-persist`). */
+  noPersist?: boolean;
+  /**
+   * After the first rung that fails, how many rungs halve the gap between it and the last that
+   * passed (default 0): the ceiling to within (gap / 2^refine), rounded to 10,000 points/s.
+   */
+  refine?: number;
+}
+
+/** A W6 ladder's rungs and its ceiling (the highest offered rate that passed; 0: none did). */
+export interface W6Result {
+  rungs: Rung[];
+  ceiling: number;
+}
+
+/**
+ * Runs the W6 ladder for one server, stopping after the first rung that fails; then, with
+ * `refine`, bisects between that rung and the last that passed.
+ */
 export async function runW6(
   deps: IngestDeps,
   kind: ServerKind,
   quick: boolean,
   log: (s: string) => void,
-): Promise<{ rungs: Rung[]; ceiling: number }> {
+  opts: W6Options = {},
+): Promise<W6Result> {
   const rungs: Rung[] = [];
   let ceiling = 0;
+  let failed = 0;
   for (const offered of w6Ladder(quick)) {
-    await deps.waitQuiet();
-    const w: Workload = {
-      id: "W6",
-      title: `2 clients x ${offered.toLocaleString("en-US")} points/s in 100-point messages`,
-      clients: 2,
-      stalled: 0,
-      rate: offered / 100,
-      pointsPerMessage: 100,
-      durationMs: quick ? 3000 : 5000,
-      loadgens: 1,
-      readBuffer: 1 << 20,
-    };
-    const r = await deps.runWorkload(w, kind);
-    const share = r.expected > 0 ? r.delivered / r.expected : 0;
-    const meanMs = r.mean ?? NaN;
-    const ok = !r.error && share >= 0.999 && meanMs <= 100;
-    rungs.push({
-      server: kind,
-      offered,
-      delivered: r.deliveredPerSec,
-      share,
-      meanMs,
-      p99Ms: r.p99,
-      serverCpu: r.serverCpu,
-      ok,
-      ...(r.error ? { error: r.error } : {}),
-    });
-    log(
-      `  W6 ${kind} ${offered.toLocaleString("en-US")} pts/s: delivered ${
-        (share * 100).toFixed(2)
-      }%, mean ${meanMs.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, server CPU ${
-        (r.serverCpu * 100).toFixed(0)
-      }%${r.error ? `, error: ${r.error}` : ""}${ok ? "" : " (fails)"}`,
-    );
-    if (!ok) break;
-    ceiling = offered;
+    if (await runRung(deps, kind, quick, log, offered, opts, rungs)) ceiling = offered;
+    else {
+      failed = offered;
+      break;
+    }
+  }
+  for (let i = 0; failed && i < (opts.refine ?? 0); i++) {
+    const offered = Math.round((ceiling + failed) / 2 / 10_000) * 10_000;
+    if (offered <= ceiling || offered >= failed) break;
+    if (await runRung(deps, kind, quick, log, offered, opts, rungs)) ceiling = offered;
+    else failed = offered;
   }
   return { rungs, ceiling };
+}
+
+/** One W6 rung: runs it, records it in `rungs`, logs it; returns whether it passed. */
+async function runRung(
+  deps: IngestDeps,
+  kind: ServerKind,
+  quick: boolean,
+  log: (s: string) => void,
+  offered: number,
+  opts: W6Options,
+  rungs: Rung[],
+): Promise<boolean> {
+  await deps.waitQuiet();
+  const w: Workload = {
+    id: "W6",
+    title: `2 clients x ${offered.toLocaleString("en-US")} points/s in 100-point messages`,
+    clients: 2,
+    stalled: 0,
+    rate: offered / 100,
+    pointsPerMessage: 100,
+    durationMs: quick ? 3000 : 5000,
+    loadgens: 1,
+    readBuffer: 1 << 20,
+    ...(opts.noPersist !== undefined ? { noPersist: opts.noPersist } : {}),
+  };
+  const r = await deps.runWorkload(w, kind);
+  const share = r.expected > 0 ? r.delivered / r.expected : 0;
+  const meanMs = r.mean ?? NaN;
+  const ok = !r.error && share >= 0.999 && meanMs <= 100;
+  rungs.push({
+    server: kind,
+    offered,
+    delivered: r.deliveredPerSec,
+    share,
+    meanMs,
+    p99Ms: r.p99,
+    serverCpu: r.serverCpu,
+    ok,
+    ...(r.error ? { error: r.error } : {}),
+  });
+  const label = kind === "zws" && opts.noPersist !== undefined
+    ? `${kind} (${opts.noPersist ? "--no-persist" : "persisting"})`
+    : kind;
+  log(
+    `  W6 ${label} ${offered.toLocaleString("en-US")} pts/s: delivered ${
+      (share * 100).toFixed(2)
+    }%, mean ${meanMs.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, server CPU ${
+      (r.serverCpu * 100).toFixed(0)
+    }%${inputNote(r.metrics)}${r.error ? `, error: ${r.error}` : ""}${ok ? "" : " (fails)"}`,
+  );
+  return ok;
+}
+
+/** W6P: W6 with persistence on and with `--no-persist`, alternating (issue 15). */
+export interface W6PResult {
+  /** Ceilings of each round, persisting. */
+  persisting: number[];
+  /** Ceilings of each round, `--no-persist`. */
+  memory: number[];
+}
+
+/**
+ * Runs W6P: `rounds` rounds, each a refined zws ladder persisting and then one with
+ * `--no-persist`, so a disturbance of the machine hits both alike; the medians are compared.
+ */
+export async function runW6P(
+  deps: IngestDeps,
+  quick: boolean,
+  rounds: number,
+  log: (s: string) => void,
+): Promise<W6PResult> {
+  const out: W6PResult = { persisting: [], memory: [] };
+  for (let i = 0; i < rounds; i++) {
+    for (const noPersist of [false, true]) {
+      const r = await runW6(deps, "zws", quick, log, { noPersist, refine: 3 });
+      (noPersist ? out.memory : out.persisting).push(r.ceiling);
+    }
+  }
+  return out;
+}
+
+/** The median of `xs` (NaN when empty). */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** What W7 measured. */

@@ -27,7 +27,17 @@ import {
 import type { LoadgenConnected, LoadgenReport, LoadgenStats } from "./loadgen.ts";
 import type { ProducerDone } from "./producer_load.ts";
 import { failed, measurePage, type PageResult, panelsReport, runPanelsPage } from "./page.ts";
-import { type BurstResult, type IngestDeps, type Rung, runW6, runW7, w6Ladder } from "./ingest.ts";
+import {
+  type BurstResult,
+  type IngestDeps,
+  median,
+  runW6,
+  runW6P,
+  runW7,
+  w6Ladder,
+  type W6PResult,
+  type W6Result,
+} from "./ingest.ts";
 import { CHROMIUM } from "../tests/_support/browser.ts";
 import { taskArgs } from "../tests/_support/tasks.ts";
 
@@ -64,6 +74,8 @@ export interface Workload {
   zwsOnly?: boolean;
   /** Clients count frames and bytes only, no latency (`loadgen.ts --no-latency`). */
   noLatency?: boolean;
+  /** zws in memory only (`--no-persist`; default: as `ZWS_NO_PERSIST=1` says). */
+  noPersist?: boolean;
 }
 
 /** W1-W5 and W8 as the issues state them (full) or scaled down (quick); W6 and W7: ingest.ts. */
@@ -351,7 +363,11 @@ export interface Server {
  * Starts zws with the flags of `deno task start`, persisting (the default) into a data directory
  * of its own under ./data, removed when it stops: each workload starts with an empty history.
  */
-export async function startServer(kind: ServerKind, maxClients: number): Promise<Server> {
+export async function startServer(
+  kind: ServerKind,
+  maxClients: number,
+  noPersist: boolean = Deno.env.get("ZWS_NO_PERSIST") === "1",
+): Promise<Server> {
   const dataDir = `./data/bench-${crypto.randomUUID().slice(0, 8)}`;
   const args = kind === "zws"
     ? [
@@ -365,8 +381,8 @@ export async function startServer(kind: ServerKind, maxClients: number): Promise
       "--no-demo",
       "--max-clients",
       String(maxClients),
-      // ZWS_NO_PERSIST=1 deno task bench …: the same workloads in memory only (W6's control).
-      ...(Deno.env.get("ZWS_NO_PERSIST") === "1" ? ["--no-persist"] : ["--data-dir", dataDir]),
+      // ZWS_NO_PERSIST=1 deno task bench …: the same workloads in memory only (W6P compares both).
+      ...(noPersist ? ["--no-persist"] : ["--data-dir", dataDir]),
     ]
     : [
       "run",
@@ -487,7 +503,11 @@ export async function runWorkload(w: Workload, kind: ServerKind): Promise<RunRes
   let server: Server | undefined;
   const children: Child[] = [];
   try {
-    server = await startServer(kind, Math.max(10000, w.clients + w.stalled + 100));
+    server = await startServer(
+      kind,
+      Math.max(10000, w.clients + w.stalled + 100),
+      w.noPersist ?? Deno.env.get("ZWS_NO_PERSIST") === "1",
+    );
     const pid = server.pid;
     await sleep(500);
     result.rssIdleKiB = (await readMem(pid))?.rssKiB ?? 0;
@@ -808,7 +828,7 @@ function ratioTable(results: RunResult[]): string {
   return markdownTable(head, rows);
 }
 
-function w6Table(w6: Record<string, { rungs: Rung[]; ceiling: number }>): string {
+function w6Table(w6: Record<string, W6Result>): string {
   const rows = Object.values(w6).flatMap((x) =>
     x.rungs.map((r) => [
       r.server,
@@ -824,6 +844,20 @@ function w6Table(w6: Record<string, { rungs: Rung[]; ceiling: number }>): string
     ["server", "offered pts/s", "delivered", "mean lag ms", "p99 ms", "server CPU", "passes"],
     rows,
   );
+}
+
+function w6pTable(r: W6PResult): string {
+  const rows = r.persisting.map((c, i) => [String(i + 1), int(c), int(r.memory[i] ?? NaN)]);
+  rows.push(["median", int(median(r.persisting)), int(median(r.memory))]);
+  return markdownTable(["round", "persisting: ceiling pts/s", "--no-persist: ceiling pts/s"], rows);
+}
+
+/** Issue 15's target: W6 persisting within 10 % of W6 with `--no-persist` (medians of the rounds). */
+function w6pTarget(r: W6PResult): string {
+  const p = median(r.persisting), m = median(r.memory);
+  return `W6P: median ceiling persisting ${int(p)} points/s, --no-persist ${int(m)} (${
+    m > 0 ? ((p / m - 1) * 100).toFixed(1) : "–"
+  } %; target within 10 %: ${mark(m > 0 && p >= 0.9 * m)})`;
 }
 
 function w7Table(r: BurstResult): string {
@@ -918,7 +952,7 @@ function w9Targets(results: RunResult[]): string[] {
 
 /** W6, W7 and W8's targets (issue 11). */
 function ingestTargets(
-  w6: Record<string, { rungs: Rung[]; ceiling: number }>,
+  w6: Record<string, W6Result>,
   w7: BurstResult | undefined,
   results: RunResult[],
 ): string[] {
@@ -1174,12 +1208,20 @@ async function main(): Promise<void> {
   }
 
   const ingestDeps: IngestDeps = { runWorkload, startServer, startProducer, waitQuiet };
-  const w6: Record<string, { rungs: Rung[]; ceiling: number }> = {};
+  const w6: Record<string, W6Result> = {};
   if (want("W6")) {
     for (const kind of servers) {
       console.log(`\nW6 ingest ceiling — ${kind}, ladder ${w6Ladder(quick).join(", ")} ...`);
-      w6[kind] = await runW6(ingestDeps, kind, quick, console.log);
+      w6[kind] = await runW6(ingestDeps, kind, quick, console.log, { refine: 2 });
     }
+  }
+  let w6p: W6PResult | undefined;
+  if (want("W6P")) {
+    const rounds = quick ? 2 : 3;
+    console.log(
+      `\nW6P persistence cost — zws persisting and --no-persist, alternating, ${rounds} rounds ...`,
+    );
+    w6p = await runW6P(ingestDeps, quick, rounds, console.log);
   }
   let w7: BurstResult | undefined;
   if (want("W7")) {
@@ -1229,11 +1271,13 @@ async function main(): Promise<void> {
     parts.push("", "### Page: 50 series in 5 panels (headless Chromium)", "", panels.table);
   }
   if (Object.keys(w6).length) parts.push("", "### W6 ingest ceiling", "", w6Table(w6));
+  if (w6p) parts.push("", "### W6P: W6 persisting and with --no-persist", "", w6pTable(w6p));
   if (w7) parts.push("", "### W7 burst", "", w7Table(w7));
   const t = [
     ...targets(results, page),
     ...(panels?.targets ?? []),
     ...ingestTargets(w6, w7, results),
+    ...(w6p ? [w6pTarget(w6p)] : []),
     ...w9Targets(results),
   ];
   if (t.length) parts.push("", "### Targets", "", ...t.map((l) => `- ${l}`));
