@@ -10,7 +10,8 @@
  * Plain producers (no CURVE, a tcp:// ingress) are read by `src/zmq/plain_ingress.ts`, a ZMTP reader
  * that bounds a whole message by `maxMessageBytes` before holding it (libzmq bounds only each
  * frame). Its messages reach the same receive loop through a bounded queue
- * (`src/relay/message_queue.ts`), with a governor of their own, so everything after it is the same.
+ * (`src/relay/message_queue.ts`), which sheds what waited too long in it (`src/relay/overload.ts`),
+so everything after it is the same.
  *
  * With `curve` options the ingress is a CURVE server: producers must know its public key and hold a
  * key pair whose public key is on the allow-list (checked by the ZAP handler in `src/zmq/zap.ts`, which
@@ -23,7 +24,7 @@ import * as zmq from "zeromq";
 import { runProducer } from "./producer.ts";
 import { parseEncoded, type RejectReason } from "./src/protocol/ingress.ts";
 import { type CutBatch, Sequencer } from "./src/relay/sequencer.ts";
-import { countPoints, IngressGovernor } from "./src/relay/overload.ts";
+import { countPoints, IngressGovernor, waitedTooLong } from "./src/relay/overload.ts";
 import { WriterThread } from "./src/store/writer_thread.ts";
 import type { RangeAnswer, RangeQuery } from "./src/store/range.ts";
 import type { StoredPoint } from "./src/store/rows.ts";
@@ -184,13 +185,12 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     try {
       prober.send(stopMessage(probeToken)).catch(() => {});
     } catch { /* not created yet, or closed: the next one goes */ }
-    io.plainQueue?.push(null);
   };
-  // One governor per way in: each sees the time its own probe takes through its own queue.
+  // Overload, per way in (src/relay/overload.ts): the native proxy's by its probe's delay, the
+  // ZMTP reader's queue by how long each message waited in it.
   const governor = new IngressGovernor();
   // The supervisor's messages (stop, stats) get a turn even while the loops never wait.
   const attention = opts.attention ? new Attention(opts.attention) : undefined;
-  const plainGovernor = new IngressGovernor();
   const nextMessage = mergeInputs(() => inbox.receive(), io.plainQueue);
 
   // Receive loop: producers' messages -> validation -> the sequencer's bounded queue. It never
@@ -204,11 +204,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       const { frames, plain: fromPlain } = await nextMessage();
       if (attention?.raised) await attention.yieldTurn();
       if (performance.now() - lastProbeSent >= PROBE_INTERVAL_MS) sendProbe();
-      if (frames === null) {
-        plainGovernor.probeSeen();
-        continue;
-      }
-      const shedNow = (fromPlain ? plainGovernor : governor).shed();
+      const shedNow = fromPlain ? waitedTooLong(io.plainQueue!.lastWaitMs) : governor.shed();
       if (closeRequested || isStopMessage(frames, stopToken)) {
         stopped = true;
         signal();

@@ -2,7 +2,10 @@
  * The plain ingress's messages on their way to the relay's receive loop (`relay.ts`): a FIFO
  * bounded in bytes. A producer connection that {@link MessageQueue.push}es past the bound gets a
  * promise to await, and awaiting it stops its reads, so TCP pushes back on the producer (as the
- * native proxy's full queue does for the others). Pure: no I/O.
+ * native proxy's full queue does for the others). Each entry keeps the time it was queued, so
+ * the relay knows how long the message it takes waited ({@link MessageQueue.lastWaitMs}): the
+ * ingress governor (`overload.ts`) sheds what waited too long. Pure: no I/O (the clock is
+ * injectable).
  *
  * It replaces an inproc ZeroMQ publisher into the proxy: zeromq.js sends a buffer over 128 bytes
  * without copying it and releases it from another thread, and under Deno that corrupted the heap
@@ -12,12 +15,14 @@
  * @module
  */
 
-/** A queued entry: a producer message, or the relay's own probe (`null`). */
-export type Queued = Uint8Array[] | null;
+/** A queued entry: a producer message's frames. */
+export type Queued = Uint8Array[];
 
 /** A FIFO of producer messages bounded in bytes; see the module doc. */
 export class MessageQueue {
-  #items: Queued[] = [];
+  #items: (Queued | null)[] = [];
+  /** When each entry of `#items` was queued (ms, the clock's). */
+  #times: number[] = [];
   #head = 0;
   #bytes = 0;
   #closed = false;
@@ -25,8 +30,16 @@ export class MessageQueue {
   #ready: (() => void) | undefined;
   #readyPromise: Promise<void> | undefined;
 
-  /** @param maxBytes bytes queued before pushers are asked to wait */
-  constructor(readonly maxBytes: number) {}
+  /**
+   * How long the entry last taken by {@link shift} waited in the queue, in ms (0 before any).
+   */
+  lastWaitMs = 0;
+
+  /**
+   * @param maxBytes bytes queued before pushers are asked to wait
+   * @param now the clock, in ms (`performance.now` by default)
+   */
+  constructor(readonly maxBytes: number, readonly now: () => number = () => performance.now()) {}
 
   /** Entries queued now. */
   get length(): number {
@@ -39,12 +52,13 @@ export class MessageQueue {
   }
 
   /**
-   * Queues `frames` (or the probe, `null`); returns a promise to await when the queue is over its
-   * bound, else nothing. After {@link close} it drops them.
+   * Queues `frames`; returns a promise to await when the queue is over its bound, else nothing.
+   * After {@link close} it drops them.
    */
   push(frames: Queued): Promise<void> | undefined {
     if (this.#closed) return undefined;
     this.#items.push(frames);
+    this.#times.push(this.now());
     this.#bytes += size(frames);
     const wake = this.#ready;
     this.#ready = undefined;
@@ -54,13 +68,15 @@ export class MessageQueue {
     return new Promise<void>((r) => this.#room.push(r));
   }
 
-  /** Takes the oldest entry; `undefined` when empty. */
+  /** Takes the oldest entry (setting {@link lastWaitMs}); `undefined` when empty. */
   shift(): Queued | undefined {
     if (this.#head >= this.#items.length) return undefined;
-    const item = this.#items[this.#head];
+    const item = this.#items[this.#head]!;
+    this.lastWaitMs = this.now() - this.#times[this.#head];
     this.#items[this.#head++] = null;
     if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
       this.#items = this.#items.slice(this.#head);
+      this.#times = this.#times.slice(this.#head);
       this.#head = 0;
     }
     this.#bytes -= size(item);
@@ -78,6 +94,7 @@ export class MessageQueue {
   close(): void {
     this.#closed = true;
     this.#items = [];
+    this.#times = [];
     this.#head = 0;
     this.#bytes = 0;
     this.#wakeAll();
@@ -90,16 +107,15 @@ export class MessageQueue {
   }
 }
 
-function size(frames: Queued | undefined): number {
-  if (!frames) return 0;
+function size(frames: Queued): number {
   let n = 0;
   for (const f of frames) n += f.byteLength;
   return n;
 }
 
-/** The next message and the way it came (`frames` null: the relay's own probe on the queue). */
+/** The next message and the way it came. */
 export interface NextMessage {
-  frames: Uint8Array[] | null;
+  frames: Uint8Array[];
   /** Whether it came from the plain queue (else from the native proxy's inbox). */
   plain: boolean;
 }

@@ -1,15 +1,38 @@
 /**
- * Telling "busy" from "overloaded" at the ingress, before the costly parse. The relay sends itself
- * a probe through the ingress proxy every second (`relay.ts`); it waits in the same queue as the
- * producers' messages, so the time since the last probe came out is how far behind the relay's
- * receive is. When that exceeds a window (the producers offer more than the worker can parse, and
- * the backlog already costs seconds of latency), messages are shed unparsed for a short spell, so
- * the backlog drains at the cost of a byte scan. A relay that is busy but keeps up (however long
- * its queue never runs dry) sees a probe every second and sheds nothing. Shed points are counted
- * (`overload`) by {@link countPoints}. Pure: no I/O.
+ * Telling "busy" from "overloaded" at the ingress, before the costly parse. Pure: no I/O.
+ *
+ * - **zws's ZMTP reader** (the default way in): its queue (`message_queue.ts`) knows how long each
+ *   message waited. One that waited over {@link MAX_INGRESS_WAIT_MS} is shed unparsed
+ *   ({@link waitedTooLong}): while producers offer more than the worker can parse, the relay
+ *   parses at its full rate, sheds the rest at the cost of a byte scan, and the queue's delay
+ *   stays near that bound; the moment the burst ends the delay is back to normal. Without it, TCP
+ *   pushed back and the excess piled up in the producers' own queues, which then took seconds to
+ *   drain after the burst (W7 of `deno task bench`: 5.4 s until a new client's lag was normal).
+ * - **libzmq's socket** (`--native-ingress`, the proxy): its queue cannot be seen from here. The
+ *   relay sends itself a probe through it every second (`relay.ts`); the time since the last
+ *   probe came out is how far behind the receive is. When that exceeds a window, messages are
+ *   shed unparsed for a short spell ({@link IngressGovernor}). A relay that is busy but keeps up
+ *   sees a probe every second and sheds nothing.
+ *
+ * Shed points are counted (`overload`) by {@link countPoints}.
  *
  * @module
  */
+
+/**
+ * Longest a producer message may wait in the ZMTP reader's queue before it is shed unparsed, in
+ * ms: well above the queue's ordinary jitter (TCP delivers in bursts), well below the seconds of
+ * a backlog.
+ */
+export const MAX_INGRESS_WAIT_MS = 250;
+
+/**
+ * Whether a message that waited `waitMs` in the ZMTP reader's queue is shed unparsed.
+ * @param maxMs the bound ({@link MAX_INGRESS_WAIT_MS} by default)
+ */
+export function waitedTooLong(waitMs: number, maxMs: number = MAX_INGRESS_WAIT_MS): boolean {
+  return waitMs > maxMs;
+}
 
 /** Options of {@link IngressGovernor}. */
 export interface GovernorOptions {

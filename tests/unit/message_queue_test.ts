@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { MessageQueue } from "../../src/relay/message_queue.ts";
+import { waitedTooLong } from "../../src/relay/overload.ts";
 
 const bytes = (n: number) => [new Uint8Array(n)];
 
 Deno.test("MessageQueue is a FIFO that asks pushers to wait past its byte bound, and wakes them", async () => {
   const q = new MessageQueue(100);
   assert.equal(q.push(bytes(60)), undefined);
-  assert.equal(q.push(null), undefined, "the probe weighs nothing");
+  assert.equal(q.push(bytes(0)), undefined, "an empty message weighs nothing");
   const wait = q.push(bytes(60));
   assert.ok(wait instanceof Promise, "over 100 bytes: wait");
   let woke = false;
@@ -16,7 +17,7 @@ Deno.test("MessageQueue is a FIFO that asks pushers to wait past its byte bound,
   assert.equal(q.shift()![0].length, 60);
   await Promise.resolve();
   assert.ok(woke, "back under the bound: the pusher is woken");
-  assert.equal(q.shift(), null, "the probe, in its place");
+  assert.equal(q.shift()![0].length, 0, "the empty one, in its place");
   assert.equal(q.shift()![0].length, 60);
   assert.equal(q.shift(), undefined);
 });
@@ -45,4 +46,32 @@ Deno.test("MessageQueue keeps order over many entries (its storage is compacted)
     assert.equal(f[0] | (f[1] << 8), i);
   }
   assert.equal(q.shift(), undefined);
+});
+
+Deno.test("MessageQueue tells how long the entry it gave out waited", () => {
+  let t = 1000;
+  const q = new MessageQueue(1e9, () => t);
+  assert.equal(q.lastWaitMs, 0);
+  q.push(bytes(1));
+  t += 40;
+  q.push(bytes(2));
+  t += 300;
+  q.shift();
+  assert.equal(q.lastWaitMs, 340, "the first waited from 1000 to 1340");
+  assert.ok(waitedTooLong(q.lastWaitMs), "over 250 ms: shed");
+  q.shift();
+  assert.equal(q.lastWaitMs, 300);
+  q.push(bytes(3));
+  t += 10;
+  q.shift();
+  assert.equal(q.lastWaitMs, 10);
+  assert.ok(!waitedTooLong(q.lastWaitMs), "10 ms: parsed");
+  for (let i = 0; i < 3000; i++) {
+    q.push(bytes(1));
+    t += 1;
+  }
+  for (let i = 0; i < 2999; i++) q.shift(); // compacts its storage on the way
+  t += 5;
+  q.shift();
+  assert.equal(q.lastWaitMs, 6, "times stay with their entries across compaction");
 });
