@@ -35,6 +35,8 @@ async function main(): Promise<void> {
       "duration-ms": { type: "string", default: "5000" },
       "points-per-message": { type: "string", default: "1" },
       series: { type: "string", default: "1" },
+      // How long close() may still flush what ZeroMQ queued (W7 sends more than is read).
+      "linger-ms": { type: "string", default: "2000" },
     },
   });
   const endpoint = values.endpoint ?? "";
@@ -47,7 +49,8 @@ async function main(): Promise<void> {
   const seriesCount = Math.max(1, Number(values.series));
   const series = Array.from({ length: seriesCount }, (_, i) => `"s${i}"`);
 
-  const pub = new zmq.Publisher({ sendHighWaterMark: 1_000_000, linger: 2000 });
+  const lingerMs = Number(values["linger-ms"]);
+  const pub = new zmq.Publisher({ sendHighWaterMark: 1_000_000, linger: lingerMs });
   const handshake = new Promise<void>((resolve) => {
     (async () => {
       for await (const ev of pub.events) if (ev.type === "handshake") return resolve();
@@ -99,7 +102,7 @@ async function main(): Promise<void> {
     }
     await sleep(1);
   }
-  // Let ZeroMQ flush before reporting (close lingers up to 2 s for the rest).
+  // Let ZeroMQ flush before reporting (close lingers up to --linger-ms for the rest).
   await sleep(500);
   pub.close();
   emit(

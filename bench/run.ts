@@ -706,6 +706,7 @@ export function startProducer(
   durationMs: number,
   pointsPerMessage: number,
   series = 5,
+  lingerMs = 2000,
 ): Child {
   return new Child("producer", [
     "run",
@@ -714,6 +715,7 @@ export function startProducer(
     "bench/producer_load.ts",
     ...["--endpoint", ingress, "--rate", String(rate), "--duration-ms", String(durationMs)],
     ...["--points-per-message", String(pointsPerMessage), "--series", String(series)],
+    ...["--linger-ms", String(lingerMs)],
   ]);
 }
 
@@ -871,6 +873,7 @@ function w7Table(r: BurstResult): string {
       "healthz fails",
       "healthz 503",
       "recovery s",
+      "all input taken in after s",
       "alive",
     ],
     [[
@@ -882,6 +885,7 @@ function w7Table(r: BurstResult): string {
       int(r.healthzFailures),
       int(r.healthz503),
       Number.isFinite(r.recoverySec) ? r.recoverySec.toFixed(2) : "–",
+      r.drainSec !== undefined ? r.drainSec.toFixed(1) : "–",
       r.error ? `error: ${r.error}` : r.alive ? "yes" : "no",
     ]],
   );

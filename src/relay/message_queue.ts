@@ -1,11 +1,13 @@
 /**
- * The plain ingress's messages on their way to the relay's receive loop (`relay.ts`): a FIFO
- * bounded in bytes. A producer connection that {@link MessageQueue.push}es past the bound gets a
- * promise to await, and awaiting it stops its reads, so TCP pushes back on the producer (as the
- * native proxy's full queue does for the others). Each entry keeps the time it was queued, so
- * the relay knows how long the message it takes waited ({@link MessageQueue.lastWaitMs}): the
- * ingress governor (`overload.ts`) sheds what waited too long. Pure: no I/O (the clock is
- * injectable).
+ * The plain ingress's messages on their way to the relay's receive loop (`relay.ts`): one FIFO per
+ * producer connection, taken from in turn, all of them together bounded in bytes. A producer
+ * connection that {@link MessageQueue.push}es past the bound gets a promise to await, and awaiting
+ * it stops its reads, so TCP pushes back on the producer (as the native proxy's full queue does for
+ * the others). Taking in turn is libzmq's fair queuing: a producer that floods never makes another
+ * one's messages wait behind its backlog. Each entry keeps the time it was queued, so the relay
+ * knows how long the message it takes waited ({@link MessageQueue.lastWaitMs}): the ingress
+ * governor (`overload.ts`) sheds what waited too long, which is the flooding producer's backlog.
+ * Pure: no I/O (the clock is injectable).
  *
  * It replaces an inproc ZeroMQ publisher into the proxy: zeromq.js sends a buffer over 128 bytes
  * without copying it and releases it from another thread, and under Deno that corrupted the heap
@@ -18,12 +20,45 @@
 /** A queued entry: a producer message's frames. */
 export type Queued = Uint8Array[];
 
-/** A FIFO of producer messages bounded in bytes; see the module doc. */
+/** One producer's FIFO (entries and the times they were queued, from `head` on). */
+class SourceQueue {
+  items: (Queued | null)[] = [];
+  times: number[] = [];
+  head = 0;
+
+  constructor(readonly id: number) {}
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(frames: Queued, now: number): void {
+    this.items.push(frames);
+    this.times.push(now);
+  }
+
+  /** Takes the oldest entry (there is one) and the time it was queued. */
+  shift(): { frames: Queued; at: number } {
+    const frames = this.items[this.head]!;
+    const at = this.times[this.head];
+    this.items[this.head++] = null;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.times = this.times.slice(this.head);
+      this.head = 0;
+    }
+    return { frames, at };
+  }
+}
+
+/** Producer FIFOs taken from in turn, bounded in bytes together; see the module doc. */
 export class MessageQueue {
-  #items: (Queued | null)[] = [];
-  /** When each entry of `#items` was queued (ms, the clock's). */
-  #times: number[] = [];
-  #head = 0;
+  /** Sources with entries, by id. */
+  #sources = new Map<number, SourceQueue>();
+  /** The same sources, in turn order; `#turn` is the next to give. */
+  #ring: SourceQueue[] = [];
+  #turn = 0;
+  #length = 0;
   #bytes = 0;
   #closed = false;
   #room: Array<() => void> = [];
@@ -36,14 +71,14 @@ export class MessageQueue {
   lastWaitMs = 0;
 
   /**
-   * @param maxBytes bytes queued before pushers are asked to wait
+   * @param maxBytes bytes queued (all sources together) before pushers are asked to wait
    * @param now the clock, in ms (`performance.now` by default)
    */
   constructor(readonly maxBytes: number, readonly now: () => number = () => performance.now()) {}
 
   /** Entries queued now. */
   get length(): number {
-    return this.#items.length - this.#head;
+    return this.#length;
   }
 
   /** Bytes queued now. */
@@ -51,14 +86,26 @@ export class MessageQueue {
     return this.#bytes;
   }
 
+  /** Sources (producer connections) with entries queued now. */
+  get sources(): number {
+    return this.#ring.length;
+  }
+
   /**
-   * Queues `frames`; returns a promise to await when the queue is over its bound, else nothing.
-   * After {@link close} it drops them.
+   * Queues `frames` from source `from` (a producer connection's number; 0 by default); returns a
+   * promise to await when the queue is over its bound, else nothing. After {@link close} it drops
+   * them.
    */
-  push(frames: Queued): Promise<void> | undefined {
+  push(frames: Queued, from = 0): Promise<void> | undefined {
     if (this.#closed) return undefined;
-    this.#items.push(frames);
-    this.#times.push(this.now());
+    let src = this.#sources.get(from);
+    if (!src) {
+      src = new SourceQueue(from);
+      this.#sources.set(from, src);
+      this.#ring.push(src);
+    }
+    src.push(frames, this.now());
+    this.#length++;
     this.#bytes += size(frames);
     const wake = this.#ready;
     this.#ready = undefined;
@@ -68,20 +115,27 @@ export class MessageQueue {
     return new Promise<void>((r) => this.#room.push(r));
   }
 
-  /** Takes the oldest entry (setting {@link lastWaitMs}); `undefined` when empty. */
+  /**
+   * Takes the oldest entry of the next source in turn (setting {@link lastWaitMs}); `undefined`
+   * when empty.
+   */
   shift(): Queued | undefined {
-    if (this.#head >= this.#items.length) return undefined;
-    const item = this.#items[this.#head]!;
-    this.lastWaitMs = this.now() - this.#times[this.#head];
-    this.#items[this.#head++] = null;
-    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#times = this.#times.slice(this.#head);
-      this.#head = 0;
-    }
-    this.#bytes -= size(item);
+    const ring = this.#ring;
+    if (ring.length === 0) return undefined;
+    if (this.#turn >= ring.length) this.#turn = 0;
+    const src = ring[this.#turn];
+    const { frames, at } = src.shift();
+    this.lastWaitMs = this.now() - at;
+    if (src.length === 0) {
+      // Its place in the ring goes to the last source, which keeps the turn order fair enough.
+      this.#sources.delete(src.id);
+      const last = ring.pop()!;
+      if (last !== src) ring[this.#turn] = last;
+    } else this.#turn++;
+    this.#length--;
+    this.#bytes -= size(frames);
     if (this.#bytes <= this.maxBytes && this.#room.length > 0) this.#wakeAll();
-    return item;
+    return frames;
   }
 
   /** Settles once an entry is queued (at once if one is). */
@@ -93,9 +147,9 @@ export class MessageQueue {
   /** Drops what is queued, wakes every waiting pusher, and drops what comes after. */
   close(): void {
     this.#closed = true;
-    this.#items = [];
-    this.#times = [];
-    this.#head = 0;
+    this.#sources.clear();
+    this.#ring = [];
+    this.#length = 0;
     this.#bytes = 0;
     this.#wakeAll();
   }

@@ -116,7 +116,7 @@ export async function openRelaySockets(
       plain = listenPlainIngress({
         endpoint: opts.ingress,
         maxMessageBytes: opts.maxMessageBytes,
-        deliver: (frames) => plainQueue.push(frames),
+        deliver: (frames, from) => plainQueue.push(frames, from),
         onDropped: onPlainDropped,
         ...(probe ? { fds: new FdBudget(probe) } : {}),
       });

@@ -36,8 +36,11 @@ export interface PlainIngressOptions {
   endpoint: string;
   /** Largest message, all frames together, in bytes. */
   maxMessageBytes: number;
-  /** Takes one message; a returned promise holds this producer's reads until it settles. */
-  deliver(frames: Uint8Array[]): Promise<void> | void;
+  /**
+   * Takes one message from producer connection `from` (numbered from 1 in the order accepted); a
+   * returned promise holds this producer's reads until it settles.
+   */
+  deliver(frames: Uint8Array[], from: number): Promise<void> | void;
   /** A message given up (counted by the caller as a rejection). */
   onDropped(reason: "oversize" | "frame_count", detail: string): void;
   /** Asked before each accepted connection: false refuses it (near the open-files limit). */
@@ -90,7 +93,7 @@ export function listenPlainIngress(opts: PlainIngressOptions): PlainIngress {
   let closed = false;
   let acceptLoop: Promise<void> | undefined;
 
-  const serve = async (conn: Deno.TcpConn) => {
+  const serve = async (conn: Deno.TcpConn, id: number) => {
     const peer = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
     const reader = new ZmtpReader({ maxMessageBytes: opts.maxMessageBytes });
     let phase: "greeting" | "ready" | "open" = "greeting";
@@ -143,7 +146,7 @@ export function listenPlainIngress(opts: PlainIngressOptions): PlainIngress {
           return;
         case "message":
           if (phase !== "open") refuse("sent a message before its handshake");
-          await opts.deliver(ev.frames);
+          await opts.deliver(ev.frames, id);
           return;
         case "dropped":
           opts.onDropped(ev.reason, ev.detail);
@@ -202,7 +205,7 @@ export function listenPlainIngress(opts: PlainIngressOptions): PlainIngress {
       stats.accepted++;
       stats.connections++;
       open.add(conn);
-      const r = serve(conn);
+      const r = serve(conn, stats.accepted);
       readers.add(r);
       r.finally(() => readers.delete(r));
     }

@@ -75,3 +75,29 @@ Deno.test("MessageQueue tells how long the entry it gave out waited", () => {
   q.shift();
   assert.equal(q.lastWaitMs, 6, "times stay with their entries across compaction");
 });
+
+Deno.test("MessageQueue takes from its producers in turn: a flood does not hold another's message back", () => {
+  let t = 0;
+  const q = new MessageQueue(1e9, () => t);
+  for (let i = 0; i < 1000; i++) q.push([Uint8Array.of(1, i & 0xff)], 1); // producer 1 floods
+  t += 500;
+  q.push([Uint8Array.of(2, 0)], 2);
+  q.push([Uint8Array.of(2, 1)], 2);
+  assert.equal(q.sources, 2);
+  const order = Array.from({ length: 4 }, () => {
+    const f = q.shift()![0];
+    return `${f[0]}:${f[1]}`;
+  });
+  assert.deepEqual(order, ["1:0", "2:0", "1:1", "2:1"], "in turn, each producer in its own order");
+  assert.equal(q.lastWaitMs, 0, "producer 2's message waited for one turn, not behind 1,000");
+  assert.equal(q.sources, 1, "producer 2 has nothing left");
+  let n = 0;
+  for (let f = q.shift(); f; f = q.shift()) {
+    assert.equal(f[0][1], (n + 2) & 0xff, "producer 1's messages stay in order");
+    n++;
+  }
+  assert.equal(n, 998);
+  assert.equal(q.length, 0);
+  assert.equal(q.bytes, 0);
+  assert.equal(q.sources, 0);
+});
