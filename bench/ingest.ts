@@ -2,7 +2,11 @@
  * The data path at its limit (issue 11), run by `bench/run.ts`:
  *
  * - **W6, ingest ceiling**: 100-point messages to 2 clients, a ladder of offered rates; the result
- *   is the highest rate delivered >= 99.9 % with a mean lag <= 100 ms (zws and the baseline).
+ *   is the highest rate delivered >= 99.9 % with a mean lag <= 100 ms (zws and the baseline),
+ *   refined after the first rung that fails by two rungs halving the gap to the last that passed.
+ * - **W6P, persistence cost** (issue 15): zws's W6 ladder persisting and with `--no-persist`,
+ *   alternating round by round, each refined by bisection; the medians of the ceilings are
+ *   compared (target: persisting within 10 %).
  * - **W7, burst**: 8 s at 2,000,000 points/s offered, then normal input (1,000 points/s) for 5 s,
  *   zws only: the process lives, `/healthz` answers within 1 s throughout, every offered point is
  *   delivered or counted (accepted + shed as `overload`), data flows again within 2 s (a client

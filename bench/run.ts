@@ -1,8 +1,9 @@
 /**
- * `deno task bench [--quick] [--only W1,W6,W7,W9,page] [--no-baseline] [--no-write]`: runs workloads
- * W1-W5 and W8 against zws and against the naive baseline (`bench/baseline.ts`) in the same run,
- * W9 (decimated against exact clients of one 100,000 points/s series; zws only),
- * the W6 ingest-ceiling ladder (both) and the W7 burst (zws; `bench/ingest.ts`), then the page cost
+ * `deno task bench [--quick] [--only W1,W6,W6P,W7,W9,page] [--no-baseline] [--no-write]`: runs
+ * workloads W1-W5 and W8 against zws and against the naive baseline (`bench/baseline.ts`) in the
+ * same run, W9 (decimated against exact clients of one 100,000 points/s series; zws only),
+ * the W6 ingest-ceiling ladder (both), W6P (zws's W6 persisting against `--no-persist`) and the W7
+ * burst (zws; `bench/ingest.ts`), then the page cost
  * in headless Chromium, prints the tables and zws/baseline ratios, and (full runs) writes
  * `docs/benchmarks.md`.
  *
