@@ -279,7 +279,7 @@ export class WsBridge implements WebSocketHub {
    */
   attach(bus: string, epoch: string, lastSeq: number): void {
     // Counted in bus batches (up to BUS_BATCH_POINTS points each).
-    const sub = new zmq.Subscriber({ receiveHighWaterMark: 1000 });
+    const sub = new zmq.Subscriber({ receiveHighWaterMark: 100 });
     sub.subscribe();
     sub.connect(bus);
     const gen: BusSubscription = { sub, done: Promise.resolve() };

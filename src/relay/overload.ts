@@ -1,13 +1,12 @@
 /**
  * Telling "busy" from "overloaded" at the ingress, before the costly parse. Pure: no I/O.
  *
- * - **zws's ZMTP reader** (the default way in): its queue (`message_queue.ts`) knows how long each
- *   message waited. One that waited over {@link MAX_INGRESS_WAIT_MS} is shed unparsed
- *   ({@link waitedTooLong}): while producers offer more than the worker can parse, the relay
- *   parses at its full rate, sheds the rest at the cost of a byte scan, and the queue's delay
- *   stays near that bound; the moment the burst ends the delay is back to normal. Without it, TCP
- *   pushed back and the excess piled up in the producers' own queues, which then took seconds to
- *   drain after the burst (W7 of `deno task bench`: 5.4 s until a new client's lag was normal).
+ * - **zws's ZMTP reader** (the default way in): its queue (`message_queue.ts`) takes from each
+ *   producer connection in turn and knows how long each message waited. One that waited over
+ *   {@link MAX_INGRESS_WAIT_MS} is shed unparsed ({@link waitedTooLong}): while producers offer
+ *   more than the worker can parse, the relay parses at its full rate and sheds the rest at the
+ *   cost of a byte scan. What waits that long is a flooding producer's backlog (the others'
+ *   messages wait one turn), so the others' points go on flowing; TCP pushes back on the flood.
  * - **libzmq's socket** (`--native-ingress`, the proxy): its queue cannot be seen from here. The
  *   relay sends itself a probe through it every second (`relay.ts`); the time since the last
  *   probe came out is how far behind the receive is. When that exceeds a window, messages are

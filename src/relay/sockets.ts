@@ -100,7 +100,7 @@ export async function openRelaySockets(
   const inbox = new zmq.Subscriber({ receiveHighWaterMark: 10000 });
   // Counted in batches (up to BUS_BATCH_POINTS points each): a full bus is EAGAIN, which the send
   // loop waits out.
-  const bus = new zmq.Publisher({ sendHighWaterMark: 1000, noDrop: true });
+  const bus = new zmq.Publisher({ sendHighWaterMark: 100, noDrop: true });
   const sockets = [front, back, inbox, bus];
   const closeAll = () => sockets.forEach((s) => s.closed || s.close());
   // Plain producers on tcp:// are read by the ZMTP reader (whole-message limit).
