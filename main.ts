@@ -85,10 +85,10 @@ export async function startServer(
   });
   const ctx = serverContext(config, secrets, source, startedAt);
   let http: HttpService | undefined;
-  if (config.front) ctx.front = () => http!.front!.stats();
+  if (config.front) ctx.front = () => http!.front!.freshStats();
   const handler = createHandler(ctx);
   try {
-    http = serveHttp({
+    http = await serveHttp({
       port: config.port,
       hostname: config.hostname,
       reusePort: config.reusePort,

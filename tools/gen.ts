@@ -114,6 +114,19 @@ export function metricSamples(): { server: string; forwarder: string } {
       bridge: zeros,
       server: { wsRejected: {}, relayRestarts: 0, uptimeSeconds: 0 },
       upstream: { connected: false, connects: 0, disconnects: 0, epochChanges: 0 },
+      front: {
+        connections: 0,
+        accepted: 0,
+        refused: { capacity: 0, fd_limit: 0 },
+        closed: {
+          request_timeout: 0,
+          idle_timeout: 0,
+          bad_request: 0,
+          ws_message_too_big: 0,
+          ws_protocol_error: 0,
+        },
+        restarts: 0,
+      },
     }),
     forwarder: renderForwarderMetrics({
       relay: sampleRelay(),

@@ -43,7 +43,7 @@ export async function metricsResponse(ctx: HttpContext, server: ServerStats): Pr
       bridge: ctx.bridge.stats(),
       server,
       upstream: ctx.upstream?.metrics(),
-      front: ctx.front?.(),
+      front: await ctx.front?.(),
     }) + (ctx.extraMetrics?.() ?? ""),
     METRICS_CONTENT_TYPE,
   );

@@ -40,6 +40,8 @@ export interface FrontStats {
   refused: Record<FrontRefusal, number>;
   /** Connections closed by the front, by reason. */
   closed: Record<FrontClosure, number>;
+  /** Times the front's worker died and was restarted (`front_thread.ts`). */
+  restarts?: number;
 }
 
 /** Options of {@link startFront}. */

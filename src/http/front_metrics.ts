@@ -27,6 +27,12 @@ export function frontMetrics(metric: MetricWriter, f: FrontStats | undefined): v
     "TCP connections closed by the front, by reason.",
     Object.entries(f.closed).map(([r, n]) => [`{reason="${r}"}`, n]),
   );
+  metric(
+    "zws_front_restarts_total",
+    "counter",
+    "Times the HTTP front's worker died and was restarted (its connections were dropped).",
+    [["", f.restarts ?? 0]],
+  );
 }
 
 /** The plain ingress's producer connections (zeros with CURVE or `--native-ingress`). */

@@ -91,7 +91,7 @@ export interface HttpContext {
    */
   secure?: boolean;
   /** The HTTP front's counters, for `/metrics` (absent with `--no-front`). */
-  front?: () => FrontStats;
+  front?: () => FrontStats | Promise<FrontStats>;
 }
 
 /** Which endpoint a check is for (their refusals are counted apart). */

@@ -1,11 +1,13 @@
 /**
- * The one HTTP port: `Deno.serve` behind the front (`http/front.ts`, the default), or `Deno.serve`
- * on the port itself (`--no-front`). Either way the handler gets the client's real address.
+ * The one HTTP port: `Deno.serve` behind the front (`http/front.ts`, the default; in a Worker of
+ * its own, `front_thread.ts`), or `Deno.serve` on the port itself (`--no-front`). Either way the
+ * handler gets the client's real address.
  *
  * @module
  */
-import { FDS_PER_CONNECTION, type Front, PEER_HEADER, startFront } from "./front.ts";
-import { FdBudget, fdMargin, openFdProbe } from "../runtime/fd_limit.ts";
+import { FDS_PER_CONNECTION, PEER_HEADER } from "./front_constants.ts";
+import { type FrontThread, startFrontThread } from "./front_thread.ts";
+import { fdMargin, openFdProbe } from "../runtime/fd_limit.ts";
 import { log } from "../runtime/log.ts";
 import type { RequestInfo } from "./handler.ts";
 import {
@@ -26,7 +28,7 @@ export interface HttpService {
   /** The public address, e.g. `http://127.0.0.1:8000/` (`https:` with TLS). */
   url: string;
   /** The front (absent with `--no-front`). */
-  front?: Front;
+  front?: FrontThread;
   /** Stops accepting, ends the server gracefully, then closes what the front still holds. */
   shutdown(): Promise<void>;
 }
@@ -49,25 +51,16 @@ export function peerFromHeader(value: string | null, token: string): Deno.NetAdd
 }
 
 /**
- * Serves `handler` on the port (behind the front unless `opts.front` is null). Throws an Error
- * with one line when the port cannot be bound.
+ * Serves `handler` on the port (behind the front unless `opts.front` is null). Rejects with an
+ * Error of one line when the port cannot be bound.
  */
-export function serveHttp(
+export async function serveHttp(
   opts: ServeHttpOptions,
   handler: (req: Request, info: RequestInfo) => Response | Promise<Response>,
-): HttpService {
+): Promise<HttpService> {
   if (!opts.front) {
     const { server, url } = listen(opts, handler);
     return { url, shutdown: () => server.shutdown() };
-  }
-  const bind = { port: opts.port, hostname: opts.hostname, reusePort: opts.reusePort ?? false };
-  let listener: Deno.Listener;
-  try {
-    listener = opts.tls
-      ? Deno.listenTls({ ...bind, ...opts.tls, alpnProtocols: ["http/1.1"] })
-      : Deno.listen(bind);
-  } catch (err) {
-    throw listenError(opts, err);
   }
   const token = crypto.randomUUID();
   const behind = (req: Request) => {
@@ -83,8 +76,22 @@ export function serveHttp(
       behind,
     );
   } catch (err) {
-    listener.close();
     throw listenError({ port: 0, hostname: "127.0.0.1" }, err);
+  }
+  let f: FrontThread;
+  try {
+    f = await startFrontThread({
+      bind: { port: opts.port, hostname: opts.hostname, reusePort: opts.reusePort ?? false },
+      tls: opts.tls ? { cert: opts.tls.cert, key: opts.tls.key } : null,
+      upstreamPort: server.addr.port,
+      peerToken: token,
+      requestTimeoutMs: opts.front.requestTimeoutMs,
+      maxConnections: opts.front.maxConnections,
+      maxWsMessageBytes: opts.front.maxWsMessageBytes,
+    });
+  } catch (err) {
+    await server.shutdown();
+    throw listenError(opts, err);
   }
   const probe = openFdProbe();
   if (probe) {
@@ -103,18 +110,8 @@ export function serveHttp(
         "connections",
     );
   }
-  const f: Front = startFront({
-    listener,
-    tls: !!opts.tls,
-    upstream: { port: server.addr.port },
-    peerToken: token,
-    requestTimeoutMs: opts.front.requestTimeoutMs,
-    maxConnections: opts.front.maxConnections,
-    maxWsMessageBytes: opts.front.maxWsMessageBytes,
-    ...(probe ? { fds: new FdBudget(probe) } : {}),
-  });
   return {
-    url: httpUrl(listener.addr as Deno.NetAddr, !!opts.tls),
+    url: httpUrl({ transport: "tcp", ...f.addr }, !!opts.tls),
     front: f,
     async shutdown() {
       f.stopAccepting();
