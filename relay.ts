@@ -138,7 +138,7 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
     epoch,
     stats.lastSeq,
     opts.maxPendingPoints,
-    writer.status().mode === "off" ? undefined : writer,
+    writer.status().mode === "off" ? undefined : writer.sink,
   );
   let stopped = false;
   const isStopped = () => stopped;

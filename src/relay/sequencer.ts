@@ -35,6 +35,20 @@ export interface SequenceSink {
    */
   reserve(seq: number): boolean;
   append(series: string, seq: number, x: number, y: number): void;
+  /**
+   * The highest seq {@link reserve} would accept now without asking (optional: with it and
+   * {@link appendRun} the cut costs the sink a call per run of points, not two per point).
+   */
+  reservedUpTo?(): number;
+  /** {@link append} for `points[from..to)`, whose seqs run from `firstSeq`. */
+  appendRun?(points: readonly SinkPoint[], from: number, to: number, firstSeq: number): void;
+}
+
+/** What a {@link SequenceSink} reads of a point. */
+export interface SinkPoint {
+  series: string;
+  x: number;
+  y: number;
 }
 
 /** Bounded queue of validated points -> sequenced bus batches. */
@@ -92,17 +106,29 @@ export class Sequencer {
     const firstSeq = this.lastSeq + 1;
     let seq = firstSeq;
     const sink = this.sink;
+    const runs = sink?.appendRun && sink.reservedUpTo ? sink : undefined;
+    let limit = runs ? runs.reservedUpTo!() : Infinity;
     while (this.#queue.length > 0 && !b.full && !this.#blocked) {
       const msg = this.#queue[0];
+      const runFrom = this.#head, runSeq = seq;
       while (this.#head < msg.length && !b.full) {
-        if (sink && !sink.reserve(seq)) {
+        if (runs) {
+          if (seq > limit) {
+            if (!runs.reserve(seq)) {
+              this.#blocked = true;
+              break;
+            }
+            limit = runs.reservedUpTo!();
+          }
+        } else if (sink && !sink.reserve(seq)) {
           this.#blocked = true;
           break;
         }
         const p = msg[this.#head++];
-        sink?.append(p.series, seq, p.x, p.y);
+        if (!runs) sink?.append(p.series, seq, p.x, p.y);
         b.add("tail" in p ? withSeq(seq++, p.tail) : encodePoint(seq++, p), p.series);
       }
+      if (runs && this.#head > runFrom) runs.appendRun!(msg, runFrom, this.#head, runSeq);
       if (this.#head === msg.length) {
         this.#queue.shift();
         this.#head = 0;

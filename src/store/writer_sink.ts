@@ -26,6 +26,7 @@ import type { WriterTally } from "./writer_tally.ts";
 import type { PersistStatus } from "./status.ts";
 import type { PoolBuffers } from "./chunks.ts";
 import { RateLimitedLog } from "../runtime/log.ts";
+import type { SinkPoint } from "../relay/sequencer.ts";
 
 /** What a new worker is handed to share with the sink (`ToWriter` "open"). */
 export interface SinkShares {
@@ -120,6 +121,32 @@ export class WriterSink {
         break;
       }
       await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+
+  /** The highest seq {@link reserve} accepts now without asking the worker (Infinity: no file). */
+  reservedUpTo(): number {
+    if (this.#mode !== "disk") return Infinity;
+    this.#reserved = this.#shared[SLOT.RESERVED];
+    return this.#reserved;
+  }
+
+  /** {@link append} for `points[from..to)`, whose seqs run from `firstSeq`. */
+  appendRun(points: readonly SinkPoint[], from: number, to: number, firstSeq: number): void {
+    if (this.#mode !== "disk") {
+      this.#seqHi = firstSeq + (to - from) - 1;
+      if (this.#mode === "memory") this.#tally.notPersisted += to - from;
+      return;
+    }
+    const queue = this.#queue;
+    for (let i = from, seq = firstSeq; i < to; i++, seq++) {
+      const p = points[i];
+      this.#seqHi = seq;
+      if (!queue.ready) {
+        this.append(p.series, seq, p.x, p.y); // counts and logs the drop
+        continue;
+      }
+      if (queue.add(p.series, seq, p.x, p.y)) this.#full();
     }
   }
 

@@ -5,13 +5,11 @@
  * class decides what opening, failing, dying and stopping mean for the store.
  *
  * - A seq refused by `reserve` (the worker is a whole half-reservation behind) waits in
- *   {@link WriterThread.whenReserved}, at most `reservationWaitMs`, after which the store is moved
- *   aside and the run goes on in memory (a seq is never handed out unreserved while the file can
- *   still be continued).
+ *   {@link WriterThread.whenReserved}, at most `reservationWaitMs`; then the store is moved aside
+ *   and the run goes on in memory (no seq is handed out unreserved while the file can continue).
  * - The worker has an owner: this class. When it dies (an uncaught error, or no heartbeat for
- *   `stallMs`) it is logged, counted (`writerRestarts`) and started again; the new one reopens the
- *   file and continues the same epoch past every seq reserved. What the dead one had queued is
- *   counted as dropped; what comes meanwhile waits (within the same bound).
+ *   `stallMs`) it is logged, counted (`writerRestarts`) and started again, continuing the epoch
+ *   past every seq reserved; what the dead one had queued is counted as dropped.
  *
  * @module
  */
@@ -65,9 +63,8 @@ export class WriterThread {
   }
 
   /**
-   * Starts the store's worker on `config` (null: persistence off) and waits until it has opened
-   * the store (and loaded what a first start serves). A store that cannot be opened is logged
-   * (one line, by the worker) and the writer works in memory.
+   * Starts the store's worker on `config` (null: persistence off); waits until it opened the store
+   * (and loaded what a first start serves). One it cannot open is logged; it goes on in memory.
    */
   static async open(
     config: WriterThreadConfig | null,
@@ -120,10 +117,7 @@ export class WriterThread {
     return this.#tally.status(this.#sink.mode, this.#sink.queued());
   }
 
-  /**
-   * Whether `seq` may be handed out: it is within the durable reservation, or there is no file to
-   * continue (off, or gone to memory). False: wait in {@link whenReserved} first.
-   */
+  /** Whether `seq` may be handed out now (`WriterSink.reserve`); false: {@link whenReserved}. */
   reserve(seq: number): boolean {
     return this.#sink.reserve(seq);
   }
@@ -139,6 +133,11 @@ export class WriterThread {
   /** Queues one point (seqs increase) for the worker; drops and counts it when the queue is full. */
   append(series: string, seq: number, x: number, y: number): void {
     this.#sink.append(series, seq, x, y);
+  }
+
+  /** The per-point path itself (the sequencer's sink, with its per-run calls). */
+  get sink(): WriterSink {
+    return this.#sink;
   }
 
   /**

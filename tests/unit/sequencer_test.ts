@@ -69,3 +69,40 @@ Deno.test("Sequencer: a cut stops before a seq the sink refuses, and goes on onc
   assert.equal(JSON.parse(pointJson(m.batch, 0)).series, "t");
   assert.deepEqual(appended.slice(7), [8, 9, 10]);
 });
+
+Deno.test("Sequencer: a sink with runs gets each message's points in one call, and stops the cut at its reservation", () => {
+  const got: string[] = [];
+  let reserved = 7;
+  const sink = {
+    reserve: (seq: number) => seq <= reserved,
+    append: () => assert.fail("per-point append is not used when the sink takes runs"),
+    reservedUpTo: () => reserved,
+    appendRun: (
+      ps: readonly { series: string; x: number }[],
+      from: number,
+      to: number,
+      s0: number,
+    ) => {
+      for (let i = from; i < to; i++) got.push(`${s0 + i - from}:${ps[i].series}:${ps[i].x}`);
+    },
+  };
+  const q = new Sequencer("ep", 0, 1000, sink);
+  q.offer(points(3, "a"));
+  q.offer(points(6, "b"));
+  const first = q.cut()!;
+  assert.deepEqual([first.firstSeq, first.count, q.blocked], [1, 7, true], "seqs 1-7 reserved");
+  assert.deepEqual(got, [
+    "1:a:1700000000000",
+    "2:a:1700000000001",
+    "3:a:1700000000002",
+    "4:b:1700000000000",
+    "5:b:1700000000001",
+    "6:b:1700000000002",
+    "7:b:1700000000003",
+  ]);
+  assert.equal(q.cut(), undefined, "nothing more until the sink reserves");
+  reserved = 100;
+  const rest = q.cut()!;
+  assert.deepEqual([rest.firstSeq, rest.count], [8, 2]);
+  assert.deepEqual(got.slice(7), ["8:b:1700000000004", "9:b:1700000000005"]);
+});
