@@ -1,6 +1,11 @@
 // Exports: a file download (the visible window as CSV comes straight from /api/history), and the
 // panels as one PNG drawn from their canvases, with the titles, legends, units and tick labels
-// that Flot keeps outside the canvas (as SVG text).
+// that Flot keeps outside the canvas (as SVG text); createExporter() is what the CSV and PNG
+// buttons do.
+
+import { formatSpan } from "./format.js";
+import { historyUrl, MAX_POINTS } from "./history.js";
+import { panelLabel } from "./panels.js";
 
 /** Starts the download of `href` (same origin, or a blob: URL) as `filename`. */
 export function download(href, filename) {
@@ -94,4 +99,60 @@ function drawTicks(ctx, plot, top, color) {
       ctx.fillText(t.label, off.left - 4, top + off.top + axis.p2c(t.v));
     }
   }
+}
+
+/**
+ * The CSV and PNG exports of what is shown. `deps`: `token` (the viewer token, or null),
+ * `panels` (panels.js), `shownRange()`, `drawnNames()`, `colorOf(name)`, `unitOf(name)`,
+ * `drawAll()` (every panel drawn as of now), `note(text)` (says what the export did).
+ */
+export function createExporter(deps) {
+  return {
+    /**
+     * The visible window of the series drawn, as CSV from /api/history (a download the browser
+     * streams to disk, named by the server): every point, up to the API's most per series
+     * (beyond it, min/max per bucket).
+     */
+    csv() {
+      const range = deps.shownRange();
+      const names = deps.drawnNames().sort();
+      if (names.length === 0) {
+        deps.note("nothing to export yet");
+        return;
+      }
+      download(
+        historyUrl(names, range.from, range.to, {
+          format: "csv",
+          maxPoints: MAX_POINTS,
+          token: deps.token,
+        }),
+        exportName(range.from, range.to, "csv"),
+      );
+      deps.note("CSV of " + names.length + " series, " + formatSpan(range.to - range.from));
+    },
+    /** The panels as drawn now, as one PNG (a download). */
+    async png() {
+      deps.drawAll(); // every panel as of now (live ones out of view were not redrawn)
+      const range = deps.shownRange();
+      const css = getComputedStyle(document.documentElement);
+      const v = (name) => css.getPropertyValue(name).trim();
+      try {
+        const blob = await panelsPng(
+          deps.panels.list.map((p) => ({
+            title: panelLabel(p.title),
+            unit: p.unit,
+            chart: p.chart,
+            legend: p.names.map((n) => ({ name: n, color: deps.colorOf(n), unit: deps.unitOf(n) })),
+          })),
+          { bg: v("--bg"), fg: v("--fg"), muted: v("--muted") },
+        );
+        const url = URL.createObjectURL(blob);
+        download(url, exportName(range.from, range.to, "png"));
+        setTimeout(() => URL.revokeObjectURL(url), 60000);
+        deps.note("PNG of " + deps.panels.list.length + " panels");
+      } catch (err) {
+        deps.note("PNG failed: " + (err instanceof Error ? err.message : String(err)));
+      }
+    },
+  };
 }

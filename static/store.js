@@ -260,6 +260,13 @@ export class SeriesSet {
     }
   }
 
+  /** The oldest x held over every series (Infinity: none). */
+  oldest() {
+    let from = Infinity;
+    for (const s of this.map.values()) if (s.size) from = Math.min(from, s.x(0));
+    return from;
+  }
+
   /** Ring slots allocated over all series. */
   get slots() {
     return this.budget.total;

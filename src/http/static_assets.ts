@@ -17,6 +17,18 @@ import panelsJs from "../../static/panels.js" with { type: "text" };
 import historyJs from "../../static/history.js" with { type: "text" };
 import exportJs from "../../static/export.js" with { type: "text" };
 import rateJs from "../../static/rate.js" with { type: "text" };
+import addressJs from "../../static/address.js" with { type: "text" };
+import catalogJs from "../../static/catalog.js" with { type: "text" };
+import controlsJs from "../../static/controls.js" with { type: "text" };
+import debugJs from "../../static/debug.js" with { type: "text" };
+import decimationJs from "../../static/decimation.js" with { type: "text" };
+import drawJs from "../../static/draw.js" with { type: "text" };
+import feedJs from "../../static/feed.js" with { type: "text" };
+import figuresJs from "../../static/figures.js" with { type: "text" };
+import formatJs from "../../static/format.js" with { type: "text" };
+import placementJs from "../../static/placement.js" with { type: "text" };
+import readoutJs from "../../static/readout.js" with { type: "text" };
+import viewJs from "../../static/view.js" with { type: "text" };
 import styleCss from "../../static/style.css" with { type: "text" };
 import jquery from "jquery/dist/jquery.min.js" with { type: "text" };
 import flot from "flot/dist/es5/jquery.flot.js" with { type: "text" };
@@ -48,6 +60,18 @@ const files: Array<[string, string, string, boolean]> = [
   ["/history.js", historyJs, JS, false],
   ["/export.js", exportJs, JS, false],
   ["/rate.js", rateJs, JS, false],
+  ["/address.js", addressJs, JS, false],
+  ["/catalog.js", catalogJs, JS, false],
+  ["/controls.js", controlsJs, JS, false],
+  ["/debug.js", debugJs, JS, false],
+  ["/decimation.js", decimationJs, JS, false],
+  ["/draw.js", drawJs, JS, false],
+  ["/feed.js", feedJs, JS, false],
+  ["/figures.js", figuresJs, JS, false],
+  ["/format.js", formatJs, JS, false],
+  ["/placement.js", placementJs, JS, false],
+  ["/readout.js", readoutJs, JS, false],
+  ["/view.js", viewJs, JS, false],
   ["/style.css", styleCss, "text/css; charset=utf-8", false],
   ["/vendor/jquery.min.js", jquery, JS, true],
   ["/vendor/jquery.flot.js", flot, JS, true],
