@@ -72,6 +72,21 @@ export async function openBrowser(
         defaultViewport: viewport,
         timeout: 60000,
         protocolTimeout: 30000,
+        // Firefox ESR 140 has no BiDi `browser.setDownloadBehavior` (what a browser context's
+        // downloadBehavior sends): its own preferences put downloads in the directory instead.
+        ...(opts.downloads
+          ? {
+            extraPrefsFirefox: {
+              "browser.download.dir": opts.downloads,
+              "browser.download.folderList": 2,
+              "browser.download.useDownloadDir": true,
+              "browser.download.always_ask_before_handling_new_types": false,
+              "browser.helperApps.neverAsk.saveToDisk":
+                "text/csv,image/png,application/octet-stream",
+              "browser.download.start_downloads_in_tmp_dir": false,
+            },
+          }
+          : {}),
       })
       : await puppeteer.launch({
         executablePath: CHROMIUM,
@@ -83,7 +98,7 @@ export async function openBrowser(
         timeout: 30000,
         protocolTimeout: 30000,
       });
-    const page = opts.downloads
+    const page = opts.downloads && kind === "chrome"
       ? await (await browser.createBrowserContext({
         downloadBehavior: { policy: "allow", downloadPath: opts.downloads },
       })).newPage()
