@@ -51,7 +51,7 @@ export class PointStore {
     this.start = start;
     this.retention = opts.retention;
     this.#reserved = start.lastSeq;
-    this.#reserveAhead = opts.reserveAhead ?? 1_000_000;
+    this.#reserveAhead = opts.reserveAhead ?? 10_000_000;
     this.#maxTrimRows = opts.maxTrimRows ?? 2000;
     this.#now = opts.now ?? Date.now;
     this.#ledger = new RetentionLedger(opts.retention);
