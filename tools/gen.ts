@@ -19,6 +19,7 @@ import {
   SERVER_FLAGS,
 } from "../src/config/flags.ts";
 import { renderMetrics } from "../src/http/metrics.ts";
+import { emptyFrontStats } from "../src/http/front_constants.ts";
 import { renderForwarderMetrics } from "../src/http/forwarder_metrics.ts";
 import type { RelayStats } from "../src/relay/worker_messages.ts";
 import type { BridgeStats } from "../src/protocol/stats.ts";
@@ -114,19 +115,7 @@ export function metricSamples(): { server: string; forwarder: string } {
       bridge: zeros,
       server: { wsRejected: {}, relayRestarts: 0, uptimeSeconds: 0 },
       upstream: { connected: false, connects: 0, disconnects: 0, epochChanges: 0 },
-      front: {
-        connections: 0,
-        accepted: 0,
-        refused: { capacity: 0, fd_limit: 0 },
-        closed: {
-          request_timeout: 0,
-          idle_timeout: 0,
-          bad_request: 0,
-          ws_message_too_big: 0,
-          ws_protocol_error: 0,
-        },
-        restarts: 0,
-      },
+      front: { ...emptyFrontStats(), restarts: 0 },
     }),
     forwarder: renderForwarderMetrics({
       relay: sampleRelay(),

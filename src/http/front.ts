@@ -35,6 +35,7 @@ import { errorMessage, RateLimitedLog } from "../runtime/log.ts";
 import { closeQuietly, peerName, plainResponse } from "./front_io.ts";
 import { Link, type LinkContext } from "./front_link.ts";
 import {
+  emptyFrontStats,
   type Front,
   type FrontOptions,
   type FrontRefusal,
@@ -51,18 +52,7 @@ const rateLog = new RateLimitedLog(5000);
 
 /** Starts accepting on `opts.listener`. */
 export function startFront(opts: FrontOptions): Front {
-  const stats: FrontStats = {
-    connections: 0,
-    accepted: 0,
-    refused: { capacity: 0, fd_limit: 0 },
-    closed: {
-      request_timeout: 0,
-      idle_timeout: 0,
-      bad_request: 0,
-      ws_message_too_big: 0,
-      ws_protocol_error: 0,
-    },
-  };
+  const stats: FrontStats = emptyFrontStats();
   const links = new Set<Link>();
   const idleMs = opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
   let accepting = true;

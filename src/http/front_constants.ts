@@ -44,6 +44,22 @@ export interface FrontStats {
   restarts?: number;
 }
 
+/** Counters of a front that has seen nothing yet. */
+export function emptyFrontStats(): FrontStats {
+  return {
+    connections: 0,
+    accepted: 0,
+    refused: { capacity: 0, fd_limit: 0 },
+    closed: {
+      request_timeout: 0,
+      idle_timeout: 0,
+      bad_request: 0,
+      ws_message_too_big: 0,
+      ws_protocol_error: 0,
+    },
+  };
+}
+
 /** Options of {@link startFront}. */
 export interface FrontOptions {
   /** The public listener (TCP, or TLS: then the front terminates TLS). */

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Front, FrontStats } from "./front_constants.ts";
+import { emptyFrontStats, type Front, type FrontStats } from "./front_constants.ts";
 import type { FromFront, FrontStart, ToFront } from "./front_thread_messages.ts";
 import { log } from "../runtime/log.ts";
 
@@ -36,23 +36,8 @@ function bindError(name: string, message: string): Error {
   return err;
 }
 
-function zeroStats(): FrontStats {
-  return {
-    connections: 0,
-    accepted: 0,
-    refused: { capacity: 0, fd_limit: 0 },
-    closed: {
-      request_timeout: 0,
-      idle_timeout: 0,
-      bad_request: 0,
-      ws_message_too_big: 0,
-      ws_protocol_error: 0,
-    },
-  };
-}
-
 function addStats(a: FrontStats, b: FrontStats): FrontStats {
-  const out = zeroStats();
+  const out = emptyFrontStats();
   out.connections = b.connections;
   out.accepted = a.accepted + b.accepted;
   for (const k of Object.keys(out.refused) as (keyof FrontStats["refused"])[]) {
@@ -71,8 +56,8 @@ function addStats(a: FrontStats, b: FrontStats): FrontStats {
 export async function startFrontThread(start: Omit<FrontStart, "type">): Promise<FrontThread> {
   const url = new URL("./front_worker.ts", import.meta.url);
   /** Counters of the workers that died. */
-  let carried = zeroStats();
-  let current = zeroStats();
+  let carried = emptyFrontStats();
+  let current = emptyFrontStats();
   let restarts = 0;
   let stopping = false;
   let accepting = true;
@@ -86,7 +71,7 @@ export async function startFrontThread(start: Omit<FrontStart, "type">): Promise
     new Promise((resolve, reject) => {
       const w = new Worker(url, { type: "module", name: "zws-http-front" });
       worker = w;
-      current = zeroStats();
+      current = emptyFrontStats();
       w.onmessage = (e: MessageEvent<FromFront>) => {
         const msg = e.data;
         if (msg.type === "listening") resolve({ hostname: msg.hostname, port: msg.port });
@@ -108,7 +93,7 @@ export async function startFrontThread(start: Omit<FrontStart, "type">): Promise
         w.terminate();
         if (w !== worker || stopping) return;
         carried = addStats(carried, { ...current, connections: 0 });
-        current = zeroStats();
+        current = emptyFrontStats();
         restarts++;
         log(
           "error",
