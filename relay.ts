@@ -11,7 +11,7 @@
  * that bounds a whole message by `maxMessageBytes` before holding it (libzmq bounds only each
  * frame). Its messages reach the same receive loop through a bounded queue
  * (`src/relay/message_queue.ts`), which sheds what waited too long in it (`src/relay/overload.ts`),
-so everything after it is the same.
+ * so everything after it is the same.
  *
  * With `curve` options the ingress is a CURVE server: producers must know its public key and hold a
  * key pair whose public key is on the allow-list (checked by the ZAP handler in `src/zmq/zap.ts`, which

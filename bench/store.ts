@@ -148,7 +148,8 @@ try {
       "bench",
       inline?.start?.lastSeq ?? worker?.start?.lastSeq ?? 0,
       M,
-      inline ?? worker,
+      // The relay hands the sequencer the writer's per-point path itself (relay.ts).
+      inline ?? worker?.sink,
     );
     const first = seq.lastSeq;
     const th0 = threadsCpu();

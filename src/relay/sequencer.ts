@@ -36,11 +36,14 @@ export interface SequenceSink {
   reserve(seq: number): boolean;
   append(series: string, seq: number, x: number, y: number): void;
   /**
-   * The highest seq {@link reserve} would accept now without asking (optional: with it and
-   * {@link appendRun} the cut costs the sink a call per run of points, not two per point).
+   * The highest seq {@link reserve} would accept now without asking (optional: without it,
+   * `reserve` is asked for every seq).
    */
   reservedUpTo?(): number;
-  /** {@link append} for `points[from..to)`, whose seqs run from `firstSeq`. */
+  /**
+   * {@link append} for `points[from..to)`, whose seqs run from `firstSeq` (optional: without it,
+   * `append` is called per point).
+   */
   appendRun?(points: readonly SinkPoint[], from: number, to: number, firstSeq: number): void;
 }
 
@@ -106,29 +109,24 @@ export class Sequencer {
     const firstSeq = this.lastSeq + 1;
     let seq = firstSeq;
     const sink = this.sink;
-    const runs = sink?.appendRun && sink.reservedUpTo ? sink : undefined;
-    let limit = runs ? runs.reservedUpTo!() : Infinity;
+    // Seqs up to `limit` are known reserved: the sink is asked again only past it (per point when
+    // it cannot tell how far its reservation goes).
+    let limit = sink ? (sink.reservedUpTo?.() ?? this.lastSeq) : Infinity;
     while (this.#queue.length > 0 && !b.full && !this.#blocked) {
       const msg = this.#queue[0];
       const runFrom = this.#head, runSeq = seq;
       while (this.#head < msg.length && !b.full) {
-        if (runs) {
-          if (seq > limit) {
-            if (!runs.reserve(seq)) {
-              this.#blocked = true;
-              break;
-            }
-            limit = runs.reservedUpTo!();
+        if (seq > limit) {
+          if (!sink!.reserve(seq)) {
+            this.#blocked = true;
+            break;
           }
-        } else if (sink && !sink.reserve(seq)) {
-          this.#blocked = true;
-          break;
+          limit = sink!.reservedUpTo?.() ?? seq;
         }
         const p = msg[this.#head++];
-        if (!runs) sink?.append(p.series, seq, p.x, p.y);
         b.add("tail" in p ? withSeq(seq++, p.tail) : encodePoint(seq++, p), p.series);
       }
-      if (runs && this.#head > runFrom) runs.appendRun!(msg, runFrom, this.#head, runSeq);
+      if (sink && this.#head > runFrom) appendRun(sink, msg, runFrom, this.#head, runSeq);
       if (this.#head === msg.length) {
         this.#queue.shift();
         this.#head = 0;
@@ -139,5 +137,19 @@ export class Sequencer {
     this.#pending -= count;
     this.lastSeq = seq - 1;
     return { frames: b.finish(this.epoch, firstSeq), firstSeq, count };
+  }
+}
+
+/** Hands `points[from..to)`, with seqs from `firstSeq`, to `sink`: in one call when it takes runs. */
+function appendRun(
+  sink: SequenceSink,
+  points: readonly SinkPoint[],
+  from: number,
+  to: number,
+  firstSeq: number,
+): void {
+  if (sink.appendRun) return sink.appendRun(points, from, to, firstSeq);
+  for (let i = from; i < to; i++) {
+    sink.append(points[i].series, firstSeq + i - from, points[i].x, points[i].y);
   }
 }
