@@ -51,10 +51,13 @@ function addStats(a: FrontStats, b: FrontStats): FrontStats {
 
 /**
  * Starts the front's worker with `start` and resolves once it listens; rejects with the bind's
- * error when it cannot.
+ * error when it cannot, or the worker's when it dies first (`workerUrl`: another module, tests).
  */
-export async function startFrontThread(start: Omit<FrontStart, "type">): Promise<FrontThread> {
-  const url = new URL("./front_worker.ts", import.meta.url);
+export async function startFrontThread(
+  start: Omit<FrontStart, "type">,
+  opts: { workerUrl?: URL } = {},
+): Promise<FrontThread> {
+  const url = opts.workerUrl ?? new URL("./front_worker.ts", import.meta.url);
   /** Counters of the workers that died. */
   let carried = emptyFrontStats();
   let current = emptyFrontStats();
@@ -72,10 +75,13 @@ export async function startFrontThread(start: Omit<FrontStart, "type">): Promise
       const w = new Worker(url, { type: "module", name: "zws-http-front" });
       worker = w;
       current = emptyFrontStats();
+      let listening = false;
       w.onmessage = (e: MessageEvent<FromFront>) => {
         const msg = e.data;
-        if (msg.type === "listening") resolve({ hostname: msg.hostname, port: msg.port });
-        else if (msg.type === "error") {
+        if (msg.type === "listening") {
+          listening = true;
+          resolve({ hostname: msg.hostname, port: msg.port });
+        } else if (msg.type === "error") {
           w.terminate();
           reject(bindError(msg.name, msg.message));
         } else if (msg.type === "stats") {
@@ -91,6 +97,10 @@ export async function startFrontThread(start: Omit<FrontStart, "type">): Promise
       w.onerror = (e: ErrorEvent) => {
         e.preventDefault();
         w.terminate();
+        // Before it listens, a death is this start's failure (the caller retries, or reports it).
+        if (!listening) {
+          return reject(new Error(`its worker failed: ${String(e.message).split("\n")[0]}`));
+        }
         if (w !== worker || stopping) return;
         carried = addStats(carried, { ...current, connections: 0 });
         current = emptyFrontStats();

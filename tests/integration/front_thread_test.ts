@@ -63,3 +63,17 @@ Deno.test("front thread: a port it cannot bind rejects with the bind's error", a
     await server.shutdown();
   }
 });
+
+Deno.test("front thread: a worker that dies before it listens fails the start (no restart loop)", async () => {
+  const server = upstream();
+  try {
+    await assert.rejects(
+      startFrontThread(options(server.addr.port), {
+        workerUrl: new URL("../fixtures/broken_front_worker.ts", import.meta.url),
+      }),
+      /its worker failed: .*dies at load/,
+    );
+  } finally {
+    await server.shutdown();
+  }
+});
