@@ -189,7 +189,7 @@ export async function runW6P(
   const out: W6PResult = { persisting: [], memory: [] };
   for (let i = 0; i < rounds; i++) {
     for (const noPersist of [false, true]) {
-      const r = await runW6(deps, "zws", quick, log, { noPersist, refine: 3 });
+      const r = await runW6(deps, "zws", quick, log, { noPersist, refine: 5 });
       (noPersist ? out.memory : out.persisting).push(r.ceiling);
     }
   }
