@@ -7,6 +7,7 @@
  * collector. Pure: no I/O.
  */
 import { ChunkPool } from "./chunk_pool.ts";
+import type { SinkPoint } from "../relay/sequencer.ts";
 
 export { ChunkPool, type PoolBuffers } from "./chunk_pool.ts";
 
@@ -88,33 +89,61 @@ export class ChunkBuilder {
 
   /** Adds one point (seqs increase); the chunk must not be full, and must be {@link ready}. */
   add(series: string, seq: number, x: number, y: number): void {
-    // Points of one producer message are mostly of one series: skip the lookup then. With a few
-    // series taking turns, comparing them beats hashing a new string per point.
-    let i = this.#lastIndex;
-    if (series !== this.#lastName) {
-      const names = this.#names;
-      let found: number | undefined;
-      if (names.length <= 8) {
-        for (let k = 0; k < names.length; k++) {
-          if (names[k] === series) {
-            found = k;
-            break;
-          }
-        }
-      } else found = this.#index.get(series);
-      if (found === undefined) {
-        found = this.#names.length;
-        this.#names.push(series);
-        this.#index.set(series, found);
-      }
-      i = this.#lastIndex = found;
-      this.#lastName = series;
-    }
+    const i = series === this.#lastName ? this.#lastIndex : this.#seriesIndex(series);
     const n = this.#n++;
     this.#series[n] = i;
     this.#seqs[n] = seq;
     this.#xy[2 * n] = x;
     this.#xy[2 * n + 1] = y;
+  }
+
+  /**
+   * Adds `points[from..to)`, whose seqs run from `firstSeq`, as far as the chunk has room; returns
+   * the index after the last one added (`to` when all fit). The chunk must be {@link ready}. One
+   * call per run of points: what {@link add} does per point, without a call per point.
+   */
+  addRun(points: readonly SinkPoint[], from: number, to: number, firstSeq: number): number {
+    const end = Math.min(to, from + this.capacity - this.#n);
+    const series = this.#series, seqs = this.#seqs, xy = this.#xy;
+    let n = this.#n;
+    let name = this.#lastName, index = this.#lastIndex;
+    for (let k = from; k < end; k++, n++) {
+      const p = points[k];
+      if (p.series !== name) {
+        index = this.#seriesIndex(p.series);
+        name = p.series;
+      }
+      series[n] = index;
+      seqs[n] = firstSeq + (k - from);
+      xy[2 * n] = p.x;
+      xy[2 * n + 1] = p.y;
+    }
+    this.#n = n;
+    return end;
+  }
+
+  /** The index of `series` in this chunk's names (added when new); remembered for the next point. */
+  #seriesIndex(series: string): number {
+    // Points of one producer message are mostly of one series: the caller skips the lookup then.
+    // With a few series taking turns, comparing them beats hashing a new string per point.
+    const names = this.#names;
+    let found: number | undefined;
+    if (names.length <= 8) {
+      for (let k = 0; k < names.length; k++) {
+        if (names[k] === series) {
+          found = k;
+          break;
+        }
+      }
+    } else found = this.#index.get(series);
+    if (found === undefined) {
+      found = names.length;
+      names.push(series);
+      this.#index.set(series, found);
+    }
+    this.#lastName = series;
+    this.#lastIndex = found;
+    return found;
   }
 
   /**

@@ -6,6 +6,7 @@
  * @module
  */
 import { ChunkBuilder, ChunkPool, type PointChunk, type PoolBuffers } from "./chunks.ts";
+import type { SinkPoint } from "../relay/sequencer.ts";
 
 /** A chunk as the worker gets it (`ToWriter` "points"). */
 export interface PostedChunk {
@@ -50,6 +51,19 @@ export class WriterBacklog {
   /** Adds one point; true when its chunk is now full. */
   add(series: string, seq: number, x: number, y: number): boolean {
     this.#builder.add(series, seq, x, y);
+    return this.#builder.full;
+  }
+
+  /**
+   * Adds `points[from..to)` (seqs from `firstSeq`) to the chunk being filled, as far as it has
+   * room; returns the index after the last one added. Full when that is less than `to`.
+   */
+  addRun(points: readonly SinkPoint[], from: number, to: number, firstSeq: number): number {
+    return this.#builder.addRun(points, from, to, firstSeq);
+  }
+
+  /** Whether the chunk being filled is full ({@link cut} it). */
+  get full(): boolean {
     return this.#builder.full;
   }
 

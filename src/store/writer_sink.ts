@@ -139,14 +139,16 @@ export class WriterSink {
       return;
     }
     const queue = this.#queue;
-    for (let i = from, seq = firstSeq; i < to; i++, seq++) {
-      const p = points[i];
-      this.#seqHi = seq;
+    this.#seqHi = firstSeq + (to - from) - 1;
+    for (let i = from; i < to;) {
       if (!queue.ready) {
-        this.append(p.series, seq, p.x, p.y); // counts and logs the drop
-        continue;
+        // No free slot: the rest is dropped from the store (counted and logged once).
+        this.#dropped(to - i);
+        return;
       }
-      if (queue.add(p.series, seq, p.x, p.y)) this.#full();
+      const next = queue.addRun(points, i, to, firstSeq + (i - from));
+      if (queue.full) this.#full();
+      i = next;
     }
   }
 
@@ -157,18 +159,20 @@ export class WriterSink {
       if (this.#mode === "memory") this.#tally.notPersisted++;
       return;
     }
-    if (!this.#queue.ready) {
-      this.#tally.dropped++;
-      this.#rateLog.log(
-        "warn",
-        "store",
-        "queue-full",
-        `the store's writer is behind (${this.queued()} points queued): points are ` +
-          `not kept on disk until it catches up (${this.#tally.dropped} so far; live data goes on)`,
-      );
-      return;
-    }
+    if (!this.#queue.ready) return this.#dropped(1);
     if (this.#queue.add(series, seq, x, y)) this.#full();
+  }
+
+  /** `n` points not kept: the queue is full (counted, logged at most every 5 s). */
+  #dropped(n: number): void {
+    this.#tally.dropped += n;
+    this.#rateLog.log(
+      "warn",
+      "store",
+      "queue-full",
+      `the store's writer is behind (${this.queued()} points queued): points are ` +
+        `not kept on disk until it catches up (${this.#tally.dropped} so far; live data goes on)`,
+    );
   }
 
   /** Points appended and not yet written (0 unless the store is on disk). */

@@ -116,3 +116,32 @@ Deno.test("ChunkBuilder: many series taking turns (past the short list, by map) 
     assert.deepEqual([...r.deltas].map((d) => r.first + d), want, r.series);
   }
 });
+
+Deno.test("ChunkBuilder.addRun: the same chunks as add per point, stopping where a chunk is full", () => {
+  const points = Array.from({ length: 11 }, (_, i) => ({
+    series: i < 5 ? "a" : i % 2 ? "b" : `s${i % 12}`,
+    x: 100 + i,
+    y: -i,
+  }));
+  const perPoint = new ChunkBuilder(4), byRun = new ChunkBuilder(4);
+  const a: PointChunk[] = [], b: PointChunk[] = [];
+  points.slice(2, 10).forEach((p, k) => {
+    perPoint.add(p.series, 50 + k, p.x, p.y);
+    if (perPoint.full) a.push(perPoint.take()!);
+  });
+  // A run of 8 (seqs 50..57) from index 2: 4 fit, then 4 more in the next chunk.
+  let i = 2;
+  const stops: number[] = [];
+  while (i < 10) {
+    i = byRun.addRun(points, i, 10, 50 + (i - 2));
+    stops.push(i);
+    if (byRun.full) b.push(byRun.take()!);
+  }
+  assert.deepEqual(stops, [6, 10]);
+  assert.deepEqual(
+    b.map((c) => [c.n, c.names, [...c.series], [...c.seqs], [...c.xy]]),
+    a.map((c) => [c.n, c.names, [...c.series], [...c.seqs], [...c.xy]]),
+  );
+  assert.deepEqual([...b[1].seqs], [54, 55, 56, 57]);
+  assert.deepEqual(b[1].names, ["s6", "b", "s8"]);
+});
