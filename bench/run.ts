@@ -1,5 +1,6 @@
 /**
- * `deno task bench [--quick] [--only W1,W6,W6P,W7,W9,page] [--no-baseline] [--no-write]`: runs
+ * `deno task bench [--quick] [--only W1,W6,W6P,W7,W9,page] [--no-baseline] [--no-write]
+ * [--rounds N]` (W6P's rounds, default 3): runs
  * workloads W1-W5 and W8 against zws and against the naive baseline (`bench/baseline.ts`) in the
  * same run, W9 (decimated against exact clients of one 100,000 points/s series; zws only),
  * the W6 ingest-ceiling ladder (both), W6P (zws's W6 persisting against `--no-persist`) and the W7
@@ -1164,6 +1165,7 @@ async function main(): Promise<void> {
       only: { type: "string" },
       "no-baseline": { type: "boolean", default: false },
       "no-write": { type: "boolean", default: false },
+      rounds: { type: "string" },
     },
   });
   const quick = values.quick;
@@ -1222,7 +1224,7 @@ async function main(): Promise<void> {
   }
   let w6p: W6PResult | undefined;
   if (want("W6P")) {
-    const rounds = quick ? 2 : 3;
+    const rounds = values.rounds ? Math.max(1, Number(values.rounds)) : quick ? 2 : 3;
     console.log(
       `\nW6P persistence cost — zws persisting and --no-persist, alternating, ${rounds} rounds ...`,
     );
