@@ -149,6 +149,8 @@ export class WsBridge implements WebSocketHub {
   #lastBusAt = -Infinity;
   /** When the last gap that reset clients came (`performance.now()`). */
   #lastGapAt = -Infinity;
+  /** Rounds of sends so far: where the next one starts among the clients. */
+  #round = 0;
 
   constructor(opts: BridgeOptions = {}) {
     this.#batcher = new Batcher((items) => this.#broadcast(items), opts.tickMs ?? 10);
@@ -172,7 +174,7 @@ export class WsBridge implements WebSocketHub {
     this.#decimated = new DecimatedStreams({
       send: (c, frame, points) => {
         if (c.ended) return;
-        if (this.#slow.holdBack(c, performance.now())) {
+        if (this.#slow.holdBack(c, performance.now(), false, frame.length)) {
           this.#stats.pointsDroppedSlow += points;
           return;
         }
@@ -378,7 +380,12 @@ export class WsBridge implements WebSocketHub {
     const frames = new TickFrames(batches, () => this.#stats.framesBuilt++);
     const now = performance.now();
     this.#slow.measure();
-    for (const c of this.#clients) {
+    // Each round starts one client further on: when the budget holds back the rest of a round,
+    // it is never the same clients (src/hub/slow_clients.ts).
+    const clients = [...this.#clients];
+    const start = clients.length > 0 ? this.#round++ % clients.length : 0;
+    for (let k = 0; k < clients.length; k++) {
+      const c = clients[(start + k) % clients.length];
       if (c.rate !== undefined) {
         // Decimated (below); what it has seen goes on, for a catch-up from history.
         if (c.slowSince === undefined) c.lastSent = last;
@@ -388,7 +395,7 @@ export class WsBridge implements WebSocketHub {
       // A jump in seq (points missed upstream) is never passed on as if nothing happened: the
       // client is held back like a slow one and resumes within 100 ms from history, which cannot
       // vouch for the gap: a reset snapshot (at most one per check, however many gaps).
-      if (this.#slow.holdBack(c, now, gap)) {
+      if (this.#slow.holdBack(c, now, gap, out.count === 0 ? 0 : out.frame.length)) {
         this.#stats.pointsDroppedSlow += out.count;
         continue;
       }
@@ -428,14 +435,17 @@ export class WsBridge implements WebSocketHub {
     return this.#historyFrames.for(since, series, key);
   }
 
-  /** Sends a client its history frames. */
-  #sendHistory(c: Client, h: HistoryFrames): void {
+  /** Sends a client its history frames; returns their size (UTF-16 code units, about bytes). */
+  #sendHistory(c: Client, h: HistoryFrames): number {
+    let size = 0;
     for (const f of h.frames) {
       c.transport.send(f);
+      size += f.length;
       this.#stats.framesSent++;
     }
     this.#stats.pointsSent += h.points;
     c.lastSent = this.#history.lastSeq;
+    return size;
   }
 
   /**

@@ -1,0 +1,116 @@
+/** Unit tests of the slow-client policy's budget for one round of sends (no sockets). */
+import assert from "node:assert/strict";
+import { SlowClients } from "../../src/hub/slow_clients.ts";
+import type { Client } from "../../src/hub/client.ts";
+
+/** A client whose transport reports `buffered` bytes queued. */
+function client(session: string, buffered = 0): Client {
+  return {
+    session,
+    transport: { send() {}, bufferedAmount: () => buffered, close() {} },
+    lastSent: 0,
+    queued: 0,
+    seriesListVersion: 0,
+  };
+}
+
+/** Runs one round: measure, then a frame of `bytes` offered to each client in order. */
+function round(slow: SlowClients, clients: Client[], bytes: number): boolean[] {
+  slow.measure();
+  return clients.map((c) => !slow.holdBack(c, 0, false, bytes));
+}
+
+Deno.test("SlowClients: one round's frames are charged, and past the budget the rest are held back", () => {
+  const clients = Array.from({ length: 10 }, (_, i) => client(`c${i}`));
+  const slow = new SlowClients({
+    bound: 1 << 20,
+    timeoutMs: 10_000,
+    budget: 1000,
+    clients: () => clients,
+    catchUp: () => 0,
+    end: () => {},
+  });
+  try {
+    // 300 bytes each: 3 fit in 1000, the fourth would make 1200.
+    assert.deepEqual(round(slow, clients, 300), [true, true, true, ...Array(7).fill(false)]);
+    assert.equal(slow.queuedBytes, 900);
+    assert.equal(slow.heldForBudgetTotal, 7);
+    for (const c of clients.slice(3)) assert.notEqual(c.slowSince, undefined);
+  } finally {
+    slow.close();
+  }
+});
+
+Deno.test("SlowClients: one frame larger than the budget still goes; without a budget all go", () => {
+  const a = [client("a"), client("b")];
+  const tight = new SlowClients({
+    bound: 1 << 20,
+    timeoutMs: 10_000,
+    budget: 100,
+    clients: () => a,
+    catchUp: () => 0,
+    end: () => {},
+  });
+  const b = Array.from({ length: 50 }, (_, i) => client(`n${i}`));
+  const none = new SlowClients({
+    bound: 1 << 20,
+    timeoutMs: 10_000,
+    clients: () => b,
+    catchUp: () => 0,
+    end: () => {},
+  });
+  try {
+    assert.deepEqual(round(tight, a, 500), [true, false]);
+    assert.deepEqual(round(none, b, 500), Array(50).fill(true));
+    assert.equal(none.queuedBytes, 25_000);
+  } finally {
+    tight.close();
+    none.close();
+  }
+});
+
+Deno.test("SlowClients: stalled clients over the budget do not hold back a round for the others", () => {
+  // 5 stalled with 1 KiB queued each (held back already by the water level) and 3 that keep up.
+  const stalled = Array.from({ length: 5 }, (_, i) => client(`s${i}`, 1024));
+  const ok = Array.from({ length: 3 }, (_, i) => client(`k${i}`, 0));
+  const all = [...stalled, ...ok];
+  const slow = new SlowClients({
+    bound: 1 << 20,
+    timeoutMs: 10_000,
+    budget: 2048,
+    clients: () => all,
+    catchUp: () => 0,
+    end: () => {},
+  });
+  try {
+    assert.deepEqual(round(slow, all, 100), [...Array(5).fill(false), true, true, true]);
+  } finally {
+    slow.close();
+  }
+});
+
+Deno.test("SlowClients: catch-ups are charged too; past the budget the rest wait, drained, not closed", async () => {
+  const clients = Array.from({ length: 10 }, (_, i) => client(`h${i}`));
+  const caught: string[] = [];
+  const slow = new SlowClients({
+    bound: 1 << 20,
+    timeoutMs: 10_000,
+    budget: 1000,
+    clients: () => clients,
+    catchUp: (c) => {
+      caught.push(c.session);
+      return 300;
+    },
+    end: () => assert.fail("no drained client is closed"),
+  });
+  try {
+    slow.measure();
+    for (const c of clients) assert.ok(slow.holdBack(c, performance.now(), true));
+    // The check runs every 100 ms: 0, 300, 600 and 900 are under the budget, 1,200 is not.
+    for (let i = 0; i < 400 && caught.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(caught, ["h0", "h1", "h2", "h3"]);
+    assert.equal(clients.filter((c) => c.slowSince !== undefined).length, 6);
+  } finally {
+    slow.close();
+  }
+});
