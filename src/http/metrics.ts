@@ -5,6 +5,7 @@
  * @module
  */
 import { REJECT_REASONS } from "../protocol/ingress.ts";
+import { ROUND_MS } from "../hub/slow_clients.ts";
 import { AUTH_FAILURE_REASONS } from "./auth.ts";
 import { storeMetrics, writerInto } from "./prometheus.ts";
 import { frontMetrics, plainIngressMetrics } from "./front_metrics.ts";
@@ -143,7 +144,8 @@ export function renderMetrics(m: MetricsSnapshot): string {
   metric(
     "zws_clients_held_budget_total",
     "counter",
-    "Clients within their own bound held back because all clients were over the budget.",
+    "Clients within their own bound held back for the budget: all clients were over it, or one " +
+      `round of sends reached it (in bytes, or in ${ROUND_MS} ms).`,
     [["", m.bridge.heldForBudget ?? 0]],
   );
   metric("zws_client_resumes_total", "counter", "Connections by how their history started.", [

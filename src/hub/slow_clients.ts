@@ -12,7 +12,11 @@
  * round of sends of a 400 KB frame to 1,000 clients held 400 MB that no measure saw (2 GB of RSS
  * under 1,000 clients at 100,000 points/s, with 5 MB "queued"). A frame that would take one
  * round's copies past the budget is held back instead (its client catches up from history), so
- * a round adds at most the budget plus one frame, whatever the number of clients.
+ * a round adds at most the budget plus one frame, whatever the number of clients. A round is
+ * bounded in time as well ({@link ROUND_MS}): sending a frame costs about a nanosecond per byte
+ * per client in Deno, and with 1,000 clients a round of catch-ups took over a second, in which
+ * the event loop answered nothing (`/healthz` included). Past it, the rest of the round is held
+ * back the same way.
  *
  * @module
  */
@@ -23,6 +27,9 @@ import { CLOSE } from "../protocol/close_codes.ts";
 
 /** WebSocket close code for a client that stayed over its buffer bound too long. */
 export const CLOSE_SLOW_CLIENT = CLOSE.slow_client;
+
+/** Longest a round of sends (or of catch-ups) goes on before the rest of it is held back, in ms. */
+export const ROUND_MS = 25;
 
 /** Options of {@link SlowClients}. */
 export interface SlowClientsOptions {
@@ -55,6 +62,8 @@ export class SlowClients {
   #queued = 0;
   /** Bytes of the frames charged since the last {@link measure} (this round's copies). */
   #charged = 0;
+  /** When the round began (the last {@link measure}, `performance.now()`). */
+  #roundAt = 0;
   #queuedMax = 0;
   #heldForBudget = 0;
   /** Reused arrays for the level: the queued bytes, and their sorted copy. */
@@ -92,6 +101,7 @@ export class SlowClients {
    */
   measure(): void {
     this.#charged = 0;
+    this.#roundAt = performance.now();
     let total = 0;
     let n = 0;
     for (const c of this.#opts.clients()) {
@@ -131,8 +141,9 @@ export class SlowClients {
   holdBack(c: Client, now: number, force = false, bytes = 0): boolean {
     if (c.slowSince !== undefined) return true;
     if (!force) {
-      // The round's copies: one frame always goes, however large it is.
-      const overBudget = bytes > 0 && this.#charged > 0 && this.#charged + bytes > this.#budget;
+      // The round's copies and time: one frame always goes, however large it is.
+      const overBudget = bytes > 0 && this.#charged > 0 &&
+        (this.#charged + bytes > this.#budget || performance.now() - this.#roundAt > ROUND_MS);
       if (!overBudget && c.queued <= this.#opts.bound && c.queued <= this.#level) {
         c.queued += bytes;
         this.#charged += bytes;
@@ -161,7 +172,9 @@ export class SlowClients {
       if (c.queued <= bound / 2) {
         // Drained. Catch-ups are copies like any frame: past the budget, the rest wait for the
         // next check (drained, so never closed as slow).
-        if (now < this.#notBefore || this.#charged >= this.#budget) {
+        const full = this.#charged >= this.#budget ||
+          (this.#charged > 0 && performance.now() - this.#roundAt > ROUND_MS);
+        if (now < this.#notBefore || full) {
           slow++;
           continue;
         }

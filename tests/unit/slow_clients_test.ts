@@ -1,6 +1,6 @@
 /** Unit tests of the slow-client policy's budget for one round of sends (no sockets). */
 import assert from "node:assert/strict";
-import { SlowClients } from "../../src/hub/slow_clients.ts";
+import { ROUND_MS, SlowClients } from "../../src/hub/slow_clients.ts";
 import type { Client } from "../../src/hub/client.ts";
 
 /** A client whose transport reports `buffered` bytes queued. */
@@ -110,6 +110,32 @@ Deno.test("SlowClients: catch-ups are charged too; past the budget the rest wait
     for (let i = 0; i < 400 && caught.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
     assert.deepEqual(caught, ["h0", "h1", "h2", "h3"]);
     assert.equal(clients.filter((c) => c.slowSince !== undefined).length, 6);
+  } finally {
+    slow.close();
+  }
+});
+
+Deno.test("SlowClients: a round that has gone on past ROUND_MS holds back the rest of it", () => {
+  const clients = [client("a"), client("b"), client("c")];
+  const slow = new SlowClients({
+    bound: 1 << 20,
+    timeoutMs: 10_000,
+    budget: 1 << 30,
+    clients: () => clients,
+    catchUp: () => 0,
+    end: () => {},
+  });
+  try {
+    slow.measure();
+    assert.equal(slow.holdBack(clients[0], 0, false, 100), false);
+    // The round's sends took longer than ROUND_MS (a busy wait stands in for them).
+    const t0 = performance.now();
+    while (performance.now() - t0 <= ROUND_MS + 1) { /* spin */ }
+    assert.equal(slow.holdBack(clients[1], 0, false, 100), true);
+    assert.equal(slow.holdBack(clients[2], 0, false, 0), false, "no frame: nothing to hold back");
+    // The next round starts afresh.
+    slow.measure();
+    assert.equal(slow.holdBack(clients[2], 0, false, 100), false);
   } finally {
     slow.close();
   }
