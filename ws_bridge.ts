@@ -174,7 +174,9 @@ export class WsBridge implements WebSocketHub {
     this.#decimated = new DecimatedStreams({
       send: (c, frame, points) => {
         if (c.ended) return;
-        if (this.#slow.holdBack(c, performance.now(), false, frame.length)) {
+        // Not charged: a decimated frame is small by its rate, and it goes out on the streams'
+        // own timer, outside the rounds the charge bounds.
+        if (this.#slow.holdBack(c, performance.now())) {
           this.#stats.pointsDroppedSlow += points;
           return;
         }
