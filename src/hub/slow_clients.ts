@@ -141,9 +141,7 @@ export class SlowClients {
   holdBack(c: Client, now: number, force = false, bytes = 0): boolean {
     if (c.slowSince !== undefined) return true;
     if (!force) {
-      // The round's copies and time: one frame always goes, however large it is.
-      const overBudget = bytes > 0 && this.#charged > 0 &&
-        (this.#charged + bytes > this.#budget || performance.now() - this.#roundAt > ROUND_MS);
+      const overBudget = bytes > 0 && this.#roundFull(bytes);
       if (!overBudget && c.queued <= this.#opts.bound && c.queued <= this.#level) {
         c.queued += bytes;
         this.#charged += bytes;
@@ -161,6 +159,15 @@ export class SlowClients {
 
   #notBefore = 0;
 
+  /**
+   * Whether this round can take no `bytes` more: its copies would pass the budget, or it has gone
+   * on for {@link ROUND_MS}. Never before its first frame: one always goes, however large.
+   */
+  #roundFull(bytes: number): boolean {
+    return this.#charged > 0 &&
+      (this.#charged + bytes > this.#budget || performance.now() - this.#roundAt > ROUND_MS);
+  }
+
   #check(): void {
     const { timeoutMs } = this.#opts;
     const now = performance.now();
@@ -172,9 +179,7 @@ export class SlowClients {
       if (c.queued <= bound / 2) {
         // Drained. Catch-ups are copies like any frame: past the budget, the rest wait for the
         // next check (drained, so never closed as slow).
-        const full = this.#charged >= this.#budget ||
-          (this.#charged > 0 && performance.now() - this.#roundAt > ROUND_MS);
-        if (now < this.#notBefore || full) {
+        if (now < this.#notBefore || this.#roundFull(1)) {
           slow++;
           continue;
         }

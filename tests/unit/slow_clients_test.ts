@@ -14,6 +14,23 @@ function client(session: string, buffered = 0): Client {
   };
 }
 
+/** A policy over `clients` with `budget` (none: undefined); catch-ups send `catchUp`'s bytes. */
+function policy(
+  clients: Client[],
+  budget: number | undefined,
+  catchUp: (c: Client) => number = () => 0,
+  end: (c: Client) => void = () => {},
+): SlowClients {
+  return new SlowClients({
+    bound: 1 << 20,
+    timeoutMs: 10_000,
+    budget,
+    clients: () => clients,
+    catchUp,
+    end,
+  });
+}
+
 /** Runs one round: measure, then a frame of `bytes` offered to each client in order. */
 function round(slow: SlowClients, clients: Client[], bytes: number): boolean[] {
   slow.measure();
@@ -22,14 +39,7 @@ function round(slow: SlowClients, clients: Client[], bytes: number): boolean[] {
 
 Deno.test("SlowClients: one round's frames are charged, and past the budget the rest are held back", () => {
   const clients = Array.from({ length: 10 }, (_, i) => client(`c${i}`));
-  const slow = new SlowClients({
-    bound: 1 << 20,
-    timeoutMs: 10_000,
-    budget: 1000,
-    clients: () => clients,
-    catchUp: () => 0,
-    end: () => {},
-  });
+  const slow = policy(clients, 1000);
   try {
     // 300 bytes each: 3 fit in 1000, the fourth would make 1200.
     assert.deepEqual(round(slow, clients, 300), [true, true, true, ...Array(7).fill(false)]);
@@ -43,22 +53,9 @@ Deno.test("SlowClients: one round's frames are charged, and past the budget the 
 
 Deno.test("SlowClients: one frame larger than the budget still goes; without a budget all go", () => {
   const a = [client("a"), client("b")];
-  const tight = new SlowClients({
-    bound: 1 << 20,
-    timeoutMs: 10_000,
-    budget: 100,
-    clients: () => a,
-    catchUp: () => 0,
-    end: () => {},
-  });
+  const tight = policy(a, 100);
   const b = Array.from({ length: 50 }, (_, i) => client(`n${i}`));
-  const none = new SlowClients({
-    bound: 1 << 20,
-    timeoutMs: 10_000,
-    clients: () => b,
-    catchUp: () => 0,
-    end: () => {},
-  });
+  const none = policy(b, undefined);
   try {
     assert.deepEqual(round(tight, a, 500), [true, false]);
     assert.deepEqual(round(none, b, 500), Array(50).fill(true));
@@ -74,14 +71,7 @@ Deno.test("SlowClients: stalled clients over the budget do not hold back a round
   const stalled = Array.from({ length: 5 }, (_, i) => client(`s${i}`, 1024));
   const ok = Array.from({ length: 3 }, (_, i) => client(`k${i}`, 0));
   const all = [...stalled, ...ok];
-  const slow = new SlowClients({
-    bound: 1 << 20,
-    timeoutMs: 10_000,
-    budget: 2048,
-    clients: () => all,
-    catchUp: () => 0,
-    end: () => {},
-  });
+  const slow = policy(all, 2048);
   try {
     assert.deepEqual(round(slow, all, 100), [...Array(5).fill(false), true, true, true]);
   } finally {
@@ -92,17 +82,10 @@ Deno.test("SlowClients: stalled clients over the budget do not hold back a round
 Deno.test("SlowClients: catch-ups are charged too; past the budget the rest wait, drained, not closed", async () => {
   const clients = Array.from({ length: 10 }, (_, i) => client(`h${i}`));
   const caught: string[] = [];
-  const slow = new SlowClients({
-    bound: 1 << 20,
-    timeoutMs: 10_000,
-    budget: 1000,
-    clients: () => clients,
-    catchUp: (c) => {
-      caught.push(c.session);
-      return 300;
-    },
-    end: () => assert.fail("no drained client is closed"),
-  });
+  const slow = policy(clients, 1000, (c) => {
+    caught.push(c.session);
+    return 300;
+  }, () => assert.fail("no drained client is closed"));
   try {
     slow.measure();
     for (const c of clients) assert.ok(slow.holdBack(c, performance.now(), true));
@@ -117,14 +100,7 @@ Deno.test("SlowClients: catch-ups are charged too; past the budget the rest wait
 
 Deno.test("SlowClients: a round that has gone on past ROUND_MS holds back the rest of it", () => {
   const clients = [client("a"), client("b"), client("c")];
-  const slow = new SlowClients({
-    bound: 1 << 20,
-    timeoutMs: 10_000,
-    budget: 1 << 30,
-    clients: () => clients,
-    catchUp: () => 0,
-    end: () => {},
-  });
+  const slow = policy(clients, 1 << 30);
   try {
     slow.measure();
     assert.equal(slow.holdBack(clients[0], 0, false, 100), false);
