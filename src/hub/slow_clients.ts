@@ -143,10 +143,7 @@ export class SlowClients {
     if (!force) {
       const overBudget = bytes > 0 && this.#roundFull(bytes);
       if (!overBudget && c.queued <= this.#opts.bound && c.queued <= this.#level) {
-        c.queued += bytes;
-        this.#charged += bytes;
-        this.#queued += bytes;
-        if (this.#queued > this.#queuedMax) this.#queuedMax = this.#queued;
+        this.#charge(c, bytes);
         return false;
       }
       if (c.queued <= this.#opts.bound) this.#heldForBudget++;
@@ -158,6 +155,14 @@ export class SlowClients {
   }
 
   #notBefore = 0;
+
+  /** Counts `bytes` sent to `c` in this round: to the client, the round and the total. */
+  #charge(c: Client, bytes: number): void {
+    c.queued += bytes;
+    this.#charged += bytes;
+    this.#queued += bytes;
+    if (this.#queued > this.#queuedMax) this.#queuedMax = this.#queued;
+  }
 
   /**
    * Whether this round can take no `bytes` more: its copies would pass the budget, or it has gone
@@ -184,10 +189,7 @@ export class SlowClients {
           continue;
         }
         c.slowSince = undefined;
-        const sent = this.#opts.catchUp(c);
-        c.queued += sent;
-        this.#charged += sent;
-        this.#queued += sent;
+        this.#charge(c, this.#opts.catchUp(c));
       } else if (now - c.slowSince > timeoutMs) {
         this.#closed++;
         this.#log.log(
