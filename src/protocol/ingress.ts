@@ -25,12 +25,10 @@
 import { DEFAULT_SERIES, MAX_SERIES_LENGTH, seriesProblem } from "../../static/protocol.js";
 import { pointTail } from "./frames.ts";
 import {
-  checkPoint,
   type Point,
   type Rejection,
   type RejectReason,
   toPoint,
-  type XRange,
   xRange,
   type XWindow,
 } from "./points.ts";
@@ -51,19 +49,10 @@ export {
   xRange,
   type XWindow,
 } from "./points.ts";
-import {
-  END,
-  OBJ,
-  S0,
-  S1,
-  scanPoints,
-  type ScanSpans,
-  SPAN_SLOTS,
-  X0,
-  X1,
-  Y0,
-  Y1,
-} from "./point_scan.ts";
+import { scanPoints, type ScanSpans, SPAN_SLOTS } from "./point_scan.ts";
+import { type PackedPoints, validateScanned } from "./packed_points.ts";
+
+export { isPacked, type PackedPoints } from "./packed_points.ts";
 
 /** What one producer message yields: its valid points and the rejections of the rest. */
 export interface ParsedMessage {
@@ -87,9 +76,12 @@ export interface EncodedPoint {
   y: number;
 }
 
+/** The points of an {@link EncodedMessage}: one object per point, or packed (`packed_points.ts`). */
+export type EncodedPoints = EncodedPoint[] | PackedPoints;
+
 /** {@link ParsedMessage} with the points encoded ({@link parseEncoded}). */
 export interface EncodedMessage {
-  points: EncodedPoint[];
+  points: EncodedPoints;
   rejected: Rejection[];
   /** Series -> unit, from the points that carried one (absent when none did). */
   units?: Map<string, string>;
@@ -127,11 +119,6 @@ export function parseEncoded(
   return parse(frames, maxBytes, xWindow, true) as EncodedMessage;
 }
 
-/** Longest number text reused as is in the client JSON (longer ones are formatted again). */
-const MAX_REUSED_NUMBER = 24;
-const DEFAULT_SERIES_JSON = JSON.stringify(DEFAULT_SERIES);
-/** The last series name the scanner sliced (see {@link parseScanned}). */
-let lastScanned = "";
 const spans: ScanSpans = { slots: new Int32Array(SPAN_SLOTS * 128) };
 
 function parse(
@@ -154,11 +141,15 @@ function parse(
     if (problem) return reject("invalid_series", problem);
     topicSeries = topic;
   }
-  const text = decode(frames[frames.length - 1]);
-  if (text === undefined) return reject("invalid_utf8", "payload is not UTF-8");
+  const payload = frames[frames.length - 1];
   const range = xRange(xWindow);
-  const n = scanPoints(text, spans);
-  if (n > 0) return parseScanned(text, n, topicSeries, range, encoded);
+  const n = scanPoints(payload, spans);
+  if (n > 0) {
+    const scanned = validateScanned(payload, n, spans.slots, topicSeries, range, encoded);
+    if (scanned) return scanned as ParsedMessage | EncodedMessage;
+  }
+  const text = decode(payload);
+  if (text === undefined) return reject("invalid_utf8", "payload is not UTF-8");
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -186,60 +177,6 @@ function parse(
     add(value);
   }
   return out as ParsedMessage | EncodedMessage;
-}
-
-/** The points {@link scanPoints} found in `t`, validated by {@link checkPoint}. */
-function parseScanned(
-  t: string,
-  n: number,
-  topicSeries: string | undefined,
-  range: XRange,
-  encoded: boolean,
-): ParsedMessage | EncodedMessage {
-  const s = spans.slots;
-  const points: (Point | EncodedPoint)[] = [];
-  const rejected: Rejection[] = [];
-  const topicJson = topicSeries === undefined ? undefined : JSON.stringify(topicSeries);
-  for (let i = 0, b = 0; i < n; i++, b += SPAN_SLOTS) {
-    const x0 = s[b + X0], x1 = s[b + X1], y0 = s[b + Y0], y1 = s[b + Y1], s0 = s[b + S0];
-    const x = Number(t.slice(x0, x1));
-    let name: string | undefined;
-    if (s0 >= 0) {
-      // Points of a message mostly share a series: compare in place before slicing a new one.
-      const len = s[b + S1] - s0;
-      name = lastScanned.length === len && t.startsWith(lastScanned, s0)
-        ? lastScanned
-        : (lastScanned = t.slice(s0, s0 + len));
-    }
-    const p = checkPoint(x, Number(t.slice(y0, y1)), name, undefined, topicSeries, range);
-    if ("reason" in p) rejected.push(p);
-    else if (!encoded) points.push(p);
-    else if (
-      p.x !== x || p.x === 0 || p.y === 0 || x1 - x0 > MAX_REUSED_NUMBER ||
-      y1 - y0 > MAX_REUSED_NUMBER
-    ) {
-      // x came in seconds, x or y may be -0 (formatted "0"), or the text is long: format it.
-      points.push({ series: p.series, tail: pointTail(p), x: p.x, y: p.y });
-    } else if (topicJson === undefined && s0 >= 0) {
-      // The producer's own text, `"x":…,"y":…,"series":"…"}`: a series without escapes is its
-      // own JSON.
-      points.push({
-        series: p.series,
-        tail: t.slice(s[b + OBJ] + 1, s[b + END] + 1),
-        x: p.x,
-        y: p.y,
-      });
-    } else {
-      const sj = topicJson ?? DEFAULT_SERIES_JSON;
-      points.push({
-        series: p.series,
-        tail: `${t.slice(s[b + OBJ] + 1, y1)},"series":${sj}}`,
-        x: p.x,
-        y: p.y,
-      });
-    }
-  }
-  return { points, rejected } as ParsedMessage | EncodedMessage;
 }
 
 function reject(reason: RejectReason, detail: string): ParsedMessage {

@@ -1,14 +1,16 @@
 /**
  * A fast scanner for the common shape of producer payloads: compact JSON (no whitespace) that is
  * one point `{"x":N,"y":N}` / `{"x":N,"y":N,"series":"S"}`, or an array of them, keys in that
- * order, `S` without escapes. It records where each point's parts lie in the text, so the parser
- * (`ingress.ts`) validates each point's values by the same rules as any other and reuses the
- * producer's own number text in the client JSON instead of formatting the numbers again.
+ * order, `S` ASCII without escapes. It reads the payload's bytes as they came (no UTF-8 decoding:
+ * what it accepts is ASCII) and records where each point's parts lie, so the parser
+ * (`ingress.ts`) validates each point's values by the same rules as any other and copies the
+ * producer's own bytes into the client JSON instead of formatting the numbers again.
  *
  * It accepts a strict subset of JSON: everything it accepts `JSON.parse` accepts with the same
- * values (numbers follow JSON's grammar; a string without `\` or control characters means
- * itself); anything else (whitespace, other keys or key orders, escapes, nesting) makes it return
- * -1, and the parser falls back to `JSON.parse`. Pure: no I/O.
+ * values (numbers follow JSON's grammar, and {@link fastNumber} reads them as `Number` does; a
+ * string of printable ASCII without `\` means itself); anything else (whitespace, other keys or key
+ * orders, escapes, nesting, non-ASCII series) makes it return -1, and the parser falls back to
+ * `JSON.parse`. Offsets are byte offsets, which for ASCII are also string offsets. Pure: no I/O.
  *
  * @module
  */
@@ -27,31 +29,62 @@ const QUOTE = 0x22, COMMA = 0x2c, MINUS = 0x2d, PLUS = 0x2b, DOT = 0x2e, COLON =
 const ZERO = 0x30, NINE = 0x39, LOWER_E = 0x65, UPPER_E = 0x45, BACKSLASH = 0x5c;
 const LBRACKET = 0x5b, RBRACKET = 0x5d, LBRACE = 0x7b, RBRACE = 0x7d;
 const X = 0x78, Y = 0x79;
-const SERIES_KEY = ',"series":"';
+/** `,"series":"` as bytes. */
+const SERIES_KEY = Uint8Array.from(',"series":"', (ch) => ch.charCodeAt(0));
 
 const isDigit = (c: number) => c >= ZERO && c <= NINE;
 
 /** End of the JSON number that starts at `i`, or -1 when none starts there. */
-function numberEnd(t: string, i: number): number {
-  if (t.charCodeAt(i) === MINUS) i++;
-  let c = t.charCodeAt(i);
+function numberEnd(t: Uint8Array, i: number): number {
+  if (t[i] === MINUS) i++;
+  let c = t[i];
   if (c === ZERO) i++;
   else if (c > ZERO && c <= NINE) {
     i++;
-    while (isDigit(t.charCodeAt(i))) i++;
+    while (isDigit(t[i])) i++;
   } else return -1;
-  if (t.charCodeAt(i) === DOT) {
-    if (!isDigit(t.charCodeAt(++i))) return -1;
-    while (isDigit(t.charCodeAt(i))) i++;
+  if (t[i] === DOT) {
+    if (!isDigit(t[++i])) return -1;
+    while (isDigit(t[i])) i++;
   }
-  c = t.charCodeAt(i);
+  c = t[i];
   if (c === LOWER_E || c === UPPER_E) {
-    c = t.charCodeAt(++i);
+    c = t[++i];
     if (c === PLUS || c === MINUS) i++;
-    if (!isDigit(t.charCodeAt(i))) return -1;
-    while (isDigit(t.charCodeAt(i))) i++;
+    if (!isDigit(t[i])) return -1;
+    while (isDigit(t[i])) i++;
   }
   return i;
+}
+
+/** Powers of ten a double holds exactly (10^0 .. 10^22). */
+const EXACT_POWERS = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+
+/**
+ * The value of the JSON number {@link scanPoints} found in `t[from, to)`, as `Number` reads its
+ * text, or NaN when this shortcut cannot tell (then read the text with `Number`). When its
+ * digits, read as an integer, stay below 2^53 and it has at most 22 decimals and no exponent (most
+ * numbers a counter or a sensor writes), it is that integer divided by a power of ten: both
+ * exact, so the one rounding of the division gives the double nearest the decimal, as `Number`
+ * does.
+ */
+export function fastNumber(t: Uint8Array, from: number, to: number): number {
+  let i = from;
+  const negative = t[i] === MINUS;
+  if (negative) i++;
+  let m = 0, decimals = -1;
+  for (; i < to; i++) {
+    const c = t[i];
+    if (c === DOT) decimals = 0;
+    else if (c >= ZERO && c <= NINE) {
+      m = m * 10 + (c - ZERO);
+      if (decimals >= 0) decimals++;
+    } else return NaN; // an exponent
+  }
+  // m only grows: at or below 2^53 - 1 at the end, every step was exact.
+  if (m > Number.MAX_SAFE_INTEGER || decimals > 22) return NaN;
+  const v = decimals > 0 ? m / EXACT_POWERS[decimals] : m;
+  return negative ? -v : v;
 }
 
 /**
@@ -59,9 +92,9 @@ function numberEnd(t: string, i: number): number {
  * doc), recording each point's spans in `out`. Returns how many points, or -1 when `t` is not of
  * that shape (it may still be valid JSON: parse it the general way).
  */
-export function scanPoints(t: string, out: ScanSpans): number {
+export function scanPoints(t: Uint8Array, out: ScanSpans): number {
   const n = t.length;
-  const array = t.charCodeAt(0) === LBRACKET;
+  const array = t[0] === LBRACKET;
   let i = array ? 1 : 0;
   let count = 0;
   for (;;) {
@@ -73,8 +106,8 @@ export function scanPoints(t: string, out: ScanSpans): number {
     }
     const s = out.slots;
     if (
-      t.charCodeAt(i) !== LBRACE || t.charCodeAt(i + 1) !== QUOTE || t.charCodeAt(i + 2) !== X ||
-      t.charCodeAt(i + 3) !== QUOTE || t.charCodeAt(i + 4) !== COLON
+      t[i] !== LBRACE || t[i + 1] !== QUOTE || t[i + 2] !== X || t[i + 3] !== QUOTE ||
+      t[i + 4] !== COLON
     ) return -1;
     s[base + OBJ] = i;
     i += 5;
@@ -83,28 +116,28 @@ export function scanPoints(t: string, out: ScanSpans): number {
     if (i < 0) return -1;
     s[base + X1] = i;
     if (
-      t.charCodeAt(i) !== COMMA || t.charCodeAt(i + 1) !== QUOTE || t.charCodeAt(i + 2) !== Y ||
-      t.charCodeAt(i + 3) !== QUOTE || t.charCodeAt(i + 4) !== COLON
+      t[i] !== COMMA || t[i + 1] !== QUOTE || t[i + 2] !== Y || t[i + 3] !== QUOTE ||
+      t[i + 4] !== COLON
     ) return -1;
     i += 5;
     s[base + Y0] = i;
     i = numberEnd(t, i);
     if (i < 0) return -1;
     s[base + Y1] = i;
-    let c = t.charCodeAt(i);
+    let c = t[i];
     if (c === COMMA) {
-      if (!t.startsWith(SERIES_KEY, i)) return -1;
+      for (let k = 0; k < SERIES_KEY.length; k++) if (t[i + k] !== SERIES_KEY[k]) return -1;
       i += SERIES_KEY.length;
       s[base + S0] = i;
       for (;;) {
         if (i >= n) return -1;
-        c = t.charCodeAt(i);
+        c = t[i];
         if (c === QUOTE) break;
-        if (c === BACKSLASH || c < 0x20) return -1;
+        if (c === BACKSLASH || c < 0x20 || c > 0x7e) return -1;
         i++;
       }
       s[base + S1] = i;
-      c = t.charCodeAt(++i);
+      c = t[++i];
     } else {
       s[base + S0] = -1;
       s[base + S1] = -1;
@@ -113,7 +146,7 @@ export function scanPoints(t: string, out: ScanSpans): number {
     s[base + END] = i++;
     count++;
     if (!array) return i === n ? count : -1;
-    c = t.charCodeAt(i);
+    c = t[i];
     if (c === COMMA) i++;
     else if (c === RBRACKET) return i + 1 === n ? count : -1;
     else return -1;

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { EncodedPoint, Point } from "../protocol/ingress.ts";
+import { type EncodedPoint, isPacked, type PackedPoints, type Point } from "../protocol/ingress.ts";
 import { encodePoint, withSeq } from "../protocol/frames.ts";
 import { BusBatchBuilder } from "../protocol/bus_encode.ts";
 import type { BusFrames } from "../protocol/bus.ts";
@@ -44,7 +44,7 @@ export interface SequenceSink {
    * {@link append} for `points[from..to)`, whose seqs run from `firstSeq` (optional: without it,
    * `append` is called per point).
    */
-  appendRun?(points: readonly SinkPoint[], from: number, to: number, firstSeq: number): void;
+  appendRun?(points: SinkPoints, from: number, to: number, firstSeq: number): void;
 }
 
 /** What a {@link SequenceSink} reads of a point. */
@@ -54,9 +54,23 @@ export interface SinkPoint {
   y: number;
 }
 
+/** A run of points a {@link SequenceSink} takes: one object per point, or columns. */
+export type SinkPoints = readonly SinkPoint[] | SinkColumns;
+
+/** Points as columns (`PackedPoints` are): point `i` is `series[i]`, `xy[2i]`, `xy[2i + 1]`. */
+export interface SinkColumns {
+  readonly series: readonly string[];
+  readonly xy: Float64Array;
+}
+
+/** Whether `points` are columns (else one object per point). */
+export function isColumns(points: SinkPoints): points is SinkColumns {
+  return !Array.isArray(points);
+}
+
 /** Bounded queue of validated points -> sequenced bus batches. */
 export class Sequencer {
-  #queue: (readonly (Point | EncodedPoint)[])[] = [];
+  #queue: (readonly (Point | EncodedPoint)[] | PackedPoints)[] = [];
   /** Index of the next point in `#queue[0]`. */
   #head = 0;
   #pending = 0;
@@ -88,9 +102,9 @@ export class Sequencer {
 
   /**
    * Queues one producer message's points (as numbers, or already encoded by
-   * `ingress.parseEncoded`); false (nothing queued) when they do not fit.
+   * `ingress.parseEncoded`: objects or packed); false (nothing queued) when they do not fit.
    */
-  offer(points: readonly (Point | EncodedPoint)[]): boolean {
+  offer(points: readonly (Point | EncodedPoint)[] | PackedPoints): boolean {
     if (points.length === 0) return true;
     if (this.#pending + points.length > this.maxPending) return false;
     this.#queue.push(points);
@@ -123,8 +137,18 @@ export class Sequencer {
           }
           limit = sink!.reservedUpTo?.() ?? seq;
         }
-        const p = msg[this.#head++];
-        b.add("tail" in p ? withSeq(seq++, p.tail) : encodePoint(seq++, p), p.series);
+        // Up to the last seq known reserved, in one go.
+        const upTo = Math.min(msg.length, this.#head + (limit - seq + 1));
+        if (isPacked(msg)) {
+          const next = b.addPacked(msg, this.#head, upTo, seq);
+          seq += next - this.#head;
+          this.#head = next;
+          continue;
+        }
+        while (this.#head < upTo && !b.full) {
+          const p = msg[this.#head++];
+          b.add("tail" in p ? withSeq(seq++, p.tail) : encodePoint(seq++, p), p.series);
+        }
       }
       if (sink && this.#head > runFrom) appendRun(sink, msg, runFrom, this.#head, runSeq);
       if (this.#head === msg.length) {
@@ -143,13 +167,15 @@ export class Sequencer {
 /** Hands `points[from..to)`, with seqs from `firstSeq`, to `sink`: in one call when it takes runs. */
 function appendRun(
   sink: SequenceSink,
-  points: readonly SinkPoint[],
+  points: SinkPoints,
   from: number,
   to: number,
   firstSeq: number,
 ): void {
   if (sink.appendRun) return sink.appendRun(points, from, to, firstSeq);
   for (let i = from; i < to; i++) {
-    sink.append(points[i].series, firstSeq + i - from, points[i].x, points[i].y);
+    if (isColumns(points)) {
+      sink.append(points.series[i], firstSeq + i - from, points.xy[2 * i], points.xy[2 * i + 1]);
+    } else sink.append(points[i].series, firstSeq + i - from, points[i].x, points[i].y);
   }
 }

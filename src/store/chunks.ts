@@ -7,7 +7,7 @@
  * collector. Pure: no I/O.
  */
 import { ChunkPool } from "./chunk_pool.ts";
-import type { SinkPoint } from "../relay/sequencer.ts";
+import { isColumns, type SinkPoints } from "../relay/sequencer.ts";
 
 export { ChunkPool, type PoolBuffers } from "./chunk_pool.ts";
 
@@ -102,21 +102,35 @@ export class ChunkBuilder {
    * the index after the last one added (`to` when all fit). The chunk must be {@link ready}. One
    * call per run of points: what {@link add} does per point, without a call per point.
    */
-  addRun(points: readonly SinkPoint[], from: number, to: number, firstSeq: number): number {
+  addRun(points: SinkPoints, from: number, to: number, firstSeq: number): number {
     const end = Math.min(to, from + this.capacity - this.#n);
     const series = this.#series, seqs = this.#seqs, xy = this.#xy;
     let n = this.#n;
     let name = this.#lastName, index = this.#lastIndex;
-    for (let k = from; k < end; k++, n++) {
-      const p = points[k];
-      if (p.series !== name) {
-        index = this.#seriesIndex(p.series);
-        name = p.series;
+    if (isColumns(points)) {
+      const names = points.series, cols = points.xy;
+      for (let k = from; k < end; k++, n++) {
+        if (names[k] !== name) {
+          index = this.#seriesIndex(names[k]);
+          name = names[k];
+        }
+        series[n] = index;
+        seqs[n] = firstSeq + (k - from);
+        xy[2 * n] = cols[2 * k];
+        xy[2 * n + 1] = cols[2 * k + 1];
       }
-      series[n] = index;
-      seqs[n] = firstSeq + (k - from);
-      xy[2 * n] = p.x;
-      xy[2 * n + 1] = p.y;
+    } else {
+      for (let k = from; k < end; k++, n++) {
+        const p = points[k];
+        if (p.series !== name) {
+          index = this.#seriesIndex(p.series);
+          name = p.series;
+        }
+        series[n] = index;
+        seqs[n] = firstSeq + (k - from);
+        xy[2 * n] = p.x;
+        xy[2 * n + 1] = p.y;
+      }
     }
     this.#n = n;
     return end;

@@ -6,7 +6,7 @@
  * @module
  */
 import { ChunkBuilder, ChunkPool, type PointChunk, type PoolBuffers } from "./chunks.ts";
-import type { SinkPoint } from "../relay/sequencer.ts";
+import type { SinkPoints } from "../relay/sequencer.ts";
 
 /** A chunk as the worker gets it (`ToWriter` "points"). */
 export interface PostedChunk {
@@ -58,7 +58,7 @@ export class WriterBacklog {
    * Adds `points[from..to)` (seqs from `firstSeq`) to the chunk being filled, as far as it has
    * room; returns the index after the last one added. Full when that is less than `to`.
    */
-  addRun(points: readonly SinkPoint[], from: number, to: number, firstSeq: number): number {
+  addRun(points: SinkPoints, from: number, to: number, firstSeq: number): number {
     return this.#builder.addRun(points, from, to, firstSeq);
   }
 

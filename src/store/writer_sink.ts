@@ -26,7 +26,7 @@ import type { WriterTally } from "./writer_tally.ts";
 import type { PersistStatus } from "./status.ts";
 import type { PoolBuffers } from "./chunks.ts";
 import { RateLimitedLog } from "../runtime/log.ts";
-import type { SinkPoint } from "../relay/sequencer.ts";
+import type { SinkPoints } from "../relay/sequencer.ts";
 
 /** What a new worker is handed to share with the sink (`ToWriter` "open"). */
 export interface SinkShares {
@@ -132,7 +132,7 @@ export class WriterSink {
   }
 
   /** {@link append} for `points[from..to)`, whose seqs run from `firstSeq`. */
-  appendRun(points: readonly SinkPoint[], from: number, to: number, firstSeq: number): void {
+  appendRun(points: SinkPoints, from: number, to: number, firstSeq: number): void {
     if (this.#mode !== "disk") {
       this.#seqHi = firstSeq + (to - from) - 1;
       if (this.#mode === "memory") this.#tally.notPersisted += to - from;

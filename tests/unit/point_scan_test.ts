@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { scanPoints, type ScanSpans, SPAN_SLOTS } from "../../src/protocol/point_scan.ts";
 import { parseEncoded, parseMessage } from "../../src/protocol/ingress.ts";
-import { encodePoint, withSeq } from "../../src/protocol/frames.ts";
+import { encodePoint } from "../../src/protocol/frames.ts";
+import { encodedJson, encodedSeries, encodedTails } from "../_support/encoded.ts";
 
 const enc = new TextEncoder();
 const spans = (): ScanSpans => ({ slots: new Int32Array(SPAN_SLOTS) });
@@ -72,7 +73,7 @@ Deno.test("scanPoints accepts only JSON, and reads its points as JSON.parse does
   let accepted = 0;
   for (const t of payloads()) {
     const out = spans();
-    const n = scanPoints(t, out);
+    const n = scanPoints(enc.encode(t), out);
     if (n < 0) continue;
     accepted++;
     const v = JSON.parse(t); // throws if the scanner accepted something that is not JSON
@@ -107,13 +108,9 @@ Deno.test("the scanner's fast path and the general path give the same points and
         // The encoded points are the client JSON of the same points.
         const e = parseEncoded(fr(t), MAX, w);
         assert.equal(e.points.length, fast.points.length, t);
-        e.points.forEach((p, i) => {
-          assert.equal(p.series, fast.points[i].series);
-          assert.deepEqual(
-            JSON.parse(withSeq(7, p.tail)),
-            JSON.parse(encodePoint(7, fast.points[i])),
-            t,
-          );
+        assert.deepEqual(encodedSeries(e.points), fast.points.map((p) => p.series), t);
+        encodedJson(e.points, 7).forEach((json, i) => {
+          assert.deepEqual(JSON.parse(json), JSON.parse(encodePoint(7 + i, fast.points[i])), t);
         });
       }
     }
@@ -122,7 +119,9 @@ Deno.test("the scanner's fast path and the general path give the same points and
 
 Deno.test("parseEncoded reuses the producer's number text; seconds and long numbers are formatted", () => {
   const one = (t: string, topic?: string) =>
-    parseEncoded(topic ? [enc.encode(topic), enc.encode(t)] : [enc.encode(t)], MAX).points[0].tail;
+    encodedTails(
+      parseEncoded(topic ? [enc.encode(topic), enc.encode(t)] : [enc.encode(t)], MAX).points,
+    )[0];
   assert.equal(
     one('{"x":1700000000123.4560,"y":1.50,"series":"a"}'),
     '"x":1700000000123.4560,"y":1.50,"series":"a"}',

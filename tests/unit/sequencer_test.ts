@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Sequencer } from "../../src/relay/sequencer.ts";
+import { isColumns, Sequencer, type SinkPoints } from "../../src/relay/sequencer.ts";
 import { BUS_BATCH_POINTS } from "../../src/protocol/bus.ts";
 import { decodeBus, lastSeqOf, pointJson } from "../../src/protocol/bus_decode.ts";
 import type { Point } from "../../src/protocol/ingress.ts";
@@ -77,12 +77,8 @@ Deno.test("Sequencer: a sink with runs gets each message's points in one call, a
     reserve: (seq: number) => seq <= reserved,
     append: () => assert.fail("per-point append is not used when the sink takes runs"),
     reservedUpTo: () => reserved,
-    appendRun: (
-      ps: readonly { series: string; x: number }[],
-      from: number,
-      to: number,
-      s0: number,
-    ) => {
+    appendRun: (ps: SinkPoints, from: number, to: number, s0: number) => {
+      assert.ok(!isColumns(ps));
       for (let i = from; i < to; i++) got.push(`${s0 + i - from}:${ps[i].series}:${ps[i].x}`);
     },
   };
