@@ -54,8 +54,14 @@ export function isPacked(points: PackedPoints | readonly unknown[]): points is P
 /** Longest number text reused as is in the client JSON (longer ones are formatted again). */
 export const MAX_REUSED_NUMBER = 24;
 const DEFAULT_SERIES_JSON = JSON.stringify(DEFAULT_SERIES);
-/** The last series name read from a payload (points of a message mostly share one). */
-let lastScanned = "";
+/**
+ * Series names `checkPoint` accepted lately, most recent first (a producer mostly sends a few,
+ * often taking turns point by point): a point's name is looked up here by its bytes, with no
+ * string made and no check run again.
+ */
+const accepted: string[] = [];
+/** How many names {@link accepted} keeps. */
+const ACCEPTED_NAMES = 16;
 
 /** What {@link validateScanned} made of a compact message: its valid points, and the rejections. */
 export interface ScannedMessage {
@@ -97,16 +103,19 @@ export function validateScanned(
     let y = fastNumber(t, y0, y1);
     if (y !== y) y = Number((text ??= ascii(t, 0, t.length)).slice(y0, y1));
     let name: string | undefined;
-    if (s0 >= 0) {
-      // Points of a message mostly share a series: compare in place before making a new one.
+    let known = false;
+    if (s0 >= 0 && topicSeries === undefined) {
+      // (The topic's series overrides a point's: its name is not even read then.)
       const s1 = s[b + S1];
-      name = sameAscii(lastScanned, t, s0, s1) ? lastScanned : (lastScanned = ascii(t, s0, s1));
+      name = acceptedName(t, s0, s1);
+      known = name !== undefined;
+      name ??= ascii(t, s0, s1);
     }
     // What checkPoint would accept unchanged, without asking it: a millisecond x inside the
     // range, a finite y, a series it already accepted (or the topic's, or the default).
     const plain = Math.abs(x) >= SECONDS_THRESHOLD && x >= range.lo && x <= range.hi &&
       Number.isFinite(x) && Number.isFinite(y) &&
-      (topicSeries !== undefined || name === undefined || name === lastPlainSeries);
+      (topicSeries !== undefined || name === undefined || known);
     let px = x, py = y, ps: string;
     if (plain) ps = topicSeries ?? name ?? DEFAULT_SERIES;
     else {
@@ -118,7 +127,7 @@ export function validateScanned(
       px = checked.x;
       py = checked.y;
       ps = checked.series;
-      if (topicSeries === undefined && name !== undefined) lastPlainSeries = name;
+      if (topicSeries === undefined && name !== undefined && !known) accept(name);
     }
     if (!encoded) {
       points.push({ x: px, y: py, series: ps });
@@ -160,8 +169,25 @@ export function validateScanned(
   return { points: k > 0 ? packed : [], rejected };
 }
 
-/** The last series name {@link parseScanned} saw {@link checkPoint} accept. */
-let lastPlainSeries: string | undefined;
+/** The name in {@link accepted} whose ASCII is `t[from, to)` (moved up one place), if any. */
+function acceptedName(t: Uint8Array, from: number, to: number): string | undefined {
+  for (let i = 0; i < accepted.length; i++) {
+    const name = accepted[i];
+    if (!sameAscii(name, t, from, to)) continue;
+    if (i > 0) {
+      accepted[i] = accepted[i - 1];
+      accepted[i - 1] = name;
+    }
+    return name;
+  }
+  return undefined;
+}
+
+/** Remembers a name `checkPoint` accepted, first (the last one of a full list goes). */
+function accept(name: string): void {
+  if (accepted.length >= ACCEPTED_NAMES) accepted.pop();
+  accepted.unshift(name);
+}
 const ZERO_CHAR = 0x30;
 
 /** Whether `t[from, to)` holds the ASCII string `s`. */
