@@ -13,6 +13,15 @@ import { type EncodedPoint, isPacked, type PackedPoints, type Point } from "../p
 import { encodePoint, withSeq } from "../protocol/frames.ts";
 import { BusBatchBuilder } from "../protocol/bus_encode.ts";
 import type { BusFrames } from "../protocol/bus.ts";
+import { isColumns, type SequenceSink, type SinkPoints } from "./sink.ts";
+
+export {
+  isColumns,
+  type SequenceSink,
+  type SinkColumns,
+  type SinkPoint,
+  type SinkPoints,
+} from "./sink.ts";
 
 /** Default bound of the sequencer's queue, in points (about 0.1 s at the measured ceiling). */
 export const DEFAULT_MAX_PENDING_POINTS = 100_000;
@@ -22,50 +31,6 @@ export interface CutBatch {
   frames: BusFrames;
   firstSeq: number;
   count: number;
-}
-
-/**
- * Where sequenced points also go (the point store, `src/store/writer_thread.ts`): `reserve` is
- * asked before a seq is used, `append` gets each point once it has its seq.
- */
-export interface SequenceSink {
-  /**
-   * Whether `seq` may be used; false: it is past what was made durable, and the cut stops before
-   * it ({@link Sequencer.blocked}) until the sink has reserved more.
-   */
-  reserve(seq: number): boolean;
-  append(series: string, seq: number, x: number, y: number): void;
-  /**
-   * The highest seq {@link reserve} would accept now without asking (optional: without it,
-   * `reserve` is asked for every seq).
-   */
-  reservedUpTo?(): number;
-  /**
-   * {@link append} for `points[from..to)`, whose seqs run from `firstSeq` (optional: without it,
-   * `append` is called per point).
-   */
-  appendRun?(points: SinkPoints, from: number, to: number, firstSeq: number): void;
-}
-
-/** What a {@link SequenceSink} reads of a point. */
-export interface SinkPoint {
-  series: string;
-  x: number;
-  y: number;
-}
-
-/** A run of points a {@link SequenceSink} takes: one object per point, or columns. */
-export type SinkPoints = readonly SinkPoint[] | SinkColumns;
-
-/** Points as columns (`PackedPoints` are): point `i` is `series[i]`, `xy[2i]`, `xy[2i + 1]`. */
-export interface SinkColumns {
-  readonly series: readonly string[];
-  readonly xy: Float64Array;
-}
-
-/** Whether `points` are columns (else one object per point). */
-export function isColumns(points: SinkPoints): points is SinkColumns {
-  return !Array.isArray(points);
 }
 
 /** Bounded queue of validated points -> sequenced bus batches. */

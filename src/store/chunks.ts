@@ -7,7 +7,7 @@
  * collector. Pure: no I/O.
  */
 import { ChunkPool } from "./chunk_pool.ts";
-import { isColumns, type SinkPoints } from "../relay/sequencer.ts";
+import { isColumns, type SinkPoints } from "../relay/sink.ts";
 
 export { ChunkPool, type PoolBuffers } from "./chunk_pool.ts";
 

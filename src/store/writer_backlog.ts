@@ -6,7 +6,7 @@
  * @module
  */
 import { ChunkBuilder, ChunkPool, type PointChunk, type PoolBuffers } from "./chunks.ts";
-import type { SinkPoints } from "../relay/sequencer.ts";
+import type { SinkPoints } from "../relay/sink.ts";
 
 /** A chunk as the worker gets it (`ToWriter` "points"). */
 export interface PostedChunk {

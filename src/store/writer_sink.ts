@@ -26,7 +26,7 @@ import type { WriterTally } from "./writer_tally.ts";
 import type { PersistStatus } from "./status.ts";
 import type { PoolBuffers } from "./chunks.ts";
 import { RateLimitedLog } from "../runtime/log.ts";
-import type { SinkPoints } from "../relay/sequencer.ts";
+import type { SinkPoints } from "../relay/sink.ts";
 
 /** What a new worker is handed to share with the sink (`ToWriter` "open"). */
 export interface SinkShares {
