@@ -159,7 +159,7 @@ export function validateScanned(
   const packed: PackedPoints = {
     packed: true,
     length: k,
-    bytes: t,
+    bytes: t.length > HELD_BYTES_PER_POINT * k ? keepCopied(t, copy!, k) : t,
     copy: copy!,
     suffix: `,"series":${suffixSeries}}`,
     ...(formatted ? { formatted } : {}),
@@ -167,6 +167,28 @@ export function validateScanned(
     xy: xy!,
   };
   return { points: k > 0 ? packed : [], rejected };
+}
+
+/**
+ * Most payload bytes held per valid point: a payload with more (long rejected points beside a few
+ * valid ones) is not held whole until its points are sequenced, only the bytes they copy.
+ */
+export const HELD_BYTES_PER_POINT = 256;
+
+/** The bytes `copy` refers to (its first `k` points), in a new buffer; `copy` is moved to it. */
+function keepCopied(t: Uint8Array, copy: Int32Array, k: number): Uint8Array {
+  let size = 0;
+  for (let i = 0; i < k; i++) size += Math.abs(copy[2 * i + 1]) - copy[2 * i];
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (let i = 0; i < k; i++) {
+    const a = copy[2 * i], e = copy[2 * i + 1], b = Math.abs(e);
+    out.set(t.subarray(a, b), at);
+    copy[2 * i] = at;
+    at += b - a;
+    copy[2 * i + 1] = e < 0 ? -at : at;
+  }
+  return out;
 }
 
 /** The name in {@link accepted} whose ASCII is `t[from, to)` (moved up one place), if any. */

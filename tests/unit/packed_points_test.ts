@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { fastNumber, scanPoints, SPAN_SLOTS, X0, X1 } from "../../src/protocol/point_scan.ts";
 import { isPacked, type PackedPoints, parseEncoded } from "../../src/protocol/ingress.ts";
+import { HELD_BYTES_PER_POINT } from "../../src/protocol/packed_points.ts";
 import { encodePoint } from "../../src/protocol/frames.ts";
 import { decodeBus, pointJson, pointSeries } from "../../src/protocol/bus_decode.ts";
 import { Sequencer, type SinkPoints } from "../../src/relay/sequencer.ts";
@@ -171,4 +172,21 @@ Deno.test("packed client JSON is the point's JSON: encodePoint of the same point
   encodedJson(p, 7).forEach((json, i) => {
     assert.equal(json, encodePoint(7 + i, { x: 1.7e12 + i, y: i + 0.5, series: `s${i % 2}` }));
   });
+});
+
+Deno.test("a payload mostly of rejected points is not held whole: only the valid points' bytes", () => {
+  const long = `{"x":1.7e12,"y":1,"series":"${"a".repeat(20_000)}"}`;
+  const text =
+    `[${long},{"x":1700000000001,"y":2.5,"series":"ok"},${long},{"x":1700000000002,"y":3}]`;
+  const m = parseEncoded([enc.encode(text)], MAX);
+  assert.deepEqual(m.rejected.map((r) => r.reason), ["invalid_series", "invalid_series"]);
+  assert.ok(isPacked(m.points));
+  assert.ok(
+    m.points.bytes.length <= HELD_BYTES_PER_POINT * 2,
+    `${m.points.bytes.length} bytes held`,
+  );
+  assert.deepEqual(encodedJson(m.points, 5), [
+    '{"seq":5,"x":1700000000001,"y":2.5,"series":"ok"}',
+    '{"seq":6,"x":1700000000002,"y":3,"series":"value"}',
+  ]);
 });
