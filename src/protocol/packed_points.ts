@@ -96,10 +96,18 @@ export function validateScanned(
   /** The payload as a string, made when a number needs `Number` (17 digits, an exponent). */
   let text: string | undefined;
   let k = 0;
+  // The previous point's x text and value: the points of a message often share their x (one
+  // sample of several series), and a clock's 17 digits are read by Number, not fastNumber.
+  let lastX0 = 0, lastX1 = -1, lastX = NaN;
   for (let i = 0, b = 0; i < n; i++, b += SPAN_SLOTS) {
     const x0 = s[b + X0], x1 = s[b + X1], y0 = s[b + Y0], y1 = s[b + Y1], s0 = s[b + S0];
-    let x = fastNumber(t, x0, x1);
-    if (x !== x) x = Number((text ??= ascii(t, 0, t.length)).slice(x0, x1));
+    let x: number;
+    if (sameBytes(t, lastX0, lastX1, x0, x1)) x = lastX;
+    else {
+      x = fastNumber(t, x0, x1);
+      if (x !== x) x = Number((text ??= ascii(t, 0, t.length)).slice(x0, x1));
+      lastX0 = x0, lastX1 = x1, lastX = x;
+    }
     let y = fastNumber(t, y0, y1);
     if (y !== y) y = Number((text ??= ascii(t, 0, t.length)).slice(y0, y1));
     let name: string | undefined;
@@ -211,6 +219,13 @@ function accept(name: string): void {
   accepted.unshift(name);
 }
 const ZERO_CHAR = 0x30;
+
+/** Whether `t[a0, a1)` and `t[b0, b1)` hold the same bytes (compared from the end). */
+function sameBytes(t: Uint8Array, a0: number, a1: number, b0: number, b1: number): boolean {
+  if (a1 - a0 !== b1 - b0) return false;
+  for (let i = a1 - 1, j = b1 - 1; i >= a0; i--, j--) if (t[i] !== t[j]) return false;
+  return true;
+}
 
 /** Whether `t[from, to)` holds the ASCII string `s`. */
 function sameAscii(s: string, t: Uint8Array, from: number, to: number): boolean {

@@ -67,7 +67,12 @@ function* messages(): Generator<{ frames: Uint8Array[]; label: string }> {
     const parts: string[] = [];
     const count = 1 + Math.floor(next() * 120);
     for (let k = 0; k < count; k++) {
-      const x = m % 7 === 0 ? 1_700_000_000 + next() : 1_700_000_000_000 + next() * 1e9;
+      // Every eighth message: one sample of several series (one x); else an x per point.
+      const x = m % 8 === 2
+        ? 1_700_000_000_123.4567 + m
+        : m % 7 === 0
+        ? 1_700_000_000 + next()
+        : 1_700_000_000_000 + next() * 1e9;
       const y = m % 5 === 0 && k % 9 === 0 ? (k % 2 ? "-0" : "0.0") : String((next() - 0.5) * 1e4);
       const s = m % 4 === 3 ? "" : `,"series":"s${(k * 7 + m) % nSeries}"`;
       parts.push(`{"x":${x},"y":${y}${s}}`);
