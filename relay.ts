@@ -29,7 +29,7 @@ import { WriterThread } from "./src/store/writer_thread.ts";
 import type { RangeAnswer, RangeQuery } from "./src/store/range.ts";
 import type { StoredPoint } from "./src/store/rows.ts";
 import { encodeHeartbeat, encodeUnits } from "./src/protocol/bus_encode.ts";
-import { END_OF_STREAM, UNITS_REFRESH_MS } from "./src/protocol/bus.ts";
+import { BUS_BATCH_POINTS, END_OF_STREAM, UNITS_REFRESH_MS } from "./src/protocol/bus.ts";
 import { SeriesUnits } from "./src/hub/units.ts";
 import { faults, sendWithBackpressure, superviseLoop } from "./src/runtime/loop.ts";
 import { errorMessage, log, RateLimitedLog } from "./src/runtime/log.ts";
@@ -191,7 +191,17 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   const governor = new IngressGovernor();
   // The supervisor's messages (stop, stats) get a turn even while the loops never wait.
   const attention = opts.attention ? new Attention(opts.attention) : undefined;
-  const nextMessage = mergeInputs(() => inbox.receive(), io.plainQueue);
+  // Batches are cut full (BUS_BATCH_POINTS) while input keeps coming, and whatever is pending as
+  // soon as the input runs dry (or a message came from the native proxy, whose queue cannot be
+  // seen): one bus message per producer message cost both threads per message at high rates.
+  /** Points pending when a flush was asked for: they go out even in a batch that is not full. */
+  let flushOwed = 0;
+  const flush = () => {
+    if (seq.pending === 0) return;
+    flushOwed = seq.pending;
+    signal();
+  };
+  const nextMessage = mergeInputs(() => inbox.receive(), io.plainQueue, flush);
 
   // Receive loop: producers' messages -> validation -> the sequencer's bounded queue. It never
   // waits on the bus, so it keeps taking producers' input (and shedding what does not fit, counted
@@ -238,7 +248,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
           `${parsed.points.length} points; ${seq.pending} already waiting for the bus`,
           parsed.points.length,
         );
-      } else if (parsed.points.length > 0) signal();
+      } else if (parsed.points.length > 0) {
+        if (!fromPlain) flush();
+        else if (seq.pending >= BUS_BATCH_POINTS) signal();
+      }
     }
   };
   const receiveLoop = superviseLoop(receiveOnce, {
@@ -265,7 +278,10 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
         if (await sendWithBackpressure(bus, encodeUnits(epoch, changed), isStopped) < 0) return;
       }
       // A batch whose send failed (the loop restarted) is retried first: its seqs are taken.
-      const batch = inFlight ?? seq.cut();
+      // Else a full one, or the points a flush asked for.
+      const batch = inFlight ??
+        (flushOwed > 0 || seq.pending >= BUS_BATCH_POINTS || seq.blocked ? seq.cut() : undefined);
+      if (batch && !inFlight) flushOwed = Math.max(0, flushOwed - batch.count);
       inFlight = batch;
       if (!batch && seq.blocked) {
         // The store has not reserved the next seq yet (rare: its writer is a whole

@@ -178,11 +178,12 @@ export interface NextMessage {
  * Merges the native proxy's inbox with the plain queue: the inbox first when it has a message (its
  * probe and stop messages must not wait behind a busy plain queue), else the queue, else whichever
  * has one first. The inbox receive stays pending across calls (and loop restarts): never a second
- * one on the same socket.
+ * one on the same socket. `onWait` is called each time it is about to wait: nothing is ready.
  */
 export function mergeInputs(
   receive: () => Promise<Uint8Array[]>,
   queue: MessageQueue | undefined,
+  onWait: () => void = () => {},
 ): () => Promise<NextMessage> {
   let inboxNext: Promise<Uint8Array[]> | undefined;
   let inboxHas = false;
@@ -196,10 +197,12 @@ export function mergeInputs(
       if (inboxHas || !queue) {
         const pending = inboxNext;
         inboxNext = undefined;
+        if (!inboxHas) onWait();
         return { frames: await pending, plain: false };
       }
       const queued = queue.shift();
       if (queued !== undefined) return { frames: queued, plain: true };
+      onWait();
       await Promise.race([inboxNext.catch(() => {}), queue.ready()]);
     }
   };

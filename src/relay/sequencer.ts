@@ -23,8 +23,11 @@ export {
   type SinkPoints,
 } from "./sink.ts";
 
-/** Default bound of the sequencer's queue, in points (about 0.1 s at the measured ceiling). */
-export const DEFAULT_MAX_PENDING_POINTS = 100_000;
+/**
+ * Default bound of the sequencer's queue, in points: about 0.25 s at 1,000,000 points/s
+ * (docs/architecture.md, "Overload").
+ */
+export const DEFAULT_MAX_PENDING_POINTS = 250_000;
 
 /** A batch ready for the bus: its frames and what it holds. */
 export interface CutBatch {

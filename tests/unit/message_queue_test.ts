@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MessageQueue } from "../../src/relay/message_queue.ts";
+import { mergeInputs, MessageQueue } from "../../src/relay/message_queue.ts";
 import { waitedTooLong } from "../../src/relay/overload.ts";
 
 const bytes = (n: number) => [new Uint8Array(n)];
@@ -100,4 +100,26 @@ Deno.test("MessageQueue takes from its producers in turn: a flood does not hold 
   assert.equal(q.length, 0);
   assert.equal(q.bytes, 0);
   assert.equal(q.sources, 0);
+});
+
+Deno.test("mergeInputs: onWait is called only when nothing is ready (the relay then flushes its batch)", async () => {
+  const q = new MessageQueue(1 << 20);
+  let waits = 0;
+  let deliver!: (frames: Uint8Array[]) => void;
+  const inbox = () => new Promise<Uint8Array[]>((r) => deliver = r);
+  const next = mergeInputs(inbox, q, () => waits++);
+  q.push(bytes(1), 1);
+  q.push(bytes(2), 1);
+  assert.equal((await next()).frames[0].length, 1);
+  assert.equal((await next()).frames[0].length, 2);
+  assert.equal(waits, 0, "messages were ready: no wait");
+  const third = next();
+  await Promise.resolve();
+  assert.equal(waits, 1, "the queue ran dry: one wait");
+  q.push(bytes(3), 2);
+  assert.deepEqual(await third, { frames: [new Uint8Array(3)], plain: true });
+  deliver([new Uint8Array(4)]);
+  await Promise.resolve();
+  const fromInbox = await next();
+  assert.deepEqual([fromInbox.plain, fromInbox.frames[0].length, waits], [false, 4, 1]);
 });
