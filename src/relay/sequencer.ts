@@ -29,6 +29,11 @@ export {
  */
 export const DEFAULT_MAX_PENDING_POINTS = 250_000;
 
+/** Share of the bound used after a message was shed, until the queue drains. */
+export const OVERLOADED_SHARE = 0.4;
+/** Share of the bound the queue drains to before the whole bound is used again. */
+export const REARM_SHARE = 0.04;
+
 /** A batch ready for the bus: its frames and what it holds. */
 export interface CutBatch {
   frames: BusFrames;
@@ -44,6 +49,8 @@ export class Sequencer {
   #pending = 0;
   #builder = new BusBatchBuilder();
   #blocked = false;
+  /** Set when a message was shed; cleared once the queue has drained (see {@link offer}). */
+  #overloaded = false;
 
   /**
    * @param epoch the sequencer's run id
@@ -68,13 +75,25 @@ export class Sequencer {
     return this.#blocked;
   }
 
+  /** Whether the queue shed a message and has not drained since (it then holds less). */
+  get overloaded(): boolean {
+    return this.#overloaded;
+  }
+
   /**
    * Queues one producer message's points (as numbers, or already encoded by
    * `ingress.parseEncoded`: objects or packed); false (nothing queued) when they do not fit.
+   * The whole bound absorbs a short stall of the send loop (its thread waiting for a core);
+   * once a message was shed, only {@link OVERLOADED_SHARE} of it is used until the queue drains
+   * to {@link REARM_SHARE}, so that sustained overload queues no more delay than it must.
    */
   offer(points: readonly (Point | EncodedPoint)[] | PackedPoints): boolean {
     if (points.length === 0) return true;
-    if (this.#pending + points.length > this.maxPending) return false;
+    const limit = this.#overloaded ? this.maxPending * OVERLOADED_SHARE : this.maxPending;
+    if (this.#pending + points.length > limit) {
+      this.#overloaded = true;
+      return false;
+    }
     this.#queue.push(points);
     this.#pending += points.length;
     return true;
@@ -127,6 +146,9 @@ export class Sequencer {
     const count = seq - firstSeq;
     if (count === 0) return undefined;
     this.#pending -= count;
+    if (this.#overloaded && this.#pending <= this.maxPending * REARM_SHARE) {
+      this.#overloaded = false;
+    }
     this.lastSeq = seq - 1;
     return { frames: b.finish(this.epoch, firstSeq), firstSeq, count };
   }

@@ -34,7 +34,9 @@ Deno.test("Sequencer: over maxPending a message is refused whole, with no seq us
   assert.ok(q.offer(points(60)));
   assert.ok(!q.offer(points(41)), "60 + 41 > 100: shed");
   assert.equal(q.pending, 60);
-  assert.ok(q.offer(points(40)));
+  q.cut();
+  assert.equal(q.lastSeq, 60, "the shed message took no seq");
+  assert.ok(q.offer(points(40)), "drained: it fits again");
   q.cut();
   assert.equal(q.lastSeq, 100, "exactly the accepted points got seqs");
   assert.ok(q.offer([]), "an empty message is no overload");
@@ -101,4 +103,17 @@ Deno.test("Sequencer: a sink with runs gets each message's points in one call, a
   const rest = q.cut()!;
   assert.deepEqual([rest.firstSeq, rest.count], [8, 2]);
   assert.deepEqual(got.slice(7), ["8:b:1700000000004", "9:b:1700000000005"]);
+});
+
+Deno.test("Sequencer: the whole bound absorbs a stall once; after a shed only part of it, until drained", () => {
+  const q = new Sequencer("ep", 0, 1000);
+  for (let i = 0; i < 10; i++) assert.ok(q.offer(points(100)), `message ${i} fits the bound`);
+  assert.ok(!q.overloaded);
+  assert.ok(!q.offer(points(100)), "over 1,000: shed");
+  assert.ok(q.overloaded);
+  q.cut(); // 512 out: 488 left, above 40 % of the bound
+  assert.ok(!q.offer(points(100)), "overloaded: 488 + 100 > 400");
+  q.cut(); // all out
+  assert.ok(!q.overloaded, "drained: the whole bound again");
+  for (let i = 0; i < 10; i++) assert.ok(q.offer(points(100)));
 });
