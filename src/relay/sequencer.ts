@@ -15,14 +15,6 @@ import { BusBatchBuilder } from "../protocol/bus_encode.ts";
 import type { BusFrames } from "../protocol/bus.ts";
 import { isColumns, type SequenceSink, type SinkPoints } from "./sink.ts";
 
-export {
-  isColumns,
-  type SequenceSink,
-  type SinkColumns,
-  type SinkPoint,
-  type SinkPoints,
-} from "./sink.ts";
-
 /**
  * Default bound of the sequencer's queue, in points: about 0.25 s at 1,000,000 points/s
  * (docs/architecture.md, "Overload").

@@ -4,7 +4,8 @@ import { isPacked, type PackedPoints, parseEncoded } from "../../src/protocol/in
 import { HELD_BYTES_PER_POINT } from "../../src/protocol/packed_points.ts";
 import { encodePoint } from "../../src/protocol/frames.ts";
 import { decodeBus, pointJson, pointSeries } from "../../src/protocol/bus_decode.ts";
-import { Sequencer, type SinkPoints } from "../../src/relay/sequencer.ts";
+import { Sequencer } from "../../src/relay/sequencer.ts";
+import type { SinkPoints } from "../../src/relay/sink.ts";
 import { ChunkBuilder } from "../../src/store/chunks.ts";
 import { BUS_BATCH_POINTS } from "../../src/protocol/bus.ts";
 import { encodedJson } from "../_support/encoded.ts";

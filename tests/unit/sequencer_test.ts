@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { isColumns, Sequencer, type SinkPoints } from "../../src/relay/sequencer.ts";
+import { Sequencer } from "../../src/relay/sequencer.ts";
+import { isColumns, type SinkPoints } from "../../src/relay/sink.ts";
 import { BUS_BATCH_POINTS } from "../../src/protocol/bus.ts";
 import { decodeBus, lastSeqOf, pointJson } from "../../src/protocol/bus_decode.ts";
 import type { Point } from "../../src/protocol/ingress.ts";
