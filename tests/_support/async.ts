@@ -22,14 +22,23 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): P
   }
 }
 
-/** Polls `check` every 50 ms until it returns true; throws after `ms`. */
-export async function waitFor(check: () => boolean | Promise<boolean>, ms: number, what: string) {
+/**
+ * Polls `check` every 50 ms until it returns true; throws after `ms`, naming `what` (a function
+ * is called then, so the message can say how far it got).
+ */
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  ms: number,
+  what: string | (() => string),
+) {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (await check()) return;
     await sleep(50);
   }
-  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+  throw new Error(
+    `timed out after ${ms} ms waiting for ${typeof what === "string" ? what : what()}`,
+  );
 }
 
 /** Resolves after `ms`. */
