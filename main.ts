@@ -18,6 +18,7 @@ import { explainSetup, warnSecretFlags } from "./src/config/notes.ts";
 import { openSource } from "./src/sources/open.ts";
 import { WsBridge } from "./ws_bridge.ts";
 import { collectAfterChurn } from "./src/runtime/gc.ts";
+import { useVectoredWrites, WRITEV_ENV } from "./src/runtime/vectored_writes.ts";
 import { createHandler } from "./src/http/handler.ts";
 import { serverContext } from "./src/http/server_context.ts";
 import { configOrExit, failToStart, runUntilSignal } from "./src/runtime/process.ts";
@@ -72,6 +73,15 @@ export async function startServer(
 ): Promise<RunningServer> {
   const startedAt = performance.now();
   explainSetup(config, secrets);
+  // Before the first WebSocket: else each socket keeps a buffer the size of its largest frame.
+  if (useVectoredWrites() === "denied") {
+    log(
+      "warn",
+      "http",
+      `cannot set ${WRITEV_ENV} (no env permission for it): each WebSocket keeps a buffer as ` +
+        `large as the largest frame it was sent (docs/reliability.md, "Memory per socket")`,
+    );
+  }
   const source = await openSource(config, {
     secrets,
     newBridge: bridgeFactory(config),

@@ -12,7 +12,7 @@
  *
  *   deno task bench:scale [--clients 12000] [--rate 4000] [--seconds 10] [--warmup 6]
  *                         [--rounds 3] [--gateways 1,2] [--read-every 50] [--sink kernel|deno]
- *                         [--quiet 0.3] [--quiet-wait 120]
+ *                         [--quiet 0.3] [--quiet-wait 120] [--front]
  *                         [--json]
  *   deno task bench:scale --jetstream [...]   the JetStream variant (bench/scale_jetstream.ts)
  *
@@ -20,6 +20,11 @@
  * other load on the machine moves single runs. Before each phase the benchmark waits (at most
  * `--quiet-wait` s) until that other load is under `--quiet` cores, and each line reports it
  * (machine busy cores minus this benchmark's processes). `--json` prints every figure last.
+ *
+ * Gateways run with `--no-front` unless `--front` is given: scaled out, they sit behind a load
+ * balancer that bounds request heads and connections, and the front holds 3 open files per client
+ * (its TCP socket and both ends of the hop to `Deno.serve`), so 12,000 clients on one gateway need
+ * 36,000 where this machine's hard limit is 20,000 (`docs/scaling.md`).
  *
  * The same file runs the helper processes (`bench/scale.ts producer ...`, `... clients ...`).
  *
@@ -278,6 +283,10 @@ interface PhaseResult {
   rssPerClient: number;
   /** Highest resident memory of any one gateway, sampled every second from the warm-up on. */
   peakGatewayRss: number;
+  /** The peak gateway's own memory gauges when its peak was sampled (empty if not scraped). */
+  atPeak: string;
+  /** The first gateway's heap and RSS with its clients connected, before any data. */
+  connectedAt: string;
   /** The gateways' memory budget for all clients' queues (`zws_clients_buffer_budget_bytes`). */
   budgetBytes: number;
   /** Points held back from slow clients during the window (should be 0). */
@@ -327,6 +336,7 @@ async function runPhase(
     warmup: number;
     readEveryMs: number;
     sink: string;
+    front: boolean;
   },
 ): Promise<PhaseResult> {
   const start = await taskArgs("start");
@@ -349,6 +359,7 @@ async function runPhase(
         "3600",
         "--log-level",
         "warn",
+        ...(opts.front ? [] : ["--no-front"]),
       ], /listening on (http:\/\/[^\s/]+)\//);
       gateways.push({ proc, base: m[1] });
       procs.push(proc);
@@ -374,6 +385,10 @@ async function runPhase(
     procs.push(clients);
     await sleep(1000); // the history sends and handshakes settle
     const rssPerClient = (await rssOf() - rssBefore) / opts.clients;
+    const connected = await metricsOf(gateways[0].base);
+    const connectedAt = `V8 heap ${
+      ((connected.get('zws_process_heap_bytes{kind="used"}') ?? 0) / 1e6).toFixed(0)
+    } MB, RSS ${((connected.get("zws_process_resident_bytes") ?? 0) / 1e6).toFixed(0)} MB`;
     const [producer] = await spawn("producer", [
       ...helper,
       self,
@@ -384,11 +399,22 @@ async function runPhase(
     ], /producing/);
     procs.push(producer);
     let peakGatewayRss = 0;
+    let atPeak = "";
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
         for (const g of gateways) {
-          peakGatewayRss = Math.max(peakGatewayRss, await rssBytes(g.proc.child.pid));
+          const rss = await rssBytes(g.proc.child.pid);
+          if (rss <= peakGatewayRss) continue;
+          peakGatewayRss = rss;
+          // Where the memory is, from the gateway's own gauges (a slow scrape under load is skipped).
+          const m = await metricsOf(g.base).catch(() => undefined);
+          const mb = (name: string) => ((m?.get(name) ?? 0) / 1e6).toFixed(0);
+          atPeak = m
+            ? `V8 heap ${mb('zws_process_heap_bytes{kind="used"}')} MB, external ` +
+              `${mb("zws_process_external_bytes")} MB, queued to clients ` +
+              `${mb("zws_clients_queued_bytes")} MB`
+            : "";
         }
         await sleep(1000);
       }
@@ -429,6 +455,8 @@ async function runPhase(
         secs,
       rssPerClient,
       peakGatewayRss,
+      atPeak,
+      connectedAt,
       budgetBytes: b.metrics[0].get("zws_clients_buffer_budget_bytes") ?? 0,
       droppedSlow: gateways.reduce(
         (s, _, i) => s + delta('zws_points_dropped_total{reason="slow_client"}', i),
@@ -459,6 +487,7 @@ async function main(): Promise<void> {
       rounds: { type: "string", default: "3" },
       quiet: { type: "string", default: "0.3" },
       "quiet-wait": { type: "string", default: "120" },
+      front: { type: "boolean", default: false },
     },
   });
   const opts = {
@@ -471,6 +500,7 @@ async function main(): Promise<void> {
     sink: values.sink!,
     quiet: Number(values.quiet),
     quietWait: Number(values["quiet-wait"]),
+    front: values.front!,
   };
   const counts = values.gateways!.split(",").map(Number);
   const rounds = Number(values.rounds);
@@ -492,7 +522,10 @@ async function main(): Promise<void> {
   console.log(
     `zws scale benchmark: ${opts.clients} clients, ${opts.rate} points/s in, ` +
       `${opts.seconds} s measured after ${opts.warmup} s, ${rounds} round(s) of ` +
-      `${counts.join(", ")} gateway(s), ${navigator.hardwareConcurrency} cores`,
+      `${counts.join(", ")} gateway(s) ${
+        opts.front ? "behind their fronts" : "with --no-front"
+      }, ` +
+      `${navigator.hardwareConcurrency} cores`,
   );
   const fmt = (x: number) => Math.round(x).toLocaleString("en-US");
   const mb = (x: number) => Math.round(x / 1e6).toLocaleString("en-US");
@@ -517,7 +550,9 @@ async function main(): Promise<void> {
             `${r.droppedSlow}; CPU cores: ${cpu}; other load ${r.otherCores.toFixed(2)} cores; ` +
             `gateway memory ${(r.rssPerClient / 1024).toFixed(1)} KiB per client, peak ` +
             `${mb(r.peakGatewayRss)} MB per gateway (budget ${mb(r.budgetBytes)} MB + 300 MB: ` +
-            `${r.peakGatewayRss <= r.budgetBytes + 300e6 ? "within" : "OVER"})`,
+            `${r.peakGatewayRss <= r.budgetBytes + 300e6 ? "within" : "OVER"}` +
+            `${r.atPeak ? `; at the peak: ${r.atPeak}` : ""}; connected, before data: ` +
+            `${r.connectedAt})`,
         );
       }
     }

@@ -24,10 +24,12 @@ import { renderForwarderMetrics } from "../src/http/forwarder_metrics.ts";
 import type { RelayStats } from "../src/relay/worker_messages.ts";
 import type { BridgeStats } from "../src/protocol/stats.ts";
 import { CLOSE_CODES } from "../src/protocol/close_codes.ts";
+import { WRITEV_ENV } from "../src/runtime/vectored_writes.ts";
 
 /** The permission sets of `deno.json` and the environment each must allow. */
 export function permissionEnv(): Record<"server" | "forwarder" | "compile", string[]> {
-  const server = envNames(ROLE_TABLES.server);
+  // Besides the flags' variables, the server sets Deno's DENO_USE_WRITEV itself.
+  const server = [...envNames(ROLE_TABLES.server), WRITEV_ENV].sort();
   const forwarder = envNames(ROLE_TABLES.forwarder);
   // The compiled binary runs both roles (`zws`, `zws forwarder`).
   const compile = [...new Set([...server, ...forwarder])].sort();
@@ -113,7 +115,12 @@ export function metricSamples(): { server: string; forwarder: string } {
     server: renderMetrics({
       relay: sampleRelay(),
       bridge: zeros,
-      server: { wsRejected: {}, relayRestarts: 0, uptimeSeconds: 0 },
+      server: {
+        wsRejected: {},
+        relayRestarts: 0,
+        uptimeSeconds: 0,
+        memory: { rss: 0, heapUsed: 0, heapTotal: 0, external: 0 },
+      },
       upstream: { connected: false, connects: 0, disconnects: 0, epochChanges: 0 },
       front: { ...emptyFrontStats(), restarts: 0 },
     }),

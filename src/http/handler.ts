@@ -184,6 +184,7 @@ export function createHandler(
           ...server,
           relayRestarts: ctx.relayRestarts(),
           uptimeSeconds: uptime(),
+          memory: Deno.memoryUsage(),
         });
     }
     return await assetResponse(req, url, ctx, authorize);

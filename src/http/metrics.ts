@@ -215,6 +215,23 @@ export function renderMetrics(m: MetricsSnapshot): string {
     "",
     m.server.uptimeSeconds,
   ]]);
+  const mem = m.server.memory;
+  if (mem) {
+    metric("zws_process_resident_bytes", "gauge", "Resident memory of the process.", [[
+      "",
+      mem.rss,
+    ]]);
+    metric("zws_process_heap_bytes", "gauge", "V8 heap of the main thread: used, total.", [
+      [`{kind="used"}`, mem.heapUsed],
+      [`{kind="total"}`, mem.heapTotal],
+    ]);
+    metric(
+      "zws_process_external_bytes",
+      "gauge",
+      "Buffers held by the main thread's JavaScript outside V8's heap.",
+      [["", mem.external]],
+    );
+  }
   const up = m.upstream;
   if (up) {
     metric("zws_upstream_connected", "gauge", "1 while the link to the forwarder is up.", [[

@@ -38,6 +38,20 @@ export interface ServerStats {
   relayRestarts: number;
   /** Seconds since start. */
   uptimeSeconds: number;
+  /** The process's memory now (`Deno.memoryUsage()`), when sampled. */
+  memory?: ProcessMemory;
+}
+
+/** A process's memory, in bytes: resident, and V8's heap (used, total) and external buffers. */
+export interface ProcessMemory {
+  /** Resident set size. */
+  rss: number;
+  /** V8 heap in use. */
+  heapUsed: number;
+  /** V8 heap reserved. */
+  heapTotal: number;
+  /** Memory of buffers held by JavaScript objects outside V8's heap (ArrayBuffers, strings). */
+  external: number;
 }
 
 /** A gateway's upstream (see `upstream.ts`): the link to its forwarder. */

@@ -1,7 +1,9 @@
 /**
  * The history frames a client is sent: exactly the points it missed after `since` when the
  * history can vouch for them, else a reset snapshot of its series. Snapshots are built once per
- * series set until the next batch changes the history, so a crowd connecting at once costs one.
+ * series set until the next batch changes the history, so a crowd connecting at once costs one;
+ * so are catch-ups by `since` and series set (clients held back together resume from the same
+ * seq: one frame between them, not one string per client).
  *
  * @module
  */
@@ -15,10 +17,14 @@ export interface HistoryFrames {
   points: number;
 }
 
-/** History frames of one history, with reset snapshots cached by series set. */
+/** Most catch-ups (distinct `since` and series set) held between two changes of the history. */
+export const MAX_CACHED_CATCH_UPS = 64;
+
+/** History frames of one history, with reset snapshots and catch-ups cached by series set. */
 export class HistoryFrameCache {
   #history: History;
   #snapshots = new Map<string, HistoryFrames>();
+  #catchUps = new Map<string, HistoryFrames>();
 
   constructor(history: History) {
     this.#history = history;
@@ -27,6 +33,7 @@ export class HistoryFrameCache {
   /** Forgets the snapshots (the history changed). */
   clear(): void {
     this.#snapshots.clear();
+    this.#catchUps.clear();
   }
 
   /**
@@ -39,12 +46,18 @@ export class HistoryFrameCache {
     key: string,
   ): HistoryFrames {
     if (this.#history.canResume(since)) {
-      const points = this.#history.after(since!, series);
-      return {
-        reset: false,
-        frames: historyFrames(points.map((p) => p.json), false),
-        points: points.length,
-      };
+      const at = `${since}\u0000${key}`;
+      let cached = this.#catchUps.get(at);
+      if (!cached) {
+        const points = this.#history.after(since!, series);
+        cached = {
+          reset: false,
+          frames: historyFrames(points.map((p) => p.json), false),
+          points: points.length,
+        };
+        if (this.#catchUps.size < MAX_CACHED_CATCH_UPS) this.#catchUps.set(at, cached);
+      }
+      return cached;
     }
     let cached = this.#snapshots.get(key);
     if (!cached) {

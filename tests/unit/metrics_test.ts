@@ -46,6 +46,7 @@ function snapshot(): MetricsSnapshot {
       authFailures: { missing: 18, invalid: 19, expired: 20 },
       relayRestarts: 1,
       uptimeSeconds: 12.3,
+      memory: { rss: 501, heapUsed: 502, heapTotal: 503, external: 504 },
     },
   };
 }
@@ -124,6 +125,9 @@ const EXPECTED: Array<[string, string]> = [
   ["zws_bus_invalid_total", "counter"],
   ["zws_bus_gap_points_total", "counter"],
   ["zws_uptime_seconds", "gauge"],
+  ["zws_process_resident_bytes", "gauge"],
+  ["zws_process_heap_bytes", "gauge"],
+  ["zws_process_external_bytes", "gauge"],
 ];
 
 Deno.test("metrics: every metric has HELP and TYPE lines, in order", () => {
@@ -198,6 +202,10 @@ Deno.test("metrics: values come from the right fields", () => {
   assert.equal(v("zws_auth_failures_total", '{reason="invalid"}'), 19);
   assert.equal(v("zws_auth_failures_total", '{reason="expired"}'), 20);
   assert.equal(v("zws_ws_closed_total", '{reason="message_too_big"}'), 21);
+  assert.equal(v("zws_process_resident_bytes"), 501);
+  assert.equal(v("zws_process_heap_bytes", '{kind="used"}'), 502);
+  assert.equal(v("zws_process_heap_bytes", '{kind="total"}'), 503);
+  assert.equal(v("zws_process_external_bytes"), 504);
   assert.equal(v("zws_ws_closed_total", '{reason="token_expired"}'), 22);
   assert.equal(v("zws_ingress_producers_refused_total"), 23);
   assert.equal(v("zws_sse_clients"), 3);
