@@ -11,7 +11,7 @@
  * counts are a cross-check. CPU per process comes from /proc/<pid>/stat.
  *
  *   deno task bench:scale [--clients 12000] [--rate 4000] [--seconds 10] [--warmup 6]
- *                         [--rounds 3] [--gateways 1,2] [--read-every 50] [--sink kernel|deno]
+ *                         [--rounds 3] [--gateways 1,2] [--read-every 200] [--sink kernel|deno]
  *                         [--quiet 0.3] [--quiet-wait 120] [--front]
  *                         [--json]
  *   deno task bench:scale --jetstream [...]   the JetStream variant (bench/scale_jetstream.ts)
@@ -82,6 +82,9 @@ async function producerRole(ingress: string, rate: number, batch: number): Promi
  * several frames. With sink "kernel" (Linux), the bytes are discarded inside the kernel
  * (`recv(MSG_TRUNC)` through FFI) instead of being copied into JavaScript: the load generator
  * shares this machine's CPU with the gateways it measures, and should take as little as it can.
+ * So the default is one read per client every 200 ms (about 40 KB at 40 M points/s over 12,000
+ * clients, well within a socket's receive buffer): every 50 ms the clients took 0.28-0.34 of the
+ * 2 cores and left 2 gateways 1.55 of them (docs/scaling.md).
  * Sink "deno" reads with `Deno.connect` like any client.
  */
 async function clientsRole(
@@ -481,7 +484,7 @@ async function main(): Promise<void> {
       seconds: { type: "string", default: "10" },
       warmup: { type: "string", default: "6" },
       gateways: { type: "string", default: "1,2" },
-      "read-every": { type: "string", default: "50" },
+      "read-every": { type: "string", default: "200" },
       sink: { type: "string", default: Deno.build.os === "linux" ? "kernel" : "deno" },
       json: { type: "boolean", default: false },
       rounds: { type: "string", default: "3" },
