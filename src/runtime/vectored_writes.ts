@@ -1,9 +1,12 @@
 /**
  * Turns on Deno's vectored writes for WebSockets (and HTTP) in this process: `DENO_USE_WRITEV`.
  *
- * Why: without it, Deno (2.9.6; its WebSocket library, fastwebsockets) copies every frame into a
- * per-socket write buffer that keeps its capacity, so each socket holds, for as long as it is
- * open, as many bytes as the largest frame it was ever sent. Measured (`docs/reliability.md`,
+ * Why: without it, Deno (2.9.6, with fastwebsockets 0.8.1) copies every frame into a per-socket
+ * write buffer (`WriteHalf::write_frame`: `frame.write(&mut self.write_buffer)`, which grows the
+ * buffer to the frame and never shrinks it), so each socket holds, for as long as it is open, as
+ * many bytes as the largest frame it was ever sent. With it, a frame over the library's writev
+ * threshold goes out as header and payload in one vectored write (partial writes finished with
+ * `write_all`), without the copy. Measured (`docs/reliability.md`,
  * "Memory per socket"): 3,000 clients sent one 60 KB frame each kept +183 MB of RSS through GC,
  * `malloc_trim` and later small frames (8 KB: +26 MB, 120 KB: +362 MB); with `DENO_USE_WRITEV=1`,
  * +7 MB. Under `deno task bench:scale` (12,000 clients caught up from history in frames of tens of
