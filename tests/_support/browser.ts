@@ -43,6 +43,21 @@ export interface Problems {
   failedRequests: string[];
 }
 
+/** How Chromium and Firefox report a request the page itself aborted (`AbortController`). */
+const ABORTED = /: (net::ERR_ABORTED|NS_BINDING_ABORTED)$/;
+
+/**
+ * `problems` without the requests to `path` that the page aborted on purpose (for example
+ * `static/history.js` aborts a history request that a newer view superseded). Any other failure
+ * of those requests, and every other problem, stays.
+ */
+export function withoutAborted(problems: Problems, path: RegExp): Problems {
+  return {
+    ...problems,
+    failedRequests: problems.failedRequests.filter((r) => !(path.test(r) && ABORTED.test(r))),
+  };
+}
+
 /** A headless Chromium with one page, its problems recorded from the start. */
 export interface BrowserSession {
   browser: Browser;

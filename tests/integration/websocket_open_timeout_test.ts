@@ -20,9 +20,14 @@ Deno.test({
       messageLimits: { messageRate: 20, maxMessageBytes: 4096 },
       addClient: (_t: unknown, _r: unknown, opts: { onClose?: () => void }) => {
         opened++;
-        return { onClose: opts.onClose };
+        return { onClose: opts.onClose, ended: false };
       },
-      removeClient: (c: { onClose?: () => void }) => c.onClose?.(),
+      // Like the real hub: a client ends once, though Deno may report both error and close.
+      removeClient: (c: { onClose?: () => void; ended: boolean }) => {
+        if (c.ended) return;
+        c.ended = true;
+        c.onClose?.();
+      },
       setSeries: () => {},
       refuse: () => {},
     } as unknown as WebSocketHub;
