@@ -17,7 +17,7 @@ import { loadSecrets, NO_SECRETS, type Secrets } from "./src/config/secrets.ts";
 import { explainSetup, warnSecretFlags } from "./src/config/notes.ts";
 import { openSource } from "./src/sources/open.ts";
 import { WsBridge } from "./ws_bridge.ts";
-import { collectAfterChurn } from "./src/runtime/gc.ts";
+import { collectAfterChurn, trimPeriodically } from "./src/runtime/gc.ts";
 import { useVectoredWrites, WRITEV_ENV } from "./src/runtime/vectored_writes.ts";
 import { createHandler } from "./src/http/handler.ts";
 import { serverContext } from "./src/http/server_context.ts";
@@ -89,10 +89,16 @@ export async function startServer(
     startedAt,
   });
   // Connections that ended (all bridges of this process): a full GC releases their native memory.
-  const stopGc = collectAfterChurn(() => {
+  const stopChurnGc = collectAfterChurn(() => {
     const b = source.bridge.stats();
     return b.connectionsTotal - b.clients;
   });
+  // And under load: what glibc keeps of the frames already written goes back every 2 s.
+  const stopTrim = trimPeriodically();
+  const stopGc = () => {
+    stopChurnGc();
+    stopTrim();
+  };
   const ctx = serverContext(config, secrets, source, startedAt);
   let http: HttpService | undefined;
   if (config.front) ctx.front = () => http!.front!.freshStats();

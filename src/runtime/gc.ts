@@ -16,6 +16,9 @@ import { openMallocTrim } from "./malloc_trim.ts";
 /** Default time between two collections, in ms. */
 export const GC_INTERVAL_MS = 10_000;
 
+/** Default time between two trims while the server runs, in ms. */
+export const TRIM_INTERVAL_MS = 2_000;
+
 /**
  * Every `intervalMs`, runs a full collection (`gc`) and then `trim` when `closedSoFar()` (a count
  * of ended connections) changed since the last one, and once more on the tick after it stopped
@@ -44,6 +47,23 @@ export function collectAfterChurn(
     gc?.();
     trim?.();
   }, intervalMs);
+  Deno.unrefTimer(timer);
+  return () => clearInterval(timer);
+}
+
+/**
+ * Every `intervalMs`, gives freed native memory back to the system (`trim`), churn or not. Under
+ * load, the copies of frames Deno is writing are freed once written, and glibc keeps their pages
+ * for the next ones; a trim returns what the current load does not use. Measured (`deno task
+ * bench:scale`, 12,000 clients on one gateway, docs/scaling.md): peak RSS 419-484 MB without, 417-431
+ * MB with a trim every 2 s. Returns a function that stops it.
+ */
+export function trimPeriodically(
+  intervalMs: number = TRIM_INTERVAL_MS,
+  trim: (() => unknown) | undefined = openMallocTrim(),
+): () => void {
+  if (!trim) return () => {};
+  const timer = setInterval(() => trim(), intervalMs);
   Deno.unrefTimer(timer);
   return () => clearInterval(timer);
 }

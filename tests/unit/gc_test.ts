@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { collectAfterChurn } from "../../src/runtime/gc.ts";
+import { collectAfterChurn, trimPeriodically } from "../../src/runtime/gc.ts";
 import { openMallocTrim } from "../../src/runtime/malloc_trim.ts";
 import { sleep, waitFor } from "../_helpers.ts";
 
@@ -45,6 +45,20 @@ Deno.test("gc: freed native memory is trimmed after each collection, also withou
     stop();
     bare();
   }
+});
+
+Deno.test("gc: trimPeriodically trims on every tick, churn or not, until stopped", async () => {
+  let trims = 0;
+  const stop = trimPeriodically(10, () => trims++);
+  try {
+    await waitFor(() => trims >= 3, 5000, "three trims without any churn");
+  } finally {
+    stop();
+  }
+  const after = trims;
+  await sleep(60);
+  assert.equal(trims, after, "none after stop");
+  trimPeriodically(10, undefined)(); // no trim available: a no-op
 });
 
 Deno.test("openMallocTrim() is undefined without the FFI permission or the library", () => {
