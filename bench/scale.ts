@@ -179,6 +179,14 @@ export interface Proc {
   stop(): Promise<void>;
 }
 
+/** A gateway's memory from its own gauges (`/metrics`, as {@link metricsOf} reads it), in MB. */
+function memoryGauges(m: Map<string, number>): string {
+  const mb = (name: string) => ((m.get(name) ?? 0) / 1e6).toFixed(0);
+  return `V8 heap ${mb('zws_process_heap_bytes{kind="used"}')} MB, external ` +
+    `${mb("zws_process_external_bytes")} MB, queued to clients ` +
+    `${mb("zws_clients_queued_bytes")} MB, RSS ${mb("zws_process_resident_bytes")} MB`;
+}
+
 /** Spawns `deno <args>`, waits for a stdout line matching `ready`, keeps draining both pipes. */
 export async function spawn(
   name: string,
@@ -288,7 +296,7 @@ interface PhaseResult {
   peakGatewayRss: number;
   /** The peak gateway's own memory gauges when its peak was sampled (empty if not scraped). */
   atPeak: string;
-  /** The first gateway's heap and RSS with its clients connected, before any data. */
+  /** The first gateway's memory gauges with its clients connected, before any data. */
   connectedAt: string;
   /** The gateways' memory budget for all clients' queues (`zws_clients_buffer_budget_bytes`). */
   budgetBytes: number;
@@ -388,10 +396,7 @@ async function runPhase(
     procs.push(clients);
     await sleep(1000); // the history sends and handshakes settle
     const rssPerClient = (await rssOf() - rssBefore) / opts.clients;
-    const connected = await metricsOf(gateways[0].base);
-    const connectedAt = `V8 heap ${
-      ((connected.get('zws_process_heap_bytes{kind="used"}') ?? 0) / 1e6).toFixed(0)
-    } MB, RSS ${((connected.get("zws_process_resident_bytes") ?? 0) / 1e6).toFixed(0)} MB`;
+    const connectedAt = memoryGauges(await metricsOf(gateways[0].base));
     const [producer] = await spawn("producer", [
       ...helper,
       self,
@@ -412,12 +417,7 @@ async function runPhase(
           peakGatewayRss = rss;
           // Where the memory is, from the gateway's own gauges (a slow scrape under load is skipped).
           const m = await metricsOf(g.base).catch(() => undefined);
-          const mb = (name: string) => ((m?.get(name) ?? 0) / 1e6).toFixed(0);
-          atPeak = m
-            ? `V8 heap ${mb('zws_process_heap_bytes{kind="used"}')} MB, external ` +
-              `${mb("zws_process_external_bytes")} MB, queued to clients ` +
-              `${mb("zws_clients_queued_bytes")} MB`
-            : "";
+          atPeak = m ? memoryGauges(m) : "";
         }
         await sleep(1000);
       }
