@@ -17,7 +17,14 @@ import { loadSecrets, NO_SECRETS, type Secrets } from "./src/config/secrets.ts";
 import { explainSetup, warnSecretFlags } from "./src/config/notes.ts";
 import { openSource } from "./src/sources/open.ts";
 import { WsBridge } from "./ws_bridge.ts";
-import { collectAfterChurn, trimPeriodically } from "./src/runtime/gc.ts";
+import {
+  collectAfterChurn,
+  exposedGc,
+  GC_INTERVAL_MS,
+  TRIM_INTERVAL_MS,
+  trimPeriodically,
+} from "./src/runtime/gc.ts";
+import { openMallocTrim } from "./src/runtime/malloc_trim.ts";
 import { useVectoredWrites, WRITEV_ENV } from "./src/runtime/vectored_writes.ts";
 import { createHandler } from "./src/http/handler.ts";
 import { serverContext } from "./src/http/server_context.ts";
@@ -89,12 +96,18 @@ export async function startServer(
     startedAt,
   });
   // Connections that ended (all bridges of this process): a full GC releases their native memory.
-  const stopChurnGc = collectAfterChurn(() => {
-    const b = source.bridge.stats();
-    return b.connectionsTotal - b.clients;
-  });
+  const trim = openMallocTrim();
+  const stopChurnGc = collectAfterChurn(
+    () => {
+      const b = source.bridge.stats();
+      return b.connectionsTotal - b.clients;
+    },
+    GC_INTERVAL_MS,
+    exposedGc(),
+    trim,
+  );
   // And under load: what glibc keeps of the frames already written goes back every 2 s.
-  const stopTrim = trimPeriodically();
+  const stopTrim = trimPeriodically(TRIM_INTERVAL_MS, trim);
   const stopGc = () => {
     stopChurnGc();
     stopTrim();

@@ -19,6 +19,11 @@ export const GC_INTERVAL_MS = 10_000;
 /** Default time between two trims while the server runs, in ms. */
 export const TRIM_INTERVAL_MS = 2_000;
 
+/** V8's `gc()`, when the process runs with `--v8-flags=--expose-gc`; undefined otherwise. */
+export function exposedGc(): (() => void) | undefined {
+  return (globalThis as { gc?: () => void }).gc;
+}
+
 /**
  * Every `intervalMs`, runs a full collection (`gc`) and then `trim` when `closedSoFar()` (a count
  * of ended connections) changed since the last one, and once more on the tick after it stopped
@@ -27,7 +32,7 @@ export const TRIM_INTERVAL_MS = 2_000;
 export function collectAfterChurn(
   closedSoFar: () => number,
   intervalMs: number = GC_INTERVAL_MS,
-  gc: (() => void) | undefined = (globalThis as { gc?: () => void }).gc,
+  gc: (() => void) | undefined = exposedGc(),
   trim: (() => unknown) | undefined = openMallocTrim(),
 ): () => void {
   if (!gc && !trim) return () => {};
