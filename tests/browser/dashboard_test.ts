@@ -20,6 +20,7 @@ import {
   haveChromium,
   openBrowser,
   screenshot,
+  withoutAborted,
 } from "../_support/browser.ts";
 import { connectPublisher, sleep, startZws, waitFor, type ZwsProcess } from "../_helpers.ts";
 
@@ -577,10 +578,7 @@ Deno.test({
       );
       assert.deepEqual(unexpectedConsole, []);
       assert.deepEqual(problems.pageErrors, []);
-      assert.deepEqual(
-        problems.failedRequests.filter((r) => !/\/events(\?[^ ]*)?: net::ERR_ABORTED$/.test(r)),
-        [],
-      );
+      assert.deepEqual(withoutAborted(problems, /\/events(\?[^ ]*)?: /).failedRequests, []);
     } finally {
       await session?.close();
       await producer?.stop();
