@@ -32,10 +32,32 @@ export function setLogSink(sink: (line: string) => void): (line: string) => void
   return previous;
 }
 
-/** Writes one log line `<iso time> <LEVEL> <scope>: <message>` when `level` is enabled. */
+/** Control characters (C0, DEL, C1) and the line and paragraph separators. */
+// deno-lint-ignore no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/**
+ * `text` with its control characters written as `\xNN` (`\uNNNN` above 0xff), so that what a
+ * peer sent can never start a line of its own in the log, or rewrite one on a terminal.
+ */
+export function escapeControls(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    const code = c.charCodeAt(0);
+    return code > 0xff
+      ? `\\u${code.toString(16).padStart(4, "0")}`
+      : `\\x${code.toString(16).padStart(2, "0")}`;
+  });
+}
+
+/**
+ * Writes one log line `<iso time> <LEVEL> <scope>: <message>` when `level` is enabled; the message's
+ * control characters are escaped ({@link escapeControls}): one call, one line.
+ */
 export function log(level: LogLevel, scope: string, message: string): void {
   if (LOG_LEVELS.indexOf(level) < threshold) return;
-  logSink(`${new Date().toISOString()} ${level.toUpperCase()} ${scope}: ${message}`);
+  logSink(
+    `${new Date().toISOString()} ${level.toUpperCase()} ${scope}: ${escapeControls(message)}`,
+  );
 }
 
 /**

@@ -97,9 +97,11 @@ export function listenPlainIngress(opts: PlainIngressOptions): PlainIngress {
     const peer = `${conn.remoteAddr.hostname}:${conn.remoteAddr.port}`;
     const reader = new ZmtpReader({ maxMessageBytes: opts.maxMessageBytes });
     let phase: "greeting" | "ready" | "open" = "greeting";
-    const refuse = (why: string) => {
+    // `kind` is the rate limit's key: never the peer's own words, which would make every line
+    // a key of its own (one line per connection, at the peer's will).
+    const refuse = (kind: string, why: string) => {
       stats.protocolErrors++;
-      rateLog.log("warn", "relay", `ingress-${why.slice(0, 24)}`, `producer ${peer}: ${why}`);
+      rateLog.log("warn", "relay", `ingress-${kind}`, `producer ${peer}: ${why}`);
       throw new ClosedByUs();
     };
     const timer = setTimeout(() => {
@@ -118,6 +120,7 @@ export function listenPlainIngress(opts: PlainIngressOptions): PlainIngress {
         case "greeting":
           if (ev.mechanism !== "NULL") {
             refuse(
+              "mechanism",
               `uses the ${ev.mechanism} mechanism; this ingress runs without CURVE ` +
                 "(docs/securing.md)",
             );
@@ -130,7 +133,7 @@ export function listenPlainIngress(opts: PlainIngressOptions): PlainIngress {
             const type = parseProperties(ev.body)?.get("socket-type");
             const name = type ? String.fromCharCode(...type) : "(none)";
             if (name !== "PUB" && name !== "XPUB") {
-              refuse(`is a ${name} socket; producers publish with PUB`);
+              refuse("socket-type", `is a ${name} socket; producers publish with PUB`);
             }
             phase = "open";
             clearTimeout(timer);
@@ -138,21 +141,22 @@ export function listenPlainIngress(opts: PlainIngressOptions): PlainIngress {
           } else if (ev.name === "PING") {
             await writeAll(conn, pongFor(ev.body));
           } else if (ev.name === "ERROR") {
-            refuse(`sent ERROR: ${String.fromCharCode(...ev.body.subarray(1, 1 + ev.body[0]))}`);
+            const said = String.fromCharCode(...ev.body.subarray(1, 1 + ev.body[0]));
+            refuse("error-command", `sent ERROR: ${said}`);
           } else if (ev.name === "READY") {
-            refuse("sent READY twice");
+            refuse("ready-twice", "sent READY twice");
           }
           // Others (PONG, SUBSCRIBE from a confused peer...) are ignored, as libzmq does.
           return;
         case "message":
-          if (phase !== "open") refuse("sent a message before its handshake");
+          if (phase !== "open") refuse("early-message", "sent a message before its handshake");
           await opts.deliver(ev.frames, id);
           return;
         case "dropped":
           opts.onDropped(ev.reason, ev.detail);
           return;
         case "error":
-          refuse(ev.reason);
+          refuse("protocol", ev.reason);
       }
     };
     const buf = new Uint8Array(READ_BYTES);

@@ -3,6 +3,8 @@ import * as zmq from "zeromq";
 import { startRelay } from "../../relay.ts";
 import { decodeBus, pointJson, pointSeries } from "../../src/protocol/bus_decode.ts";
 import { connectPublisher, handshakeOutcome, sleep, waitFor } from "../_helpers.ts";
+import { greeting, readyCommand } from "../../src/zmq/zmtp_frames.ts";
+import { setLogSink } from "../../src/runtime/log.ts";
 
 /** Subscribes to a relay's points bus and records each point of its batches, and heartbeats. */
 function busRecorder(bus: string) {
@@ -228,6 +230,40 @@ Deno.test("relay: plain ingress: a peer that is not ZeroMQ, or not a PUB, is dis
     push.close();
     await relay.close();
     await rec.close();
+  }
+});
+
+Deno.test("relay: plain ingress: refusals in the peer's own words are one log line per 5 s, and forge no line", async () => {
+  const bus = `inproc://relay-test-${crypto.randomUUID()}`;
+  const lines: string[] = [];
+  const previousSink = setLogSink((line) => lines.push(line));
+  const relay = await startRelay({
+    ingress: "tcp://127.0.0.1:*",
+    maxMessageBytes: 1024,
+    demo: false,
+    bus,
+  });
+  try {
+    const { port } = new URL(relay.ingress.replace("tcp:", "http:"));
+    const n = 20;
+    for (let i = 0; i < n; i++) {
+      // Each peer names its own socket type, with a log line of its own inside.
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port: Number(port) });
+      await conn.write(greeting());
+      await conn.write(readyCommand(`X${i}\n2026-01-01T00:00:00.000Z ERROR main: FORGED ${i}`));
+      const buf = new Uint8Array(1024);
+      let got: number | null = 0;
+      while (got !== null) got = await conn.read(buf).catch(() => null); // the ingress hangs up
+      conn.close();
+    }
+    await waitFor(() => (relay.stats().ingress?.protocolErrors ?? 0) >= n, 5000, `${n} refused`);
+    const refusals = lines.filter((l) => l.includes("socket; producers publish with PUB"));
+    assert.equal(refusals.length, 1, lines.join("\n"));
+    assert.ok(lines.every((l) => !l.includes("\n")), "no line holds a line break");
+    assert.ok(!lines.some((l) => l.startsWith("2026-01-01")), "no line is forged");
+  } finally {
+    setLogSink(previousSink);
+    await relay.close();
   }
 });
 

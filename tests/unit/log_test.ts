@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   errorMessage,
+  escapeControls,
   getLogLevel,
   log,
   LOG_LEVELS,
@@ -64,6 +65,18 @@ Deno.test("log: a line is '<iso time> <LEVEL> <scope>: <message>'", () => {
   assert.equal(m[4], "something odd");
   const t = Date.parse(m[1]);
   assert(t >= before - 1 && t <= after + 1, "timestamp is now");
+});
+
+Deno.test("log: a peer's control characters are escaped: one call is one line, and no line is forged", () => {
+  const forged = "PUB\n2026-01-01T00:00:00.000Z ERROR main: FORGED\r\x1b[2K\u2028end";
+  const lines = capture("debug", () => log("warn", "relay", `producer sent ${forged}`));
+  assert.equal(lines.length, 1);
+  assert.ok(!/[\n\r\x1b\u2028]/.test(lines[0]), JSON.stringify(lines[0]));
+  assert.equal(
+    message(lines[0]),
+    "producer sent PUB\\x0a2026-01-01T00:00:00.000Z ERROR main: FORGED\\x0d\\x1b[2K\\u2028end",
+  );
+  assert.equal(escapeControls("plain text, tabs\tand all é ü"), "plain text, tabs\\x09and all é ü");
 });
 
 Deno.test("log: the level threshold hides less severe lines", () => {

@@ -1,25 +1,44 @@
 import assert from "node:assert/strict";
-import { mergeInputs, MessageQueue } from "../../src/relay/message_queue.ts";
+import {
+  ENTRY_OVERHEAD_BYTES,
+  entrySize,
+  FRAME_OVERHEAD_BYTES,
+  mergeInputs,
+  MessageQueue,
+} from "../../src/relay/message_queue.ts";
 import { waitedTooLong } from "../../src/relay/overload.ts";
 
 const bytes = (n: number) => [new Uint8Array(n)];
 
 Deno.test("MessageQueue is a FIFO that asks pushers to wait past its byte bound, and wakes them", async () => {
-  const q = new MessageQueue(100);
+  const q = new MessageQueue(2 * entrySize(bytes(60)) + entrySize(bytes(0)) - 1);
   assert.equal(q.push(bytes(60)), undefined);
-  assert.equal(q.push(bytes(0)), undefined, "an empty message weighs nothing");
+  assert.equal(q.push(bytes(0)), undefined);
   const wait = q.push(bytes(60));
-  assert.ok(wait instanceof Promise, "over 100 bytes: wait");
+  assert.ok(wait instanceof Promise, "over the bound: wait");
   let woke = false;
   wait.then(() => woke = true);
   assert.equal(q.length, 3);
-  assert.equal(q.bytes, 120);
+  assert.equal(q.bytes, 120 + 3 * (ENTRY_OVERHEAD_BYTES + FRAME_OVERHEAD_BYTES));
   assert.equal(q.shift()![0].length, 60);
   await Promise.resolve();
   assert.ok(woke, "back under the bound: the pusher is woken");
   assert.equal(q.shift()![0].length, 0, "the empty one, in its place");
   assert.equal(q.shift()![0].length, 60);
   assert.equal(q.shift(), undefined);
+});
+
+Deno.test("MessageQueue: empty messages are charged their overhead, so a flood of them waits too", () => {
+  const maxBytes = 8 * 1024 * 1024;
+  const q = new MessageQueue(maxBytes);
+  let first = -1;
+  for (let i = 0; i < 1_000_000 && first < 0; i++) if (q.push(bytes(0), 1)) first = i;
+  assert.ok(first > 0, "an empty flood is asked to wait");
+  assert.equal(first, Math.floor(maxBytes / entrySize(bytes(0))));
+  assert.deepEqual(
+    entrySize([new Uint8Array(3), new Uint8Array(4)]),
+    7 + ENTRY_OVERHEAD_BYTES + 2 * FRAME_OVERHEAD_BYTES,
+  );
 });
 
 Deno.test("MessageQueue.ready() settles on the next push; close() drops everything and wakes pushers", async () => {
