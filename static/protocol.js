@@ -16,6 +16,8 @@ export const MAX_SELECTED_SERIES = 100;
 /** Default most series the server holds (`maxSeries` of its history); the page holds no more. */
 export const MAX_SERIES_HELD = 1000;
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** Returns why `s` is not a valid series name, or undefined when it is. */
 export function seriesProblem(s) {
   if (s.length === 0) return "series is empty";
@@ -25,6 +27,9 @@ export function seriesProblem(s) {
   }
   // deno-lint-ignore no-control-regex
   if (/[\u0000-\u001f\u007f-\u009f]/.test(s)) return "series contains control characters";
+  // A lone surrogate is no Unicode text: as UTF-8 (the store, /api/history) it becomes U+FFFD
+  // and would be another series' name.
+  if (LONE_SURROGATE.test(s)) return "series contains a lone surrogate (not Unicode text)";
   return undefined;
 }
 

@@ -454,6 +454,16 @@ Deno.test("ingress: series with control characters are rejected", () => {
   rejectedAs(parse(json({ x: 1e12, y: 1, series: "\u001b[31mred" })), "invalid_series");
 });
 
+Deno.test("ingress: series with a lone surrogate are rejected (UTF-8 would make them U+FFFD)", () => {
+  for (const s of ["\ud800", "a\udbffb", "\udc00", "x\udfff", "\udc00\ud800"]) {
+    assert.match(seriesProblem(s) ?? "", /lone surrogate/, json(s));
+    // JSON escapes reach it as the lone unit; a producer's raw text cannot hold one.
+    rejectedAs(parse(json({ x: 1e12, y: 1, series: s })), "invalid_series");
+  }
+  assert.equal(seriesProblem("\ud83d\ude00"), undefined, "a pair is one code point: fine");
+  assert.equal(seriesProblem("\ufffd"), undefined);
+});
+
 Deno.test("ingress: printable series names with quotes, spaces and unicode are fine", () => {
   for (
     const s of [
