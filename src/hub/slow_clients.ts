@@ -196,7 +196,9 @@ export class SlowClients {
           "info",
           "bridge",
           "slow-client",
-          `closed slow client ${c.session.slice(0, 8)}: over ${Math.round(bound)} bytes queued for ` +
+          `closed slow client ${c.session.slice(0, 8)}: over ${
+            Math.round(bound)
+          } bytes queued for ` +
             `${Math.round(timeoutMs / 1000)} s`,
         );
         this.#opts.end(c);
