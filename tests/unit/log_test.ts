@@ -71,6 +71,7 @@ Deno.test("log: a peer's control characters are escaped: one call is one line, a
   const forged = "PUB\n2026-01-01T00:00:00.000Z ERROR main: FORGED\r\x1b[2K\u2028end";
   const lines = capture("debug", () => log("warn", "relay", `producer sent ${forged}`));
   assert.equal(lines.length, 1);
+  // deno-lint-ignore no-control-regex
   assert.ok(!/[\n\r\x1b\u2028]/.test(lines[0]), JSON.stringify(lines[0]));
   assert.equal(
     message(lines[0]),
