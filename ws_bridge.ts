@@ -496,9 +496,17 @@ export class WsBridge implements WebSocketHub {
   setSeries(c: Client, select: ReadonlySet<string> | undefined): void {
     selectSeries(c, effectiveSeries(select, c.allowed));
     this.#decimated.seriesChanged(c);
-    if (c.slowSince === undefined) {
-      this.#sendHistory(c, this.#historyFor(undefined, c.series, c.seriesKey ?? "*"));
-    }
+    // Its catch-up, when held back (now or already), is a reset snapshot of the new selection.
+    if (!this.#trySnapshot(c)) c.lastSent = -1;
+  }
+
+  /** Sends `c` a reset snapshot of its selection now, when the clients' budget allows. */
+  #trySnapshot(c: Client): boolean {
+    return this.#slow.trySend(
+      c,
+      performance.now(),
+      () => this.#sendHistory(c, this.#historyFor(undefined, c.series, c.seriesKey ?? "*")),
+    );
   }
 
   /**
@@ -510,9 +518,7 @@ export class WsBridge implements WebSocketHub {
     const was = c.rate;
     this.#decimated.setRate(c, rate ?? undefined);
     if (was === undefined || c.rate !== undefined) return;
-    if (c.slowSince === undefined) {
-      this.#sendHistory(c, this.#historyFor(undefined, c.series, c.seriesKey ?? "*"));
-    } else c.lastSent = -1; // its catch-up is a reset snapshot (no seq is below -1)
+    if (!this.#trySnapshot(c)) c.lastSent = -1; // its catch-up is a reset snapshot (no seq is below -1)
   }
 
   /** Forgets a client whose connection ended (the transport's owner calls it, e.g. `/events`). */

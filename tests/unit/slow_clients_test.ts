@@ -3,11 +3,12 @@ import assert from "node:assert/strict";
 import { ROUND_MS, SlowClients } from "../../src/hub/slow_clients.ts";
 import type { Client } from "../../src/hub/client.ts";
 
-/** A client whose transport reports `buffered` bytes queued. */
-function client(session: string, buffered = 0): Client {
+/** A client whose transport reports `buffered` bytes queued (or what `buffered()` says). */
+function client(session: string, buffered: number | (() => number) = 0): Client {
+  const read = typeof buffered === "number" ? () => buffered : buffered;
   return {
     session,
-    transport: { send() {}, bufferedAmount: () => buffered, close() {} },
+    transport: { send() {}, bufferedAmount: read, close() {} },
     lastSent: 0,
     queued: 0,
     seriesListVersion: 0,
@@ -112,6 +113,68 @@ Deno.test("SlowClients: a round that has gone on past ROUND_MS holds back the re
     // The next round starts afresh.
     slow.measure();
     assert.equal(slow.holdBack(clients[2], 0, false, 100), false);
+  } finally {
+    slow.close();
+  }
+});
+
+/** A client whose queued bytes are read from `box.buffered` (changed by the test). */
+function boxed(session: string, box: { buffered: number }): Client {
+  return client(session, () => box.buffered);
+}
+
+/** Waits (5 ms steps, up to 2 s) until `done()`. */
+async function until(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 400 && !done(); i++) await new Promise((r) => setTimeout(r, 5));
+}
+
+Deno.test("SlowClients: catch-ups wait while all clients together are at the budget, and go once under it", async () => {
+  // 3 stalled clients hold 1,800 bytes (budget 1,000); 2 held-back clients have drained.
+  const stalledBox = { buffered: 600 };
+  const stalled = Array.from({ length: 3 }, (_, i) => boxed(`s${i}`, stalledBox));
+  const drained = [client("d0"), client("d1")];
+  const all = [...stalled, ...drained];
+  const caught: string[] = [];
+  const slow = policy(all, 1000, (c) => {
+    caught.push(c.session);
+    return 100;
+  });
+  try {
+    slow.measure();
+    for (const c of all) assert.ok(slow.holdBack(c, performance.now(), true));
+    await new Promise((r) => setTimeout(r, 350)); // 3 checks
+    assert.equal(caught.length, 0, "no catch-up while the total is over the budget");
+    stalledBox.buffered = 100; // the stalled ones read: 300 in all
+    await until(() => caught.length >= 2);
+    assert.deepEqual(caught.filter((s) => s.startsWith("d")), ["d0", "d1"]);
+  } finally {
+    slow.close();
+  }
+});
+
+Deno.test("SlowClients.trySend: under the budget it sends and charges; at it, or held back, it holds back", () => {
+  const box = { buffered: 0 };
+  const big = boxed("big", box);
+  const a = client("a");
+  const all = [big, a];
+  const slow = policy(all, 1000);
+  let sends = 0;
+  const send = () => (sends++, 400);
+  try {
+    slow.measure();
+    assert.equal(slow.trySend(a, 0, send), true);
+    assert.equal(slow.queuedBytes, 400);
+    assert.equal(a.queued, 400);
+    box.buffered = 2000; // another client's queue takes the total over the budget
+    slow.measure();
+    assert.equal(slow.trySend(a, 5, send), false);
+    assert.equal(sends, 1, "not sent");
+    assert.equal(a.slowSince, 5, "held back: it catches up from history");
+    assert.equal(slow.heldForBudgetTotal, 1);
+    box.buffered = 0;
+    slow.measure();
+    assert.equal(slow.trySend(a, 6, send), false, "held back already: its catch-up will do");
+    assert.equal(sends, 1);
   } finally {
     slow.close();
   }
