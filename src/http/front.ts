@@ -41,6 +41,7 @@ import {
   type FrontRefusal,
   type FrontStats,
   IDLE_TIMEOUT_MS,
+  WRITE_STALL_MS,
 } from "./front_constants.ts";
 
 export * from "./front_constants.ts";
@@ -55,6 +56,7 @@ export function startFront(opts: FrontOptions): Front {
   const stats: FrontStats = emptyFrontStats();
   const links = new Set<Link>();
   const idleMs = opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+  const stallMs = opts.writeStallMs ?? WRITE_STALL_MS;
   let accepting = true;
 
   const refuse = (conn: Deno.Conn, reason: FrontRefusal) => {
@@ -126,7 +128,7 @@ export function startFront(opts: FrontOptions): Front {
 
   const sweep = setInterval(() => {
     const now = performance.now();
-    for (const link of links) link.checkTimers(now, idleMs);
+    for (const link of links) link.checkTimers(now, idleMs, stallMs);
   }, SWEEP_MS);
   Deno.unrefTimer(sweep);
 

@@ -25,6 +25,7 @@ import {
   type FrontStats,
   type LinkPhase,
   PEER_HEADER,
+  WRITE_STALL_MS,
 } from "./front_constants.ts";
 import { ServerStream } from "./front_server_stream.ts";
 
@@ -84,9 +85,16 @@ export class Link {
     await this.#done;
   }
 
-  checkTimers(now: number, idleMs: number): void {
+  /**
+   * Ends the link when a request head is overdue, when it sat idle between requests for `idleMs`,
+   * or when the client has read nothing of a write under way for `stallMs`.
+   */
+  checkTimers(now: number, idleMs: number, stallMs: number = WRITE_STALL_MS): void {
     if (this.#ended) return;
-    if (now > this.#deadline) {
+    if ((this.#stream?.stalledFor(now) ?? 0) > stallMs) {
+      this.#ctx.closed("write_stall", this);
+      this.#shut();
+    } else if (now > this.#deadline) {
       this.#ctx.closed("request_timeout", this);
       this.#shut();
     } else if (

@@ -36,12 +36,31 @@ export class ServerStream {
   /** Close code to send the client at the next frame boundary of the server's stream. */
   #closeCode = 0;
   #writingToClient = false;
+  /** When the write to the client under way began (`performance.now()`); NaN: none. */
+  #writeSince = NaN;
 
   /** The stream from `server` to `client`, on behalf of `link`. */
   constructor(client: Deno.Conn, server: Deno.Conn, link: StreamLink) {
     this.#client = client;
     this.#server = server;
     this.#link = link;
+  }
+
+  /** How long the write to the client under way has made no progress, in ms (0: none). */
+  stalledFor(now: number): number {
+    return Number.isNaN(this.#writeSince) ? 0 : now - this.#writeSince;
+  }
+
+  /** Writes all of `bytes` to the client, keeping when each write began ({@link stalledFor}). */
+  async #toClient(bytes: Uint8Array): Promise<void> {
+    try {
+      for (let off = 0; off < bytes.length;) {
+        this.#writeSince = performance.now();
+        off += await this.#client.write(bytes.subarray(off));
+      }
+    } finally {
+      this.#writeSince = NaN;
+    }
   }
 
   /** Waits for the server's answer to the upgrade just passed on: true when it switched (101). */
@@ -110,14 +129,14 @@ export class ServerStream {
     if (this.#link.phase() === "upgrading" && this.#answered) {
       // Follow the answer's head to its status; its bytes go on as they come.
       const got = this.#answer.add(chunk);
-      if (!got.head && !got.full) return await writeAll(this.#client, chunk);
+      if (!got.head && !got.full) return await this.#toClient(chunk);
       const switched = got.head !== null && responseStatus(got.head) === 101;
       const used = got.head ? got.used : chunk.length;
       this.#answer.reset();
       const answered = this.#answered;
       this.#answered = undefined;
       if (switched) this.#fromServer = new WsFrameScanner();
-      await writeAll(this.#client, chunk.subarray(0, used));
+      await this.#toClient(chunk.subarray(0, used));
       answered(switched);
       if (used < chunk.length) await this.#onServerBytes(chunk.subarray(used));
       return;
@@ -127,9 +146,9 @@ export class ServerStream {
       // Closing: pass on the rest of the frame under way, then the close frame.
       const upTo = frames.untilBoundary(chunk);
       frames.scan(chunk.subarray(0, upTo));
-      return await writeAll(this.#client, chunk.subarray(0, upTo));
+      return await this.#toClient(chunk.subarray(0, upTo));
     }
     frames?.scan(chunk);
-    await writeAll(this.#client, chunk);
+    await this.#toClient(chunk);
   }
 }

@@ -151,6 +151,7 @@ Deno.test("metrics: the front's counters come before the WebSocket ones, and its
     closed: {
       request_timeout: 3,
       idle_timeout: 4,
+      write_stall: 9,
       bad_request: 6,
       ws_message_too_big: 7,
       ws_protocol_error: 8,
@@ -168,6 +169,10 @@ Deno.test("metrics: the front's counters come before the WebSocket ones, and its
   assert.equal(
     fams.get("zws_connections_closed_total")!.samples.get('{reason="request_timeout"}'),
     3,
+  );
+  assert.equal(
+    fams.get("zws_connections_closed_total")!.samples.get('{reason="write_stall"}'),
+    9,
   );
   assert.equal(
     fams.get("zws_ws_closed_total")!.samples.get('{reason="message_too_big"}'),
