@@ -67,14 +67,6 @@ export interface Relay {
 export const PROBE_INTERVAL_MS = 1000;
 
 /**
- * Least time between two batches that are not full, in ms: what arrives meanwhile joins the next
- * one. Producers' messages that come one at a time (2,000 a second of 18 points, say) then cost
- * the bus one message per 2 ms, not one each: a bus message costs both threads about as much as
- * parsing 18 points. A full batch never waits; the bridge's 10 ms tick dwarfs the delay.
- */
-export const PARTIAL_BATCH_GAP_MS = 2;
-
-/**
  * Binds the ingress and the points bus and starts relaying. Throws (with the endpoint in the
  * message) when the ingress cannot be bound.
  */
@@ -273,23 +265,6 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
   // retries the same batch (same seqs). An idle bus gets a heartbeat for each probe the receive
   // loop saw, so the bridge can tell idle from dead.
   let inFlight: CutBatch | undefined;
-  const partialGapMs = opts.partialBatchGapMs ?? PARTIAL_BATCH_GAP_MS;
-  let lastPartialAt = -Infinity;
-  /** Waits `ms`, or less when stopping or a full batch is pending (other wakes are ignored). */
-  const holdFor = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      const woken = () => {
-        if (stopped || seq.pending >= BUS_BATCH_POINTS || seq.blocked) done();
-        else wake = woken;
-      };
-      wake = woken;
-    });
   const sendOnce = async () => {
     while (!stopped) {
       const fault = faults.check("relay.send");
@@ -304,19 +279,9 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
       }
       // A batch whose send failed (the loop restarted) is retried first: its seqs are taken.
       // Else a full one, or the points a flush asked for.
-      const full = seq.pending >= BUS_BATCH_POINTS || seq.blocked;
-      if (!inFlight && !full && flushOwed > 0) {
-        const hold = lastPartialAt + partialGapMs - performance.now();
-        if (hold > 0) {
-          await holdFor(hold);
-          continue;
-        }
-      }
-      const batch = inFlight ?? (flushOwed > 0 || full ? seq.cut() : undefined);
-      if (batch && !inFlight) {
-        flushOwed = Math.max(0, flushOwed - batch.count);
-        if (batch.count < BUS_BATCH_POINTS) lastPartialAt = performance.now();
-      }
+      const batch = inFlight ??
+        (flushOwed > 0 || seq.pending >= BUS_BATCH_POINTS || seq.blocked ? seq.cut() : undefined);
+      if (batch && !inFlight) flushOwed = Math.max(0, flushOwed - batch.count);
       inFlight = batch;
       if (!batch && seq.blocked) {
         // The store has not reserved the next seq yet (rare: its writer is a whole

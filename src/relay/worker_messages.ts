@@ -49,11 +49,6 @@ export interface RelayOptions {
    */
   maxPendingPoints?: number;
   /**
-   * Least time between two bus batches that are not full, in ms (default
-   * `PARTIAL_BATCH_GAP_MS` in `relay.ts`); 0 sends each as soon as the input runs dry.
-   */
-  partialBatchGapMs?: number;
-  /**
    * Persistence (`--data-dir`, `src/store/`): the relay writes every point it sequences, keeps
    * epoch and seq in the store, and (on its first start) loads the last `history` points of at
    * most `maxSeries` series for the bridge. `dataDir` null or absent: memory only.
