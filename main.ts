@@ -24,6 +24,7 @@ import {
   TRIM_INTERVAL_MS,
   trimPeriodically,
 } from "./src/runtime/gc.ts";
+import { CLIENT_MESSAGE_RATE } from "./src/protocol/client_messages.ts";
 import { openMallocTrim } from "./src/runtime/malloc_trim.ts";
 import { useVectoredWrites, WRITEV_ENV } from "./src/runtime/vectored_writes.ts";
 import { createHandler } from "./src/http/handler.ts";
@@ -64,6 +65,9 @@ function bridgeFactory(config: Config) {
       clientsBufferBudget: config.clientsBufferBudget,
       slowClientTimeoutMs: config.slowClientTimeout * 1000,
       maxMessageBytes: config.maxWsMessageBytes,
+      // Behind the front, the front closes a flood (and its 1008 arrives: Deno's own close is
+      // lost while messages keep coming, docs/upstream/README.md); the hub's limit is a backstop.
+      clientMessageRate: config.front ? 2 * CLIENT_MESSAGE_RATE : CLIENT_MESSAGE_RATE,
       onEpochChange,
     });
 }

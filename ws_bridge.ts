@@ -21,7 +21,7 @@ import * as zmq from "zeromq";
 import { Batcher } from "./src/hub/batcher.ts";
 import { CLOSE } from "./src/protocol/close_codes.ts";
 import { TOKEN_EXPIRED_CLOSE_CODE } from "./src/http/auth.ts";
-import { MAX_CLIENT_MESSAGE_BYTES } from "./src/protocol/client_messages.ts";
+import { CLIENT_MESSAGE_RATE, MAX_CLIENT_MESSAGE_BYTES } from "./src/protocol/client_messages.ts";
 import { helloFrame } from "./src/protocol/frames.ts";
 import { type HeldPoint, History } from "./src/hub/history.ts";
 import { SeriesUnits } from "./src/hub/units.ts";
@@ -186,7 +186,7 @@ export class WsBridge implements WebSocketHub {
       },
     });
     this.messageLimits = {
-      messageRate: opts.clientMessageRate ?? 20,
+      messageRate: opts.clientMessageRate ?? CLIENT_MESSAGE_RATE,
       maxMessageBytes: opts.maxMessageBytes ?? MAX_CLIENT_MESSAGE_BYTES,
     };
     this.#onEpochChange = opts.onEpochChange;

@@ -30,6 +30,7 @@ export type FrontClosure =
   | "write_stall"
   | "bad_request"
   | "ws_message_too_big"
+  | "ws_message_flood"
   | "ws_protocol_error";
 
 /** Where a front connection (`front_link.ts`) stands. */
@@ -65,6 +66,7 @@ export function emptyFrontStats(): FrontStats {
       write_stall: 0,
       bad_request: 0,
       ws_message_too_big: 0,
+      ws_message_flood: 0,
       ws_protocol_error: 0,
     },
   };

@@ -7,7 +7,15 @@
  *
  * @module
  */
-import { parseRequestHead, refusalFor, withHeader, WsFrameScanner } from "./front_protocol.ts";
+import {
+  MessageRate,
+  parseRequestHead,
+  refusalFor,
+  withHeader,
+  WsFrameScanner,
+} from "./front_protocol.ts";
+import { CLIENT_MESSAGE_RATE } from "../protocol/client_messages.ts";
+import { CLOSE } from "../protocol/close_codes.ts";
 import { RateLimitedLog } from "../runtime/log.ts";
 import {
   closeQuietly,
@@ -160,7 +168,12 @@ export class Link {
         const cut = frames.scan(rest);
         if (cut === -1) return await this.#toServer(rest);
         if (cut > 0) await this.#toServer(rest.subarray(0, cut));
-        if (frames.violation === "too_big") return this.#tooBig();
+        if (frames.violation === "too_big") {
+          return this.#closeFor("ws_message_too_big", CLOSE.message_too_big, "message too big");
+        }
+        if (frames.violation === "flood") {
+          return this.#closeFor("ws_message_flood", CLOSE.policy, "message rate limit exceeded");
+        }
         // A frame Deno fails the connection for: the same answer, without handing it over.
         this.#ctx.closed("ws_protocol_error", this);
         return this.#shut();
@@ -204,7 +217,13 @@ export class Link {
     // Nothing more is read from the client until the server has answered.
     if (await switched) {
       this.#phase = "ws";
-      this.#fromClient = new WsFrameScanner(this.#ctx.opts.maxWsMessageBytes, true);
+      // At most twice the hub's message rate in any second (sliding): the hub's own limit, whose
+      // close Deno loses while the flood goes on (docs/upstream/README.md).
+      this.#fromClient = new WsFrameScanner(
+        this.#ctx.opts.maxWsMessageBytes,
+        true,
+        new MessageRate(2 * CLIENT_MESSAGE_RATE),
+      );
     } else if (this.#phase === "upgrading") {
       this.#phase = "head";
     }
@@ -262,12 +281,15 @@ export class Link {
     await writeAll(this.#server!, bytes);
   }
 
-  /** A client message over the limit: close 1009 at the server stream's next frame boundary. */
-  #tooBig(): void {
-    this.#ctx.closed("ws_message_too_big", this);
+  /**
+   * Closes the client with `code` at the server stream's next frame boundary (the frame that broke
+   * the rule is not passed on), counted as `why`.
+   */
+  #closeFor(why: "ws_message_too_big" | "ws_message_flood", code: number, reason: string): void {
+    this.#ctx.closed(why, this);
     this.#phase = "closing";
     // The server's frame under way goes on to its end first; it must not take long.
     this.#endTimer = setTimeout(() => this.#shut(), 2000);
-    this.#stream!.closeAtBoundary(1009);
+    this.#stream!.closeAtBoundary(code, reason);
   }
 }

@@ -119,8 +119,36 @@ function latin1(b: Uint8Array): string {
   return s;
 }
 
-/** Why {@link WsFrameScanner.scan} stopped: a message over the limit, or a frame Deno refuses. */
-export type WsViolation = "too_big" | "protocol";
+/**
+ * Why {@link WsFrameScanner.scan} stopped: a message over the limit, a frame Deno refuses, or a
+ * message over the client's message rate.
+ */
+export type WsViolation = "too_big" | "protocol" | "flood";
+
+/**
+ * At most `max` messages in any `windowMs` (a sliding window): how fast a client may send. Pure
+ * (the caller passes the time).
+ */
+export class MessageRate {
+  /** The times of the last `max` messages admitted, a ring; `#next` is the oldest once full. */
+  readonly #times: Float64Array;
+  #next = 0;
+  #count = 0;
+
+  constructor(readonly max: number, readonly windowMs = 1000) {
+    this.#times = new Float64Array(max);
+  }
+
+  /** Counts a message at `now` (ms); false when it is one more than `max` within the window. */
+  admit(now: number): boolean {
+    if (this.#count === this.max) {
+      if (now - this.#times[this.#next] < this.windowMs) return false;
+    } else this.#count++;
+    this.#times[this.#next] = now;
+    this.#next = (this.#next + 1) % this.max;
+    return true;
+  }
+}
 
 /**
  * Follows WebSocket frames in a byte stream, one chunk at a time: where each frame ends and, for
@@ -146,8 +174,14 @@ export class WsFrameScanner {
   /**
    * @param maxMessageBytes largest message (Infinity: no bound, e.g. the server's stream)
    * @param checkClient whether to stop at frame headers a server must refuse (a client's stream)
+   * @param rate how fast messages may begin (none: no bound), and the clock it is read with
    */
-  constructor(readonly maxMessageBytes = Infinity, readonly checkClient = false) {}
+  constructor(
+    readonly maxMessageBytes = Infinity,
+    readonly checkClient = false,
+    readonly rate?: MessageRate,
+    readonly now: () => number = () => performance.now(),
+  ) {}
 
   /** Whether the stream stands between two frames. */
   get atBoundary(): boolean {
@@ -178,6 +212,10 @@ export class WsFrameScanner {
       this.#headLen = 0;
       if (this.checkClient && this.#refused(opcode, length)) {
         this.violation = "protocol";
+        return Math.max(0, start);
+      }
+      if ((opcode === 1 || opcode === 2) && this.rate && !this.rate.admit(this.now())) {
+        this.violation = "flood";
         return Math.max(0, start);
       }
       if (opcode < 8) {

@@ -33,8 +33,9 @@ export class ServerStream {
   readonly #answer = new HeadBuffer(512);
   #answered: ((switched: boolean) => void) | undefined;
   #fromServer: WsFrameScanner | undefined;
-  /** Close code to send the client at the next frame boundary of the server's stream. */
+  /** Close code (and reason) to send the client at the next frame boundary of the server's stream. */
   #closeCode = 0;
+  #closeReason = "";
   #writingToClient = false;
   /** When the write to the client under way began (`performance.now()`); NaN: none. */
   #writeSince = NaN;
@@ -74,8 +75,9 @@ export class ServerStream {
   }
 
   /** Sends the client a close with `code` at the server stream's next frame boundary (now, at one). */
-  closeAtBoundary(code: number): void {
+  closeAtBoundary(code: number, reason: string): void {
     this.#closeCode = code;
+    this.#closeReason = reason;
     if (!this.#writingToClient && this.#fromServer!.atBoundary) void this.#sendClose();
   }
 
@@ -86,7 +88,7 @@ export class ServerStream {
     this.#link.cancelShut();
     // The server sees its client go: the part of the message it holds is dropped with it.
     closeQuietly(this.#server);
-    await writeAll(this.#client, closeFrame(code, "message too big")).catch(() => {});
+    await writeAll(this.#client, closeFrame(code, this.#closeReason)).catch(() => {});
     // The client's own close (or its remaining bytes, read and dropped) for 1 s, then the end.
     this.#link.shutIn(1000);
   }

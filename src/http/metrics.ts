@@ -176,7 +176,8 @@ export function renderMetrics(m: MetricsSnapshot): string {
   );
   metric("zws_client_protocol_errors_total", "counter", "Clients closed for bad messages.", [[
     "",
-    m.bridge.clientProtocolErrors,
+    // Floods behind the front are closed by the front (1008); the hub closes the rest.
+    m.bridge.clientProtocolErrors + (m.front?.closed.ws_message_flood ?? 0),
   ]]);
   metric("zws_relay_restarts_total", "counter", "Relay worker restarts after a crash.", [[
     "",

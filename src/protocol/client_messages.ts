@@ -32,6 +32,12 @@ import { seriesProblem } from "./ingress.ts";
 import { MAX_SELECTED_SERIES, splitSeriesParam } from "../../static/protocol.js";
 import { CLOSE } from "./close_codes.ts";
 
+/**
+ * Messages per second a client may send by default: more than twice that within a second closes
+ * it with 1008 (the hub's fixed window; the HTTP front's is sliding).
+ */
+export const CLIENT_MESSAGE_RATE = 20;
+
 /** Default largest message accepted from a client, in bytes. */
 export const MAX_CLIENT_MESSAGE_BYTES = 4096;
 

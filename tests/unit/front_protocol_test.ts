@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   closeFrame,
   headEnd,
+  MessageRate,
   parseRequestHead,
   responseStatus,
   withHeader,
@@ -122,6 +123,38 @@ Deno.test("WsFrameScanner stops at the frames Deno refuses, before their size", 
   assert.equal(ok.scan(concat(frame(1, 5), frame(8, 2), frame(10, 0))), -1);
   const server = new WsFrameScanner();
   assert.equal(server.scan(frame(1, 5, true, 0x40)), -1, "the server's stream is not checked");
+});
+
+Deno.test("MessageRate: at most max messages in any window (sliding), counted as they are admitted", () => {
+  const r = new MessageRate(3, 1000);
+  assert.ok(r.admit(0) && r.admit(10) && r.admit(20));
+  assert.equal(r.admit(999), false, "a 4th within 1 s of the 1st");
+  assert.equal(r.admit(1000), true, "1 s after the 1st: its place is free");
+  assert.equal(r.admit(1005), false, "the 2nd (10) is still within the window");
+  assert.equal(r.admit(1010), true);
+  // A steady max per second goes on for good; no boundary lets a double burst through.
+  const steady = new MessageRate(40, 1000);
+  for (let t = 0; t < 10_000; t += 25) assert.ok(steady.admit(t), `40/s at ${t}`);
+  const burst = new MessageRate(40, 1000);
+  let admitted = 0;
+  for (let i = 0; i < 80; i++) if (burst.admit(990 + i * 0.25)) admitted++;
+  assert.equal(admitted, 40, "80 within 20 ms around a second's boundary: 40");
+});
+
+Deno.test("WsFrameScanner with a MessageRate stops at the first data frame over it (control frames and continuations are not counted)", () => {
+  let now = 0;
+  const s = new WsFrameScanner(4096, true, new MessageRate(2, 1000), () => now);
+  // A ping, a message in two fragments, a pong: one message so far.
+  assert.equal(s.scan(concat(frame(9, 0), frame(1, 3, false), frame(0, 3), frame(10, 0))), -1);
+  const second = frame(1, 4);
+  const third = frame(2, 4);
+  const stream = concat(second, third);
+  assert.equal(s.scan(stream), second.length, "cut before the third message's header");
+  assert.equal(s.violation, "flood");
+  const later = new WsFrameScanner(4096, true, new MessageRate(2, 1000), () => now);
+  assert.equal(later.scan(concat(frame(1, 1), frame(1, 1))), -1);
+  now = 1000;
+  assert.equal(later.scan(frame(1, 1)), -1, "a second on: room again");
 });
 
 Deno.test("WsFrameScanner.untilBoundary() says how much of a chunk ends the frame under way", () => {

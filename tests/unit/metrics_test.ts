@@ -154,6 +154,7 @@ Deno.test("metrics: the front's counters come before the WebSocket ones, and its
       write_stall: 9,
       bad_request: 6,
       ws_message_too_big: 7,
+      ws_message_flood: 10,
       ws_protocol_error: 8,
     },
   };
