@@ -100,14 +100,14 @@ export async function startServer(
     startedAt,
   });
   // Connections that ended (all bridges of this process): a full GC releases their native memory.
-  const trim = openMallocTrim();
+  const trim = openMallocTrim() ?? null; // null: none (undefined would open it again)
   const stopChurnGc = collectAfterChurn(
     () => {
       const b = source.bridge.stats();
       return b.connectionsTotal - b.clients;
     },
     GC_INTERVAL_MS,
-    exposedGc(),
+    exposedGc() ?? null,
     trim,
   );
   // And under load: what glibc keeps of the frames already written goes back every 2 s.

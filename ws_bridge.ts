@@ -494,6 +494,7 @@ export class WsBridge implements WebSocketHub {
    * series it newly sees (a reset snapshot of its new selection), then live points of them.
    */
   setSeries(c: Client, select: ReadonlySet<string> | undefined): void {
+    if (c.ended) return; // a message read after its end: nothing more is sent to it
     selectSeries(c, effectiveSeries(select, c.allowed));
     this.#decimated.seriesChanged(c);
     // Its catch-up, when held back (now or already), is a reset snapshot of the new selection.
@@ -515,6 +516,7 @@ export class WsBridge implements WebSocketHub {
    * a reset snapshot of its selection, since what it had were not every point.
    */
   setRate(c: Client, rate: number | null): void {
+    if (c.ended) return;
     const was = c.rate;
     this.#decimated.setRate(c, rate ?? undefined);
     if (was === undefined || c.rate !== undefined) return;

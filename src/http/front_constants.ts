@@ -10,10 +10,12 @@ import type { FdBudget } from "../runtime/fd_limit.ts";
 export const IDLE_TIMEOUT_MS = 120_000;
 /**
  * A connection whose client has read nothing of what the front is writing to it for this long is
- * cut, both sides, in ms. The server has held such a client back and closed it by then
- * (`--slow-client-timeout`, 10 s by default), but its close frame waits behind the bytes the
+ * cut, both sides, in ms. At high rates the server has held such a client back and closed it by
+ * then (`--slow-client-timeout`, 10 s by default), but its close frame waits behind the bytes the
  * client does not read, and Deno keeps those bytes (up to the client's bound) until the
- * connection ends: 330 clients closed as slow held 420 MB until they went away.
+ * connection ends: 300 clients closed as slow held 420 MB until they went away. (A blocked write
+ * completes once about a third of the send buffer is free: a client reading less than that in
+ * this time, while data waits, is cut too.)
  */
 export const WRITE_STALL_MS = 30_000;
 /** Open files of a connection once it is passed on (client, front -> server, server's end). */

@@ -7,7 +7,7 @@
  * @module
  */
 import { closeFrame, responseStatus, WsFrameScanner } from "./front_protocol.ts";
-import { closeQuietly, HeadBuffer, Reads, writeAll } from "./front_io.ts";
+import { closeQuietly, HeadBuffer, Reads } from "./front_io.ts";
 import type { LinkPhase } from "./front_constants.ts";
 
 /** What a {@link ServerStream} reads and does of the link it belongs to. */
@@ -85,12 +85,13 @@ export class ServerStream {
     const code = this.#closeCode;
     this.#closeCode = 0;
     if (!code) return;
-    this.#link.cancelShut();
     // The server sees its client go: the part of the message it holds is dropped with it.
     closeQuietly(this.#server);
-    await writeAll(this.#client, closeFrame(code, this.#closeReason)).catch(() => {});
-    // The client's own close (or its remaining bytes, read and dropped) for 1 s, then the end.
+    // The client's own close (or its remaining bytes, read and dropped) for 1 s, then the end,
+    // counted from now: a client that does not read may never take the close frame itself.
+    this.#link.cancelShut();
     this.#link.shutIn(1000);
+    await this.#toClient(closeFrame(code, this.#closeReason)).catch(() => {});
   }
 
   /** Passes the server's bytes on to the client until the server is done; then ends its side. */
@@ -138,7 +139,13 @@ export class ServerStream {
       const answered = this.#answered;
       this.#answered = undefined;
       if (switched) this.#fromServer = new WsFrameScanner();
-      await this.#toClient(chunk.subarray(0, used));
+      try {
+        await this.#toClient(chunk.subarray(0, used));
+      } catch (err) {
+        // The client went (or was cut) during the answer: the link waits for no 101 then.
+        answered(false);
+        throw err;
+      }
       answered(switched);
       if (used < chunk.length) await this.#onServerBytes(chunk.subarray(used));
       return;

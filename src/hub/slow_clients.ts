@@ -158,22 +158,25 @@ export class SlowClients {
    * Sends `c` a frame outside a round (a snapshot for a new series selection, say) when the
    * budget allows: `send` runs and the bytes it returns are charged. Else (all clients together
    * are at the budget, or `c` is held back already) `c` is held back and catches up from history
-   * later, like a slow client; returns false then, and the caller makes that catch-up what it
-   * needs (a reset snapshot). Without it, clients that changed their selection a few times a
+   * later, like a slow client (as when it has more queued than its bound or the budget's level);
+   * returns false then, and the caller makes that catch-up what it needs (a reset snapshot). Without it, clients that changed their selection a few times a
    * second had 1.4 GB queued against a 128 MiB budget.
    */
   trySend(c: Client, now: number, send: () => number): boolean {
-    if (c.slowSince === undefined && this.#queued < this.#budget) {
+    const fits = c.queued <= this.#opts.bound && c.queued <= this.#level;
+    if (c.slowSince === undefined && fits && this.#queued < this.#budget) {
       this.#charge(c, send());
       return true;
     }
-    if (c.slowSince === undefined) this.#heldForBudget++;
+    if (c.slowSince === undefined && c.queued <= this.#opts.bound) this.#heldForBudget++;
     c.slowSince ??= now;
     this.#timer ??= setInterval(() => this.#check(), 100);
     return false;
   }
 
   #notBefore = 0;
+  /** Where the next check's catch-ups begin, among the clients held back. */
+  #turn = 0;
 
   /** Counts `bytes` sent to `c` in this round: to the client, the round and the total. */
   #charge(c: Client, bytes: number): void {
@@ -198,8 +201,15 @@ export class SlowClients {
     this.measure();
     const bound = Math.min(this.#opts.bound, this.#level);
     let slow = 0;
-    for (const c of this.#opts.clients()) {
-      if (c.slowSince === undefined) continue;
+    const held: Client[] = [];
+    for (const c of this.#opts.clients()) if (c.slowSince !== undefined) held.push(c);
+    // Catch-ups begin where the last check's stopped: with room for a few per check, the clients
+    // held back last would otherwise wait behind the first ones every time.
+    const start = held.length > 0 ? this.#turn % held.length : 0;
+    let firstWaiting: number | undefined;
+    for (let k = 0; k < held.length; k++) {
+      const i = (start + k) % held.length;
+      const c = held[i];
       if (c.queued <= bound / 2) {
         // Drained. Catch-ups are copies like any frame: while all clients together are at the
         // budget, or this round's copies would pass it, the rest wait for the next check
@@ -207,12 +217,13 @@ export class SlowClients {
         // budget again: stalled clients whose bytes the kernel took got a snapshot per check,
         // and 800 of them had 817 MB-1.2 GB queued against a 128 MiB budget.
         if (now < this.#notBefore || this.#roundFull(1) || this.#queued >= this.#budget) {
+          firstWaiting ??= i;
           slow++;
           continue;
         }
         c.slowSince = undefined;
         this.#charge(c, this.#opts.catchUp(c));
-      } else if (now - c.slowSince > timeoutMs) {
+      } else if (now - c.slowSince! > timeoutMs) {
         this.#closed++;
         this.#log.log(
           "info",
@@ -227,6 +238,7 @@ export class SlowClients {
         c.transport.close(CLOSE_SLOW_CLIENT, "slow client");
       } else slow++;
     }
+    this.#turn = firstWaiting ?? 0;
     if (slow === 0) this.close();
   }
 

@@ -32,8 +32,8 @@ export function exposedGc(): (() => void) | undefined {
 export function collectAfterChurn(
   closedSoFar: () => number,
   intervalMs: number = GC_INTERVAL_MS,
-  gc: (() => void) | undefined = exposedGc(),
-  trim: (() => unknown) | undefined = openMallocTrim(),
+  gc: (() => void) | null = exposedGc() ?? null,
+  trim: (() => unknown) | null = openMallocTrim() ?? null,
 ): () => void {
   if (!gc && !trim) return () => {};
   let seen = closedSoFar();
@@ -65,7 +65,7 @@ export function collectAfterChurn(
  */
 export function trimPeriodically(
   intervalMs: number = TRIM_INTERVAL_MS,
-  trim: (() => unknown) | undefined = openMallocTrim(),
+  trim: (() => unknown) | null = openMallocTrim() ?? null,
 ): () => void {
   if (!trim) return () => {};
   const timer = setInterval(() => trim(), intervalMs);

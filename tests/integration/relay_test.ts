@@ -216,8 +216,7 @@ Deno.test("relay: plain ingress: refusals in the peer's own words are one log li
     await waitFor(() => (relay.stats().ingress?.protocolErrors ?? 0) >= n, 5000, `${n} refused`);
     const refusals = lines.filter((l) => l.includes("socket; producers publish with PUB"));
     assert.equal(refusals.length, 1, lines.join("\n"));
-    assert.ok(lines.every((l) => !l.includes("\n")), "no line holds a line break");
-    assert.ok(!lines.some((l) => l.startsWith("2026-01-01")), "no line is forged");
+    assert.ok(lines.every((l) => !l.includes("\n")), "no line holds a line break: none is forged");
   } finally {
     setLogSink(previousSink);
     await relay.close();

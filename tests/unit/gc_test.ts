@@ -22,7 +22,7 @@ Deno.test("gc: a full collection runs only after connections ended, once per cha
 });
 
 Deno.test("gc: without --expose-gc it is a no-op", () => {
-  const stop = collectAfterChurn(() => 1, 10, undefined);
+  const stop = collectAfterChurn(() => 1, 10, null, null);
   stop();
 });
 
@@ -35,7 +35,7 @@ Deno.test("gc: freed native memory is trimmed after each collection, also withou
     () => calls.push("gc"),
     () => calls.push("trim"),
   );
-  const bare = collectAfterChurn(() => closed, 20, undefined, () => calls.push("bare-trim"));
+  const bare = collectAfterChurn(() => closed, 20, null, () => calls.push("bare-trim"));
   try {
     closed = 1;
     await waitFor(() => calls.filter((c) => c === "trim").length === 2, 5000, "trims");
@@ -58,7 +58,7 @@ Deno.test("gc: trimPeriodically trims on every tick, churn or not, until stopped
   const after = trims;
   await sleep(60);
   assert.equal(trims, after, "none after stop");
-  trimPeriodically(10, undefined)(); // no trim available: a no-op
+  trimPeriodically(10, null)(); // no trim available: a no-op
 });
 
 Deno.test("openMallocTrim() is undefined without the FFI permission or the library", () => {
