@@ -478,7 +478,12 @@ export class WsBridge implements WebSocketHub {
       seq: this.#history.lastSeq,
       resumed: !history.reset,
     }));
-    this.#sendHistory(client, history);
+    // Within the clients' budget, as any snapshot; over it, the client waits held back and
+    // catches up from where it resumes (or with a reset snapshot) once there is room.
+    const sent = this.#slow.trySend(client, performance.now(), () => {
+      return this.#sendHistory(client, history);
+    });
+    if (!sent) client.lastSent = history.reset ? -1 : since!;
     transport.send(this.#seriesList.frameFor(client));
     this.#stats.framesSent++;
     if (history.reset) this.#stats.resumesReset++;

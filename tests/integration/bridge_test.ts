@@ -168,3 +168,43 @@ Deno.test("bridge: a message over the size limit closes with 1009 and is counted
     await h.close();
   }
 });
+
+Deno.test("bridge: a client that connects while all clients together are at the budget gets its history once there is room", async () => {
+  const bridge = new WsBridge({ tickMs: 5, clientsBufferBudget: 10_000 });
+  const points = Array.from({ length: 500 }, (_, i) => ({
+    series: "a",
+    seq: i + 1,
+    json: encodePoint(i + 1, { x: 1e12 + i, y: i, series: "a" }),
+  }));
+  bridge.preload(points, 500);
+  /** A transport that records its frames and reports `queued()` bytes unsent. */
+  const transport = (queued: () => number) => {
+    const frames: string[] = [];
+    return {
+      frames,
+      send: (f: string) => void frames.push(f),
+      bufferedAmount: queued,
+      close() {},
+    };
+  };
+  let stalledQueued = 50_000;
+  const stalled = transport(() => stalledQueued);
+  const late = transport(() => 0);
+  try {
+    bridge.addClient(stalled); // its 500-point snapshot (~30 KB) takes the total over 10 KB
+    bridge.addClient(late);
+    const history = (t: { frames: string[] }) => t.frames.filter((f) => f.includes('"history"'));
+    assert.ok(history(stalled).length > 0, "the first client got its snapshot");
+    assert.equal(history(late).length, 0, "over the budget: no snapshot yet");
+    assert.ok(late.frames[0].includes('"hello"'), "but its hello");
+    await sleep(300);
+    assert.equal(history(late).length, 0, "still none while the total stays over the budget");
+    stalledQueued = 0; // the stalled client read it all
+    await waitFor(() => history(late).length > 0, 3000, "the late client's snapshot");
+    const got = history(late).flatMap((f) => JSON.parse(f).points as { seq: number }[]);
+    assert.equal(got.length, 500);
+    assert.equal(got.at(-1)!.seq, 500);
+  } finally {
+    await bridge.close();
+  }
+});
