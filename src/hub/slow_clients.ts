@@ -175,8 +175,6 @@ export class SlowClients {
   }
 
   #notBefore = 0;
-  /** Where the next check's catch-ups begin, among the clients held back. */
-  #turn = 0;
 
   /** Counts `bytes` sent to `c` in this round: to the client, the round and the total. */
   #charge(c: Client, bytes: number): void {
@@ -201,15 +199,8 @@ export class SlowClients {
     this.measure();
     const bound = Math.min(this.#opts.bound, this.#level);
     let slow = 0;
-    const held: Client[] = [];
-    for (const c of this.#opts.clients()) if (c.slowSince !== undefined) held.push(c);
-    // Catch-ups begin where the last check's stopped: with room for a few per check, the clients
-    // held back last would otherwise wait behind the first ones every time.
-    const start = held.length > 0 ? this.#turn % held.length : 0;
-    let firstWaiting: number | undefined;
-    for (let k = 0; k < held.length; k++) {
-      const i = (start + k) % held.length;
-      const c = held[i];
+    for (const c of this.#opts.clients()) {
+      if (c.slowSince === undefined) continue;
       if (c.queued <= bound / 2) {
         // Drained. Catch-ups are copies like any frame: while all clients together are at the
         // budget, or this round's copies would pass it, the rest wait for the next check
@@ -217,13 +208,12 @@ export class SlowClients {
         // budget again: stalled clients whose bytes the kernel took got a snapshot per check,
         // and 800 of them had 817 MB-1.2 GB queued against a 128 MiB budget.
         if (now < this.#notBefore || this.#roundFull(1) || this.#queued >= this.#budget) {
-          firstWaiting ??= i;
           slow++;
           continue;
         }
         c.slowSince = undefined;
         this.#charge(c, this.#opts.catchUp(c));
-      } else if (now - c.slowSince! > timeoutMs) {
+      } else if (now - c.slowSince > timeoutMs) {
         this.#closed++;
         this.#log.log(
           "info",
@@ -238,7 +228,6 @@ export class SlowClients {
         c.transport.close(CLOSE_SLOW_CLIENT, "slow client");
       } else slow++;
     }
-    this.#turn = firstWaiting ?? 0;
     if (slow === 0) this.close();
   }
 
