@@ -502,17 +502,20 @@ export class WsBridge implements WebSocketHub {
     if (c.ended) return; // a message read after its end: nothing more is sent to it
     selectSeries(c, effectiveSeries(select, c.allowed));
     this.#decimated.seriesChanged(c);
-    // Its catch-up, when held back (now or already), is a reset snapshot of the new selection.
-    if (!this.#trySnapshot(c)) c.lastSent = -1;
+    this.#sendResetSnapshot(c);
   }
 
-  /** Sends `c` a reset snapshot of its selection now, when the clients' budget allows. */
-  #trySnapshot(c: Client): boolean {
-    return this.#slow.trySend(
+  /**
+   * Sends `c` a reset snapshot of its selection now when the clients' budget allows; else (or
+   * when it is held back already) its catch-up will be one (no seq is below -1).
+   */
+  #sendResetSnapshot(c: Client): void {
+    const sent = this.#slow.trySend(
       c,
       performance.now(),
       () => this.#sendHistory(c, this.#historyFor(undefined, c.series, c.seriesKey ?? "*")),
     );
+    if (!sent) c.lastSent = -1;
   }
 
   /**
@@ -525,7 +528,7 @@ export class WsBridge implements WebSocketHub {
     const was = c.rate;
     this.#decimated.setRate(c, rate ?? undefined);
     if (was === undefined || c.rate !== undefined) return;
-    if (!this.#trySnapshot(c)) c.lastSent = -1; // its catch-up is a reset snapshot (no seq is below -1)
+    this.#sendResetSnapshot(c);
   }
 
   /** Forgets a client whose connection ended (the transport's owner calls it, e.g. `/events`). */

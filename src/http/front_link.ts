@@ -33,7 +33,6 @@ import {
   type FrontStats,
   type LinkPhase,
   PEER_HEADER,
-  WRITE_STALL_MS,
 } from "./front_constants.ts";
 import { ServerStream } from "./front_server_stream.ts";
 
@@ -97,7 +96,7 @@ export class Link {
    * Ends the link when a request head is overdue, when it sat idle between requests for `idleMs`,
    * or when the client has read nothing of a write under way for `stallMs`.
    */
-  checkTimers(now: number, idleMs: number, stallMs: number = WRITE_STALL_MS): void {
+  checkTimers(now: number, idleMs: number, stallMs: number): void {
     if (this.#ended) return;
     if ((this.#stream?.stalledFor(now) ?? 0) > stallMs) {
       this.#ctx.closed("write_stall", this);

@@ -148,10 +148,14 @@ export class SlowClients {
       }
       if (c.queued <= this.#opts.bound) this.#heldForBudget++;
     }
-    // Held back: it resumes from history (from c.lastSent) once its buffer drains.
+    this.#hold(c, now);
+    return true;
+  }
+
+  /** Holds `c` back from `now`: it resumes from history (from `c.lastSent`) once it drains. */
+  #hold(c: Client, now: number): void {
     c.slowSince = now;
     this.#timer ??= setInterval(() => this.#check(), 100);
-    return true;
   }
 
   /**
@@ -159,8 +163,9 @@ export class SlowClients {
    * budget allows: `send` runs and the bytes it returns are charged. Else (all clients together
    * are at the budget, or `c` is held back already) `c` is held back and catches up from history
    * later, like a slow client (as when it has more queued than its bound or the budget's level);
-   * returns false then, and the caller makes that catch-up what it needs (a reset snapshot). Without it, clients that changed their selection a few times a
-   * second had 1.4 GB queued against a 128 MiB budget.
+   * returns false then, and the caller makes that catch-up what it needs (a reset snapshot).
+   * Without it, clients that changed their selection a few times a second had 1.4 GB queued
+   * against a 128 MiB budget.
    */
   trySend(c: Client, now: number, send: () => number): boolean {
     const fits = c.queued <= this.#opts.bound && c.queued <= this.#level;
@@ -168,9 +173,10 @@ export class SlowClients {
       this.#charge(c, send());
       return true;
     }
-    if (c.slowSince === undefined && c.queued <= this.#opts.bound) this.#heldForBudget++;
-    c.slowSince ??= now;
-    this.#timer ??= setInterval(() => this.#check(), 100);
+    if (c.slowSince === undefined) {
+      if (c.queued <= this.#opts.bound) this.#heldForBudget++;
+      this.#hold(c, now);
+    }
     return false;
   }
 
@@ -219,10 +225,8 @@ export class SlowClients {
           "info",
           "bridge",
           "slow-client",
-          `closed slow client ${c.session.slice(0, 8)}: over ${
-            Math.round(bound)
-          } bytes queued for ` +
-            `${Math.round(timeoutMs / 1000)} s`,
+          `closed slow client ${c.session.slice(0, 8)}: over ${Math.round(bound)} bytes ` +
+            `queued for ${Math.round(timeoutMs / 1000)} s`,
         );
         this.#opts.end(c);
         c.transport.close(CLOSE_SLOW_CLIENT, "slow client");
